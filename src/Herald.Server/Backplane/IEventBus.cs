@@ -1,0 +1,33 @@
+using Herald.Server.Hub;
+
+namespace Herald.Server.Backplane;
+
+/// <summary>
+/// Carries events to every node's <see cref="EventDispatcher"/>, including this node's own.
+/// </summary>
+/// <remarks>
+/// The in-process bus is a loopback; the Redis bus (issue "Scale out") publishes to Redis and delivers the
+/// local copy directly, relying on the dispatcher to drop the echo by id.
+/// </remarks>
+public interface IEventBus
+{
+    /// <summary><c>disabled</c> (no backplane), <c>connected</c> or <c>disconnected</c>, as /api/sse/health reports it.</summary>
+    string State { get; }
+
+    /// <summary>Publishes events (committed durable ones in id order, or ephemeral ones). Never blocks on the network.</summary>
+    void Publish(IReadOnlyList<HubEvent> events);
+}
+
+/// <summary>The single-node bus: delivers straight to this node's dispatcher.</summary>
+public sealed class InProcessBus(EventDispatcher dispatcher) : IEventBus
+{
+    public string State => "disabled";
+
+    public void Publish(IReadOnlyList<HubEvent> events)
+    {
+        foreach (var item in events)
+        {
+            dispatcher.Deliver(item);
+        }
+    }
+}

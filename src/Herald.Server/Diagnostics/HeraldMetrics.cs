@@ -1,0 +1,73 @@
+using System.Diagnostics.Metrics;
+
+namespace Herald.Server.Diagnostics;
+
+/// <summary>
+/// Herald's instruments (meter <c>Herald</c>). Counters also keep a running total in process, which
+/// /api/sse/stats reports without needing a metrics listener.
+/// </summary>
+public sealed class HeraldMetrics : IDisposable
+{
+    public const string MeterName = "Herald";
+
+    private readonly Meter _meter;
+
+    public HeraldMetrics(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(MeterName);
+        EventsPublished = new(_meter, "herald.events.published", "Events committed (durable) or published (ephemeral) on this node");
+        EventsDispatched = new(_meter, "herald.events.dispatched", "Events fanned out on this node");
+        EventsQueued = new(_meter, "herald.deliveries.queued", "Event copies queued to connections");
+        EventsSent = new(_meter, "herald.deliveries.sent", "Event copies written to connections");
+        DuplicatesDropped = new(_meter, "herald.events.duplicates_dropped", "Events dropped because this node had delivered them already");
+        GapsFilled = new(_meter, "herald.events.gaps_filled", "Out-of-order gaps filled from the store");
+        Resumes = new(_meter, "herald.resumes", "Streams resumed from a Last-Event-ID");
+        ReplayedEvents = new(_meter, "herald.resumes.replayed_events", "Events sent from the store on resume");
+        Resets = new(_meter, "herald.resumes.resets", "Resumes answered with reset (position too old or unknown)");
+        Disconnects = new(_meter, "herald.disconnects", "Connections closed by the server, by reason");
+        AuthFailures = new(_meter, "herald.auth.failures", "Rejected credentials, by reason");
+        RateLimited = new(_meter, "herald.rate_limited", "Requests refused by a rate or connection limit");
+        DeliveryLatency = _meter.CreateHistogram<double>("herald.delivery.latency", "ms",
+            "From the moment this node received an event to the moment its bytes were flushed to a connection",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] });
+    }
+
+    public CountedCounter EventsPublished { get; }
+    public CountedCounter EventsDispatched { get; }
+    public CountedCounter EventsQueued { get; }
+    public CountedCounter EventsSent { get; }
+    public CountedCounter DuplicatesDropped { get; }
+    public CountedCounter GapsFilled { get; }
+    public CountedCounter Resumes { get; }
+    public CountedCounter ReplayedEvents { get; }
+    public CountedCounter Resets { get; }
+    public CountedCounter Disconnects { get; }
+    public CountedCounter AuthFailures { get; }
+    public CountedCounter RateLimited { get; }
+    public Histogram<double> DeliveryLatency { get; }
+
+    internal Meter Meter => _meter;
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>A <see cref="Counter{T}"/> that also keeps its total in process.</summary>
+public sealed class CountedCounter(Meter meter, string name, string description)
+{
+    private readonly Counter<long> _counter = meter.CreateCounter<long>(name, description: description);
+    private long _total;
+
+    public long Total => Interlocked.Read(ref _total);
+
+    public void Add(long delta)
+    {
+        Interlocked.Add(ref _total, delta);
+        _counter.Add(delta);
+    }
+
+    public void Add(long delta, string tagName, string tagValue)
+    {
+        Interlocked.Add(ref _total, delta);
+        _counter.Add(delta, new KeyValuePair<string, object?>(tagName, tagValue));
+    }
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Herald.Protocol;
+
+namespace Herald.Server.Hub;
+
+/// <summary>
+/// One event as it flows through a node: identity, routing, payload and the wire bytes built from them.
+/// </summary>
+/// <remarks>
+/// The SSE frame is encoded once, when the event is created, and the same array is written to every
+/// connection; the WebSocket/long-poll JSON is encoded once on first use. Nothing per subscriber.
+/// </remarks>
+public sealed class HubEvent
+{
+    private byte[]? _wsFrame;
+
+    public HubEvent(long id, string topic, string type, ReadOnlyMemory<byte> data, long createdAtMs)
+    {
+        Id = id;
+        Topic = topic;
+        Type = type;
+        Data = data;
+        CreatedAtMs = createdAtMs;
+        SseFrame = Herald.Protocol.SseFrame.Encode(id, type, data.Span);
+        ReceivedTimestamp = Stopwatch.GetTimestamp();
+    }
+
+    // A frame that is not an event (heartbeat): only the bytes matter.
+    private HubEvent(byte[] sseFrame)
+    {
+        Topic = "";
+        Type = "";
+        SseFrame = sseFrame;
+    }
+
+    /// <summary>Global event id; 0 for ephemeral events, which carry no id and are never replayed.</summary>
+    public long Id { get; }
+
+    public string Topic { get; }
+
+    /// <summary>The SSE event name (<c>message</c> for chat messages).</summary>
+    public string Type { get; }
+
+    /// <summary>The UTF-8 JSON payload (the SSE <c>data</c>).</summary>
+    public ReadOnlyMemory<byte> Data { get; }
+
+    public long CreatedAtMs { get; }
+
+    public bool IsDurable => Id > 0;
+
+    /// <summary>The complete SSE frame: <c>id:</c>, <c>event:</c>, <c>data:</c> lines and the blank line.</summary>
+    public byte[] SseFrame { get; }
+
+    /// <summary>When this node first saw the event (Stopwatch ticks), for the publish-to-deliver histogram.</summary>
+    public long ReceivedTimestamp { get; }
+
+    /// <summary>The JSON text WebSocket and long-poll clients get (see <see cref="Protocol.WsFrame"/>).</summary>
+    public byte[] WsFrame
+    {
+        get
+        {
+            var frame = Volatile.Read(ref _wsFrame);
+            if (frame is null)
+            {
+                // A race encodes twice at worst; the result is identical, so last writer wins harmlessly.
+                frame = Herald.Protocol.WsFrame.Encode(Id, Type, Data.Span);
+                Volatile.Write(ref _wsFrame, frame);
+            }
+
+            return frame;
+        }
+    }
+
+    /// <summary>Bytes this event occupies in a connection's queue.</summary>
+    public int Size => SseFrame.Length;
+
+    /// <summary>The shared heartbeat item queued to idle connections.</summary>
+    internal static HubEvent Heartbeat { get; } = new(Herald.Protocol.SseFrame.Heartbeat.ToArray());
+
+    internal bool IsHeartbeat => ReferenceEquals(this, Heartbeat);
+}

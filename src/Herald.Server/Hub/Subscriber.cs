@@ -1,0 +1,219 @@
+using System.Threading.Tasks.Sources;
+using Herald.Protocol;
+
+namespace Herald.Server.Hub;
+
+/// <summary>
+/// One live connection's side of the hub: a bounded queue of events waiting to be written, and the
+/// signal its writer loop awaits.
+/// </summary>
+/// <remarks>
+/// <para>The publisher only ever enqueues a reference and maybe wakes the writer; it never writes to a
+/// socket and never waits, so one slow client cannot slow anybody else. When the queue exceeds its count
+/// or byte limit the subscriber is closed with <see cref="DisconnectReasons.SlowConsumer"/>; the client
+/// reconnects and resumes from its Last-Event-ID.</para>
+/// <para>The wake-up is a reusable <see cref="ManualResetValueTaskSourceCore{TResult}"/>: no allocation per
+/// event, and continuations run on the thread pool, never inline on the publisher's thread.</para>
+/// </remarks>
+public sealed class Subscriber : IValueTaskSource<bool>
+{
+    private const int InitialCapacity = 8;
+
+    private readonly Lock _gate = new();
+    private readonly int _maxCount;
+    private readonly int _maxBytes;
+    private HubEvent[]? _ring;
+    private int _head;
+    private int _count;
+    private int _bytes;
+    private bool _waiting;
+    private string? _closeReason;
+    private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
+
+    public Subscriber(string transport, IReadOnlyList<string> topics, int maxCount, int maxBytes)
+    {
+        Transport = transport;
+        Topics = topics;
+        _maxCount = maxCount;
+        _maxBytes = maxBytes;
+        LastWriteTicks = Environment.TickCount64;
+    }
+
+    public string Transport { get; }
+
+    public IReadOnlyList<string> Topics { get; }
+
+    /// <summary>Environment.TickCount64 of the last completed write; the heartbeat loop reads it.</summary>
+    public long LastWriteTicks { get; set; }
+
+    /// <summary>Environment.TickCount64 when the current write began, or 0 when none is in progress.</summary>
+    public long WriteStartedTicks { get; set; }
+
+    /// <summary>Aborts the underlying connection (used when a write hangs past its deadline).</summary>
+    public Action? Abort { get; set; }
+
+    /// <summary>Why the subscriber was closed, or null while it is open.</summary>
+    public string? CloseReason
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeReason;
+            }
+        }
+    }
+
+    /// <summary>Queues an event. Returns false when the subscriber is closed (possibly by this very call, on overflow).</summary>
+    public bool TryEnqueue(HubEvent item)
+    {
+        bool wake;
+        bool accepted;
+        lock (_gate)
+        {
+            if (_closeReason is not null)
+            {
+                return false;
+            }
+
+            if (_count >= _maxCount || (_bytes + item.Size > _maxBytes && _count > 0))
+            {
+                // Overflow: what is queued will never be written, so free it now.
+                _closeReason = DisconnectReasons.SlowConsumer;
+                ClearQueue();
+                accepted = false;
+            }
+            else
+            {
+                Push(item);
+                accepted = true;
+            }
+
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _signal.SetResult(true);
+        }
+
+        return accepted;
+    }
+
+    /// <summary>Completes when events are queued (true) or the subscriber is closed and drained (false).</summary>
+    public ValueTask<bool> WaitToReadAsync()
+    {
+        lock (_gate)
+        {
+            if (_count > 0)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_closeReason is not null)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            _signal.Reset();
+            _waiting = true;
+            return new ValueTask<bool>(this, _signal.Version);
+        }
+    }
+
+    /// <summary>Moves queued events into <paramref name="destination"/>; returns how many.</summary>
+    public int Drain(Span<HubEvent?> destination)
+    {
+        lock (_gate)
+        {
+            var n = Math.Min(_count, destination.Length);
+            for (var i = 0; i < n; i++)
+            {
+                var item = _ring![_head];
+                _ring[_head] = null!;
+                _head = (_head + 1) % _ring.Length;
+                _bytes -= item.Size;
+                destination[i] = item;
+            }
+
+            _count -= n;
+            if (_count == 0)
+            {
+                _head = 0;
+                // An idle connection should hold no buffer bigger than the initial one.
+                if (_ring!.Length > InitialCapacity)
+                {
+                    _ring = null;
+                }
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>
+    /// Closes the subscriber. With <paramref name="drain"/> the writer still writes what is queued (graceful
+    /// shutdown); otherwise queued events are dropped and the writer stops at once.
+    /// </summary>
+    public void Close(string reason, bool drain = false)
+    {
+        bool wake;
+        lock (_gate)
+        {
+            if (_closeReason is not null)
+            {
+                return;
+            }
+
+            _closeReason = reason;
+            if (!drain)
+            {
+                ClearQueue();
+            }
+
+            wake = _waiting;
+            _waiting = false;
+        }
+
+        if (wake)
+        {
+            _signal.SetResult(true);
+        }
+    }
+
+    private void ClearQueue()
+    {
+        _ring = null;
+        _head = 0;
+        _count = 0;
+        _bytes = 0;
+    }
+
+    private void Push(HubEvent item)
+    {
+        _ring ??= new HubEvent[InitialCapacity];
+        if (_count == _ring.Length)
+        {
+            var bigger = new HubEvent[Math.Min(_ring.Length * 2, Math.Max(_maxCount, InitialCapacity))];
+            for (var i = 0; i < _count; i++)
+            {
+                bigger[i] = _ring[(_head + i) % _ring.Length];
+            }
+
+            _ring = bigger;
+            _head = 0;
+        }
+
+        _ring[(_head + _count) % _ring.Length] = item;
+        _count++;
+        _bytes += item.Size;
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _signal.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _signal.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _signal.OnCompleted(continuation, state, token, flags);
+}

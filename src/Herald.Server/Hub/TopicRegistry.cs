@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+
+namespace Herald.Server.Hub;
+
+/// <summary>
+/// Which subscribers on this node listen to which topic.
+/// </summary>
+/// <remarks>
+/// Each topic keeps its subscribers in an array that is replaced, never mutated, on subscribe and
+/// unsubscribe (copy-on-write). Fan-out reads the current array without a lock and without allocating,
+/// which is what the broadcast path needs; subscribing is rare by comparison and pays the copy.
+/// </remarks>
+public sealed class TopicRegistry
+{
+    private readonly ConcurrentDictionary<string, TopicSubscribers> _topics = new(StringComparer.Ordinal);
+
+    /// <summary>Topics with at least one subscriber on this node.</summary>
+    public int TopicCount => _topics.Count;
+
+    public void Add(Subscriber subscriber)
+    {
+        foreach (var topic in subscriber.Topics)
+        {
+            while (true)
+            {
+                var entry = _topics.GetOrAdd(topic, static _ => new TopicSubscribers());
+                if (entry.TryAdd(subscriber))
+                {
+                    break;
+                }
+
+                // The entry emptied and was removed between GetOrAdd and TryAdd; take the new one.
+            }
+        }
+    }
+
+    public void Remove(Subscriber subscriber)
+    {
+        foreach (var topic in subscriber.Topics)
+        {
+            if (_topics.TryGetValue(topic, out var entry) && entry.Remove(subscriber))
+            {
+                // Emptied: retire it. A concurrent Add sees it retired and retries with a fresh entry.
+                _topics.TryRemove(new KeyValuePair<string, TopicSubscribers>(topic, entry));
+            }
+        }
+    }
+
+    /// <summary>Queues <paramref name="item"/> to every subscriber of its topic; returns how many accepted it.</summary>
+    public int Publish(HubEvent item)
+    {
+        if (!_topics.TryGetValue(item.Topic, out var entry))
+        {
+            return 0;
+        }
+
+        var delivered = 0;
+        foreach (var subscriber in entry.Snapshot)
+        {
+            if (subscriber.TryEnqueue(item))
+            {
+                delivered++;
+            }
+        }
+
+        return delivered;
+    }
+
+    public bool HasSubscribers(string topic) => _topics.ContainsKey(topic);
+
+    /// <summary>Subscriber counts by topic, largest first, at most <paramref name="limit"/> entries (for stats).</summary>
+    public IReadOnlyList<KeyValuePair<string, int>> TopTopics(int limit) =>
+        _topics.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value.Snapshot.Length))
+            .OrderByDescending(kv => kv.Value)
+            .ThenBy(kv => kv.Key, StringComparer.Ordinal)
+            .Take(limit)
+            .ToList();
+
+    /// <summary>The topics with subscribers on this node (for catch-up after a backplane outage).</summary>
+    public IReadOnlyCollection<string> Topics => (IReadOnlyCollection<string>)_topics.Keys;
+
+    private sealed class TopicSubscribers
+    {
+        private readonly Lock _gate = new();
+        private bool _retired;
+
+        public Subscriber[] Snapshot { get; private set; } = [];
+
+        public bool TryAdd(Subscriber subscriber)
+        {
+            lock (_gate)
+            {
+                if (_retired)
+                {
+                    return false;
+                }
+
+                Snapshot = [.. Snapshot, subscriber];
+                return true;
+            }
+        }
+
+        /// <summary>Removes; returns true when that left the topic empty (and retired).</summary>
+        public bool Remove(Subscriber subscriber)
+        {
+            lock (_gate)
+            {
+                var index = Array.IndexOf(Snapshot, subscriber);
+                if (index < 0)
+                {
+                    return false;
+                }
+
+                if (Snapshot.Length == 1)
+                {
+                    Snapshot = [];
+                    _retired = true;
+                    return true;
+                }
+
+                var next = new Subscriber[Snapshot.Length - 1];
+                Array.Copy(Snapshot, 0, next, 0, index);
+                Array.Copy(Snapshot, index + 1, next, index, Snapshot.Length - index - 1);
+                Snapshot = next;
+                return false;
+            }
+        }
+    }
+}

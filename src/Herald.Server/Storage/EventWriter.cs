@@ -1,0 +1,106 @@
+using System.Threading.Channels;
+using Herald.Server.Backplane;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Storage;
+
+/// <summary>
+/// The node's single write path: queues <see cref="WriteCommand"/>s, commits them in batches (group commit),
+/// then hands the committed events to the bus, which delivers them on every node.
+/// </summary>
+/// <remarks>
+/// <para>Durable events are stored before anyone sees them: a POST returns, and subscribers receive its
+/// event, only after the transaction that stored both the message and its event has committed.</para>
+/// <para>Batching is what makes this cheap: while one transaction commits, the next requests queue up and
+/// go into the next transaction together, so the per-commit cost (SQLite's WAL append, PostgreSQL's fsync
+/// and the sequence row lock) is paid once per batch, not once per message.</para>
+/// </remarks>
+public sealed class EventWriter : BackgroundService
+{
+    private readonly Channel<WriteCommand> _queue = Channel.CreateBounded<WriteCommand>(
+        new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly SqlStore _store;
+    private readonly IEventBus _bus;
+    private readonly ILogger<EventWriter> _logger;
+    private readonly int _maxBatch;
+
+    public EventWriter(SqlStore store, IEventBus bus, IOptions<HeraldOptions> options, ILogger<EventWriter> logger)
+    {
+        _store = store;
+        _bus = bus;
+        _logger = logger;
+        _maxBatch = Math.Max(1, options.Value.Storage.MaxWriteBatch);
+    }
+
+    /// <summary>Queues <paramref name="command"/> and completes once it has committed (or failed).</summary>
+    public async Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken cancellationToken = default)
+    {
+        await _queue.Writer.WriteAsync(command, cancellationToken);
+        return (T)(await command.Completion.Task)!;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<WriteCommand>(_maxBatch);
+        var results = new List<object?>(_maxBatch);
+        var reader = _queue.Reader;
+        // Requests still queued at shutdown are committed: the host stops accepting requests first.
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var command))
+            {
+                batch.Add(command);
+            }
+
+            await CommitAsync(batch, results);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task CommitAsync(List<WriteCommand> batch, List<object?> results)
+    {
+        try
+        {
+            var events = await _store.CommitBatchAsync(batch, results, CancellationToken.None);
+            // Publish before completing the requests: when a POST returns 201, its event is already on its way.
+            if (events.Count > 0)
+            {
+                _bus.Publish(events);
+            }
+
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Completion.TrySetResult(results[i]);
+            }
+        }
+        catch (Exception) when (batch.Count > 1)
+        {
+            // One command failed and took the transaction with it: run each alone so only that one fails.
+            foreach (var command in batch)
+            {
+                await CommitAsync([command], results);
+            }
+        }
+        catch (Exception ex)
+        {
+            if (ex is not StoreValidationException)
+            {
+                _logger.LogError(ex, "Write of {Command} failed", batch[0].GetType().Name);
+            }
+
+            batch[0].Completion.TrySetException(ex);
+        }
+    }
+}
+
+/// <summary>Thrown by a <see cref="WriteCommand"/> whose input turns out to be invalid against stored state (e.g. a unique email).</summary>
+public sealed class StoreValidationException(string code, string message) : Exception(message)
+{
+    public string Code { get; } = code;
+}

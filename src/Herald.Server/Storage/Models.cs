@@ -1,0 +1,49 @@
+namespace Herald.Server.Storage;
+
+// Rows as stored. Times are Unix milliseconds (UTC) in both SQLite and PostgreSQL, so the SQL is shared.
+
+public sealed class OperatorRecord
+{
+    public long Id { get; set; }
+    public string Email { get; set; } = "";
+    public string PasswordHash { get; set; } = "";
+    public long CreatedAt { get; set; }
+}
+
+public sealed class AssistantRecord
+{
+    public long Id { get; set; }
+    public string Name { get; set; } = "";
+    public long? OperatorId { get; set; }
+    public long CreatedAt { get; set; }
+}
+
+public sealed class DialogRecord
+{
+    public long Id { get; set; }
+    public long AssistantId { get; set; }
+    public string? GuestId { get; set; }
+    public long CreatedAt { get; set; }
+    public long? LastMessageAt { get; set; }
+    public string? LastMessageText { get; set; }
+    public string? LastMessageSender { get; set; }
+    public long UnreadCount { get; set; }
+}
+
+public sealed class MessageRecord
+{
+    public long Id { get; set; }
+    public long DialogId { get; set; }
+    public string Sender { get; set; } = "";
+    public string Text { get; set; } = "";
+    public long CreatedAt { get; set; }
+}
+
+public sealed class EventRecord
+{
+    public long Id { get; set; }
+    public string Topic { get; set; } = "";
+    public string Type { get; set; } = "";
+    public string Data { get; set; } = "";
+    public long CreatedAt { get; set; }
+}

@@ -1,0 +1,66 @@
+namespace Herald.Server.Storage;
+
+/// <summary>
+/// Versioned schema migrations, shared by SQLite and PostgreSQL. A migration runs once, in a transaction,
+/// and records its version; <c>{ID}</c> stands for the dialect's auto-numbered primary key.
+/// </summary>
+/// <remarks>Never edit a migration that has shipped; add the next one.</remarks>
+internal static class Schema
+{
+    public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
+    [
+        (1, """
+            CREATE TABLE operators (
+                id {ID},
+                email TEXT NOT NULL UNIQUE,
+                password_hash TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );
+            CREATE TABLE assistants (
+                id {ID},
+                name TEXT NOT NULL,
+                operator_id BIGINT NULL REFERENCES operators(id),
+                created_at BIGINT NOT NULL
+            );
+            CREATE TABLE dialogs (
+                id {ID},
+                assistant_id BIGINT NOT NULL REFERENCES assistants(id),
+                guest_id TEXT NULL,
+                created_at BIGINT NOT NULL,
+                last_message_at BIGINT NULL,
+                last_message_text TEXT NULL,
+                last_message_sender TEXT NULL,
+                unread_count BIGINT NOT NULL DEFAULT 0
+            );
+            CREATE UNIQUE INDEX ix_dialogs_guest ON dialogs (assistant_id, guest_id);
+            CREATE TABLE messages (
+                id {ID},
+                dialog_id BIGINT NOT NULL REFERENCES dialogs(id),
+                sender TEXT NOT NULL,
+                text TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_messages_dialog ON messages (dialog_id, id);
+            -- The event log: ids are handed out from herald_sequences inside the writing transaction, so they
+            -- are gapless and in commit order on every node (see EventWriter).
+            CREATE TABLE events (
+                id BIGINT NOT NULL PRIMARY KEY,
+                topic TEXT NOT NULL,
+                type TEXT NOT NULL,
+                data TEXT NOT NULL,
+                created_at BIGINT NOT NULL
+            );
+            CREATE INDEX ix_events_topic ON events (topic, id);
+            CREATE TABLE herald_sequences (
+                name TEXT NOT NULL PRIMARY KEY,
+                value BIGINT NOT NULL
+            );
+            INSERT INTO herald_sequences (name, value) VALUES ('events', 0);
+            -- The highest event id retention has removed from each topic: a resume from below it gets `reset`.
+            CREATE TABLE topic_horizons (
+                topic TEXT NOT NULL PRIMARY KEY,
+                trimmed_through BIGINT NOT NULL
+            );
+            """),
+    ];
+}

@@ -1,0 +1,240 @@
+using System.Data;
+using System.Data.Common;
+using System.Text;
+using Dapper;
+using Herald.Server.Hub;
+
+namespace Herald.Server.Storage;
+
+/// <summary>
+/// The store, written once against ADO.NET for both engines; <see cref="SqliteStore"/> and
+/// <see cref="PostgresStore"/> supply connections and the <see cref="SqlDialect"/>.
+/// </summary>
+/// <remarks>
+/// Reads run on pooled connections and may run concurrently. Writes go only through
+/// <see cref="CommitBatchAsync"/>, called by the single <see cref="EventWriter"/> loop of this node.
+/// </remarks>
+public abstract class SqlStore : IAsyncDisposable
+{
+    static SqlStore() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    protected SqlStore(SqlDialect dialect) => Dialect = dialect;
+
+    public SqlDialect Dialect { get; }
+
+    /// <summary>Opens a connection for reads.</summary>
+    protected abstract ValueTask<DbConnection> OpenReadConnectionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Opens a connection for a write transaction.</summary>
+    protected virtual ValueTask<DbConnection> OpenWriteConnectionAsync(CancellationToken cancellationToken) =>
+        OpenReadConnectionAsync(cancellationToken);
+
+    /// <summary>Begins the write transaction (SQLite: IMMEDIATE, so the write lock is taken up front).</summary>
+    protected virtual ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenWriteConnectionAsync(cancellationToken);
+        await using var tx = await BeginWriteTransactionAsync(connection, cancellationToken);
+        if (Dialect.MigrationLock.Length > 0)
+        {
+            await connection.ExecuteAsync(Dialect.MigrationLock, transaction: tx);
+        }
+
+        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS herald_schema (version INT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)", transaction: tx);
+        var applied = (await connection.QueryAsync<long>("SELECT version FROM herald_schema", transaction: tx)).ToHashSet();
+        foreach (var (version, sql) in Schema.Migrations)
+        {
+            if (applied.Contains(version))
+            {
+                continue;
+            }
+
+            await connection.ExecuteAsync(sql.Replace("{ID}", Dialect.IdentityColumn, StringComparison.Ordinal), transaction: tx);
+            await connection.ExecuteAsync("INSERT INTO herald_schema (version, applied_at) VALUES (@version, @now)",
+                new { version, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, tx);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="commands"/> in one transaction, assigns the events they emitted the next ids of the
+    /// global sequence, stores them, and commits. Returns the committed events in id order.
+    /// </summary>
+    /// <remarks>
+    /// The sequence row is updated last, just before the event rows are inserted and the transaction
+    /// commits: the row lock it takes (PostgreSQL) or the database write lock (SQLite) is held until commit,
+    /// so ids are handed out in commit order and without gaps across all nodes. A reader that has seen
+    /// id N has therefore seen every event below N — the property Last-Event-ID resume depends on.
+    /// A command that throws fails the whole attempt; the writer then retries each command on its own.
+    /// </remarks>
+    public async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenWriteConnectionAsync(cancellationToken);
+        await using var tx = await BeginWriteTransactionAsync(connection, cancellationToken);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var pending = new List<PendingEvent>();
+        var context = new WriteContext(connection, tx, now, pending);
+        results.Clear();
+        foreach (var command in commands)
+        {
+            results.Add(await command.ExecuteAsync(context, cancellationToken));
+        }
+
+        var stored = new List<EventRecord>(pending.Count);
+        if (pending.Count > 0)
+        {
+            var last = await connection.ExecuteScalarAsync<long>(
+                "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
+                new { n = pending.Count }, tx);
+            var id = last - pending.Count;
+            foreach (var e in pending)
+            {
+                stored.Add(new EventRecord { Id = ++id, Topic = e.Topic, Type = e.Type, Data = System.Text.Encoding.UTF8.GetString(e.Data), CreatedAt = now });
+            }
+
+            await connection.ExecuteAsync(
+                "INSERT INTO events (id, topic, type, data, created_at) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt)",
+                stored, tx);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return stored;
+    }
+
+    // ---- Reads -------------------------------------------------------------------------------------
+
+    public Task<OperatorRecord?> FindOperatorByEmailAsync(string email, CancellationToken ct = default) =>
+        QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE email = @email", new { email }, ct);
+
+    public Task<OperatorRecord?> GetOperatorAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE id = @id", new { id }, ct);
+
+    public async Task<long> CountOperatorsAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenReadConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM operators");
+    }
+
+    public Task<AssistantRecord?> GetAssistantAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<AssistantRecord>("SELECT * FROM assistants WHERE id = @id", new { id }, ct);
+
+    public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
+        QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
+
+    public Task<DialogRecord?> GetDialogAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @id", new { id }, ct);
+
+    public Task<DialogRecord?> FindGuestDialogAsync(long assistantId, string guestId, CancellationToken ct = default) =>
+        QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, ct);
+
+    /// <summary>Dialogs, most recently active first.</summary>
+    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, int limit, CancellationToken ct = default) =>
+        QueryListAsync<DialogRecord>(
+            "SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit",
+            new { assistantId, limit }, ct);
+
+    /// <summary>Messages of a dialog after <paramref name="afterId"/>, oldest first; or the newest <paramref name="limit"/> when <paramref name="afterId"/> is null.</summary>
+    public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long dialogId, long? afterId, int limit, CancellationToken ct = default)
+    {
+        if (afterId is { } after)
+        {
+            return await QueryListAsync<MessageRecord>(
+                "SELECT * FROM messages WHERE dialog_id = @dialogId AND id > @after ORDER BY id LIMIT @limit", new { dialogId, after, limit }, ct);
+        }
+
+        var newest = await QueryListAsync<MessageRecord>(
+            "SELECT * FROM messages WHERE dialog_id = @dialogId ORDER BY id DESC LIMIT @limit", new { dialogId, limit }, ct);
+        return newest.Reverse().ToList();
+    }
+
+    /// <summary>Events of <paramref name="topics"/> after <paramref name="afterId"/>, in id order.</summary>
+    public Task<IReadOnlyList<EventRecord>> ReadEventsAsync(IReadOnlyList<string> topics, long afterId, int limit, CancellationToken ct = default) =>
+        topics.Count == 1
+            ? QueryListAsync<EventRecord>("SELECT * FROM events WHERE topic = @topic AND id > @afterId ORDER BY id LIMIT @limit",
+                new { topic = topics[0], afterId, limit }, ct)
+            : QueryListAsync<EventRecord>(InClause("SELECT * FROM events WHERE topic IN ({0}) AND id > @afterId ORDER BY id LIMIT @limit", topics.Count),
+                TopicParameters(topics, new { afterId, limit }), ct);
+
+    /// <summary>All events with <paramref name="afterId"/> &lt; id ≤ <paramref name="throughId"/>, in id order (catch-up).</summary>
+    public Task<IReadOnlyList<EventRecord>> ReadEventRangeAsync(long afterId, long throughId, int limit, CancellationToken ct = default) =>
+        QueryListAsync<EventRecord>("SELECT * FROM events WHERE id > @afterId AND id <= @throughId ORDER BY id LIMIT @limit",
+            new { afterId, throughId, limit }, ct);
+
+    /// <summary>The highest event id ever handed out (0 when none).</summary>
+    public async Task<long> GetLastEventIdAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenReadConnectionAsync(ct);
+        return await c.ExecuteScalarAsync<long>("SELECT value FROM herald_sequences WHERE name = 'events'");
+    }
+
+    /// <summary>The highest id retention removed from any of <paramref name="topics"/> (0 when none).</summary>
+    public async Task<long> GetTrimmedThroughAsync(IReadOnlyList<string> topics, CancellationToken ct = default)
+    {
+        await using var c = await OpenReadConnectionAsync(ct);
+        var sql = InClause("SELECT COALESCE(MAX(trimmed_through), 0) FROM topic_horizons WHERE topic IN ({0})", topics.Count);
+        return await c.ExecuteScalarAsync<long>(sql, TopicParameters(topics, null));
+    }
+
+    /// <summary>
+    /// Removes events that are both older than <paramref name="olderThanMs"/> and not among the newest
+    /// <paramref name="keepPerTopic"/> of their topic, and records each topic's new horizon.
+    /// </summary>
+    public async Task<int> TrimEventsAsync(long olderThanMs, int keepPerTopic, CancellationToken ct = default)
+    {
+        await using var connection = await OpenWriteConnectionAsync(ct);
+        await using var tx = await BeginWriteTransactionAsync(connection, ct);
+        // Per topic, the highest id that may go: the keepPerTopic-th newest id minus one, capped by age.
+        var candidates = (await connection.QueryAsync<(string Topic, long Through)>(
+            """
+            SELECT t.topic AS Topic,
+                   MIN(COALESCE((SELECT e2.id FROM events e2 WHERE e2.topic = t.topic ORDER BY e2.id DESC LIMIT 1 OFFSET @offset), 0),
+                       COALESCE((SELECT MAX(e3.id) FROM events e3 WHERE e3.topic = t.topic AND e3.created_at < @olderThanMs), 0)) AS Through
+            FROM (SELECT DISTINCT topic FROM events WHERE created_at < @olderThanMs) t
+            """, new { offset = keepPerTopic, olderThanMs }, tx)).Where(c => c.Through > 0).ToList();
+        var removed = 0;
+        foreach (var (topic, through) in candidates)
+        {
+            removed += await connection.ExecuteAsync("DELETE FROM events WHERE topic = @topic AND id <= @through", new { topic, through }, tx);
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO topic_horizons (topic, trimmed_through) VALUES (@topic, @through)
+                ON CONFLICT (topic) DO UPDATE SET trimmed_through = CASE WHEN excluded.trimmed_through > topic_horizons.trimmed_through
+                    THEN excluded.trimmed_through ELSE topic_horizons.trimmed_through END
+                """, new { topic, through }, tx);
+        }
+
+        await tx.CommitAsync(ct);
+        return removed;
+    }
+
+    public abstract ValueTask DisposeAsync();
+
+    protected async Task<T?> QuerySingleAsync<T>(string sql, object? args, CancellationToken ct)
+    {
+        await using var c = await OpenReadConnectionAsync(ct);
+        return await c.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, args, cancellationToken: ct));
+    }
+
+    protected async Task<IReadOnlyList<T>> QueryListAsync<T>(string sql, object? args, CancellationToken ct)
+    {
+        await using var c = await OpenReadConnectionAsync(ct);
+        return (await c.QueryAsync<T>(new CommandDefinition(sql, args, cancellationToken: ct))).AsList();
+    }
+
+    private static string InClause(string format, int count) =>
+        string.Format(format, string.Join(", ", Enumerable.Range(0, count).Select(i => "@t" + i)));
+
+    private static DynamicParameters TopicParameters(IReadOnlyList<string> topics, object? rest)
+    {
+        var p = new DynamicParameters(rest);
+        for (var i = 0; i < topics.Count; i++)
+        {
+            p.Add("t" + i, topics[i]);
+        }
+
+        return p;
+    }
+}

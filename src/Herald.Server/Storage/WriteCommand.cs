@@ -1,0 +1,51 @@
+using System.Data.Common;
+
+namespace Herald.Server.Storage;
+
+/// <summary>
+/// A unit of work that changes stored data and may emit events. The <see cref="EventWriter"/> runs many of
+/// them in one transaction: their rows and their events commit together or not at all, and the events get
+/// ids in commit order.
+/// </summary>
+public abstract class WriteCommand
+{
+    /// <summary>Runs the command's SQL inside the batch transaction and returns its result.</summary>
+    public abstract Task<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken);
+
+    internal TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A <see cref="WriteCommand"/> with a typed result.</summary>
+public abstract class WriteCommand<T> : WriteCommand
+{
+    public sealed override async Task<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken) =>
+        await RunAsync(context, cancellationToken);
+
+    protected abstract Task<T> RunAsync(WriteContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>What a <see cref="WriteCommand"/> sees: the open connection and transaction, the batch clock, and a way to emit events.</summary>
+public sealed class WriteContext
+{
+    private readonly List<PendingEvent> _events;
+
+    internal WriteContext(DbConnection connection, DbTransaction transaction, long nowMs, List<PendingEvent> events)
+    {
+        Connection = connection;
+        Transaction = transaction;
+        NowMs = nowMs;
+        _events = events;
+    }
+
+    public DbConnection Connection { get; }
+
+    public DbTransaction Transaction { get; }
+
+    /// <summary>One timestamp for the whole batch, Unix milliseconds.</summary>
+    public long NowMs { get; }
+
+    /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
+    public void Emit(string topic, string type, byte[] data) => _events.Add(new PendingEvent(topic, type, data));
+}
+
+public sealed record PendingEvent(string Topic, string Type, byte[] Data);
