@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -50,7 +51,8 @@ public sealed class ConnectionTracker
     /// <summary>Registers a connection that holds a reserved slot.</summary>
     public void Add(Subscriber subscriber)
     {
-        var bucket = _buckets[(int)((uint)Interlocked.Increment(ref _next) % BucketCount)];
+        subscriber.TrackerBucket = (int)((uint)Interlocked.Increment(ref _next) % BucketCount);
+        var bucket = _buckets[subscriber.TrackerBucket];
         lock (bucket)
         {
             bucket.Add(subscriber);
@@ -62,15 +64,10 @@ public sealed class ConnectionTracker
     /// <summary>Unregisters a connection and frees its slot.</summary>
     public void Remove(Subscriber subscriber)
     {
-        foreach (var bucket in _buckets)
+        var bucket = _buckets[subscriber.TrackerBucket];
+        lock (bucket)
         {
-            lock (bucket)
-            {
-                if (bucket.Remove(subscriber))
-                {
-                    break;
-                }
-            }
+            bucket.Remove(subscriber);
         }
 
         Interlocked.Decrement(ref _byTransport.GetOrAdd(subscriber.Transport, static _ => new StrongBox<long>()).Value);
@@ -103,10 +100,5 @@ public sealed class ConnectionTracker
         }
 
         return all;
-    }
-
-    public sealed class StrongBox<T>
-    {
-        public T Value = default!;
     }
 }

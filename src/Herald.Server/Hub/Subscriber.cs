@@ -49,6 +49,9 @@ public sealed class Subscriber : IValueTaskSource<bool>
     /// <summary>Environment.TickCount64 when the current write began, or 0 when none is in progress.</summary>
     public long WriteStartedTicks { get; set; }
 
+    /// <summary>The <see cref="ConnectionTracker"/> bucket this connection lives in.</summary>
+    internal int TrackerBucket { get; set; }
+
     /// <summary>Aborts the underlying connection (used when a write hangs past its deadline).</summary>
     public Action? Abort { get; set; }
 

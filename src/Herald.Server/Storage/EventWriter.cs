@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Storage;
@@ -22,10 +23,12 @@ public sealed class EventWriter : BackgroundService
     private readonly SqlStore _store;
     private readonly IEventBus _bus;
     private readonly ILogger<EventWriter> _logger;
+    private readonly HeraldMetrics _metrics;
     private readonly int _maxBatch;
 
-    public EventWriter(SqlStore store, IEventBus bus, IOptions<HeraldOptions> options, ILogger<EventWriter> logger)
+    public EventWriter(SqlStore store, IEventBus bus, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<EventWriter> logger)
     {
+        _metrics = metrics;
         _store = store;
         _bus = bus;
         _logger = logger;
@@ -71,6 +74,7 @@ public sealed class EventWriter : BackgroundService
             // Publish before completing the requests: when a POST returns 201, its event is already on its way.
             if (events.Count > 0)
             {
+                _metrics.EventsPublished.Add(events.Count);
                 _bus.Publish(events);
             }
 

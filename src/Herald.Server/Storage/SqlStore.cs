@@ -83,25 +83,37 @@ public abstract class SqlStore : IAsyncDisposable
             results.Add(await command.ExecuteAsync(context, cancellationToken));
         }
 
-        var stored = new List<EventRecord>(pending.Count);
-        if (pending.Count > 0)
+        if (pending.Count == 0)
         {
-            var last = await connection.ExecuteScalarAsync<long>(
-                "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
-                new { n = pending.Count }, tx);
-            var id = last - pending.Count;
-            foreach (var e in pending)
-            {
-                stored.Add(new EventRecord { Id = ++id, Topic = e.Topic, Type = e.Type, Data = System.Text.Encoding.UTF8.GetString(e.Data), CreatedAt = now });
-            }
-
-            await connection.ExecuteAsync(
-                "INSERT INTO events (id, topic, type, data, created_at) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt)",
-                stored, tx);
+            await tx.CommitAsync(cancellationToken);
+            return [];
         }
 
+        var last = await connection.ExecuteScalarAsync<long>(
+            "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
+            new { n = pending.Count }, tx);
+        var firstId = last - pending.Count + 1;
+        var rows = new List<EventRecord>(pending.Count);
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var e = pending[i];
+            rows.Add(new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now });
+        }
+
+        await connection.ExecuteAsync(
+            "INSERT INTO events (id, topic, type, data, created_at) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt)",
+            rows, tx);
         await tx.CommitAsync(cancellationToken);
-        return stored;
+
+        // Frames are encoded after commit so the sequence lock is not held for it.
+        var committed = new HubEvent[pending.Count];
+        for (var i = 0; i < pending.Count; i++)
+        {
+            pending[i].Id = firstId + i;
+            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now);
+        }
+
+        return committed;
     }
 
     // ---- Reads -------------------------------------------------------------------------------------

@@ -53,9 +53,9 @@ public sealed class SqliteStore : SqlStore
         return connection;
     }
 
-    protected override async ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        // deferred: false = BEGIN IMMEDIATE: take the write lock now rather than fail to upgrade later.
-        await ((SqliteConnection)connection).BeginTransactionAsync(IsolationLevel.Serializable, deferred: false, cancellationToken);
+    protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // deferred: false = BEGIN IMMEDIATE: take the write lock now rather than fail to upgrade it later.
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
 
     public override ValueTask DisposeAsync()
     {

@@ -45,7 +45,22 @@ public sealed class WriteContext
     public long NowMs { get; }
 
     /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
-    public void Emit(string topic, string type, byte[] data) => _events.Add(new PendingEvent(topic, type, data));
+    /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>
+    public PendingEvent Emit(string topic, string type, byte[] data)
+    {
+        var pending = new PendingEvent(topic, type, data);
+        _events.Add(pending);
+        return pending;
+    }
 }
 
-public sealed record PendingEvent(string Topic, string Type, byte[] Data);
+/// <summary>An event emitted by a command, waiting for its batch to commit.</summary>
+public sealed class PendingEvent(string topic, string type, byte[] data)
+{
+    public string Topic { get; } = topic;
+    public string Type { get; } = type;
+    public byte[] Data { get; } = data;
+
+    /// <summary>The event id, assigned at commit; 0 until then.</summary>
+    public long Id { get; internal set; }
+}

@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Text;
+using Herald.Protocol;
+using Herald.Server.Api;
+using Herald.Server.Diagnostics;
+using Herald.Server.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Auth;
+
+/// <summary>
+/// The one place that decides who a request is and what it may reach, for every endpoint and transport
+/// (REST, SSE, WebSocket, long-poll). Credentials, in order: <c>Authorization: Bearer</c> or <c>?token=</c>
+/// (operator JWT), <c>X-Api-Key</c> (service), <c>?assistant_id=&amp;guest_id=</c> (guest widget).
+/// </summary>
+public sealed class AccessService(TokenService tokens, SqlStore store, IOptions<HeraldOptions> options, HeraldMetrics metrics)
+{
+    private const int MaxGuestIdLength = 128;
+
+    private readonly byte[][] _apiKeys = options.Value.Auth.ApiKeys.Where(k => k.Length > 0).Select(Encoding.UTF8.GetBytes).ToArray();
+
+    /// <summary>Resolves an operator (JWT) or, when <paramref name="allowService"/>, a service (API key).</summary>
+    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false)
+    {
+        if (allowService && context.Request.Headers.TryGetValue("X-Api-Key", out var key))
+        {
+            return MatchesApiKey(key.ToString())
+                ? (new ServicePrincipal("api-key"), null)
+                : (null, Fail("bad api key", "The API key is not valid."));
+        }
+
+        var token = BearerToken(context);
+        if (token is null)
+        {
+            return (null, Fail("missing token", "Send an operator token: 'Authorization: Bearer <jwt>' or '?token=<jwt>'."));
+        }
+
+        var (principal, failure) = await tokens.ValidateAsync(token);
+        if (principal is null)
+        {
+            return (null, Fail(failure!, $"The operator token is not valid ({failure}); log in again."));
+        }
+
+        return (principal, null);
+    }
+
+    /// <summary>Resolves the caller of a dialog endpoint: an operator, or a guest when the query names one.</summary>
+    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (BearerToken(context) is null && (query.ContainsKey("assistant_id") || query.ContainsKey("guest_id")))
+        {
+            return await AuthenticateGuestAsync(context);
+        }
+
+        return await AuthenticateOperatorAsync(context);
+    }
+
+    /// <summary>Resolves a guest from <c>assistant_id</c> + <c>guest_id</c>.</summary>
+    public async Task<(GuestPrincipal? Principal, ApiError? Error)> AuthenticateGuestAsync(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var (assistantId, idError) = RequestReader.ParseId(query["assistant_id"], "assistant_id");
+        if (idError is not null)
+        {
+            metrics.AuthFailures.Add(1, "reason", "bad assistant_id");
+            return (null, idError);
+        }
+
+        var guestId = query["guest_id"].ToString();
+        if (!IsValidGuestId(guestId))
+        {
+            metrics.AuthFailures.Add(1, "reason", "bad guest_id");
+            return (null, ApiError.BadRequest(guestId.Length == 0 ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
+                $"'guest_id' is required: 1-{MaxGuestIdLength} characters of letters, digits, '-', '_' and '.'."));
+        }
+
+        if (await store.GetAssistantAsync(assistantId, context.RequestAborted) is null)
+        {
+            // Same answer as a foreign dialog: a visitor learns nothing by probing assistant ids.
+            return (null, Fail("unknown assistant", "This assistant does not accept this guest."));
+        }
+
+        return (new GuestPrincipal(assistantId, guestId), null);
+    }
+
+    /// <summary>
+    /// Authorises access to one dialog. Operators see every dialog (404 when it does not exist); a guest sees
+    /// only the dialog it created, and gets the same 403 for a foreign and for a missing dialog, so dialog ids
+    /// cannot be enumerated.
+    /// </summary>
+    public async Task<(DialogRecord? Dialog, ApiError? Error)> AuthorizeDialogAsync(Principal principal, long dialogId, CancellationToken ct)
+    {
+        var dialog = await store.GetDialogAsync(dialogId, ct);
+        switch (principal)
+        {
+            case OperatorPrincipal:
+                return dialog is null ? (null, ApiError.NotFound($"Dialog {dialogId} does not exist.")) : (dialog, null);
+            case GuestPrincipal guest when dialog is not null && dialog.AssistantId == guest.AssistantId && dialog.GuestId == guest.GuestId:
+                return (dialog, null);
+            default:
+                metrics.AuthFailures.Add(1, "reason", "foreign dialog");
+                return (null, ApiError.Forbidden("This dialog is not accessible with these credentials."));
+        }
+    }
+
+    /// <summary>Guest ids: 1-128 characters of <c>A-Z a-z 0-9 - _ .</c> (UUIDs and the widget's own ids fit).</summary>
+    public static bool IsValidGuestId(string guestId)
+    {
+        if (guestId.Length is 0 or > MaxGuestIdLength)
+        {
+            return false;
+        }
+
+        foreach (var c in guestId)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string? BearerToken(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var value = header["Bearer ".Length..].Trim();
+            return value.Length > 0 ? value : null;
+        }
+
+        var query = context.Request.Query["token"].ToString();
+        return query.Length > 0 ? query : null;
+    }
+
+    private bool MatchesApiKey(string presented)
+    {
+        var bytes = Encoding.UTF8.GetBytes(presented);
+        var match = false;
+        foreach (var key in _apiKeys)
+        {
+            // Constant time per key, and every key is compared: timing reveals nothing about which matched.
+            match |= CryptographicOperations.FixedTimeEquals(bytes, key);
+        }
+
+        return match;
+    }
+
+    private ApiError Fail(string reason, string detail)
+    {
+        metrics.AuthFailures.Add(1, "reason", reason);
+        return ApiError.Unauthorized(detail);
+    }
+}

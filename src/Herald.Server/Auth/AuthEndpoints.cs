@@ -1,0 +1,57 @@
+using Herald.Protocol;
+using Herald.Server.Api;
+using Herald.Server.Dialogs;
+using Herald.Server.Storage;
+using Microsoft.AspNetCore.Identity;
+
+namespace Herald.Server.Auth;
+
+public static class AuthEndpoints
+{
+    public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/auth/login", LoginAsync).WithTags("Auth").WithSummary("Exchange {email, password} for an operator JWT.");
+        return app;
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, RequestReader reader, SqlStore store, TokenService tokens, OperatorPasswords passwords)
+    {
+        var (body, error) = await reader.ReadJsonAsync<LoginRequest>(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (string.IsNullOrWhiteSpace(body!.Email) || string.IsNullOrEmpty(body.Password))
+        {
+            return ApiError.BadRequest(ErrorCodes.MissingField, "'email' and 'password' are required.");
+        }
+
+        var account = body.Email.Length <= 320 ? await store.FindOperatorByEmailAsync(body.Email.Trim().ToLowerInvariant(), context.RequestAborted) : null;
+        // Unknown email and wrong password take the same path and the same time (a hash is verified either way).
+        if (!passwords.Verify(account, body.Password))
+        {
+            return new ApiError(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidCredentials, "Wrong email or password.");
+        }
+
+        var token = tokens.Issue(account!.Id, account.Email);
+        return TypedResults.Json(new LoginResponse(token, "bearer", (long)tokens.Lifetime.TotalSeconds), HeraldJson.Options);
+    }
+}
+
+/// <summary>Operator passwords: ASP.NET Core Identity's PBKDF2 hasher (a standard slow KDF, constant-time compare).</summary>
+public sealed class OperatorPasswords
+{
+    private readonly PasswordHasher<OperatorRecord> _hasher = new();
+    private readonly string _dummyHash;
+
+    public OperatorPasswords() => _dummyHash = _hasher.HashPassword(new OperatorRecord(), Guid.NewGuid().ToString());
+
+    public string Hash(string password) => _hasher.HashPassword(new OperatorRecord(), password);
+
+    public bool Verify(OperatorRecord? account, string password)
+    {
+        var result = _hasher.VerifyHashedPassword(account ?? new OperatorRecord(), account?.PasswordHash ?? _dummyHash, password);
+        return account is not null && result != PasswordVerificationResult.Failed;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Herald.Server.Auth;
+
+/// <summary>Issues and validates operator JWTs (HS256, key from <c>Herald:Auth:SigningKey</c>, shared by all nodes).</summary>
+public sealed class TokenService
+{
+    /// <summary>The key Development falls back to, so tokens survive restarts there. Refused outside Development.</summary>
+    public const string DevelopmentSigningKey = "herald-development-signing-key-do-not-use-in-production";
+
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly SymmetricSecurityKey _key;
+    private readonly SigningCredentials _credentials;
+    private readonly TokenValidationParameters _validation;
+    private readonly AuthOptions _options;
+    private readonly TimeProvider _time;
+
+    public TokenService(IOptions<HeraldOptions> options, TimeProvider time)
+    {
+        _options = options.Value.Auth;
+        _time = time;
+        var key = _options.SigningKey ?? throw new InvalidOperationException("Herald:Auth:SigningKey is not set.");
+        _key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "herald" };
+        _credentials = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256);
+        _validation = new TokenValidationParameters
+        {
+            ValidIssuer = _options.Issuer,
+            ValidAudience = _options.Issuer,
+            IssuerSigningKey = _key,
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ClockSkew = TimeSpan.FromSeconds(30),
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+        };
+    }
+
+    public TimeSpan Lifetime => _options.TokenLifetime;
+
+    public string Issue(long operatorId, string email)
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        return _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = _options.Issuer,
+            Audience = _options.Issuer,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + _options.TokenLifetime,
+            SigningCredentials = _credentials,
+            Subject = new ClaimsIdentity([new Claim("sub", operatorId.ToString()), new Claim("email", email)]),
+        });
+    }
+
+    /// <summary>Validates a token; on success returns the operator id and expiry.</summary>
+    public async Task<(OperatorPrincipal? Principal, string? Failure)> ValidateAsync(string token)
+    {
+        if (token.Length > 4096)
+        {
+            return (null, "token too long");
+        }
+
+        var result = await _handler.ValidateTokenAsync(token, _validation);
+        if (!result.IsValid)
+        {
+            return (null, result.Exception switch
+            {
+                SecurityTokenExpiredException => "token expired",
+                SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "bad signature",
+                _ => "invalid token",
+            });
+        }
+
+        var jwt = (JsonWebToken)result.SecurityToken;
+        if (!long.TryParse(jwt.Subject, out var id) || id <= 0)
+        {
+            return (null, "invalid token");
+        }
+
+        var email = jwt.TryGetClaim("email", out var claim) ? claim.Value : "";
+        return (new OperatorPrincipal(id, email, new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero)), null);
+    }
+}

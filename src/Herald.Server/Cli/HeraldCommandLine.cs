@@ -1,0 +1,54 @@
+namespace Herald.Server.Cli;
+
+/// <summary>Dispatches <c>herald &lt;command&gt;</c>. Options not consumed by a command go to ASP.NET Core configuration.</summary>
+public static class HeraldCommandLine
+{
+    public const string Usage = """
+        herald [serve] [--urls URL] [--Herald:Section:Key=value ...]   run the server (default http://localhost:8000)
+        herald users add --email EMAIL --password PASSWORD              create an operator in the configured store
+        herald help                                                     this text
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+        var rest = command == "serve" && (args.Length == 0 || args[0].StartsWith('-')) ? args : args.Skip(1).ToArray();
+        switch (command)
+        {
+            case "serve":
+                await HeraldApp.Build(rest).RunAsync();
+                return 0;
+            case "users":
+                return await UsersCommand.RunAsync(rest);
+            case "help" or "--help" or "-h":
+                Console.WriteLine(Usage);
+                return 0;
+            default:
+                await Console.Error.WriteLineAsync($"Unknown command '{command}'.\n{Usage}");
+                return 2;
+        }
+    }
+
+    /// <summary>Takes <c>--name value</c> (or <c>--name=value</c>) out of <paramref name="args"/>.</summary>
+    public static string? TakeOption(List<string> args, string name)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == name && i + 1 < args.Count)
+            {
+                var value = args[i + 1];
+                args.RemoveRange(i, 2);
+                return value;
+            }
+
+            if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                var value = args[i][(name.Length + 1)..];
+                args.RemoveAt(i);
+                return value;
+            }
+        }
+
+        return null;
+    }
+}

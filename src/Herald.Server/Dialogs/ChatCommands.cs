@@ -1,0 +1,77 @@
+using Dapper;
+using Herald.Protocol;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Dialogs;
+
+/// <summary>The topic a dialog's events go to; the Redis backplane maps it to seed 000's <c>ws:dialog:{id}</c>.</summary>
+public static class DialogTopics
+{
+    public const string Prefix = "dialog:";
+
+    public static string For(long dialogId) => Prefix + dialogId;
+}
+
+/// <summary>Stores a message and emits its one <c>message:new</c> event in the same transaction.</summary>
+public sealed class PostMessageCommand(long dialogId, string sender, string text) : WriteCommand<MessageRecord>
+{
+    private const int PreviewLength = 200;
+
+    protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        var connection = context.Connection;
+        var id = await connection.ExecuteScalarAsync<long>(
+            "INSERT INTO messages (dialog_id, sender, text, created_at) VALUES (@dialogId, @sender, @text, @now) RETURNING id",
+            new { dialogId, sender, text, now = context.NowMs }, context.Transaction);
+        var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
+        await connection.ExecuteAsync(
+            """
+            UPDATE dialogs SET last_message_at = @now, last_message_text = @preview, last_message_sender = @sender,
+                unread_count = CASE WHEN @sender = 'user' THEN unread_count + 1 ELSE 0 END
+            WHERE id = @dialogId
+            """, new { dialogId, sender, preview, now = context.NowMs }, context.Transaction);
+        var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs };
+        context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(MessageDto.From(message)).ToUtf8());
+        return message;
+    }
+}
+
+/// <summary>Returns the guest's dialog with the assistant, creating it on first contact.</summary>
+public sealed class GetOrCreateGuestDialogCommand(long assistantId, string guestId) : WriteCommand<(DialogRecord Dialog, bool Created)>
+{
+    protected override async Task<(DialogRecord, bool)> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        var created = await context.Connection.QuerySingleOrDefaultAsync<DialogRecord>(
+            """
+            INSERT INTO dialogs (assistant_id, guest_id, created_at) VALUES (@assistantId, @guestId, @now)
+            ON CONFLICT (assistant_id, guest_id) DO NOTHING RETURNING *
+            """, new { assistantId, guestId, now = context.NowMs }, context.Transaction);
+        if (created is not null)
+        {
+            return (created, true);
+        }
+
+        var existing = await context.Connection.QuerySingleAsync<DialogRecord>(
+            "SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, context.Transaction);
+        return (existing, false);
+    }
+}
+
+public sealed class CreateAssistantCommand(string name, long? operatorId) : WriteCommand<AssistantRecord>
+{
+    protected override Task<AssistantRecord> RunAsync(WriteContext context, CancellationToken cancellationToken) =>
+        context.Connection.QuerySingleAsync<AssistantRecord>(
+            "INSERT INTO assistants (name, operator_id, created_at) VALUES (@name, @operatorId, @now) RETURNING *",
+            new { name, operatorId, now = context.NowMs }, context.Transaction);
+}
+
+public sealed class CreateOperatorCommand(string email, string passwordHash) : WriteCommand<OperatorRecord>
+{
+    protected override async Task<OperatorRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        var created = await context.Connection.QuerySingleOrDefaultAsync<OperatorRecord>(
+            "INSERT INTO operators (email, password_hash, created_at) VALUES (@email, @passwordHash, @now) ON CONFLICT (email) DO NOTHING RETURNING *",
+            new { email, passwordHash, now = context.NowMs }, context.Transaction);
+        return created ?? throw new StoreValidationException(ErrorCodes.Conflict, $"An operator with email '{email}' already exists.");
+    }
+}

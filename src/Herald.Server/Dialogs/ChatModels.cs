@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Herald.Server.Api;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Dialogs;
+
+// The chat API's JSON shapes (snake_case on the wire through HeraldJson.Options).
+
+public sealed record MessageDto(long Id, long DialogId, string Sender, string Text, string CreatedAt)
+{
+    public static MessageDto From(MessageRecord m) => new(m.Id, m.DialogId, m.Sender, m.Text, HeraldJson.FormatTime(m.CreatedAt));
+}
+
+public sealed record DialogDto(long Id, long AssistantId, string? GuestId, string CreatedAt, string? LastMessageAt, string? LastMessageText,
+    string? LastMessageSender, long UnreadCount)
+{
+    public static DialogDto From(DialogRecord d) => new(d.Id, d.AssistantId, d.GuestId, HeraldJson.FormatTime(d.CreatedAt),
+        d.LastMessageAt is { } at ? HeraldJson.FormatTime(at) : null, d.LastMessageText, d.LastMessageSender, d.UnreadCount);
+}
+
+public sealed record AssistantDto(long Id, string Name, string CreatedAt)
+{
+    public static AssistantDto From(AssistantRecord a) => new(a.Id, a.Name, HeraldJson.FormatTime(a.CreatedAt));
+}
+
+/// <summary>The event seed 000's clients parse: <c>{"type":"message:new","message":{...}}</c>.</summary>
+public sealed record MessageNewEvent(MessageDto Message)
+{
+    // "type" first, as seed 000 shows it and as clients that sniff the prefix expect.
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Type => "message:new";
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
+}
+
+public sealed record PostMessageRequest(string? Sender, string? Text);
+
+public sealed record CreateAssistantRequest(string? Name);
+
+public sealed record LoginRequest(string? Email, string? Password);
+
+public sealed record LoginResponse(string AccessToken, string TokenType, long ExpiresIn);

@@ -1,0 +1,206 @@
+using System.Buffers;
+using System.Diagnostics;
+using Herald.Protocol;
+using Herald.Server.Api;
+using Herald.Server.Diagnostics;
+using Herald.Server.Hub;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Transports;
+
+/// <summary>What a stream subscribes to and where it resumes from.</summary>
+/// <param name="Topics">The topics; events of all of them arrive on one stream in id order.</param>
+/// <param name="ResumeAfter">Last-Event-ID, if the client sent one.</param>
+/// <param name="Label">For logs: e.g. <c>dialog 42</c>.</param>
+/// <param name="ExpiresAt">When the credential that authorised the stream expires; the stream ends then.</param>
+public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>
+/// Server-Sent Events: headers, <c>retry:</c>, replay from Last-Event-ID, then live events until the client
+/// goes away or the server ends the stream. This type only moves bytes; routing and ordering are the hub's.
+/// </summary>
+public sealed class SseTransport(
+    TopicRegistry registry,
+    ConnectionTracker tracker,
+    ReplayService replay,
+    HeraldMetrics metrics,
+    IOptions<HeraldOptions> options,
+    ILoggerFactory loggerFactory)
+{
+    public const string TransportName = "sse";
+
+    // Events moved from the queue per write; they are written back to back and flushed once.
+    private const int WriteBatch = 64;
+
+    private readonly StreamOptions _options = options.Value.Streams;
+    private readonly ILogger _logger = loggerFactory.CreateLogger("SSE Manager");
+
+    /// <summary>
+    /// Reads the resume position: the <c>Last-Event-ID</c> header (what EventSource sends on reconnect) or the
+    /// <c>last_event_id</c> query parameter (for clients that cannot set headers). A value that is not a
+    /// number is treated as an unknown position, which answers with <c>reset</c>.
+    /// </summary>
+    public static long? ResumePosition(HttpRequest request)
+    {
+        var raw = request.Headers["Last-Event-ID"].ToString();
+        if (raw.Length == 0)
+        {
+            raw = request.Query["last_event_id"].ToString();
+        }
+
+        if (raw.Length == 0)
+        {
+            return null;
+        }
+
+        return long.TryParse(raw, System.Globalization.NumberStyles.None, null, out var id) ? id : long.MaxValue;
+    }
+
+    public async Task StreamAsync(HttpContext context, StreamRequest request)
+    {
+        if (!tracker.TryReserve())
+        {
+            await ApiError.TooManyConnections(RetryAfterSeconds()).ExecuteAsync(context);
+            return;
+        }
+
+        var subscriber = new Subscriber(TransportName, request.Topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes);
+        subscriber.Abort = context.Abort;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache, no-transform";
+        // nginx honours this per response: without it, a default proxy_buffering config holds events back.
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        // Live events start queueing before history is read, so nothing published during the replay is missed;
+        // the writer drops the queued ones the replay already covered (by id).
+        registry.Add(subscriber);
+        tracker.Add(subscriber);
+        using var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+        using var expiry = request.ExpiresAt is { } expiresAt ? ScheduleExpiry(subscriber, expiresAt) : null;
+        _logger.LogInformation("SSE connected: {Label}, topics={Topics}, resume={Resume}", request.Label, string.Join(",", request.Topics), request.ResumeAfter);
+        var reason = DisconnectReasons.ClientClosed;
+        try
+        {
+            var writer = response.BodyWriter;
+            writer.Write(SseFrame.Retry(_options.RetryMilliseconds + Random.Shared.Next(_options.RetryJitterMilliseconds + 1)));
+            // An immediate heartbeat lets clients (and herald doctor) tell a working stream from a buffering proxy.
+            writer.Write(SseFrame.Heartbeat.Span);
+            long lastSent = 0;
+            if (request.ResumeAfter is { } after)
+            {
+                var result = await replay.ReadAsync(request.Topics, after, context.RequestAborted);
+                if (result.Reset is { } reset)
+                {
+                    writer.Write(reset.SseFrame);
+                    lastSent = reset.Id;
+                }
+
+                foreach (var item in result.Events)
+                {
+                    writer.Write(item.SseFrame);
+                    lastSent = item.Id;
+                }
+            }
+
+            if (!await FlushAsync(subscriber, writer, context.RequestAborted))
+            {
+                return;
+            }
+
+            reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException)
+        {
+            // The peer went away mid-write.
+        }
+        finally
+        {
+            registry.Remove(subscriber);
+            tracker.Remove(subscriber);
+            reason = subscriber.CloseReason ?? reason;
+            if (reason != DisconnectReasons.ClientClosed)
+            {
+                metrics.Disconnects.Add(1, "reason", reason);
+            }
+
+            _logger.LogInformation("SSE disconnected: {Label}, reason={Reason}", request.Label, reason);
+        }
+    }
+
+    private async Task<string> PumpAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, long lastSent, CancellationToken aborted)
+    {
+        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+        try
+        {
+            while (await subscriber.WaitToReadAsync())
+            {
+                var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
+                var oldest = 0L;
+                for (var i = 0; i < n; i++)
+                {
+                    var item = batch[i]!;
+                    batch[i] = null;
+                    if (item.IsDurable)
+                    {
+                        if (item.Id <= lastSent)
+                        {
+                            continue; // already sent by the replay
+                        }
+
+                        lastSent = item.Id;
+                    }
+
+                    if (oldest == 0 && !item.IsHeartbeat)
+                    {
+                        oldest = item.ReceivedTimestamp;
+                    }
+
+                    writer.Write(item.SseFrame);
+                    metrics.EventsSent.Add(1);
+                }
+
+                if (!await FlushAsync(subscriber, writer, aborted))
+                {
+                    break;
+                }
+
+                if (oldest != 0)
+                {
+                    metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
+                }
+            }
+
+            return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
+        }
+        finally
+        {
+            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+        }
+    }
+
+    private static async ValueTask<bool> FlushAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, CancellationToken aborted)
+    {
+        // The heartbeat loop aborts the connection if this flush is still pending after the write timeout.
+        subscriber.WriteStartedTicks = Environment.TickCount64;
+        var result = await writer.FlushAsync(aborted);
+        subscriber.WriteStartedTicks = 0;
+        subscriber.LastWriteTicks = Environment.TickCount64;
+        return !result.IsCanceled && !result.IsCompleted;
+    }
+
+    private static ITimer ScheduleExpiry(Subscriber subscriber, DateTimeOffset expiresAt)
+    {
+        var due = expiresAt - DateTimeOffset.UtcNow;
+        return TimeProvider.System.CreateTimer(static s => ((Subscriber)s!).Close(DisconnectReasons.AuthExpired, drain: true), subscriber,
+            due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+    }
+
+    private int RetryAfterSeconds() => Math.Max(1, _options.RetryMilliseconds / 1000);
+}
