@@ -72,6 +72,7 @@ public sealed class Subscriber : IValueTaskSource<bool>
     {
         bool wake;
         bool accepted;
+        bool hasItems;
         lock (_gate)
         {
             if (_closeReason is not null)
@@ -94,11 +95,18 @@ public sealed class Subscriber : IValueTaskSource<bool>
 
             wake = _waiting;
             _waiting = false;
+            hasItems = _count > 0;
         }
 
         if (wake)
         {
-            _signal.SetResult(true);
+            _signal.SetResult(hasItems);
+        }
+
+        if (!accepted)
+        {
+            // The writer may be stuck in a flush to a peer that stopped reading; only an abort frees it.
+            Abort?.Invoke();
         }
 
         return accepted;
@@ -145,7 +153,7 @@ public sealed class Subscriber : IValueTaskSource<bool>
             {
                 _head = 0;
                 // An idle connection should hold no buffer bigger than the initial one.
-                if (_ring!.Length > InitialCapacity)
+                if (_ring is { Length: > InitialCapacity })
                 {
                     _ring = null;
                 }
@@ -162,6 +170,7 @@ public sealed class Subscriber : IValueTaskSource<bool>
     public void Close(string reason, bool drain = false)
     {
         bool wake;
+        bool hasItems;
         lock (_gate)
         {
             if (_closeReason is not null)
@@ -177,11 +186,12 @@ public sealed class Subscriber : IValueTaskSource<bool>
 
             wake = _waiting;
             _waiting = false;
+            hasItems = _count > 0;
         }
 
         if (wake)
         {
-            _signal.SetResult(true);
+            _signal.SetResult(hasItems);
         }
     }
 
