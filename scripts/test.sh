@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test Herald has: .NET (xunit) and JavaScript (node:test, Playwright with Debian's Chromium).
+# Installs what the tests need on a fresh machine: the Debian packages of the real components the tests
+# start (redis-server, postgresql, nginx + nchan, chromium) and the npm packages (npm ci).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+packages=(redis-server postgresql nginx libnginx-mod-nchan chromium)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts these as system services on install; the tests run their own instances on free ports.
+for svc in redis-server postgresql nginx; do
+  (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || service "$svc" stop >/dev/null 2>&1 || true
+done
+
+echo "== building"
+dotnet build Herald.slnx -c Release -nologo -clp:ErrorsOnly
+
+if [ -f clients/js/package.json ]; then
+  echo "== npm ci (clients/js)"
+  (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "== .NET tests"
+status=0
+dotnet test Herald.slnx -c Release --no-build -nologo --logger "console;verbosity=minimal" || status=$?
+
+if [ -f clients/js/package.json ]; then
+  echo "== JavaScript tests"
+  (cd clients/js && HERALD_DLL="$root/src/Herald.Server/bin/Release/net10.0/herald.dll" npm test) || status=$?
+fi
+
+if [ $status -ne 0 ]; then
+  echo "TESTS FAILED"
+else
+  echo "ALL TESTS PASSED"
+fi
+exit $status
