@@ -56,7 +56,10 @@ public static class HeraldApp
         services.AddSingleton<EventWriter>();
         services.AddSingleton<EventHub>();
         services.AddSingleton<ReplayService>();
+        services.AddSingleton<StreamHost>();
         services.AddSingleton<SseTransport>();
+        services.AddSingleton<WebSocketTransport>();
+        services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
@@ -92,6 +95,7 @@ public static class HeraldApp
                 await new ApiError(405, "method_not_allowed", $"{context.Request.Method} is not allowed on {context.Request.Path}.").ExecuteAsync(context);
             }
         });
+        app.UseWebSockets();
         app.MapOpenApi();
         app.MapAuthEndpoints();
         app.MapChatEndpoints();

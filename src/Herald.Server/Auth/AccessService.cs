@@ -56,6 +56,17 @@ public sealed class AccessService(TokenService tokens, SqlStore store, IOptions<
         return await AuthenticateOperatorAsync(context);
     }
 
+    /// <summary>
+    /// Resolves a site widget from <c>site_token</c> (seed 001's <c>/ws/site/...</c> and the widget endpoints).
+    /// </summary>
+    public Task<(Principal? Principal, ApiError? Error)> AuthenticateSiteAsync(HttpContext context)
+    {
+        var token = context.Request.Query["site_token"].ToString();
+        return Task.FromResult<(Principal?, ApiError?)>(token.Length == 0
+            ? (null, Fail("missing site token", "Send '?site_token=<widget token>'."))
+            : (null, Fail("invalid site token", "The site token is not valid.")));
+    }
+
     /// <summary>Resolves a guest from <c>assistant_id</c> + <c>guest_id</c>.</summary>
     public async Task<(GuestPrincipal? Principal, ApiError? Error)> AuthenticateGuestAsync(HttpContext context)
     {

@@ -10,6 +10,16 @@ public static class DialogTopics
     public const string Prefix = "dialog:";
 
     public static string For(long dialogId) => Prefix + dialogId;
+
+    /// <summary>
+    /// The operators' feed: <c>new_message</c> and <c>dialog_update</c> for every dialog, keyed by dialog id,
+    /// so a console needs one connection (<c>/api/events/admin</c>, <c>/ws</c>) instead of one per dialog.
+    /// </summary>
+    public const string OperatorFeed = "dialogs";
+
+    /// <summary>Emits <c>dialog_update</c> for <paramref name="dialog"/> to the operators' feed.</summary>
+    public static void EmitDialogUpdate(WriteContext context, DialogRecord dialog, bool created = false) =>
+        context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
 }
 
 /// <summary>Stores a message and emits its one <c>message:new</c> event in the same transaction.</summary>
@@ -31,7 +41,12 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
             WHERE id = @dialogId
             """, new { dialogId, sender, preview, now = context.NowMs }, context.Transaction);
         var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs };
-        context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(MessageDto.From(message)).ToUtf8());
+        var dto = MessageDto.From(message);
+        // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
+        context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());
+        context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
+        var dialog = await connection.QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @dialogId", new { dialogId }, context.Transaction);
+        DialogTopics.EmitDialogUpdate(context, dialog);
         return message;
     }
 }
@@ -48,6 +63,7 @@ public sealed class GetOrCreateGuestDialogCommand(long assistantId, string guest
             """, new { assistantId, guestId, now = context.NowMs }, context.Transaction);
         if (created is not null)
         {
+            DialogTopics.EmitDialogUpdate(context, created, created: true);
             return (created, true);
         }
 
@@ -73,5 +89,17 @@ public sealed class CreateOperatorCommand(string email, string passwordHash) : W
             "INSERT INTO operators (email, password_hash, created_at) VALUES (@email, @passwordHash, @now) ON CONFLICT (email) DO NOTHING RETURNING *",
             new { email, passwordHash, now = context.NowMs }, context.Transaction);
         return created ?? throw new StoreValidationException(ErrorCodes.Conflict, $"An operator with email '{email}' already exists.");
+    }
+}
+
+/// <summary>An operator has read the dialog: its unread count goes to zero.</summary>
+public sealed class MarkDialogReadCommand(long dialogId) : WriteCommand<DialogRecord>
+{
+    protected override async Task<DialogRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        var dialog = await context.Connection.QuerySingleAsync<DialogRecord>(
+            "UPDATE dialogs SET unread_count = 0 WHERE id = @dialogId RETURNING *", new { dialogId }, context.Transaction);
+        DialogTopics.EmitDialogUpdate(context, dialog);
+        return dialog;
     }
 }

@@ -32,6 +32,16 @@ public static class ChatEndpoints
         api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithSummary("Send a message (operator: sender \"manager\").");
         api.MapPost("/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator.");
         api.MapGet("/dialogs/{id}/events", StreamAsync).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
+        api.MapGet("/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
+        api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll the guest's dialog.");
+        api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
+        api.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
+
+        var ws = app.MapGroup("/ws").WithTags("WebSocket");
+        ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator));
+        ws.MapGet("/widget/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Widget));
+        ws.MapGet("/site/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Site));
+        ws.MapGet("", (HttpContext c, WebSocketTransport t) => t.OperatorSocketAsync(c));
         return app;
     }
 
@@ -208,6 +218,49 @@ public static class ChatEndpoints
         var (principal, dialog) = target!.Value;
         await sse.StreamAsync(context, new StreamRequest([DialogTopics.For(dialog.Id)], SseTransport.ResumePosition(context.Request),
             $"dialog {dialog.Id} ({principal.Kind})", principal.ExpiresAt));
+    }
+
+    private static async Task PollAsync(HttpContext context, string id, AccessService access, LongPollTransport poll)
+    {
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(context);
+            return;
+        }
+
+        var (principal, dialog) = target!.Value;
+        await poll.PollAsync(context, [DialogTopics.For(dialog.Id)], $"dialog {dialog.Id} ({principal.Kind})");
+    }
+
+    private static async Task<IResult> MarkReadAsync(HttpContext context, string id, AccessService access, EventHub hub)
+    {
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (target!.Value.Principal is not OperatorPrincipal)
+        {
+            return ApiError.Forbidden("Only operators mark dialogs read.");
+        }
+
+        var dialog = await hub.ExecuteAsync(new MarkDialogReadCommand(target.Value.Dialog.Id), context.RequestAborted);
+        return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
+    }
+
+    private static async Task OperatorFeedAsync(HttpContext context, AccessService access, SseTransport sse)
+    {
+        var (principal, error) = await access.AuthenticateOperatorAsync(context);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(context);
+            return;
+        }
+
+        await sse.StreamAsync(context, new StreamRequest([DialogTopics.OperatorFeed], SseTransport.ResumePosition(context.Request),
+            $"operator feed ({principal!.Kind})", principal.ExpiresAt));
     }
 
     private static async Task<((Principal Principal, DialogRecord Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)

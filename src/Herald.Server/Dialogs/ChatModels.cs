@@ -33,6 +33,24 @@ public sealed record MessageNewEvent(MessageDto Message)
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
 }
 
+/// <summary>Operators' feed: a message was posted in a dialog.</summary>
+public sealed record NewMessageEvent(long DialogId, MessageDto Message)
+{
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Type => "new_message";
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
+}
+
+/// <summary>Operators' feed: a dialog was created or its summary (last message, unread count) changed.</summary>
+public sealed record DialogUpdateEvent(DialogDto Dialog, bool Created)
+{
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Type => "dialog_update";
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
+}
+
 public sealed record PostMessageRequest(string? Sender, string? Text);
 
 public sealed record CreateAssistantRequest(string? Name);

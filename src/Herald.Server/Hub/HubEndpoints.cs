@@ -19,6 +19,7 @@ public static class HubEndpoints
     {
         var api = app.MapGroup("/api").WithTags("Hub");
         api.MapPost("/publish", PublishAsync).WithSummary("Publish {topic, event, data[, durable]} (operator or X-Api-Key).");
+        api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator or X-Api-Key).");
         api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator or X-Api-Key).");
         return app;
     }
@@ -84,6 +85,25 @@ public static class HubEndpoints
 
         await sse.StreamAsync(context, new StreamRequest(topics!, SseTransport.ResumePosition(context.Request),
             $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal.ExpiresAt));
+    }
+
+    private static async Task PollAsync(HttpContext context, AccessService access, LongPollTransport poll)
+    {
+        var (principal, authError) = await access.AuthenticateOperatorAsync(context, allowService: true);
+        if (authError is not null)
+        {
+            await authError.ExecuteAsync(context);
+            return;
+        }
+
+        var (topics, error) = ParseTopics(context.Request);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(context);
+            return;
+        }
+
+        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({principal!.Kind})");
     }
 
     /// <summary>Reads <c>?topic=</c> (repeatable, or comma-separated) into a validated, distinct list.</summary>

@@ -14,24 +14,36 @@ public sealed class HubEvent
 {
     private byte[]? _wsFrame;
 
-    public HubEvent(long id, string topic, string type, ReadOnlyMemory<byte> data, long createdAtMs)
+    public HubEvent(long id, string topic, string type, ReadOnlyMemory<byte> data, long createdAtMs, long key = 0)
     {
         Id = id;
         Topic = topic;
         Type = type;
         Data = data;
         CreatedAtMs = createdAtMs;
+        Key = key;
         SseFrame = Herald.Protocol.SseFrame.Encode(id, type, data.Span);
         ReceivedTimestamp = Stopwatch.GetTimestamp();
     }
 
-    // A frame that is not an event (heartbeat): only the bytes matter.
-    private HubEvent(byte[] sseFrame)
+    // A frame that is not an event (heartbeat, a reply to one connection): only the bytes matter.
+    private HubEvent(byte[] sseFrame, byte[]? wsFrame, string type, object? control = null)
     {
         Topic = "";
-        Type = "";
+        Type = type;
         SseFrame = sseFrame;
+        _wsFrame = wsFrame;
+        Control = control;
     }
+
+    /// <summary>
+    /// An optional number within the topic that connections may filter on without parsing the payload:
+    /// the dialog id for events of the operators' feed (<c>dialogs</c>). 0 when unused.
+    /// </summary>
+    public long Key { get; }
+
+    /// <summary>For items addressed to one connection: what its writer should do (e.g. a subscribe request).</summary>
+    internal object? Control { get; }
 
     /// <summary>Global event id; 0 for ephemeral events, which carry no id and are never replayed.</summary>
     public long Id { get; }
@@ -75,7 +87,12 @@ public sealed class HubEvent
     public int Size => SseFrame.Length;
 
     /// <summary>The shared heartbeat item queued to idle connections.</summary>
-    internal static HubEvent Heartbeat { get; } = new(Herald.Protocol.SseFrame.Heartbeat.ToArray());
+    internal static HubEvent Heartbeat { get; } = new(Herald.Protocol.SseFrame.Heartbeat.ToArray(), null, "heartbeat");
 
     internal bool IsHeartbeat => ReferenceEquals(this, Heartbeat);
+
+    /// <summary>A WebSocket text frame for one connection only (a pong, an acknowledgement, an error).</summary>
+    internal static HubEvent Direct(byte[] wsText, object? control = null) => new([], wsText, "direct", control);
+
+    internal bool IsDirect => Type == "direct" && Topic.Length == 0;
 }

@@ -22,9 +22,13 @@ public sealed class ReplayService(SqlStore store, IOptions<HeraldOptions> option
     private readonly int _maxReplay = options.Value.Streams.MaxReplayEvents;
 
     /// <summary>Reads everything after <paramref name="afterId"/> in pages, or decides on a reset.</summary>
-    public async Task<ReplayResult> ReadAsync(IReadOnlyList<string> topics, long afterId, CancellationToken ct)
+    public async Task<ReplayResult> ReadAsync(IReadOnlyList<string> topics, long afterId, CancellationToken ct, bool countAsResume = true)
     {
-        metrics.Resumes.Add(1);
+        if (countAsResume)
+        {
+            metrics.Resumes.Add(1);
+        }
+
         var head = await store.GetLastEventIdAsync(ct);
         if (afterId > head)
         {
@@ -59,7 +63,11 @@ public sealed class ReplayService(SqlStore store, IOptions<HeraldOptions> option
             after = page[^1].Id;
         }
 
-        metrics.ReplayedEvents.Add(events.Count);
+        if (countAsResume)
+        {
+            metrics.ReplayedEvents.Add(events.Count);
+        }
+
         return new ReplayResult(events, null);
     }
 

@@ -46,4 +46,5 @@ public sealed class EventRecord
     public string Type { get; set; } = "";
     public string Data { get; set; } = "";
     public long CreatedAt { get; set; }
+    public long EventKey { get; set; }
 }

@@ -48,7 +48,8 @@ internal static class Schema
                 topic TEXT NOT NULL,
                 type TEXT NOT NULL,
                 data TEXT NOT NULL,
-                created_at BIGINT NOT NULL
+                created_at BIGINT NOT NULL,
+                event_key BIGINT NOT NULL DEFAULT 0
             );
             CREATE INDEX ix_events_topic ON events (topic, id);
             CREATE TABLE herald_sequences (

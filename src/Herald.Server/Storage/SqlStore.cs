@@ -97,11 +97,11 @@ public abstract class SqlStore : IAsyncDisposable
         for (var i = 0; i < pending.Count; i++)
         {
             var e = pending[i];
-            rows.Add(new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now });
+            rows.Add(new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now, EventKey = e.Key });
         }
 
         await connection.ExecuteAsync(
-            "INSERT INTO events (id, topic, type, data, created_at) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt)",
+            "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt, @EventKey)",
             rows, tx);
         await tx.CommitAsync(cancellationToken);
 
@@ -110,7 +110,7 @@ public abstract class SqlStore : IAsyncDisposable
         for (var i = 0; i < pending.Count; i++)
         {
             pending[i].Id = firstId + i;
-            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now);
+            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key);
         }
 
         return committed;

@@ -46,17 +46,22 @@ public sealed class WriteContext
 
     /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
     /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>
-    public PendingEvent Emit(string topic, string type, byte[] data)
+    /// <param name="topic">The topic.</param>
+    /// <param name="type">The SSE event name.</param>
+    /// <param name="data">UTF-8 JSON payload.</param>
+    /// <param name="key">Optional filter key within the topic (see <see cref="Hub.HubEvent.Key"/>).</param>
+    public PendingEvent Emit(string topic, string type, byte[] data, long key = 0)
     {
-        var pending = new PendingEvent(topic, type, data);
+        var pending = new PendingEvent(topic, type, data, key);
         _events.Add(pending);
         return pending;
     }
 }
 
 /// <summary>An event emitted by a command, waiting for its batch to commit.</summary>
-public sealed class PendingEvent(string topic, string type, byte[] data)
+public sealed class PendingEvent(string topic, string type, byte[] data, long key)
 {
+    public long Key { get; } = key;
     public string Topic { get; } = topic;
     public string Type { get; } = type;
     public byte[] Data { get; } = data;

@@ -20,21 +20,12 @@ public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAft
 /// Server-Sent Events: headers, <c>retry:</c>, replay from Last-Event-ID, then live events until the client
 /// goes away or the server ends the stream. This type only moves bytes; routing and ordering are the hub's.
 /// </summary>
-public sealed class SseTransport(
-    TopicRegistry registry,
-    ConnectionTracker tracker,
-    ReplayService replay,
-    HeraldMetrics metrics,
-    IOptions<HeraldOptions> options,
-    ILoggerFactory loggerFactory)
+public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMetrics metrics)
 {
     public const string TransportName = "sse";
 
     // Events moved from the queue per write; they are written back to back and flushed once.
     private const int WriteBatch = 64;
-
-    private readonly StreamOptions _options = options.Value.Streams;
-    private readonly ILogger _logger = loggerFactory.CreateLogger("SSE Manager");
 
     /// <summary>
     /// Reads the resume position: the <c>Last-Event-ID</c> header (what EventSource sends on reconnect) or the
@@ -59,14 +50,13 @@ public sealed class SseTransport(
 
     public async Task StreamAsync(HttpContext context, StreamRequest request)
     {
-        if (!tracker.TryReserve())
+        var subscriber = host.TryOpen(TransportName, request.Topics, request.Label, context.Abort);
+        if (subscriber is null)
         {
-            await ApiError.TooManyConnections(RetryAfterSeconds()).ExecuteAsync(context);
+            await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);
             return;
         }
 
-        var subscriber = new Subscriber(TransportName, request.Topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes);
-        subscriber.Abort = context.Abort;
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -75,18 +65,14 @@ public sealed class SseTransport(
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        // Live events start queueing before history is read, so nothing published during the replay is missed;
-        // the writer drops the queued ones the replay already covered (by id).
-        registry.Add(subscriber);
-        tracker.Add(subscriber);
         using var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
-        using var expiry = request.ExpiresAt is { } expiresAt ? ScheduleExpiry(subscriber, expiresAt) : null;
-        _logger.LogInformation("SSE connected: {Label}, topics={Topics}, resume={Resume}", request.Label, string.Join(",", request.Topics), request.ResumeAfter);
+        using var expiry = StreamHost.ScheduleExpiry(subscriber, request.ExpiresAt);
         var reason = DisconnectReasons.ClientClosed;
         try
         {
             var writer = response.BodyWriter;
-            writer.Write(SseFrame.Retry(_options.RetryMilliseconds + Random.Shared.Next(_options.RetryJitterMilliseconds + 1)));
+            var options = host.Options;
+            writer.Write(SseFrame.Retry(options.RetryMilliseconds + Random.Shared.Next(options.RetryJitterMilliseconds + 1)));
             // An immediate heartbeat lets clients (and herald doctor) tell a working stream from a buffering proxy.
             writer.Write(SseFrame.Heartbeat.Span);
             long lastSent = 0;
@@ -106,12 +92,10 @@ public sealed class SseTransport(
                 }
             }
 
-            if (!await FlushAsync(subscriber, writer, context.RequestAborted))
+            if (await FlushAsync(subscriber, writer, context.RequestAborted))
             {
-                return;
+                reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
             }
-
-            reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -122,18 +106,9 @@ public sealed class SseTransport(
         }
         finally
         {
-            registry.Remove(subscriber);
-            tracker.Remove(subscriber);
-            reason = subscriber.CloseReason ?? reason;
-            if (reason != DisconnectReasons.ClientClosed)
-            {
-                metrics.Disconnects.Add(1, "reason", reason);
-            }
-
-            _logger.LogInformation("SSE disconnected: {Label}, reason={Reason}", request.Label, reason);
+            host.Close(subscriber, request.Label, reason);
         }
     }
-
     private async Task<string> PumpAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, long lastSent, CancellationToken aborted)
     {
         var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
@@ -194,13 +169,4 @@ public sealed class SseTransport(
         subscriber.LastWriteTicks = Environment.TickCount64;
         return !result.IsCanceled && !result.IsCompleted;
     }
-
-    private static ITimer ScheduleExpiry(Subscriber subscriber, DateTimeOffset expiresAt)
-    {
-        var due = expiresAt - DateTimeOffset.UtcNow;
-        return TimeProvider.System.CreateTimer(static s => ((Subscriber)s!).Close(DisconnectReasons.AuthExpired, drain: true), subscriber,
-            due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
-    }
-
-    private int RetryAfterSeconds() => Math.Max(1, _options.RetryMilliseconds / 1000);
 }

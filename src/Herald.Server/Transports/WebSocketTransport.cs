@@ -1,0 +1,432 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Herald.Protocol;
+using Herald.Server.Api;
+using Herald.Server.Auth;
+using Herald.Server.Diagnostics;
+using Herald.Server.Dialogs;
+using Herald.Server.Hub;
+
+namespace Herald.Server.Transports;
+
+/// <summary>
+/// WebSocket endpoints: the per-dialog sockets of seed 001 (<c>/ws/dialogs/{id}</c>, <c>/ws/widget/dialogs/{id}</c>,
+/// <c>/ws/site/dialogs/{id}</c>) and the operator socket of seed 002 (<c>/ws</c>). Text frames carry the same
+/// JSON as the SSE data plus <c>event_id</c> (see <see cref="WsFrame"/>).
+/// </summary>
+/// <remarks>
+/// Authorisation runs after the upgrade so that a failure reaches the browser as a close code and reason it can
+/// read (a refused upgrade is only "connection failed" to a browser): 4000 bad request, 4001 unauthorized,
+/// 4003 forbidden, 4004 not found, 4029 connection limit (see <see cref="CloseCodes"/>).
+/// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
+/// </remarks>
+public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, HeraldMetrics metrics, ILoggerFactory loggers)
+{
+    public const string TransportName = "websocket";
+
+    private const int MaxIncomingMessage = 4096;
+    private const int WriteBatch = 64;
+
+    private static readonly byte[] Pong = "__pong__"u8.ToArray();
+    private static readonly byte[] JsonPong = "{\"type\":\"pong\"}"u8.ToArray();
+
+    private readonly ILogger _logger = loggers.CreateLogger("WebSocket");
+
+    /// <summary>Which credential a dialog socket takes, by its URL (seed 001's three pools).</summary>
+    public enum DialogSocketKind
+    {
+        Operator,
+        Widget,
+        Site,
+    }
+
+    public async Task DialogSocketAsync(HttpContext context, string rawId, DialogSocketKind kind)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await ApiError.BadRequest(ErrorCodes.InvalidField, "This endpoint speaks WebSocket; send an Upgrade request.").ExecuteAsync(context);
+            return;
+        }
+
+        using var socket = await AcceptAsync(context);
+        var (dialogId, idError) = RequestReader.ParseId(rawId, "id");
+        if (idError is not null)
+        {
+            await CloseAsync(socket, idError);
+            return;
+        }
+
+        var (principal, authError) = kind switch
+        {
+            DialogSocketKind.Operator => await access.AuthenticateOperatorAsync(context),
+            DialogSocketKind.Widget => await AsPrincipal(access.AuthenticateGuestAsync(context)),
+            _ => await access.AuthenticateSiteAsync(context),
+        };
+        if (authError is not null)
+        {
+            await CloseAsync(socket, authError);
+            return;
+        }
+
+        var (dialog, dialogError) = await access.AuthorizeDialogAsync(principal!, dialogId, context.RequestAborted);
+        if (dialogError is not null)
+        {
+            await CloseAsync(socket, dialogError);
+            return;
+        }
+
+        var (resume, resumeError) = RequestReader.ParseOptionalPosition(context.Request.Query["last_event_id"], "last_event_id");
+        if (resumeError is not null)
+        {
+            await CloseAsync(socket, resumeError);
+            return;
+        }
+
+        var label = $"dialog {dialog!.Id} ({kind.ToString().ToLowerInvariant()})";
+        await RunSessionAsync(context, socket, new Session([DialogTopics.For(dialog.Id)], label, principal!.ExpiresAt) { Subscribed = true }, resume,
+            (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : null);
+    }
+
+    /// <summary>Seed 002: <c>/ws?token=</c>; <c>subscribe</c> picks dialogs (all when omitted), <c>ping</c> → <c>pong</c>.</summary>
+    public async Task OperatorSocketAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await ApiError.BadRequest(ErrorCodes.InvalidField, "This endpoint speaks WebSocket; send an Upgrade request.").ExecuteAsync(context);
+            return;
+        }
+
+        using var socket = await AcceptAsync(context);
+        var (principal, authError) = await access.AuthenticateOperatorAsync(context);
+        if (authError is not null)
+        {
+            await CloseAsync(socket, authError);
+            return;
+        }
+
+        var operatorId = (principal as OperatorPrincipal)?.OperatorId ?? 0;
+        var session = new Session([DialogTopics.OperatorFeed], $"operator {operatorId}", principal!.ExpiresAt);
+        session.Greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = operatorId }, HeraldJson.Options);
+        await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
+    }
+
+    private static HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
+    {
+        OperatorMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize<OperatorMessage>(text, HeraldJson.Options);
+        }
+        catch (JsonException)
+        {
+            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are JSON objects: {\"type\":\"subscribe\"|\"ping\", ...}.");
+        }
+
+        switch (message?.Type)
+        {
+            case "ping":
+                return HubEvent.Direct(JsonPong);
+            case "subscribe" when message.DialogIds is { Length: > 1000 }:
+                return ErrorFrame(ErrorCodes.InvalidField, "At most 1000 dialog_ids per subscription.");
+            case "subscribe" when message.LastEventId is < 0:
+                return ErrorFrame(ErrorCodes.InvalidField, "'last_event_id' must be a non-negative integer.");
+            case "subscribe":
+                return HubEvent.Direct([], message);
+            default:
+                return ErrorFrame(ErrorCodes.InvalidField, "Unknown message type; expected \"subscribe\" or \"ping\".");
+        }
+    }
+
+    private async Task RunSessionAsync(HttpContext context, WebSocket socket, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+    {
+        var subscriber = host.TryOpen(TransportName, session.Topics, session.Label, context.Abort);
+        if (subscriber is null)
+        {
+            await CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections");
+            return;
+        }
+
+        using var expiry = StreamHost.ScheduleExpiry(subscriber, session.ExpiresAt);
+        var reason = DisconnectReasons.ClientClosed;
+        var reader = ReadAsync(socket, subscriber, session, onMessage);
+        try
+        {
+            if (session.Greeting is { } greeting)
+            {
+                await SendAsync(socket, subscriber, greeting, context.RequestAborted);
+            }
+
+            if (resumeAfter is { } after)
+            {
+                await ReplayAsync(socket, subscriber, session, after, null, context.RequestAborted);
+            }
+
+            reason = await PumpAsync(socket, subscriber, session, context.RequestAborted);
+            await CloseAsync(socket, CloseCodeFor(reason), reason);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+        }
+        finally
+        {
+            subscriber.Close(DisconnectReasons.ClientClosed);
+            host.Close(subscriber, session.Label, reason);
+            await reader;
+        }
+    }
+
+    private async Task<string> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
+    {
+        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+        try
+        {
+            while (await subscriber.WaitToReadAsync())
+            {
+                var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
+                for (var i = 0; i < n; i++)
+                {
+                    var item = batch[i]!;
+                    batch[i] = null;
+                    if (item.IsHeartbeat)
+                    {
+                        // Liveness on WebSockets is the protocol ping (KeepAliveInterval/Timeout), not a text frame.
+                        subscriber.LastWriteTicks = Environment.TickCount64;
+                        continue;
+                    }
+
+                    if (item.IsDirect)
+                    {
+                        if (item.Control is OperatorMessage subscribe)
+                        {
+                            await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
+                        }
+                        else
+                        {
+                            await SendAsync(socket, subscriber, item.WsFrame, aborted);
+                        }
+
+                        continue;
+                    }
+
+                    if (!session.Accepts(item))
+                    {
+                        continue;
+                    }
+
+                    if (item.IsDurable)
+                    {
+                        session.LastSent = item.Id;
+                    }
+
+                    await SendAsync(socket, subscriber, item.WsFrame, aborted);
+                    metrics.EventsSent.Add(1);
+                    metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
+                }
+            }
+
+            return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
+        }
+        finally
+        {
+            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+        }
+    }
+
+    private async Task SubscribeAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
+    {
+        session.DialogFilter = request.DialogIds is { } ids ? ids.ToHashSet() : null;
+        session.Subscribed = true;
+        if (request.LastEventId is { } after)
+        {
+            await ReplayAsync(socket, subscriber, session, after, session.DialogFilter, aborted);
+        }
+
+        var ack = JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            type = "subscribed",
+            dialog_ids = request.DialogIds,
+            all = request.DialogIds is null,
+            last_event_id = session.LastSent,
+        }, HeraldJson.Options);
+        await SendAsync(socket, subscriber, ack, aborted);
+    }
+
+    private async Task ReplayAsync(WebSocket socket, Subscriber subscriber, Session session, long after, HashSet<long>? filter, CancellationToken aborted)
+    {
+        var result = await replay.ReadAsync(session.Topics, after, aborted);
+        if (result.Reset is { } reset)
+        {
+            await SendAsync(socket, subscriber, reset.WsFrame, aborted);
+            session.LastSent = reset.Id;
+        }
+
+        foreach (var item in result.Events)
+        {
+            if (filter is null || filter.Contains(item.Key))
+            {
+                await SendAsync(socket, subscriber, item.WsFrame, aborted);
+            }
+
+            session.LastSent = item.Id;
+        }
+    }
+
+    private async Task ReadAsync(WebSocket socket, Subscriber subscriber, Session session, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxIncomingMessage);
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == MaxIncomingMessage)
+                    {
+                        subscriber.Close("message_too_big");
+                        return;
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxIncomingMessage - length), CancellationToken.None);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                var reply = result.MessageType == WebSocketMessageType.Text
+                    ? onMessage(session, buffer.AsSpan(0, length))
+                    : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
+                if (reply is not null)
+                {
+                    subscriber.TryEnqueue(reply);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            subscriber.Close(DisconnectReasons.ClientClosed);
+        }
+    }
+
+    private static async ValueTask SendAsync(WebSocket socket, Subscriber subscriber, ReadOnlyMemory<byte> text, CancellationToken aborted)
+    {
+        subscriber.WriteStartedTicks = Environment.TickCount64;
+        await socket.SendAsync(text, WebSocketMessageType.Text, endOfMessage: true, aborted);
+        subscriber.WriteStartedTicks = 0;
+        subscriber.LastWriteTicks = Environment.TickCount64;
+    }
+
+    private async Task<WebSocket> AcceptAsync(HttpContext context)
+    {
+        var interval = host.Options.HeartbeatInterval;
+        return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            // Protocol pings on idle sockets; a peer that does not answer within the timeout is closed as dead.
+            KeepAliveInterval = interval,
+            KeepAliveTimeout = interval * 2,
+        });
+    }
+
+    private Task CloseAsync(WebSocket socket, ApiError error)
+    {
+        var code = error.Status switch
+        {
+            StatusCodes.Status401Unauthorized => CloseCodes.Unauthorized,
+            StatusCodes.Status403Forbidden => CloseCodes.Forbidden,
+            StatusCodes.Status404NotFound => CloseCodes.NotFound,
+            StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => CloseCodes.TooManyRequests,
+            _ => CloseCodes.BadRequest,
+        };
+        _logger.LogInformation("WebSocket refused: {Code} {Error}", code, error.Code);
+        return CloseAsync(socket, code, error.Detail);
+    }
+
+    private static async Task CloseAsync(WebSocket socket, int code, string reason)
+    {
+        if (socket.State != WebSocketState.Open && socket.State != WebSocketState.CloseReceived)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.CloseOutputAsync((WebSocketCloseStatus)code, Truncate(reason), timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+        }
+    }
+
+    private static int CloseCodeFor(string reason) => reason switch
+    {
+        DisconnectReasons.SlowConsumer => CloseCodes.SlowConsumer,
+        DisconnectReasons.ShuttingDown => CloseCodes.ServiceRestart,
+        DisconnectReasons.AuthExpired => CloseCodes.AuthExpired,
+        DisconnectReasons.PingTimeout => CloseCodes.PingTimeout,
+        "message_too_big" => (int)WebSocketCloseStatus.MessageTooBig,
+        _ => CloseCodes.Normal,
+    };
+
+    // RFC 6455: the close reason is at most 123 bytes of UTF-8.
+    private static string Truncate(string reason)
+    {
+        if (Encoding.UTF8.GetByteCount(reason) <= 123)
+        {
+            return reason;
+        }
+
+        var cut = reason[..Math.Min(reason.Length, 120)];
+        while (Encoding.UTF8.GetByteCount(cut) > 120)
+        {
+            cut = cut[..^1];
+        }
+
+        return cut + "...";
+    }
+
+    private static HubEvent ErrorFrame(string code, string detail) =>
+        HubEvent.Direct(JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = code, detail }, HeraldJson.Options));
+
+    private static async Task<(Principal?, ApiError?)> AsPrincipal(Task<(GuestPrincipal? Principal, ApiError? Error)> guest)
+    {
+        var (principal, error) = await guest;
+        return (principal, error);
+    }
+
+    /// <summary>Per-socket state the writer keeps.</summary>
+    private sealed class Session(IReadOnlyList<string> topics, string label, DateTimeOffset? expiresAt)
+    {
+        public IReadOnlyList<string> Topics { get; } = topics;
+        public string Label { get; } = label;
+        public DateTimeOffset? ExpiresAt { get; } = expiresAt;
+        public byte[]? Greeting { get; set; }
+
+        /// <summary>Events flow only after the socket has subscribed (seed 002) — dialog sockets are subscribed from the start.</summary>
+        public bool Subscribed { get; set; }
+
+        /// <summary>Dialog ids the operator socket asked for; null = all dialogs.</summary>
+        public HashSet<long>? DialogFilter { get; set; }
+
+        public long LastSent { get; set; }
+
+        public bool Accepts(HubEvent item) =>
+            Subscribed
+            && (!item.IsDurable || item.Id > LastSent)
+            && (DialogFilter is null || DialogFilter.Contains(item.Key));
+    }
+
+    private sealed record OperatorMessage(string? Type, long[]? DialogIds, long? LastEventId);
+}
