@@ -472,7 +472,8 @@
       while (!this._done) {
         // The position is read fresh for every request: during a switch another transport may have moved it.
         const after = e.tracker.lastEventId;
-        const timeout = after == null ? 0 : e.o.pollTimeout;
+        // The first request does not wait: it proves the path works (state 'open') and catches up at once.
+        const timeout = after == null || !this.opened ? 0 : e.o.pollTimeout;
         this._ctrl = new AbortController();
         // A poll that outlives the server's own timeout by 15 s is hung somewhere on the path.
         const guard = setTimeout(() => this._ctrl.abort(), timeout * 1000 + 15000);
