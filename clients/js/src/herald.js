@@ -987,7 +987,8 @@
           break;
         case 'event':
           if (this.isLeader) break; // two leaders cannot exist under one lock; ignore stray messages
-          if (this.tracker.accept(msg.e)) this._deliver(msg.e);
+          // `relayed` tells the app (and the tests) that this tab got the event from the leader tab.
+          if (this.tracker.accept(msg.e)) this._deliver({ ...msg.e, relayed: true });
           break;
         case 'state':
           if (!this.isLeader) this._setState(msg.state, msg.transport);
