@@ -136,6 +136,16 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
         QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
 
+    public Task<WidgetTokenRecord?> FindWidgetTokenAsync(string tokenHash, CancellationToken ct = default) =>
+        QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE token_hash = @tokenHash", new { tokenHash }, ct);
+
+    public Task<WidgetTokenRecord?> GetWidgetTokenAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id = @id", new { id }, ct);
+
+    public Task<IReadOnlyList<WidgetTokenRecord>> ListWidgetTokensAsync(long? assistantId, CancellationToken ct = default) =>
+        QueryListAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY id",
+            new { assistantId }, ct);
+
     public Task<DialogRecord?> GetDialogAsync(long id, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @id", new { id }, ct);
 
