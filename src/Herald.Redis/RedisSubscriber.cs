@@ -41,9 +41,6 @@ public sealed class RedisSubscriber : IAsyncDisposable
     // Channel names that decode to at most this many chars are looked up without allocating.
     private const int StackNameLength = 256;
 
-    // Keeps one SUBSCRIBE command of a large resubscription to a sensible size.
-    private const int ResubscribeBatch = 1000;
-
     private readonly RedisClientOptions _options;
     private readonly ILogger _logger;
     private readonly ConnectionSupervisor _supervisor;
@@ -192,7 +189,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
 
         if (result == SendResult.Sent)
         {
-            return request.Task;
+            return add ? ConfirmSubscriptionAsync(set, name, request) : request.Task;
         }
 
         return add
@@ -201,40 +198,71 @@ public sealed class RedisSubscriber : IAsyncDisposable
             : Task.CompletedTask;
     }
 
-    private Task ResubscribeAsync(RedisPhysicalConnection physical, CancellationToken cancellationToken)
+    private async Task ResubscribeAsync(RedisPhysicalConnection physical, CancellationToken cancellationToken)
     {
-        var requests = new List<SubscriptionRequest>();
+        // One command per name, all pipelined in one flush: barely more bytes than batching, and a refusal (an ACL
+        // change since the first subscribe) is pinned on exactly one name instead of failing a whole batch.
+        var requests = new List<(ConcurrentDictionary<string, byte> Set, string Name, SubscriptionRequest Request)>();
         lock (_gate)
         {
             // From here on, Change sends to the new connection; everything changed before is in this snapshot.
             _physical = physical;
-            AddBatches(requests, "SUBSCRIBE", _channels.Keys);
-            AddBatches(requests, "PSUBSCRIBE", _patterns.Keys);
-            foreach (var request in requests)
+            foreach (var (set, command) in new[] { (_channels, "SUBSCRIBE"), (_patterns, "PSUBSCRIBE") })
             {
-                if (physical.TrySend(request, bypassLimit: true) != SendResult.Sent)
+                foreach (var name in set.Keys)
                 {
-                    throw new RedisConnectionException($"The connection to {Endpoint} closed while resubscribing.");
+                    var request = new SubscriptionRequest(command, [name]);
+                    if (physical.TrySend(request, bypassLimit: true) != SendResult.Sent)
+                    {
+                        throw new RedisConnectionException($"The connection to {Endpoint} closed while resubscribing.");
+                    }
+
+                    requests.Add((set, name, request));
                 }
             }
         }
 
         if (requests.Count > 0)
         {
-            _logger.LogInformation(
-                "Redis subscriber resubscribing to {Channels} channels and {Patterns} patterns",
-                _channels.Count,
-                _patterns.Count);
+            _logger.LogInformation("Redis subscriber resubscribing to {Count} channels and patterns", requests.Count);
         }
 
-        return Task.WhenAll(requests.Select(request => request.Task)).WaitAsync(cancellationToken);
+        foreach (var (set, name, request) in requests)
+        {
+            try
+            {
+                await request.Task.WaitAsync(cancellationToken);
+            }
+            catch (RedisServerException ex)
+            {
+                // Retrying cannot fix a refusal, and failing the reconnect would retry forever: drop this one.
+                Forget(set, name);
+                _logger.LogError(
+                    "Redis subscriber could not resubscribe to {Name} and dropped it: {Error}", name, ex.Message);
+            }
+        }
     }
 
-    private static void AddBatches(List<SubscriptionRequest> requests, string command, ICollection<string> names)
+    private async Task ConfirmSubscriptionAsync(
+        ConcurrentDictionary<string, byte> set, string name, SubscriptionRequest request)
     {
-        foreach (var chunk in names.Chunk(ResubscribeBatch))
+        try
         {
-            requests.Add(new SubscriptionRequest(command, chunk));
+            await request.Task;
+        }
+        catch (RedisServerException)
+        {
+            // Refused (e.g. NOPERM): not subscribed, so not to be re-issued on every reconnect either.
+            Forget(set, name);
+            throw;
+        }
+    }
+
+    private void Forget(ConcurrentDictionary<string, byte> set, string name)
+    {
+        lock (_gate)
+        {
+            set.TryRemove(name, out _);
         }
     }
 

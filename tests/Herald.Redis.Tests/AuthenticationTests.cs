@@ -68,4 +68,27 @@ public class AuthenticationTests(PasswordRedisServerFixture server) : IClassFixt
         var error = await Assert.ThrowsAsync<RedisConnectionException>(() => RedisConnection.ConnectAsync(Options(url)).Within());
         Assert.Contains("requires a password", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_subscription_the_acl_refuses_fails_with_the_server_error_and_is_not_kept()
+    {
+        await using var admin = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
+        await admin.ExecuteAsync("ACL", "SETUSER", "carol", "on", ">carol-pw", "~*", "resetchannels", "&allowed:*", "+@all").Within();
+        await using var subscriber = await RedisSubscriber.ConnectAsync(
+            Options(server.UrlFor(user: "carol", password: "carol-pw"))).Within();
+
+        var error = await Assert.ThrowsAsync<RedisServerException>(() => subscriber.SubscribeAsync("secret:1").Within());
+        Assert.Equal("NOPERM", error.ErrorCode);
+
+        await subscriber.SubscribeAsync("allowed:1").Within();
+        await admin.PublishAsync("allowed:1", "ok"u8.ToArray()).Within();
+        Assert.Equal("allowed:1", (await subscriber.Messages.NextAsync()).Channel);
+
+        // A reconnect re-issues only what was granted, so it succeeds instead of failing on the refused channel.
+        var reconnected = WhenReconnected(subscriber);
+        await admin.ExecuteAsync("CLIENT", "KILL", "USER", "carol").Within();
+        await reconnected;
+        await admin.PublishAsync("allowed:1", "again"u8.ToArray()).Within();
+        Assert.Equal("again"u8.ToArray(), (await subscriber.Messages.NextAsync()).Payload.ToArray());
+    }
 }

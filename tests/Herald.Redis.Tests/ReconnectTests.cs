@@ -102,6 +102,40 @@ public sealed class ReconnectTests(RedisServerFixture server) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task Every_command_completes_or_fails_when_the_server_restarts_under_load()
+    {
+        await using var connection = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
+        var back = WhenState(connection, connected: true);
+        var commands = new List<Task<RespValue>>();
+        var load = Task.Run(async () =>
+        {
+            // Keep the pipeline busy across the restart, including while it is down (those fail fast).
+            while (!back.IsCompleted && commands.Count < 20_000)
+            {
+                for (var i = 0; i < 100; i++)
+                {
+                    commands.Add(connection.ExecuteAsync("INCR", "load:counter"));
+                }
+
+                await Task.Delay(1);
+            }
+        });
+
+        await Task.Delay(50);
+        await server.RestartAsync();
+        await back;
+        await load.Within();
+
+        // None may hang: each either got its reply or failed with a connection error.
+        await Task.WhenAll(commands.Select(c => c.ContinueWith(_ => { }, TaskScheduler.Default))).Within();
+        Assert.All(commands, c => Assert.True(
+            c.IsCompletedSuccessfully || c.Exception?.InnerException is RedisConnectionException, c.Exception?.ToString()));
+        Assert.Contains(commands, c => c.IsCompletedSuccessfully);
+        Assert.Contains(commands, c => c.IsFaulted);
+        Assert.Equal("PONG", (await connection.ExecuteAsync("PING").Within()).AsString());
+    }
+
+    [Fact]
     public async Task Dispose_while_reconnecting_stops_promptly()
     {
         var connection = await RedisConnection.ConnectAsync(Options(server.Url)).Within();

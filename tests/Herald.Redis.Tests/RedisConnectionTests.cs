@@ -82,7 +82,7 @@ public class RedisConnectionTests(RedisServerFixture server) : IClassFixture<Red
         await using var connection = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
         var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
-            for (var i = 0; i < 300; i++)
+            for (var i = 0; i < 100; i++)
             {
                 var key = $"conn:worker:{worker}:{i}";
                 var set = connection.ExecuteAsync("SET", key, $"{worker}/{i}");
@@ -135,7 +135,7 @@ public class RedisConnectionTests(RedisServerFixture server) : IClassFixture<Red
         await using var connection = await RedisConnection.ConnectAsync(options).Within();
 
         // BLPOP holds the connection's only pending slot until it times out.
-        var blocked = connection.ExecuteAsync("BLPOP", "conn:never", "2");
+        var blocked = connection.ExecuteAsync("BLPOP", "conn:never", "0.3");
         var error = await Assert.ThrowsAsync<RedisConnectionException>(() => connection.ExecuteAsync("PING").Within());
         Assert.Contains("MaxPendingCommands", error.Message, StringComparison.Ordinal);
         Assert.True((await blocked.Within()).IsNull);

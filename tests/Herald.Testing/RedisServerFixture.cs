@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Xunit;
 
@@ -70,7 +72,10 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>True between a successful start and the next stop.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
-    /// <summary><c>redis://[:password@]127.0.0.1:port</c>.</summary>
+    /// <summary>True when the server only accepts TLS (<c>rediss://</c>).</summary>
+    public bool UseTls => _settings.TlsCertificateFile is not null;
+
+    /// <summary><c>redis://[:password@]127.0.0.1:port/0</c> (<c>rediss://</c> for a TLS server).</summary>
     public string Url => UrlFor(database: 0);
 
     /// <summary>The recent output of redis-server, to put in assertion messages.</summary>
@@ -104,7 +109,7 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             (_, null) => Uri.EscapeDataString(user) + "@",
             _ => Uri.EscapeDataString(user) + ":" + Uri.EscapeDataString(password) + "@",
         };
-        return $"redis://{credentials}{Host}:{Port}/{database}";
+        return $"{(UseTls ? "rediss" : "redis")}://{credentials}{Host}:{Port}/{database}";
     }
 
     /// <summary>Starts the server on a free port (xunit calls this for a fixture).</summary>
@@ -184,7 +189,7 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <summary>Stops the server and deletes its directory.</summary>
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await StopAsync();
         if (_directory is not null)
@@ -205,8 +210,13 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
 
     async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
-    private static string FindServer()
+    private string FindServer()
     {
+        if (_settings.ExecutablePath is not null)
+        {
+            return File.Exists(_settings.ExecutablePath) ? _settings.ExecutablePath : throw NotFound();
+        }
+
         var configured = Environment.GetEnvironmentVariable("REDIS_SERVER");
         if (!string.IsNullOrEmpty(configured) && File.Exists(configured))
         {
@@ -222,9 +232,12 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException("redis-server not found: run scripts/test.sh, which installs it "
-            + "(or install the redis-server package, or set REDIS_SERVER to its path).");
+        throw NotFound();
     }
+
+    private static InvalidOperationException NotFound() => new(
+        "redis-server not found: run scripts/test.sh, which installs it "
+        + "(or install the redis-server package, or set REDIS_SERVER to its path).");
 
     private async Task StartProcessAsync(string path)
     {
@@ -281,9 +294,20 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
 
     private IEnumerable<string> Arguments()
     {
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] listen = UseTls
+            ?
+            [
+                "--port", "0",
+                "--tls-port", port,
+                "--tls-cert-file", _settings.TlsCertificateFile!,
+                "--tls-key-file", _settings.TlsKeyFile ?? throw new InvalidOperationException("TlsKeyFile is required."),
+                "--tls-auth-clients", "no",
+            ]
+            : ["--port", port];
         string[] basics =
         [
-            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            .. listen,
             "--bind", Host,
             "--save", string.Empty,
             "--appendonly", "no",
@@ -357,6 +381,7 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port), timeout.Token);
+            await using var stream = await OpenStreamAsync(socket, timeout.Token);
             var request = new StringBuilder();
             if (_settings.Password is not null)
             {
@@ -365,12 +390,12 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             }
 
             request.Append("*1\r\n$4\r\nPING\r\n");
-            await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToString()), SocketFlags.None, timeout.Token);
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
             var received = new StringBuilder();
             var buffer = new byte[256];
             while (true)
             {
-                var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                var n = await stream.ReadAsync(buffer, timeout.Token);
                 if (n == 0)
                 {
                     return false;
@@ -390,13 +415,30 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
                 }
             }
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException
+            or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }
-        catch (OperationCanceledException)
+    }
+
+    private async Task<Stream> OpenStreamAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var stream = new NetworkStream(socket, ownsSocket: false);
+        if (!UseTls)
         {
-            return false;
+            return stream;
         }
+
+        // The server's certificate is usually self-signed by the test: trust exactly that certificate.
+        using var expected = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(
+            _settings.TlsCertificateFile!, cancellationToken));
+        var ssl = new SslStream(
+            stream,
+            leaveInnerStreamOpen: false,
+            (_, certificate, _, _) => certificate?.GetCertHashString() == expected.Thumbprint);
+        await ssl.AuthenticateAsClientAsync(
+            new SslClientAuthenticationOptions { TargetHost = Host }, cancellationToken);
+        return ssl;
     }
 }
