@@ -24,6 +24,17 @@ public sealed class RedisClientOptions
     /// </summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often an idle or busy connection sends PING; when a PING is not answered within another interval the
+    /// connection is considered dead and replaced. This catches a server that hangs without closing the socket, which
+    /// would otherwise leave a subscriber silently deaf. <see cref="TimeSpan.Zero"/> disables it. Default 10 seconds.
+    /// </summary>
+    /// <remarks>
+    /// The PING queues behind the commands sent before it, so a blocking command (BLPOP, XREAD BLOCK...) that holds a
+    /// <see cref="RedisConnection"/> for longer than this interval trips it: disable the heartbeat for such use.
+    /// </remarks>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The name set with CLIENT SETNAME on every connection (no spaces), or <see langword="null"/>.</summary>
     public string? ClientName { get; set; }
 
@@ -66,6 +77,12 @@ public sealed class RedisClientOptions
             throw new ArgumentException(
                 "RedisClientOptions.ReconnectMinDelay must be positive and not above ReconnectMaxDelay.",
                 nameof(ReconnectMinDelay));
+        }
+
+        if (HeartbeatInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentException(
+                "RedisClientOptions.HeartbeatInterval must not be negative (zero disables it).", nameof(HeartbeatInterval));
         }
 
         if (ClientName is not null && (ClientName.Length == 0 || ClientName.Any(c => c <= ' ')))

@@ -87,6 +87,34 @@ public sealed class ReconnectTests(RedisServerFixture server) : IClassFixture<Re
     }
 
     [Fact]
+    public async Task A_hung_server_is_detected_by_the_heartbeat_and_the_subscriber_recovers()
+    {
+        var options = Options(server.Url);
+        options.HeartbeatInterval = TimeSpan.FromMilliseconds(200);
+        options.ConnectTimeout = TimeSpan.FromMilliseconds(500);
+        await using var publisher = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
+        await using var subscriber = await RedisSubscriber.ConnectAsync(options).Within();
+        await subscriber.SubscribeAsync("hung:1").Within();
+        var lost = WhenState(subscriber, connected: false);
+        var resubscribed = WhenReconnected(subscriber);
+
+        await server.PauseAsync();
+        try
+        {
+            // The socket stays open; only the unanswered PING reveals the server is gone.
+            await lost;
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+
+        await resubscribed;
+        Assert.Equal(1, await publisher.PublishAsync("hung:1", "alive"u8.ToArray()).Within());
+        Assert.Equal("alive", Text(await subscriber.Messages.NextAsync()));
+    }
+
+    [Fact]
     public async Task Commands_in_flight_fail_when_the_server_dies()
     {
         await using var observer = await RedisConnection.ConnectAsync(Options(server.Url)).Within();

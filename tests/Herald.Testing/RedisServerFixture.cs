@@ -181,6 +181,15 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Freezes the server process (SIGSTOP): sockets stay open but nothing is answered, like a hung server. Undo with
+    /// <see cref="ResumeAsync"/>.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     /// <summary>Stops the server and starts it again on the same port.</summary>
     public async Task RestartAsync()
     {
@@ -209,6 +218,21 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     }
 
     async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("The server is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill")
+        {
+            ArgumentList = { "-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            UseShellExecute = false,
+        })!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} failed with exit code {kill.ExitCode}.");
+        }
+    }
 
     private string FindServer()
     {

@@ -107,7 +107,9 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             while (true)
             {
+                var heartbeat = HeartbeatAsync(physical, token);
                 var reason = await physical.Completion;
+                await heartbeat;
                 if (token.IsCancellationRequested)
                 {
                     return;
@@ -145,6 +147,55 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             // Nothing above is expected to throw; if it does, say so rather than silently stop reconnecting.
             _logger.LogError(ex, "Redis {Role} for {Endpoint} stopped reconnecting", _role, _options.Endpoint);
+        }
+    }
+
+    /// <summary>
+    /// PINGs <paramref name="physical"/> every interval and aborts it when a PING goes unanswered for another interval.
+    /// Ends soon after the connection closes.
+    /// </summary>
+    private async Task HeartbeatAsync(RedisPhysicalConnection physical, CancellationToken token)
+    {
+        var interval = _options.HeartbeatInterval;
+        if (interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        try
+        {
+            while (true)
+            {
+                await Task.WhenAny(physical.Completion, Task.Delay(interval, token));
+                if (physical.IsClosed || token.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                var ping = new CommandRequest("PING", []);
+                if (physical.TrySend(ping, bypassLimit: true) != SendResult.Sent)
+                {
+                    return;
+                }
+
+                // A failed PING means the connection is closing anyway; the next turn of the loop notices.
+                var answered = await Task.WhenAny(ping.Task, Task.Delay(interval, token)) == ping.Task;
+                if (ping.Task.IsFaulted)
+                {
+                    _ = ping.Task.Exception;
+                }
+
+                if (!answered && !token.IsCancellationRequested)
+                {
+                    physical.Abort(new RedisConnectionException(
+                        $"{_options.Endpoint} did not answer PING within {interval.TotalSeconds:0.###} s."));
+                    return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Redis {Role} heartbeat for {Endpoint} failed", _role, _options.Endpoint);
         }
     }
 
