@@ -18,6 +18,9 @@ namespace Herald.Redis;
 /// fail the same way (the server may or may not have executed them).
 /// </para>
 /// <para>
+/// All members are thread-safe; one instance is meant to be shared by the whole process.
+/// </para>
+/// <para>
 /// Argument buffers (<c>byte[]</c>, <see cref="ReadOnlyMemory{T}"/>) are read when the command is written, which is
 /// before its task completes: do not modify them until then.
 /// </para>
@@ -101,13 +104,15 @@ public sealed class RedisConnection : IAsyncDisposable
     /// <summary>
     /// Sends <paramref name="command"/> with <paramref name="args"/> (each a <see cref="string"/>,
     /// <c>byte[]</c>, <see cref="ReadOnlyMemory{T}"/> of bytes, <see cref="long"/> or <see cref="int"/>) and
-    /// returns the reply.
+    /// returns the reply. <paramref name="command"/> is one word; subcommands are arguments
+    /// (<c>ExecuteAsync("CLIENT", "LIST")</c>).
     /// </summary>
     /// <exception cref="ArgumentException">An argument has an unsupported type, or the command is one that cannot be
     /// multiplexed (SUBSCRIBE and friends: use <see cref="RedisSubscriber"/>; MONITOR, HELLO, QUIT, RESET...).</exception>
     /// <exception cref="RedisServerException">The server replied with an error (through the task).</exception>
     /// <exception cref="RedisConnectionException">Not connected, the connection was lost before the reply, or too many
     /// commands are pending (through the task).</exception>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
     public Task<RespValue> ExecuteAsync(string command, params object[] args)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);

@@ -15,6 +15,9 @@ namespace Herald.Redis;
 /// </summary>
 /// <remarks>
 /// <para>
+/// All members are thread-safe. Subscription changes are sent in the order they are made.
+/// </para>
+/// <para>
 /// <b>Subscriptions survive reconnects.</b> The subscriber keeps the set of channels and patterns asked for. When the
 /// connection is lost it reconnects with jittered exponential backoff, re-issues every subscription, and once the
 /// server has confirmed them all raises <see cref="StateChanged"/> (true) and then <see cref="Reconnected"/>. Messages

@@ -36,7 +36,8 @@ public readonly struct RespValue : IEquatable<RespValue>
     public bool IsError => Type == RespType.Error;
 
     /// <summary>
-    /// The raw bytes of a simple string, error or bulk string (empty for a null bulk string). No copy is made.
+    /// The raw bytes of a simple string, error or bulk string (empty for a null bulk string). No copy is made, and
+    /// common replies such as <c>OK</c> share one array: treat the bytes as read-only, or use <see cref="AsBytes"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The value is an integer or an array.</exception>
     public ReadOnlyMemory<byte> Memory => Type switch
