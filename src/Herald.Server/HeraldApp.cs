@@ -61,9 +61,11 @@ public static class HeraldApp
         services.AddSingleton<WebSocketTransport>();
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
+        services.AddSingleton<RateLimits>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessService>();
+        services.AddSingleton<WidgetTokenService>();
 
         // Order matters: startup (migrate, bootstrap, position the dispatcher) completes before anything else runs.
         services.AddHostedService<StartupTasks>();
@@ -95,9 +97,11 @@ public static class HeraldApp
                 await new ApiError(405, "method_not_allowed", $"{context.Request.Method} is not allowed on {context.Request.Path}.").ExecuteAsync(context);
             }
         });
+        app.UseMiddleware<WidgetCors>();
         app.UseWebSockets();
         app.MapOpenApi();
         app.MapAuthEndpoints();
+        app.MapWidgetEndpoints();
         app.MapChatEndpoints();
         app.MapHubEndpoints();
         app.MapHealthEndpoints();

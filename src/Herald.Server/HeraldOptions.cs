@@ -58,6 +58,9 @@ public sealed class StreamOptions
     public int MaxQueuedBytes { get; set; } = 1024 * 1024;
     /// <summary>Concurrent streaming connections (SSE, WebSocket, long-poll) this node accepts.</summary>
     public int MaxConnections { get; set; } = 50_000;
+    /// <summary>How long before a token expires its streams get <c>auth-expiring</c>.</summary>
+    public TimeSpan AuthWarningLead { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Most events one replay (Last-Event-ID) sends before it answers with <c>reset</c> instead.</summary>
     public int MaxReplayEvents { get; set; } = 10_000;
 }
@@ -79,6 +82,24 @@ public sealed class RedisOptions
 
 public sealed class LimitsOptions
 {
-    /// <summary>Largest request body accepted, in bytes.</summary>
+    /// <summary>Largest request body accepted, in bytes (413 above).</summary>
     public long MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Concurrent streaming connections from one client IP (503 above); 0 = no limit.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 1000;
+
+    /// <summary>Messages one client IP may post per second, sustained (429 above); 0 = no limit.</summary>
+    public double MessagesPerIpPerSecond { get; set; } = 50;
+
+    /// <summary>Messages one client IP may post in a burst.</summary>
+    public int MessageBurstPerIp { get; set; } = 100;
+
+    /// <summary>Messages one guest may post per second, sustained; 0 = no limit.</summary>
+    public double MessagesPerGuestPerSecond { get; set; } = 3;
+
+    /// <summary>Messages one guest may post in a burst.</summary>
+    public int MessageBurstPerGuest { get; set; } = 20;
+
+    /// <summary>Login attempts per client IP per minute; 0 = no limit.</summary>
+    public int LoginsPerIpPerMinute { get; set; } = 10;
 }

@@ -10,20 +10,40 @@ namespace Herald.Server.Tests;
 /// Malformed and hostile requests get a clear error ({"error","detail"} with the right status) and change
 /// nothing: after the whole table, the stored messages are exactly what the valid requests wrote.
 /// </summary>
-public sealed class BadInputTests : IAsyncLifetime
+public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture<BadInputTests.Fixture>
 {
-    private HeraldTestServer _server = null!;
-    private Guest _guest = null!;
-    private string _token = "";
+    private readonly HeraldTestServer _server = fixture.Server;
+    private readonly Guest _guest = fixture.Guest;
+    private readonly string _token = fixture.Token;
+    private readonly string _siteToken = fixture.SiteToken;
+    private readonly HttpClient _op = fixture.Operator;
 
-    public async Task InitializeAsync()
+    /// <summary>One node for the whole table: every row must leave the data as it found it, so they can share it.</summary>
+    public sealed class Fixture : IAsyncLifetime
     {
-        _server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Chat:MaxMessageLength"] = "4000" });
-        _guest = await _server.OpenGuestDialogAsync();
-        _token = await _server.LoginAsync();
-    }
+        public HeraldTestServer Server { get; private set; } = null!;
+        public Guest Guest { get; private set; } = null!;
+        public string Token { get; private set; } = "";
+        public string SiteToken { get; private set; } = "";
+        public HttpClient Operator { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+        public async Task InitializeAsync()
+        {
+            Server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Chat:MaxMessageLength"] = "4000" });
+            Guest = await Server.OpenGuestDialogAsync();
+            Token = await Server.LoginAsync();
+            Operator = await Server.OperatorClientAsync();
+            using var issued = await Operator.PostAsJsonAsync("/api/widgets", new { assistant_id = Guest.AssistantId, allowed_domains = new[] { "shop.example.com" } });
+            SiteToken = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+            await Server.PostGuestMessageAsync(Guest, "the one valid message");
+        }
+
+        public async Task DisposeAsync()
+        {
+            Operator.Dispose();
+            await Server.DisposeAsync();
+        }
+    }
 
     public static TheoryData<string, string, string?, string?, int, string> Cases()
     {
@@ -71,6 +91,45 @@ public sealed class BadInputTests : IAsyncLifetime
             { "GET", "/api/events?token={t}", null, null, 400, "missing_field" },
             { "GET", "/api/events?token={t}&topic=a%0Ab", null, null, 400, "invalid_field" },
             { "GET", "/api/nowhere", null, null, 404, "not_found" },
+            { "DELETE", "/api/dialogs/{d}/messages?token={t}", null, null, 405, "method_not_allowed" },
+            { "GET", "/api/dialogs/{d}/poll?{q}&timeout=99", null, null, 400, "invalid_field" },
+            { "GET", "/api/dialogs/{d}/poll?{q}&after_id=abc", null, null, 400, "invalid_field" },
+            { "GET", "/api/dialogs/{d}/poll?assistant_id={a}&guest_id=other&after_id=0", null, null, 403, "forbidden" },
+            { "GET", "/api/poll?token={t}", null, null, 400, "missing_field" },
+            { "GET", "/api/poll?topic=a", null, null, 401, "unauthorized" },
+            { "GET", "/api/events/admin", null, null, 401, "unauthorized" },
+            { "GET", "/api/events/admin?{q}", null, null, 401, "unauthorized" },
+            { "GET", "/api/dialogs?token={t}&assistant_id=0", null, null, 400, "invalid_field" },
+            { "GET", "/api/dialogs?{q}", null, null, 401, "unauthorized" },
+            { "POST", "/api/widgets?token={t}", "application/json", "{}", 400, "missing_field" },
+            { "POST", "/api/widgets?token={t}", "application/json", "{\"assistant_id\":\"x\"}", 400, "invalid_json" },
+            { "POST", "/api/widgets?token={t}", "application/json", "{\"assistant_id\":{a},\"allowed_domains\":[\"bad domain\"]}", 400, "invalid_field" },
+            { "POST", "/api/widgets?token={t}", "application/json", "{\"assistant_id\":{a},\"allowed_domains\":[\"a.com\\r\\nx\"]}", 400, "invalid_field" },
+            { "POST", "/api/widgets?token={t}", "application/json", "{\"assistant_id\":987654}", 404, "not_found" },
+            { "POST", "/api/widgets", "application/json", "{\"assistant_id\":{a}}", 401, "unauthorized" },
+            { "POST", "/api/widgets?{q}", "application/json", "{\"assistant_id\":{a}}", 401, "unauthorized" },
+            { "GET", "/api/widgets?token={t}&assistant_id=x", null, null, 400, "invalid_field" },
+            { "POST", "/api/widgets/abc/revoke?token={t}", null, null, 400, "invalid_field" },
+            { "POST", "/api/widgets/987654/revoke?token={t}", null, null, 404, "not_found" },
+            { "POST", "/api/widgets/987654/rotate?token={t}", null, null, 404, "not_found" },
+            { "POST", "/api/validate-widget-token", "application/json", "{}", 400, "missing_field" },
+            { "POST", "/api/validate-widget-token", "application/json", "{\"token\":\"x\",\"domain\":\"bad\\r\\ndomain\"}", 400, "invalid_field" },
+            { "PUT", "/api/assistants/{a}/domains?token={t}", "application/json", "{}", 400, "missing_field" },
+            { "PUT", "/api/assistants/{a}/domains?token={t}", "application/json", "{\"allowed_domains\":[\"*\"]}", 400, "invalid_field" },
+            { "PUT", "/api/assistants/987654/domains?token={t}", "application/json", "{\"allowed_domains\":[]}", 404, "not_found" },
+            { "PUT", "/api/assistants/{a}/identity?token={t}", "application/json", "{}", 400, "missing_field" },
+            { "PUT", "/api/assistants/{a}/identity", "application/json", "{\"require_verified_identity\":true}", 401, "unauthorized" },
+            { "GET", "/api/dialogs/{d}/messages?site_token={s}&guest_id={g}", null, null, 403, "forbidden" },
+            { "GET", "/api/dialogs/{d}/messages?site_token=hwt_forged&guest_id={g}", null, null, 403, "forbidden" },
+            { "GET", "/api/dialogs/{d}/events?site_token={s}&guest_id={g}", null, null, 403, "forbidden" },
+            { "POST", "/api/widget/dialogs?site_token={s}&guest_id=new-guest", null, null, 403, "forbidden" },
+            { "POST", "/api/dialogs/{d}/read?{q}", null, null, 403, "forbidden" },
+            { "POST", "/api/dialogs/{d}/typing?assistant_id={a}&guest_id=other", null, null, 403, "forbidden" },
+            { "POST", "/api/streams/0123456789abcdef0123456789abcdef/auth?token={t}", null, null, 404, "not_found" },
+            { "POST", "/api/streams/x/auth", null, null, 401, "unauthorized" },
+            { "POST", "/api/publish?token={t}", "application/json", "{\"topic\":\"ok\",\"data\":1,\"durable\":\"yes\"}", 400, "invalid_json" },
+            { "POST", "/api/publish?token={t}", "application/json", "{\"topic\":\"ok\",\"data\":1,\"event\":\"\"}", 400, "invalid_field" },
+            { "POST", "/api/auth/login", "text/plain", "{\"email\":\"a\",\"password\":\"b\"}", 415, "unsupported_media_type" },
         };
     }
 
@@ -79,11 +138,11 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Request_Malformed_GetsClearErrorAndChangesNothing(string method, string path, string? contentType, string? body, int status, string error)
     {
         var before = await HistoryAsync();
-        var url = path.Replace("{d}", _guest.DialogId.ToString()).Replace("{q}", _guest.Query).Replace("{a}", _guest.AssistantId.ToString()).Replace("{t}", _token);
+        var url = Expand(path);
         using var request = new HttpRequestMessage(new HttpMethod(method), url);
         if (body is not null)
         {
-            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(Expand(body)));
             if (contentType is not null)
             {
                 request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
@@ -123,8 +182,10 @@ public sealed class BadInputTests : IAsyncLifetime
     public async Task Text_WithLineBreaksAndSseSyntax_CannotForgeFields()
     {
         var evil = "line1\r\nid: 999999\r\nevent: reset\n\ndata: {\"type\":\"forged\"}\rretry: 1";
-        await using var sse = await SseTestClient.ConnectAsync(_server.Client, $"/api/dialogs/{_guest.DialogId}/events?{_guest.Query}");
-        await _server.PostGuestMessageAsync(_guest, evil);
+        await using var server = await HeraldTestServer.StartAsync();
+        var guest = await server.OpenGuestDialogAsync();
+        await using var sse = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
+        await server.PostGuestMessageAsync(guest, evil);
         var item = await sse.NextAsync();
         Assert.Equal("message", item.EventType);
         Assert.NotEqual("999999", item.EventId);
@@ -132,6 +193,69 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.True(await sse.IsQuietAsync(TimeSpan.FromMilliseconds(300)));
     }
 
+    [Fact]
+    public void Table_HasAtLeastSixtyHostileRequests() => Assert.True(Cases().Count >= 60, $"only {Cases().Count} cases");
+
+    /// <summary>Random bytes to every JSON endpoint, with valid credentials so parsing is reached; bounded in time.</summary>
+    [Fact]
+    public async Task Fuzz_RandomBodies_NeverCrashOrChangeData()
+    {
+        var before = await HistoryAsync();
+        var endpoints = new[]
+        {
+            "/api/widget/dialogs/{d}/messages?{q}", "/api/dialogs/{d}/messages?token={t}", "/api/assistants?token={t}", "/api/auth/login",
+            "/api/publish?token={t}", "/api/widgets?token={t}", "/api/validate-widget-token", "PUT /api/assistants/{a}/domains?token={t}",
+            "PUT /api/assistants/{a}/identity?token={t}",
+        };
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var deadline = DateTime.UtcNow.AddSeconds(4);
+        var sent = 0;
+        var alphabet = "{}[]\":,0123456789.-+eEtruefalsnl \\\r\n\u0000text"u8.ToArray();
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var endpoint in endpoints)
+            {
+                var (method, path) = endpoint.StartsWith("PUT ", StringComparison.Ordinal) ? ("PUT", endpoint[4..]) : ("POST", endpoint);
+                var body = new byte[random.Next(0, 600)];
+                if (random.Next(2) == 0)
+                {
+                    random.NextBytes(body);
+                }
+                else
+                {
+                    // JSON-ish noise gets further into the parser than uniform bytes.
+                    for (var i = 0; i < body.Length; i++)
+                    {
+                        body[i] = alphabet[random.Next(alphabet.Length)];
+                    }
+                }
+
+                using var request = new HttpRequestMessage(new HttpMethod(method), Expand(path)) { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                using var response = await _server.Client.SendAsync(request);
+                var status = (int)response.StatusCode;
+                Assert.True(status is 400 or 401 or 404 or 409 or 413 or 415 or 429,
+                    $"seed {seed}: {method} {path} answered {status} to {Convert.ToHexString(body)}");
+                sent++;
+            }
+        }
+
+        Assert.True(sent > endpoints.Length);
+        Assert.Equal(before, await HistoryAsync());
+        using var health = await _server.Client.GetAsync("/api/sse/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    private string Expand(string template) => template
+        .Replace("{d}", _guest.DialogId.ToString()).Replace("{q}", _guest.Query).Replace("{a}", _guest.AssistantId.ToString())
+        .Replace("{t}", _token).Replace("{s}", _siteToken).Replace("{g}", _guest.GuestId);
+
+    /// <summary>Everything a request could change: messages, dialogs, assistants, tokens, the event head.</summary>
     private async Task<string> HistoryAsync() =>
-        await _server.Client.GetStringAsync($"/api/widget/dialogs/{_guest.DialogId}/messages?{_guest.Query}");
+        await _op.GetStringAsync($"/api/dialogs/{_guest.DialogId}/messages")
+        + await _op.GetStringAsync("/api/dialogs")
+        + await _op.GetStringAsync("/api/assistants")
+        + await _op.GetStringAsync("/api/widgets")
+        + (await _server.Client.GetFromJsonAsync<JsonElement>("/api/sse/health")).GetProperty("last_event_id").GetInt64();
 }

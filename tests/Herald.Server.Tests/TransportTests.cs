@@ -123,7 +123,7 @@ public sealed class TransportTests : IAsyncLifetime
     [InlineData("/ws/widget/dialogs/{d}?assistant_id={a}&guest_id=intruder", 4003)]
     [InlineData("/ws/widget/dialogs/abc?assistant_id={a}&guest_id=owner", 4000)]
     [InlineData("/ws/dialogs/777777?token={t}", 4004)]
-    [InlineData("/ws/site/dialogs/{d}?site_token=nope", 4001)]
+    [InlineData("/ws/site/dialogs/{d}?site_token=nope", 4003)]
     [InlineData("/ws?token=forged", 4001)]
     public async Task WebSocket_AuthorisationFailure_ClosesWithDocumentedCode(string path, int code)
     {

@@ -13,7 +13,7 @@ namespace Herald.Server.Auth;
 /// (REST, SSE, WebSocket, long-poll). Credentials, in order: <c>Authorization: Bearer</c> or <c>?token=</c>
 /// (operator JWT), <c>X-Api-Key</c> (service), <c>?assistant_id=&amp;guest_id=</c> (guest widget).
 /// </summary>
-public sealed class AccessService(TokenService tokens, SqlStore store, IOptions<HeraldOptions> options, HeraldMetrics metrics)
+public sealed class AccessService(TokenService tokens, SqlStore store, WidgetTokenService widgetTokens, IOptions<HeraldOptions> options, HeraldMetrics metrics)
 {
     private const int MaxGuestIdLength = 128;
 
@@ -44,27 +44,84 @@ public sealed class AccessService(TokenService tokens, SqlStore store, IOptions<
         return (principal, null);
     }
 
-    /// <summary>Resolves the caller of a dialog endpoint: an operator, or a guest when the query names one.</summary>
+    /// <summary>Resolves the caller of a dialog endpoint: an operator, or a widget (site token or guest) when the query names one.</summary>
     public async Task<(Principal? Principal, ApiError? Error)> AuthenticateAsync(HttpContext context)
     {
-        var query = context.Request.Query;
-        if (BearerToken(context) is null && (query.ContainsKey("assistant_id") || query.ContainsKey("guest_id")))
+        if (BearerToken(context) is null && IsWidgetRequest(context.Request))
         {
-            return await AuthenticateGuestAsync(context);
+            return await AuthenticateWidgetAsync(context);
         }
 
         return await AuthenticateOperatorAsync(context);
     }
 
+    /// <summary>Resolves a widget visitor: by site token when one is sent, else by assistant_id + guest_id.</summary>
+    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateWidgetAsync(HttpContext context)
+    {
+        if (SiteToken(context.Request) is not null)
+        {
+            return await AuthenticateSiteAsync(context);
+        }
+
+        var (guest, error) = await AuthenticateGuestAsync(context);
+        return (guest, error);
+    }
+
+    /// <summary>True when the request carries widget credentials rather than an operator's.</summary>
+    public static bool IsWidgetRequest(HttpRequest request) =>
+        request.Query.ContainsKey("assistant_id") || request.Query.ContainsKey("guest_id") || SiteToken(request) is not null;
+
+    public static string? SiteToken(HttpRequest request)
+    {
+        var token = request.Query["site_token"].ToString();
+        if (token.Length == 0)
+        {
+            token = request.Headers["X-Site-Token"].ToString();
+        }
+
+        return token.Length > 0 ? token : null;
+    }
+
     /// <summary>
     /// Resolves a site widget from <c>site_token</c> (seed 001's <c>/ws/site/...</c> and the widget endpoints).
     /// </summary>
-    public Task<(Principal? Principal, ApiError? Error)> AuthenticateSiteAsync(HttpContext context)
+    /// <remarks>
+    /// The token must be valid and the request's <c>Origin</c> (or <c>Referer</c>) must be one of its domains;
+    /// the visitor is then the guest named by <c>guest_id</c> under the token's assistant. Failures are 403 with
+    /// seed 000's reason in the detail ("domain not allowed", "domains changed", "revoked", "invalid token").
+    /// </remarks>
+    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateSiteAsync(HttpContext context)
     {
-        var token = context.Request.Query["site_token"].ToString();
-        return Task.FromResult<(Principal?, ApiError?)>(token.Length == 0
-            ? (null, Fail("missing site token", "Send '?site_token=<widget token>'."))
-            : (null, Fail("invalid site token", "The site token is not valid.")));
+        var token = SiteToken(context.Request);
+        if (token is null)
+        {
+            return (null, Fail("missing site token", "Send '?site_token=<widget token>'."));
+        }
+
+        var domain = DomainRules.RequestDomain(context.Request);
+        if (domain is null)
+        {
+            metrics.AuthFailures.Add(1, "reason", "no origin");
+            return (null, ApiError.Forbidden("A site token is only valid with the Origin (or Referer) of an allowed domain."));
+        }
+
+        var check = await widgetTokens.ValidateAsync(token, domain, context.RequestAborted);
+        if (!check.Valid)
+        {
+            metrics.AuthFailures.Add(1, "reason", check.Reason!);
+            return (null, ApiError.Forbidden($"Site token refused: {check.Reason}."));
+        }
+
+        var (guestId, guestError) = ReadGuestId(context.Request);
+        if (guestError is not null)
+        {
+            return (null, guestError);
+        }
+
+        var identityError = VerifyIdentity(context.Request, check.Assistant!, guestId!);
+        return identityError is not null
+            ? (null, identityError)
+            : (new GuestPrincipal(check.Assistant!.Id, guestId!) { SiteTokenId = check.Token!.Id }, null);
     }
 
     /// <summary>Resolves a guest from <c>assistant_id</c> + <c>guest_id</c>.</summary>
@@ -78,21 +135,68 @@ public sealed class AccessService(TokenService tokens, SqlStore store, IOptions<
             return (null, idError);
         }
 
-        var guestId = query["guest_id"].ToString();
-        if (!IsValidGuestId(guestId))
+        var (guestId, guestError) = ReadGuestId(context.Request);
+        if (guestError is not null)
         {
-            metrics.AuthFailures.Add(1, "reason", "bad guest_id");
-            return (null, ApiError.BadRequest(guestId.Length == 0 ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
-                $"'guest_id' is required: 1-{MaxGuestIdLength} characters of letters, digits, '-', '_' and '.'."));
+            return (null, guestError);
         }
 
-        if (await store.GetAssistantAsync(assistantId, context.RequestAborted) is null)
+        var assistant = await store.GetAssistantAsync(assistantId, context.RequestAborted);
+        if (assistant is null)
         {
             // Same answer as a foreign dialog: a visitor learns nothing by probing assistant ids.
             return (null, Fail("unknown assistant", "This assistant does not accept this guest."));
         }
 
-        return (new GuestPrincipal(assistantId, guestId), null);
+        // A browser on a foreign site sends its Origin: refuse it unless the assistant allows that domain
+        // (or it is Herald's own origin, e.g. the demo page). Non-browser clients send no Origin.
+        var domain = DomainRules.RequestDomain(context.Request);
+        if (domain is not null && !IsSameOrigin(context.Request, domain)
+            && !DomainRules.Matches(domain, DomainRules.Parse(assistant.AllowedDomains), widgetTokens.AllowLocalhost))
+        {
+            metrics.AuthFailures.Add(1, "reason", "domain not allowed");
+            return (null, ApiError.Forbidden("domain not allowed: this assistant does not allow widgets on this site."));
+        }
+
+        var identityError = VerifyIdentity(context.Request, assistant, guestId!);
+        return identityError is not null ? (null, identityError) : (new GuestPrincipal(assistantId, guestId!), null);
+    }
+
+    /// <summary>Is <paramref name="domain"/> this server's own host (a page Herald serves itself)?</summary>
+    public static bool IsSameOrigin(HttpRequest request, string domain) =>
+        string.Equals(request.Host.Value, domain, StringComparison.OrdinalIgnoreCase);
+
+    private (string? GuestId, ApiError? Error) ReadGuestId(HttpRequest request)
+    {
+        var guestId = request.Query["guest_id"].ToString();
+        if (IsValidGuestId(guestId))
+        {
+            return (guestId, null);
+        }
+
+        metrics.AuthFailures.Add(1, "reason", "bad guest_id");
+        return (null, ApiError.BadRequest(guestId.Length == 0 ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
+            $"'guest_id' is required: 1-{MaxGuestIdLength} characters of letters, digits, '-', '_' and '.'."));
+    }
+
+    // Verified identities: the site's backend signs the visitor id, identifier_hash = hex(HMAC-SHA256(secret, guest_id)).
+    private ApiError? VerifyIdentity(HttpRequest request, AssistantRecord assistant, string guestId)
+    {
+        if (assistant.RequireVerifiedIdentity == 0)
+        {
+            return null;
+        }
+
+        var presented = request.Query["identifier_hash"].ToString();
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(assistant.IdentitySecret ?? ""), Encoding.UTF8.GetBytes(guestId)));
+        if (presented.Length == expected.Length
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented.ToLowerInvariant()), Encoding.ASCII.GetBytes(expected)))
+        {
+            return null;
+        }
+
+        return Fail(presented.Length == 0 ? "unverified identity" : "bad identifier_hash",
+            "This assistant requires a verified identity: send identifier_hash = HMAC-SHA256(guest_id) from your backend.");
     }
 
     /// <summary>

@@ -11,11 +11,36 @@ public static class AuthEndpoints
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/auth/login", LoginAsync).WithTags("Auth").WithSummary("Exchange {email, password} for an operator JWT.");
+        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth")
+            .WithSummary("Present a fresh token (Bearer) for an open stream after its auth-expiring event.");
         return app;
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext context, RequestReader reader, SqlStore store, TokenService tokens, OperatorPasswords passwords)
+    private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, Transports.StreamHost host)
     {
+        var (principal, error) = await access.AuthenticateOperatorAsync(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        // Unknown and foreign connections get the same answer: a connection id reveals nothing by itself.
+        var lease = connectionId.Length == 32 ? host.FindLease(connectionId) : null;
+        if (lease is null || !lease.Refresh(principal!))
+        {
+            return ApiError.NotFound("No open stream of yours has this connection id.");
+        }
+
+        return TypedResults.Json(new { connection_id = lease.ConnectionId, expires_at = HeraldJson.FormatTime(lease.ExpiresAt.ToUnixTimeMilliseconds()) }, HeraldJson.Options);
+    }
+
+    private static async Task<IResult> LoginAsync(HttpContext context, RequestReader reader, SqlStore store, TokenService tokens, OperatorPasswords passwords, RateLimits limits)
+    {
+        if (limits.TryLogin(context) is { } limited)
+        {
+            return limited;
+        }
+
         var (body, error) = await reader.ReadJsonAsync<LoginRequest>(context);
         if (error is not null)
         {

@@ -21,7 +21,10 @@ public sealed record OperatorPrincipal(long OperatorId, string Email, DateTimeOf
 /// <summary>A widget visitor identified by <c>assistant_id</c> + <c>guest_id</c> (seed 000's guest mode).</summary>
 public sealed record GuestPrincipal(long AssistantId, string GuestId) : Principal
 {
-    public override string Kind => "guest";
+    /// <summary>The widget token the visitor came with, when it came with one (site-token mode).</summary>
+    public long? SiteTokenId { get; init; }
+
+    public override string Kind => SiteTokenId is null ? "guest" : "site";
 }
 
 /// <summary>A backend service authenticated by an API key (may publish to generic topics).</summary>

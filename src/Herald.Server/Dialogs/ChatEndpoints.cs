@@ -84,13 +84,14 @@ public static class ChatEndpoints
 
     private static async Task<IResult> OpenGuestDialogAsync(HttpContext context, AccessService access, EventHub hub)
     {
-        var (guest, authError) = await access.AuthenticateGuestAsync(context);
+        var (principal, authError) = await access.AuthenticateWidgetAsync(context);
         if (authError is not null)
         {
             return authError;
         }
 
-        var (dialog, created) = await hub.ExecuteAsync(new GetOrCreateGuestDialogCommand(guest!.AssistantId, guest.GuestId), context.RequestAborted);
+        var guest = (GuestPrincipal)principal!;
+        var (dialog, created) = await hub.ExecuteAsync(new GetOrCreateGuestDialogCommand(guest.AssistantId, guest.GuestId), context.RequestAborted);
         var dto = DialogDto.From(dialog);
         return created ? TypedResults.Json(dto, HeraldJson.Options, statusCode: StatusCodes.Status201Created) : TypedResults.Json(dto, HeraldJson.Options);
     }
@@ -156,12 +157,17 @@ public static class ChatEndpoints
     }
 
     private static async Task<IResult> PostMessageAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub,
-        IOptions<HeraldOptions> options, ILoggerFactory loggers)
+        IOptions<HeraldOptions> options, RateLimits limits, ILoggerFactory loggers)
     {
         var (target, error) = await AuthorizeAsync(context, id, access);
         if (error is not null)
         {
             return error;
+        }
+
+        if (limits.TryPost(context, target!.Value.Principal is GuestPrincipal g ? $"{g.AssistantId}/{g.GuestId}" : null) is { } limited)
+        {
+            return limited;
         }
 
         var (body, bodyError) = await reader.ReadJsonAsync<PostMessageRequest>(context);
@@ -191,12 +197,17 @@ public static class ChatEndpoints
         return TypedResults.Json(MessageDto.From(message), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> TypingAsync(HttpContext context, string id, AccessService access, EventHub hub)
+    private static async Task<IResult> TypingAsync(HttpContext context, string id, AccessService access, EventHub hub, RateLimits limits)
     {
         var (target, error) = await AuthorizeAsync(context, id, access);
         if (error is not null)
         {
             return error;
+        }
+
+        if (limits.TryPost(context, target!.Value.Principal is GuestPrincipal g ? $"{g.AssistantId}/{g.GuestId}" : null) is { } limited)
+        {
+            return limited;
         }
 
         var (principal, dialog) = target!.Value;
@@ -217,7 +228,7 @@ public static class ChatEndpoints
 
         var (principal, dialog) = target!.Value;
         await sse.StreamAsync(context, new StreamRequest([DialogTopics.For(dialog.Id)], SseTransport.ResumePosition(context.Request),
-            $"dialog {dialog.Id} ({principal.Kind})", principal.ExpiresAt));
+            $"dialog {dialog.Id} ({principal.Kind})", principal));
     }
 
     private static async Task PollAsync(HttpContext context, string id, AccessService access, LongPollTransport poll)
@@ -260,7 +271,7 @@ public static class ChatEndpoints
         }
 
         await sse.StreamAsync(context, new StreamRequest([DialogTopics.OperatorFeed], SseTransport.ResumePosition(context.Request),
-            $"operator feed ({principal!.Kind})", principal.ExpiresAt));
+            $"operator feed ({principal!.Kind})", principal));
     }
 
     private static async Task<((Principal Principal, DialogRecord Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)

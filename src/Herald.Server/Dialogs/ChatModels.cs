@@ -18,9 +18,10 @@ public sealed record DialogDto(long Id, long AssistantId, string? GuestId, strin
         d.LastMessageAt is { } at ? HeraldJson.FormatTime(at) : null, d.LastMessageText, d.LastMessageSender, d.UnreadCount);
 }
 
-public sealed record AssistantDto(long Id, string Name, string CreatedAt)
+public sealed record AssistantDto(long Id, string Name, string CreatedAt, IReadOnlyList<string> AllowedDomains, bool RequireVerifiedIdentity)
 {
-    public static AssistantDto From(AssistantRecord a) => new(a.Id, a.Name, HeraldJson.FormatTime(a.CreatedAt));
+    public static AssistantDto From(AssistantRecord a) => new(a.Id, a.Name, HeraldJson.FormatTime(a.CreatedAt),
+        Auth.DomainRules.Parse(a.AllowedDomains), a.RequireVerifiedIdentity != 0);
 }
 
 /// <summary>The event seed 000's clients parse: <c>{"type":"message:new","message":{...}}</c>.</summary>

@@ -17,6 +17,8 @@ public sealed class ConnectionTracker
     private readonly HashSet<Subscriber>[] _buckets = Enumerable.Range(0, BucketCount).Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _byTransport = new(StringComparer.Ordinal);
     private readonly int _maxConnections;
+    private readonly int _maxPerIp;
+    private readonly ConcurrentDictionary<string, StrongBox<int>> _perIp = new(StringComparer.Ordinal);
     private readonly HeraldMetrics _metrics;
     private int _next;
     private int _count;
@@ -24,6 +26,7 @@ public sealed class ConnectionTracker
     public ConnectionTracker(IOptions<HeraldOptions> options, HeraldMetrics metrics)
     {
         _maxConnections = options.Value.Streams.MaxConnections;
+        _maxPerIp = options.Value.Limits.MaxConnectionsPerIp;
         _metrics = metrics;
         metrics.Meter.CreateObservableGauge("herald.connections", () =>
             _byTransport.Select(kv => new System.Diagnostics.Metrics.Measurement<long>(Interlocked.Read(ref kv.Value.Value),
@@ -32,8 +35,8 @@ public sealed class ConnectionTracker
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Reserves a slot under the global limit; false when the node is full.</summary>
-    public bool TryReserve()
+    /// <summary>Reserves a slot under the global and the per-IP limit; false when either is reached.</summary>
+    public bool TryReserve(string clientKey)
     {
         if (Interlocked.Increment(ref _count) > _maxConnections)
         {
@@ -42,11 +45,20 @@ public sealed class ConnectionTracker
             return false;
         }
 
+        if (_maxPerIp > 0)
+        {
+            var box = _perIp.GetOrAdd(clientKey, static _ => new StrongBox<int>());
+            if (Interlocked.Increment(ref box.Value) > _maxPerIp)
+            {
+                Interlocked.Decrement(ref box.Value);
+                Interlocked.Decrement(ref _count);
+                _metrics.RateLimited.Add(1, "limit", "connections_per_ip");
+                return false;
+            }
+        }
+
         return true;
     }
-
-    /// <summary>Gives back a slot reserved by <see cref="TryReserve"/> that never became a connection.</summary>
-    public void Release() => Interlocked.Decrement(ref _count);
 
     /// <summary>Registers a connection that holds a reserved slot.</summary>
     public void Add(Subscriber subscriber)
@@ -72,6 +84,11 @@ public sealed class ConnectionTracker
 
         Interlocked.Decrement(ref _byTransport.GetOrAdd(subscriber.Transport, static _ => new StrongBox<long>()).Value);
         Interlocked.Decrement(ref _count);
+        if (_maxPerIp > 0 && _perIp.TryGetValue(subscriber.ClientKey, out var box) && Interlocked.Decrement(ref box.Value) == 0)
+        {
+            // Drop idle entries so the map does not grow with every address ever seen; a racing reserve re-adds it.
+            _perIp.TryRemove(new KeyValuePair<string, StrongBox<int>>(subscriber.ClientKey, box));
+        }
     }
 
     public IReadOnlyDictionary<string, long> CountsByTransport() =>

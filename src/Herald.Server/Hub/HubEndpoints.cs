@@ -84,7 +84,7 @@ public static class HubEndpoints
         }
 
         await sse.StreamAsync(context, new StreamRequest(topics!, SseTransport.ResumePosition(context.Request),
-            $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal.ExpiresAt));
+            $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal));
     }
 
     private static async Task PollAsync(HttpContext context, AccessService access, LongPollTransport poll)

@@ -41,6 +41,9 @@ public sealed class Subscriber : IValueTaskSource<bool>
 
     public string Transport { get; }
 
+    /// <summary>The client address, for the per-IP connection limit.</summary>
+    public string ClientKey { get; init; } = "";
+
     public IReadOnlyList<string> Topics { get; }
 
     /// <summary>Environment.TickCount64 of the last completed write; the heartbeat loop reads it.</summary>

@@ -16,6 +16,27 @@ public sealed class AssistantRecord
     public string Name { get; set; } = "";
     public long? OperatorId { get; set; }
     public long CreatedAt { get; set; }
+
+    /// <summary>JSON array of domain patterns (see <c>Auth.DomainRules</c>).</summary>
+    public string AllowedDomains { get; set; } = "[]";
+    public long DomainsVersion { get; set; } = 1;
+    public long RequireVerifiedIdentity { get; set; }
+
+    /// <summary>HMAC key for <c>identifier_hash</c>; the site's backend holds a copy.</summary>
+    public string? IdentitySecret { get; set; }
+}
+
+public sealed class WidgetTokenRecord
+{
+    public long Id { get; set; }
+    public long AssistantId { get; set; }
+    public string TokenHash { get; set; } = "";
+    public string TokenHint { get; set; } = "";
+    public string AllowedDomains { get; set; } = "[]";
+    public long DomainsVersion { get; set; }
+    public long CreatedAt { get; set; }
+    public long? CreatedBy { get; set; }
+    public long? RevokedAt { get; set; }
 }
 
 public sealed class DialogRecord

@@ -63,5 +63,26 @@ internal static class Schema
                 trimmed_through BIGINT NOT NULL
             );
             """),
+        (2, """
+            -- Widget tokens (seed 000): bound to an assistant and to domains. A token records the assistant's
+            -- domains_version when issued; editing the assistant's domains bumps it, which makes older tokens
+            -- answer "domains changed". Only a SHA-256 of the token is stored.
+            ALTER TABLE assistants ADD COLUMN allowed_domains TEXT NOT NULL DEFAULT '[]';
+            ALTER TABLE assistants ADD COLUMN domains_version BIGINT NOT NULL DEFAULT 1;
+            ALTER TABLE assistants ADD COLUMN require_verified_identity BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE assistants ADD COLUMN identity_secret TEXT NULL;
+            CREATE TABLE widget_tokens (
+                id {ID},
+                assistant_id BIGINT NOT NULL REFERENCES assistants(id),
+                token_hash TEXT NOT NULL UNIQUE,
+                token_hint TEXT NOT NULL,
+                allowed_domains TEXT NOT NULL,
+                domains_version BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                created_by BIGINT NULL,
+                revoked_at BIGINT NULL
+            );
+            CREATE INDEX ix_widget_tokens_assistant ON widget_tokens (assistant_id);
+            """),
     ];
 }

@@ -136,6 +136,16 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
         QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
 
+    public Task<WidgetTokenRecord?> FindWidgetTokenAsync(string tokenHash, CancellationToken ct = default) =>
+        QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE token_hash = @tokenHash", new { tokenHash }, ct);
+
+    public Task<WidgetTokenRecord?> GetWidgetTokenAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id = @id", new { id }, ct);
+
+    public Task<IReadOnlyList<WidgetTokenRecord>> ListWidgetTokensAsync(long? assistantId, CancellationToken ct = default) =>
+        QueryListAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY id",
+            new { assistantId }, ct);
+
     public Task<DialogRecord?> GetDialogAsync(long id, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @id", new { id }, ct);
 
@@ -200,9 +210,9 @@ public abstract class SqlStore : IAsyncDisposable
         await using var tx = await BeginWriteTransactionAsync(connection, ct);
         // Per topic, the highest id that may go: the keepPerTopic-th newest id minus one, capped by age.
         var candidates = (await connection.QueryAsync<(string Topic, long Through)>(
-            """
+            $"""
             SELECT t.topic AS Topic,
-                   MIN(COALESCE((SELECT e2.id FROM events e2 WHERE e2.topic = t.topic ORDER BY e2.id DESC LIMIT 1 OFFSET @offset), 0),
+                   {Dialect.Least}(COALESCE((SELECT e2.id FROM events e2 WHERE e2.topic = t.topic ORDER BY e2.id DESC LIMIT 1 OFFSET @offset), 0),
                        COALESCE((SELECT MAX(e3.id) FROM events e3 WHERE e3.topic = t.topic AND e3.created_at < @olderThanMs), 0)) AS Through
             FROM (SELECT DISTINCT topic FROM events WHERE created_at < @olderThanMs) t
             """, new { offset = keepPerTopic, olderThanMs }, tx)).Where(c => c.Through > 0).ToList();

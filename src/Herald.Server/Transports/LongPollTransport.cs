@@ -49,7 +49,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             return;
         }
 
-        var subscriber = host.TryOpen(TransportName, topics, label, context.Abort, log: false);
+        var subscriber = host.TryOpen(context, TransportName, topics, label, log: false);
         if (subscriber is null)
         {
             await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);

@@ -13,8 +13,8 @@ namespace Herald.Server.Transports;
 /// <param name="Topics">The topics; events of all of them arrive on one stream in id order.</param>
 /// <param name="ResumeAfter">Last-Event-ID, if the client sent one.</param>
 /// <param name="Label">For logs: e.g. <c>dialog 42</c>.</param>
-/// <param name="ExpiresAt">When the credential that authorised the stream expires; the stream ends then.</param>
-public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, DateTimeOffset? ExpiresAt = null);
+/// <param name="Principal">Who opened it; a credential that expires binds the stream (see <see cref="StreamHost.Lease"/>).</param>
+public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, Auth.Principal Principal);
 
 /// <summary>
 /// Server-Sent Events: headers, <c>retry:</c>, replay from Last-Event-ID, then live events until the client
@@ -50,7 +50,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
     public async Task StreamAsync(HttpContext context, StreamRequest request)
     {
-        var subscriber = host.TryOpen(TransportName, request.Topics, request.Label, context.Abort);
+        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label);
         if (subscriber is null)
         {
             await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);
@@ -66,7 +66,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         using var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
-        using var expiry = StreamHost.ScheduleExpiry(subscriber, request.ExpiresAt);
+        using var lease = host.Lease(subscriber, request.Principal);
         var reason = DisconnectReasons.ClientClosed;
         try
         {

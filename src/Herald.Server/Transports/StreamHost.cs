@@ -26,14 +26,15 @@ public sealed class StreamHost(
     public int RetryAfterSeconds => Math.Max(1, _options.RetryMilliseconds / 1000);
 
     /// <summary>Registers a subscriber, or returns null when the node is at its connection limit.</summary>
-    public Subscriber? TryOpen(string transport, IReadOnlyList<string> topics, string label, Action? abort, bool log = true)
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool log = true)
     {
-        if (!tracker.TryReserve())
+        var clientKey = Api.RateLimits.ClientKey(context);
+        if (!tracker.TryReserve(clientKey))
         {
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = abort };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
@@ -63,16 +64,99 @@ public sealed class StreamHost(
         }
     }
 
-    /// <summary>Closes <paramref name="subscriber"/> when its credential expires (operators' JWTs).</summary>
-    public static ITimer? ScheduleExpiry(Subscriber subscriber, DateTimeOffset? expiresAt)
+    /// <summary>
+    /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an
+    /// <c>auth-expiring</c> event naming this connection; a fresh token presented for the connection
+    /// (<c>POST /api/streams/{id}/auth</c>, or <c>{"type":"auth"}</c> on a WebSocket) extends it; otherwise the
+    /// stream is closed at expiry (<c>auth_expired</c>). Never downgraded to anonymous. Null for credentials
+    /// that do not expire.
+    /// </summary>
+    public StreamLease? Lease(Subscriber subscriber, Auth.Principal principal)
     {
-        if (expiresAt is not { } at)
+        if (principal.ExpiresAt is not { } expiresAt)
         {
             return null;
         }
 
-        var due = at - DateTimeOffset.UtcNow;
-        return TimeProvider.System.CreateTimer(static s => ((Subscriber)s!).Close(DisconnectReasons.AuthExpired, drain: true), subscriber,
-            due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        var lease = new StreamLease(this, subscriber, principal, expiresAt, _options.AuthWarningLead);
+        _leases[lease.ConnectionId] = lease;
+        return lease;
+    }
+
+    public StreamLease? FindLease(string connectionId) => _leases.TryGetValue(connectionId, out var lease) ? lease : null;
+
+    internal void Forget(StreamLease lease) => _leases.TryRemove(new KeyValuePair<string, StreamLease>(lease.ConnectionId, lease));
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamLease> _leases = new(StringComparer.Ordinal);
+}
+
+/// <summary>See <see cref="StreamHost.Lease"/>.</summary>
+public sealed class StreamLease : IDisposable
+{
+    private readonly StreamHost _host;
+    private readonly Subscriber _subscriber;
+    private readonly TimeSpan _warningLead;
+    private readonly ITimer _warning;
+    private readonly ITimer _expiry;
+
+    internal StreamLease(StreamHost host, Subscriber subscriber, Auth.Principal principal, DateTimeOffset expiresAt, TimeSpan warningLead)
+    {
+        _host = host;
+        _subscriber = subscriber;
+        _warningLead = warningLead;
+        Principal = principal;
+        ConnectionId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        _warning = TimeProvider.System.CreateTimer(static s => ((StreamLease)s!).Warn(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _expiry = TimeProvider.System.CreateTimer(static s => ((StreamLease)s!)._subscriber.Close(DisconnectReasons.AuthExpired, drain: true),
+            this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Schedule(expiresAt);
+    }
+
+    /// <summary>Unguessable id of this connection (128 random bits): knowing it is needed, a fresh token is required.</summary>
+    public string ConnectionId { get; }
+
+    public Auth.Principal Principal { get; private set; }
+
+    public DateTimeOffset ExpiresAt { get; private set; }
+
+    /// <summary>Extends the stream with a fresh credential of the same operator; false when it belongs to someone else.</summary>
+    public bool Refresh(Auth.Principal fresh)
+    {
+        if (fresh is not Auth.OperatorPrincipal next || Principal is not Auth.OperatorPrincipal current || next.OperatorId != current.OperatorId
+            || next.ExpiresAt is not { } expiresAt)
+        {
+            return false;
+        }
+
+        Principal = fresh;
+        Schedule(expiresAt);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _warning.Dispose();
+        _expiry.Dispose();
+        _host.Forget(this);
+    }
+
+    private void Schedule(DateTimeOffset expiresAt)
+    {
+        ExpiresAt = expiresAt;
+        var untilExpiry = expiresAt - DateTimeOffset.UtcNow;
+        _expiry.Change(untilExpiry < TimeSpan.Zero ? TimeSpan.Zero : untilExpiry, Timeout.InfiniteTimeSpan);
+        var untilWarning = untilExpiry - _warningLead;
+        _warning.Change(untilWarning < TimeSpan.Zero ? TimeSpan.Zero : untilWarning, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Warn()
+    {
+        var data = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            connection_id = ConnectionId,
+            expires_at = ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            refresh = $"/api/streams/{ConnectionId}/auth",
+        }, Api.HeraldJson.Options);
+        _subscriber.TryEnqueue(new HubEvent(0, "", "auth-expiring", data, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
     }
 }

@@ -23,7 +23,7 @@ namespace Herald.Server.Transports;
 /// 4003 forbidden, 4004 not found, 4029 connection limit (see <see cref="CloseCodes"/>).
 /// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
 /// </remarks>
-public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, HeraldMetrics metrics, ILoggerFactory loggers)
+public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, TokenService tokens, HeraldMetrics metrics, ILoggerFactory loggers)
 {
     public const string TransportName = "websocket";
 
@@ -62,7 +62,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         var (principal, authError) = kind switch
         {
             DialogSocketKind.Operator => await access.AuthenticateOperatorAsync(context),
-            DialogSocketKind.Widget => await AsPrincipal(access.AuthenticateGuestAsync(context)),
+            DialogSocketKind.Widget => await access.AuthenticateWidgetAsync(context),
             _ => await access.AuthenticateSiteAsync(context),
         };
         if (authError is not null)
@@ -86,8 +86,8 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var label = $"dialog {dialog!.Id} ({kind.ToString().ToLowerInvariant()})";
-        await RunSessionAsync(context, socket, new Session([DialogTopics.For(dialog.Id)], label, principal!.ExpiresAt) { Subscribed = true }, resume,
-            (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : null);
+        await RunSessionAsync(context, socket, new Session([DialogTopics.For(dialog.Id)], label, principal!) { Subscribed = true }, resume,
+            (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(session, text) : null);
     }
 
     /// <summary>Seed 002: <c>/ws?token=</c>; <c>subscribe</c> picks dialogs (all when omitted), <c>ping</c> → <c>pong</c>.</summary>
@@ -108,12 +108,28 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var operatorId = (principal as OperatorPrincipal)?.OperatorId ?? 0;
-        var session = new Session([DialogTopics.OperatorFeed], $"operator {operatorId}", principal!.ExpiresAt);
+        var session = new Session([DialogTopics.OperatorFeed], $"operator {operatorId}", principal!);
         session.Greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = operatorId }, HeraldJson.Options);
         await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
     }
 
-    private static HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
+    // {"type":"auth","token":"<fresh jwt>"} keeps a token-authorised socket open past the old token's expiry.
+    private HubEvent? ParseAuthMessage(Session session, ReadOnlySpan<byte> text)
+    {
+        OperatorMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize<OperatorMessage>(text, HeraldJson.Options);
+        }
+        catch (JsonException)
+        {
+            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are \"__ping__\" or JSON {\"type\":\"auth\",\"token\":..}.");
+        }
+
+        return message?.Type == "auth" ? HubEvent.Direct([], message) : ErrorFrame(ErrorCodes.InvalidField, "Unknown message type.");
+    }
+
+    private HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
     {
         OperatorMessage? message;
         try
@@ -129,6 +145,8 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             case "ping":
                 return HubEvent.Direct(JsonPong);
+            case "auth":
+                return HubEvent.Direct([], message);
             case "subscribe" when message.DialogIds is { Length: > 1000 }:
                 return ErrorFrame(ErrorCodes.InvalidField, "At most 1000 dialog_ids per subscription.");
             case "subscribe" when message.LastEventId is < 0:
@@ -142,14 +160,15 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task RunSessionAsync(HttpContext context, WebSocket socket, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
     {
-        var subscriber = host.TryOpen(TransportName, session.Topics, session.Label, context.Abort);
+        var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label);
         if (subscriber is null)
         {
             await CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections");
             return;
         }
 
-        using var expiry = StreamHost.ScheduleExpiry(subscriber, session.ExpiresAt);
+        using var lease = host.Lease(subscriber, session.Principal);
+        session.Lease = lease;
         var reason = DisconnectReasons.ClientClosed;
         var reader = ReadAsync(socket, subscriber, session, onMessage);
         try
@@ -199,7 +218,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
                     if (item.IsDirect)
                     {
-                        if (item.Control is OperatorMessage subscribe)
+                        if (item.Control is OperatorMessage { Type: "auth" } auth)
+                        {
+                            await RefreshAsync(socket, subscriber, session, auth, aborted);
+                        }
+                        else if (item.Control is OperatorMessage subscribe)
                         {
                             await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
                         }
@@ -208,6 +231,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                             await SendAsync(socket, subscriber, item.WsFrame, aborted);
                         }
 
+                        continue;
+                    }
+
+                    if (item.Topic.Length == 0)
+                    {
+                        // Addressed to this connection (auth-expiring).
+                        await SendAsync(socket, subscriber, item.WsFrame, aborted);
                         continue;
                     }
 
@@ -233,6 +263,16 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
         }
+    }
+
+    private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
+    {
+        var (fresh, failure) = string.IsNullOrEmpty(request.Token) ? (null, "missing token") : await tokens.ValidateAsync(request.Token);
+        var ok = fresh is not null && session.Lease?.Refresh(fresh) == true;
+        var reply = ok
+            ? JsonSerializer.SerializeToUtf8Bytes(new { type = "auth_ok", expires_at = session.Lease!.ExpiresAt.UtcDateTime }, HeraldJson.Options)
+            : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = ErrorCodes.Unauthorized, detail = $"Token not accepted ({failure ?? "another operator's token"})." }, HeraldJson.Options);
+        await SendAsync(socket, subscriber, reply, aborted);
     }
 
     private async Task SubscribeAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
@@ -400,18 +440,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     private static HubEvent ErrorFrame(string code, string detail) =>
         HubEvent.Direct(JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = code, detail }, HeraldJson.Options));
 
-    private static async Task<(Principal?, ApiError?)> AsPrincipal(Task<(GuestPrincipal? Principal, ApiError? Error)> guest)
-    {
-        var (principal, error) = await guest;
-        return (principal, error);
-    }
-
     /// <summary>Per-socket state the writer keeps.</summary>
-    private sealed class Session(IReadOnlyList<string> topics, string label, DateTimeOffset? expiresAt)
+    private sealed class Session(IReadOnlyList<string> topics, string label, Principal principal)
     {
         public IReadOnlyList<string> Topics { get; } = topics;
         public string Label { get; } = label;
-        public DateTimeOffset? ExpiresAt { get; } = expiresAt;
+        public Principal Principal { get; } = principal;
+        public StreamLease? Lease { get; set; }
         public byte[]? Greeting { get; set; }
 
         /// <summary>Events flow only after the socket has subscribed (seed 002) — dialog sockets are subscribed from the start.</summary>
@@ -428,5 +463,5 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             && (DialogFilter is null || DialogFilter.Contains(item.Key));
     }
 
-    private sealed record OperatorMessage(string? Type, long[]? DialogIds, long? LastEventId);
+    private sealed record OperatorMessage(string? Type, long[]? DialogIds, long? LastEventId, string? Token);
 }

@@ -40,17 +40,22 @@ public sealed class HeraldTestServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a node. <paramref name="settings"/> are configuration keys such as <c>Herald:Streams:HeartbeatInterval</c>.</summary>
-    public static async Task<HeraldTestServer> StartAsync(IDictionary<string, string>? settings = null, string? dataDirectory = null, int port = 0)
+    public static async Task<HeraldTestServer> StartAsync(IDictionary<string, string>? settings = null, string? dataDirectory = null, int port = 0,
+        string environment = "Development")
     {
         var owns = dataDirectory is null;
         dataDirectory ??= Directory.CreateTempSubdirectory("herald-test-").FullName;
         var args = new List<string>
         {
             "--urls", $"http://127.0.0.1:{port}",
-            "--environment", "Development",
+            "--environment", environment,
             $"--Herald:Storage:DataDirectory={dataDirectory}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            // Tests post fast from one address; the tests of the limits set them explicitly.
+            "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:MessagesPerGuestPerSecond=0",
+            "--Herald:Limits:LoginsPerIpPerMinute=0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {

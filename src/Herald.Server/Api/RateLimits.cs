@@ -1,0 +1,78 @@
+using System.Threading.RateLimiting;
+using Herald.Protocol;
+using Herald.Server.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Api;
+
+/// <summary>
+/// Per-client rate limits on the write endpoints: token buckets per IP and per guest for posting, a fixed
+/// window per IP for logins. A refusal is 429 with <c>Retry-After</c> and <c>{"error":"rate_limited"}</c>.
+/// </summary>
+public sealed class RateLimits : IDisposable
+{
+    private readonly PartitionedRateLimiter<string>? _perIp;
+    private readonly PartitionedRateLimiter<string>? _perGuest;
+    private readonly PartitionedRateLimiter<string>? _logins;
+    private readonly HeraldMetrics _metrics;
+
+    public RateLimits(IOptions<HeraldOptions> options, HeraldMetrics metrics)
+    {
+        _metrics = metrics;
+        var limits = options.Value.Limits;
+        _perIp = Bucket(limits.MessagesPerIpPerSecond, limits.MessageBurstPerIp);
+        _perGuest = Bucket(limits.MessagesPerGuestPerSecond, limits.MessageBurstPerGuest);
+        if (limits.LoginsPerIpPerMinute > 0)
+        {
+            _logins = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = limits.LoginsPerIpPerMinute,
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            }));
+        }
+    }
+
+    /// <summary>Checks the posting limits; <paramref name="guestKey"/> is null for operators.</summary>
+    public ApiError? TryPost(HttpContext context, string? guestKey) =>
+        Acquire(_perIp, ClientKey(context), "messages_per_ip") ?? (guestKey is null ? null : Acquire(_perGuest, guestKey, "messages_per_guest"));
+
+    public ApiError? TryLogin(HttpContext context) => Acquire(_logins, ClientKey(context), "logins_per_ip");
+
+    public static string ClientKey(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    private ApiError? Acquire(PartitionedRateLimiter<string>? limiter, string key, string name)
+    {
+        if (limiter is null)
+        {
+            return null;
+        }
+
+        using var lease = limiter.AttemptAcquire(key);
+        if (lease.IsAcquired)
+        {
+            return null;
+        }
+
+        _metrics.RateLimited.Add(1, "limit", name);
+        var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+        return new ApiError(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, $"Too many requests ({name}); retry after {retry} s.") { RetryAfterSeconds = retry };
+    }
+
+    private static PartitionedRateLimiter<string>? Bucket(double perSecond, int burst) =>
+        perSecond <= 0 ? null : PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = Math.Max(1, burst),
+            TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(perSecond / 10)),
+            ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(perSecond / 10)) / perSecond),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public void Dispose()
+    {
+        _perIp?.Dispose();
+        _perGuest?.Dispose();
+        _logins?.Dispose();
+    }
+}

@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Herald.Protocol;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Auth;
+
+/// <summary>
+/// Widget (site) tokens, seed 000's model: an opaque token bound to an assistant and a list of domains.
+/// Validation answers with seed 000's reasons: <c>invalid token</c>, <c>revoked</c>, <c>domains changed</c>,
+/// <c>domain not allowed</c>.
+/// </summary>
+/// <remarks>
+/// Only the SHA-256 of a token is stored, so a database leak does not leak working tokens. Results are cached
+/// for a few seconds per node: a revocation takes effect on every node within <see cref="CacheFor"/>.
+/// </remarks>
+public sealed class WidgetTokenService(SqlStore store, IHostEnvironment environment, TimeProvider time)
+{
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private const string Prefix = "hwt_";
+
+    private readonly ConcurrentDictionary<string, (WidgetTokenRecord? Token, AssistantRecord? Assistant, long At)> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>In Development, <c>localhost</c> and <c>127.0.0.1</c> on any port are allowed everywhere (seed 000).</summary>
+    public bool AllowLocalhost => environment.IsDevelopment();
+
+    public static string NewToken() => Prefix + Base64Url(RandomNumberGenerator.GetBytes(24));
+
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    /// <summary>Checks a token for a domain (<c>host[:port]</c>; null = no domain check).</summary>
+    public async Task<WidgetTokenCheck> ValidateAsync(string token, string? domain, CancellationToken ct)
+    {
+        if (token.Length is 0 or > 200 || !token.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return WidgetTokenCheck.Invalid("invalid token");
+        }
+
+        var hash = Hash(token);
+        var now = time.GetTimestamp();
+        if (!_cache.TryGetValue(hash, out var entry) || time.GetElapsedTime(entry.At) > CacheFor)
+        {
+            var record = await store.FindWidgetTokenAsync(hash, ct);
+            var assistant = record is null ? null : await store.GetAssistantAsync(record.AssistantId, ct);
+            entry = (record, assistant, now);
+            if (_cache.Count > 100_000)
+            {
+                _cache.Clear();
+            }
+
+            _cache[hash] = entry;
+        }
+
+        var (tokenRecord, assistantRecord, _) = entry;
+        if (tokenRecord is null || assistantRecord is null)
+        {
+            return WidgetTokenCheck.Invalid("invalid token");
+        }
+
+        if (tokenRecord.RevokedAt is not null)
+        {
+            return WidgetTokenCheck.Invalid("revoked");
+        }
+
+        if (tokenRecord.DomainsVersion != assistantRecord.DomainsVersion)
+        {
+            return WidgetTokenCheck.Invalid("domains changed");
+        }
+
+        if (domain is not null && !DomainRules.Matches(domain, DomainRules.Parse(tokenRecord.AllowedDomains), AllowLocalhost))
+        {
+            return WidgetTokenCheck.Invalid("domain not allowed");
+        }
+
+        return new WidgetTokenCheck(true, null, tokenRecord, assistantRecord);
+    }
+
+    /// <summary>Forgets cached validations (after a revoke or a domain edit on this node).</summary>
+    public void Invalidate() => _cache.Clear();
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
+
+public sealed record WidgetTokenCheck(bool Valid, string? Reason, WidgetTokenRecord? Token, AssistantRecord? Assistant)
+{
+    public static WidgetTokenCheck Invalid(string reason) => new(false, reason, null, null);
+}
+
+/// <summary>Issues a widget token; the plain token is returned once and never stored.</summary>
+public sealed class CreateWidgetTokenCommand(long assistantId, IReadOnlyList<string>? domains, long? operatorId, string plainToken)
+    : WriteCommand<WidgetTokenRecord>
+{
+    protected override async Task<WidgetTokenRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        var assistant = await context.Connection.QuerySingleOrDefaultAsync<AssistantRecord>(
+            "SELECT * FROM assistants WHERE id = @assistantId", new { assistantId }, context.Transaction)
+            ?? throw new StoreValidationException(ErrorCodes.NotFound, $"Assistant {assistantId} does not exist.");
+        var allowed = domains ?? DomainRules.Parse(assistant.AllowedDomains);
+        return await context.Connection.QuerySingleAsync<WidgetTokenRecord>(
+            """
+            INSERT INTO widget_tokens (assistant_id, token_hash, token_hint, allowed_domains, domains_version, created_at, created_by)
+            VALUES (@assistantId, @hash, @hint, @domains, @version, @now, @operatorId) RETURNING *
+            """,
+            new
+            {
+                assistantId,
+                hash = WidgetTokenService.Hash(plainToken),
+                hint = "…" + plainToken[^4..],
+                domains = DomainRules.ToJson(allowed),
+                version = assistant.DomainsVersion,
+                now = context.NowMs,
+                operatorId,
+            }, context.Transaction);
+    }
+}
+
+public sealed class RevokeWidgetTokenCommand(long tokenId) : WriteCommand<WidgetTokenRecord?>
+{
+    protected override Task<WidgetTokenRecord?> RunAsync(WriteContext context, CancellationToken cancellationToken) =>
+        context.Connection.QuerySingleOrDefaultAsync<WidgetTokenRecord>(
+            "UPDATE widget_tokens SET revoked_at = COALESCE(revoked_at, @now) WHERE id = @tokenId RETURNING *",
+            new { tokenId, now = context.NowMs }, context.Transaction);
+}
+
+/// <summary>Replaces an assistant's domains; tokens issued before answer "domains changed" from now on.</summary>
+public sealed class SetAssistantDomainsCommand(long assistantId, IReadOnlyList<string> domains) : WriteCommand<AssistantRecord?>
+{
+    protected override Task<AssistantRecord?> RunAsync(WriteContext context, CancellationToken cancellationToken) =>
+        context.Connection.QuerySingleOrDefaultAsync<AssistantRecord>(
+            "UPDATE assistants SET allowed_domains = @domains, domains_version = domains_version + 1 WHERE id = @assistantId RETURNING *",
+            new { assistantId, domains = DomainRules.ToJson(domains) }, context.Transaction);
+}
+
+/// <summary>Turns verified identities on (with a fresh secret) or off.</summary>
+public sealed class SetIdentityVerificationCommand(long assistantId, bool required) : WriteCommand<AssistantRecord?>
+{
+    protected override Task<AssistantRecord?> RunAsync(WriteContext context, CancellationToken cancellationToken) =>
+        context.Connection.QuerySingleOrDefaultAsync<AssistantRecord>(
+            """
+            UPDATE assistants SET require_verified_identity = @required,
+                identity_secret = CASE WHEN @required = 1 THEN COALESCE(identity_secret, @secret) ELSE identity_secret END
+            WHERE id = @assistantId RETURNING *
+            """,
+            new { assistantId, required = required ? 1L : 0L, secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) }, context.Transaction);
+}
