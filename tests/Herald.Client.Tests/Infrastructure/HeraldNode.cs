@@ -83,6 +83,10 @@ public sealed class HeraldNode : IAsyncDisposable
             $"--Herald:Storage:DataDirectory={DataDirectory}",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            // Client tests log in and post more often than the per-IP/per-guest rate limits allow; tests may re-enable them.
+            "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:MessagesPerGuestPerSecond=0",
+            "--Herald:Limits:LoginsPerIpPerMinute=0",
         };
         args.AddRange(_settings.Select(kv => $"--{kv.Key}={kv.Value}"));
         var app = HeraldApp.Build([.. args]);
