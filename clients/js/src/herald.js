@@ -571,6 +571,14 @@
       };
     }
 
+    send(text) {
+      try {
+        if (this._ws && !this._done) this._ws.send(text);
+      } catch {
+        // closing; onclose reports it
+      }
+    }
+
     _schedulePing() {
       const o = this._e.o;
       this._pingTimer = setTimeout(() => {
@@ -733,6 +741,11 @@
         event: (t, evt) => {
           if (t !== this.active && t !== this.probe) return;
           evt.transport = t.kind;
+          if (evt.event === 'auth-expiring') {
+            // Until a refresh succeeds, the end of this stream is the token's expiry, not a network failure.
+            t.authExpiring = true;
+            this._refreshAuth(t, evt.data);
+          }
           this.out.event(evt);
         },
         retry: (t, ms) => {
@@ -758,6 +771,7 @@
         return;
       }
       this.failures = 0;
+      this._authRetried = false;
       this.everOpened = true;
       this._setState('open');
     }
@@ -771,6 +785,22 @@
       }
       if (t !== this.active) return;
       this.active = null;
+      if (t.authExpiring && !info.fatal) {
+        // The server ended the stream at the token's expiry. (It may still accept the expired token for its
+        // clock-skew allowance; reconnecting with it would only be cut again.)
+        info = { ...info, fatal: true, status: 401, error: 'auth_expired' };
+      }
+      const unauthorized = info.status === 401 || info.code === 4001 || info.code === 4010;
+      if (info.fatal && unauthorized && this._canRefresh() && !this._authRetried) {
+        // The token expired (or was replaced): get a fresh one once and reconnect at once; a second 401 is final.
+        this._authRetried = true;
+        this.out.error({ ...info, transport: t.kind, fatal: false });
+        this._setState('reconnecting');
+        this._newToken().then(() => {
+          if (!this.stopped && !this.active) this._connect();
+        });
+        return;
+      }
       if (info.fatal) {
         this.out.error({ ...info, transport: t.kind });
         this._setState('closed');
@@ -813,6 +843,48 @@
         if (this.probe || this.mode !== 'poll') return;
         this.probe = this._open(this.stream, 'probe');
       });
+    }
+
+    _canRefresh() {
+      return !!(this.o.auth && this.o.auth.token != null && typeof this.o.auth.refreshToken === 'function');
+    }
+
+    /** Asks the app for a fresh operator token; later requests and reconnects use it. */
+    async _newToken() {
+      try {
+        const token = await this.o.auth.refreshToken();
+        if (token) this.o.auth.token = token;
+        return token || null;
+      } catch (err) {
+        this.out.error({ error: 'refreshToken failed: ' + ((err && err.message) || err), auth: true });
+        return null;
+      }
+    }
+
+    /**
+     * `auth-expiring` arrives shortly before the operator token that authorised the stream expires. With a
+     * refreshToken callback the stream is extended in place (no reconnect, nothing replayed): SSE posts the
+     * fresh token to the connection's refresh URL, a WebSocket sends {"type":"auth"}. Without one, the server
+     * ends the stream at expiry and the app has to log in again.
+     */
+    async _refreshAuth(t, info) {
+      if (!this._canRefresh()) return;
+      const token = await this._newToken();
+      if (!token || this.stopped) return;
+      if (t.kind === 'websocket') {
+        // Not acknowledged: if the server refuses it, the socket closes with 4010 and the 401 path reconnects.
+        t.send(JSON.stringify({ type: 'auth', token }));
+        t.authExpiring = false;
+      } else if (t.kind === 'sse' && info && typeof info.refresh === 'string' && /^\/api\/streams\/[0-9a-f]+\/auth$/.test(info.refresh)) {
+        try {
+          const res = await this.fetch(this.endpoints.base + info.refresh, { method: 'POST', headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' });
+          if (res.ok) t.authExpiring = false;
+          else this.out.error({ ...(await readError(res)), fatal: false, auth: true });
+        } catch (err) {
+          // The stream ends at expiry and reconnects with the new token: nothing is lost either way.
+          this.out.error({ error: 'stream refresh failed: ' + ((err && err.message) || err), auth: true });
+        }
+      }
     }
 
     _wake() {
@@ -859,6 +931,8 @@
     constructor(options) {
       super();
       this.o = { ...DEFAULTS, ...options };
+      // Own copy: a refreshed token replaces this one, not a field of the caller's object.
+      this.o.auth = { ...(options && options.auth) };
       if (!['auto', 'sse', 'websocket', 'poll'].includes(this.o.transport)) throw new Error('Herald.Client: unknown transport ' + this.o.transport);
       this.tracker = new EventTracker(this.o.lastEventId);
       this.state = 'connecting';

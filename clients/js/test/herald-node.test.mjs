@@ -282,3 +282,87 @@ describe('herald.js across a server restart', () => {
     }
   });
 });
+
+describe('herald.js and expiring operator tokens', () => {
+  // Tokens live 4 s and streams are warned 3 s ahead: auth-expiring arrives about 1 s after connecting.
+  const settings = { 'Herald:Auth:TokenLifetime': '00:00:04', 'Herald:Streams:AuthWarningLead': '00:00:03', 'Herald:Streams:RetryMilliseconds': 200 };
+  let own;
+  let ownProxy;
+
+  before(async () => {
+    own = await HeraldServer.start(settings);
+    ownProxy = await BreakableProxy.start(own.baseUrl);
+  });
+
+  after(async () => {
+    await ownProxy?.close();
+    await own?.dispose();
+  });
+
+  for (const transport of ['sse', 'websocket']) {
+    test(`${transport}: refreshToken extends the open stream past the first token's expiry, without reconnecting`, async () => {
+      const g = await own.guestDialog(`refresh-${transport}`);
+      let refreshes = 0;
+      const listeners = new Set();
+      const notify = () => listeners.forEach((l) => l());
+      const until = (pred, what, ms = 15_000) => waitFor((fn) => listeners.add(fn), pred, ms, what);
+      const client = new Client({
+        baseUrl: ownProxy.baseUrl,
+        dialogId: g.dialogId,
+        transport,
+        WebSocket,
+        auth: {
+          token: await own.login(),
+          refreshToken: async () => {
+            refreshes++;
+            const token = await own.login();
+            setTimeout(notify, 0);
+            return token;
+          },
+        },
+      });
+      const texts = [];
+      const states = [];
+      client.on('message:new', (e) => {
+        texts.push(e.data.message.text);
+        notify();
+      });
+      client.on('state', (s) => {
+        states.push(s.state);
+        notify();
+      });
+      const requestsBefore = transport === 'sse' ? ownProxy.counts.sse : ownProxy.counts.ws;
+      try {
+        await until(() => client.state === 'open', 'open');
+        // Four refreshes take ≈ 4 s: by then the first token (4 s) has expired.
+        await until(() => refreshes >= 4, 'four refreshes', 20_000);
+        await own.postGuest(g, 'still open');
+        await until(() => texts.length === 1, 'message on the refreshed stream');
+        assert.deepEqual(states, ['connecting', 'open'], 'the stream was reconnected instead of refreshed');
+        const requests = (transport === 'sse' ? ownProxy.counts.sse : ownProxy.counts.ws) - requestsBefore;
+        assert.equal(requests, 1, `${requests} stream requests`);
+      } finally {
+        client.close();
+      }
+    });
+  }
+
+  test('without refreshToken the stream ends at expiry and the client stops with 401', async () => {
+    const g = await own.guestDialog('no-refresh');
+    const client = new Client({ baseUrl: ownProxy.baseUrl, dialogId: g.dialogId, auth: { token: await own.login() }, retryDelay: 100 });
+    const errors = [];
+    const listeners = new Set();
+    client.on('error', (e) => {
+      errors.push(e);
+      listeners.forEach((l) => l());
+    });
+    client.on('state', () => listeners.forEach((l) => l()));
+    try {
+      await waitFor((fn) => listeners.add(fn), () => client.state === 'closed', 15_000, 'closed after expiry');
+      const fatal = errors.find((e) => e.fatal);
+      assert.equal(fatal.status, 401);
+    } finally {
+      client.close();
+    }
+  });
+});
