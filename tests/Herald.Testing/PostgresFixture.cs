@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Herald.Testing;
 
@@ -42,7 +40,7 @@ public sealed class PostgresFixture : IAsyncDisposable
             await RunAsync("chown", ["-R", "postgres:postgres", root], asUser: null);
         }
 
-        var fixture = new PostgresFixture(root, bin, FreePort(), asPostgres);
+        var fixture = new PostgresFixture(root, bin, LoopbackPort.GetFree(), asPostgres);
         await fixture.RunPgAsync("initdb", ["-D", fixture.DataDirectory, "-U", "herald", "--auth=trust", "-E", "UTF8", "--no-instructions"]);
         var options = $"-p {fixture.Port} -c listen_addresses=127.0.0.1 -k {root} -c max_connections=200";
         if (!durable)
@@ -118,12 +116,5 @@ public sealed class PostgresFixture : IAsyncDisposable
             : null;
         return bin ?? throw new InvalidOperationException(
             "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run scripts/test.sh, which installs the Debian package 'postgresql'.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
