@@ -259,6 +259,7 @@ public sealed class HeraldClient : IDisposable
         var position = lastEventId;
         var failures = 0;
         var retry = _options.ReconnectDelay;
+        var refreshedAfterRefusal = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -267,11 +268,27 @@ public sealed class HeraldClient : IDisposable
                 position = await TryGetHeadAsync(target, cancellationToken);
             }
 
-            var (response, failure, retryAfter) = await ConnectAsync(target, position, cancellationToken);
+            HttpResponseMessage? response;
+            string? failure;
+            TimeSpan? retryAfter;
+            try
+            {
+                (response, failure, retryAfter) = await ConnectAsync(target, position, cancellationToken);
+            }
+            catch (HeraldException ex) when (ex.StatusCode == HttpStatusCode.Unauthorized && !refreshedAfterRefusal && CanRefresh(target))
+            {
+                // The token expired while we were away: one fresh token, one immediate retry; a second 401 is final.
+                refreshedAfterRefusal = true;
+                target = await RefreshCredentialsAsync(target, cancellationToken);
+                continue;
+            }
+
+            var authExpiring = false;
             if (response is not null)
             {
                 // The stream is open: the next drop waits the server's retry, not a grown backoff.
                 failures = 0;
+                refreshedAfterRefusal = false;
                 HeraldClientLog.Connected(_logger, target.StreamPath, position);
                 using (response)
                 {
@@ -299,7 +316,16 @@ public sealed class HeraldClient : IDisposable
                         }
 
                         var evt = ToEvent(items.Current, target.Topic);
-                        if (evt.IsReset)
+                        if (evt.Event == "auth-expiring")
+                        {
+                            // Until the stream is extended, its end is the token's expiry rather than a network failure.
+                            authExpiring = true;
+                            if (CanRefresh(target))
+                            {
+                                (target, authExpiring) = await ExtendStreamAsync(target, evt, cancellationToken);
+                            }
+                        }
+                        else if (evt.IsReset)
                         {
                             // The position moves to the server's head, possibly backwards (a replaced database).
                             position = evt.Id;
@@ -325,10 +351,62 @@ public sealed class HeraldClient : IDisposable
                 }
             }
 
+            if (authExpiring)
+            {
+                // The server ended the stream at the token's expiry. It may still accept the expired token for its
+                // clock-skew allowance, but every stream it opens would be cut again at once.
+                if (!CanRefresh(target))
+                {
+                    throw new HeraldException(HttpStatusCode.Unauthorized, ErrorCodes.Unauthorized, "The operator token expired; log in again and resume from the last event id.");
+                }
+
+                target = await RefreshCredentialsAsync(target, cancellationToken);
+                continue;
+            }
+
             var delay = retryAfter ?? ReconnectBackoff.Delay(failures, retry, _options.MaxReconnectDelay);
             failures++;
             HeraldClientLog.Reconnecting(_logger, target.StreamPath, failure ?? "unknown", (long)delay.TotalMilliseconds);
             await Task.Delay(delay, cancellationToken);
+        }
+    }
+
+    private static bool CanRefresh(StreamTarget target) => target.Credentials is OperatorCredentials { RefreshToken: not null };
+
+    private static async Task<StreamTarget> RefreshCredentialsAsync(StreamTarget target, CancellationToken cancellationToken)
+    {
+        var current = (OperatorCredentials)target.Credentials;
+        var token = await current.RefreshToken!(cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(token, "refreshToken()");
+        return target with { Credentials = current with { AccessToken = token } };
+    }
+
+    /// <summary>
+    /// Answers <c>auth-expiring</c>: a fresh token posted to the connection's refresh URL extends the open stream
+    /// (nothing is replayed). Returns the new target and whether the stream is still about to expire.
+    /// </summary>
+    private async Task<(StreamTarget Target, bool StillExpiring)> ExtendStreamAsync(StreamTarget target, HeraldEvent evt, CancellationToken cancellationToken)
+    {
+        var refreshed = await RefreshCredentialsAsync(target, cancellationToken);
+        // Only a path of this server's refresh endpoint: the token must not be sent anywhere an event names.
+        if (evt.Data.ValueKind != JsonValueKind.Object || !evt.Data.TryGetProperty("refresh", out var url) || url.GetString() is not { } path
+            || !path.StartsWith("/api/streams/", StringComparison.Ordinal) || !path.EndsWith("/auth", StringComparison.Ordinal) || path.Contains("..", StringComparison.Ordinal))
+        {
+            return (refreshed, true);
+        }
+
+        using var request = CreateRequest(HttpMethod.Post, path.TrimStart('/'), [], refreshed.Credentials);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timeout.Token);
+            return (refreshed, !response.IsSuccessStatusCode);
+        }
+        catch (Exception ex) when (IsTransient(ex, cancellationToken))
+        {
+            // The stream ends at expiry and reconnects with the fresh token: nothing is lost either way.
+            return (refreshed, true);
         }
     }
 

@@ -23,7 +23,14 @@ public abstract record HeraldCredentials
 
     /// <summary>An operator, with the access token from <see cref="HeraldClient.LoginAsync"/>.</summary>
     /// <param name="accessToken">The JWT.</param>
-    public static OperatorCredentials Operator(string accessToken) => new(accessToken);
+    /// <param name="refreshToken">
+    /// Optional: returns a fresh JWT of the same operator. Subscriptions call it when the server announces that the
+    /// token is about to expire (<c>auth-expiring</c>) and extend the open stream with the new token, and once when
+    /// a reconnect is refused with 401. Without it a subscription ends with <see cref="HeraldException"/> (401)
+    /// when the token expires.
+    /// </param>
+    public static OperatorCredentials Operator(string accessToken, Func<CancellationToken, Task<string>>? refreshToken = null) =>
+        new(accessToken) { RefreshToken = refreshToken };
 
     /// <summary>A site widget, with the token the site was issued.</summary>
     /// <param name="siteToken">The site token.</param>
@@ -49,6 +56,9 @@ public sealed record GuestCredentials(long AssistantId, string GuestId) : Herald
 /// <param name="AccessToken">The JWT.</param>
 public sealed record OperatorCredentials(string AccessToken) : HeraldCredentials
 {
+    /// <summary>Returns a fresh JWT of the same operator; see <see cref="HeraldCredentials.Operator"/>.</summary>
+    public Func<CancellationToken, Task<string>>? RefreshToken { get; init; }
+
     internal override void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers) =>
         headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
 
