@@ -766,7 +766,7 @@
         this.active = t;
         this.mode = 'stream';
         this._cancel(this._probeTimer);
-        this.switches.push(t.kind);
+        this._switched(t.kind);
       } else if (t !== this.active) {
         return;
       }
@@ -823,12 +823,18 @@
       this._reconnectTimer = this._later(delay, () => this._connect());
     }
 
+    /** Records a transport switch (for diagnostics and tests); only the recent ones are kept. */
+    _switched(kind) {
+      this.switches.push(kind);
+      if (this.switches.length > 50) this.switches.splice(0, this.switches.length - 50);
+    }
+
     _fallBack(info) {
       // Long polling goes over a different path (short requests), so it starts at once; the stream is retried
       // by probes in the background.
       this.mode = 'poll';
       this.failures = 0;
-      this.switches.push('poll');
+      this._switched('poll');
       this._setState('reconnecting');
       this.active = this._open('poll', 'active');
       this._noStreamForever = !!info.unsupported;

@@ -211,6 +211,24 @@ describe('herald.js in Chromium', () => {
     }
   });
 
+  test('a buffering proxy on the SSE path: the page detects it and long-polls by itself', async () => {
+    const g = await server.guestDialog('browser-buffered');
+    const context = await browser.newContext();
+    proxy.sseBuffered = true;
+    try {
+      const page = await openPage(context, { dialogId: g.dialogId, auth: { assistantId: g.assistantId, guestId: g.guestId }, bufferingTimeout: 1500, probeInterval: 60_000 });
+      await waitState(page, 'open', 'poll');
+      await server.postGuest(g, 'through the proxy');
+      await page.waitForFunction(() => log.messages.length === 1, null, { timeout: 10_000, polling: 50 });
+      const [m] = await page.evaluate(() => log.messages);
+      assert.equal(m.transport, 'poll');
+      assert.ok((await page.evaluate(() => log.errors)).some((e) => /no retry or heartbeat/.test(e)));
+    } finally {
+      proxy.sseBuffered = false;
+      await context.close();
+    }
+  });
+
   test('WebSocket on request in the browser, with typing indicators', async () => {
     const g = await server.guestDialog('browser-ws');
     const context = await browser.newContext();
