@@ -65,6 +65,9 @@ public sealed class BridgePolicy
                     var text = entry.Contains('/', StringComparison.Ordinal) ? entry : SingleAddressNetwork(entry);
                     Require(IPNetwork.TryParse(text, out var network),
                         $"proxy.allow.networks: '{entry}' is not a CIDR block (10.0.0.0/8), an address, or loopback/private/public.");
+                    // IPNetwork clears host bits silently; "10.0.0.1/8" is more likely a typo than a wish for all of 10/8.
+                    Require(IPAddress.Parse(text[..text.IndexOf('/', StringComparison.Ordinal)]).Equals(network.BaseAddress),
+                        $"proxy.allow.networks: '{entry}' has bits set after the prefix; write {network} or a single address.");
                     _networks.Add(network);
                     break;
             }
