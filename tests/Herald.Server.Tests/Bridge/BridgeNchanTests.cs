@@ -55,7 +55,11 @@ public sealed class BridgeNchanTests
         // A seed client resuming by hand: the Last-Event-ID header is on the forward allow-list.
         await client.SendAsync(new
         {
-            protocol = "http", address = "127.0.0.1", port = nchan.Port, path = $"/sub?id={channel}", id = 2,
+            protocol = "http",
+            address = "127.0.0.1",
+            port = nchan.Port,
+            path = $"/sub?id={channel}",
+            id = 2,
             headers = new Dictionary<string, string> { ["Last-Event-ID"] = a.Payload().Str("id")! },
         });
         Assert.Equal("connected", (await client.ReceiveAsync()).Type());

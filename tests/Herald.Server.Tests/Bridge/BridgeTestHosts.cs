@@ -130,12 +130,16 @@ internal sealed class BridgeClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Socket.State == WebSocketState.Open)
+        if (Socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-                await Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token);
+                // Open: close and wait for the bridge's answer. CloseReceived: the bridge closed first; answer it.
+                var close = Socket.State == WebSocketState.Open
+                    ? Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token)
+                    : Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token);
+                await close;
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
             {
