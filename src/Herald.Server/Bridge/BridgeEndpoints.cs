@@ -66,6 +66,13 @@ public static class BridgeEndpoints
             return;
         }
 
+        if (!service.Policy.IsOriginAllowed(context.Request.Headers.Origin))
+        {
+            BridgeLog.OriginRefused(service.Logger, client, context.Request.Headers.Origin.ToString());
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         // Checked before the upgrade, so an unauthenticated client never holds a socket; it gets HTTP 401.
         if (service.Policy.RequiresToken && !service.Policy.IsTokenValid(PresentedToken(context.Request)))
         {

@@ -36,6 +36,9 @@ internal static partial class BridgeLog
     [LoggerMessage(6011, LogLevel.Error, "{Client} stream {Stream}: unexpected error")]
     public static partial void UnexpectedError(ILogger logger, Exception exception, string client, string stream);
 
+    [LoggerMessage(6013, LogLevel.Warning, "Refused a bridge client from {Client}: origin '{Origin}' is not in proxy.allowedOrigins")]
+    public static partial void OriginRefused(ILogger logger, string client, string origin);
+
     [LoggerMessage(6012, LogLevel.Information, "Bridge listening at {Path}; upstream allow-list: {Networks}; token {TokenState}")]
     public static partial void Mapped(ILogger logger, string path, string networks, string tokenState);
 }

@@ -204,6 +204,28 @@ public sealed class BridgePolicy
         return $"Target refused: {address}{origin} is {AddressClassifier.Describe(kind)}; {hint} to allow it.";
     }
 
+    /// <summary>
+    /// Whether a WebSocket upgrade with this <c>Origin</c> may proceed. Without the check, any web page a user
+    /// visits could open the bridge from the user's browser and reach what the bridge can reach.
+    /// </summary>
+    public bool IsOriginAllowed(string? origin)
+    {
+        if (Settings.AllowedOrigins is not { } allowed || string.IsNullOrEmpty(origin))
+        {
+            return true;
+        }
+
+        foreach (var entry in allowed)
+        {
+            if (entry == "*" || string.Equals(entry.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Whether a client-supplied request header may be forwarded upstream.</summary>
     public bool IsHeaderForwarded(string name)
     {

@@ -33,6 +33,11 @@ public sealed class ProxySettings
     public string Path { get; set; } = "/proxy";
     /// <summary>When set, clients must present it (<c>Authorization: Bearer</c> or <c>?token=</c>). Env <c>HERALD_BRIDGE_TOKEN</c> overrides.</summary>
     public string? Token { get; set; }
+    /// <summary>
+    /// Browser origins allowed to open the bridge (exact <c>scheme://host[:port]</c>, or <c>*</c>). Unset = any. A
+    /// request without an <c>Origin</c> header (not a browser) is not affected.
+    /// </summary>
+    public string[]? AllowedOrigins { get; set; }
     /// <summary>Send the seed's legacy <c>data</c> message after every <c>sse-event</c>.</summary>
     public bool LegacyData { get; set; } = true;
     /// <summary>Request headers a client may forward upstream (case-insensitive; a trailing <c>*</c> is a prefix). Others are dropped.</summary>

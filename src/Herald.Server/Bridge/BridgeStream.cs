@@ -122,7 +122,8 @@ internal sealed class BridgeStream : IDisposable
         var connected = false;
         var reconnected = false;
         var attempts = 0;
-        BridgeLog.StreamStarting(_service.Logger, _session.Client, Label, request.Method.Method, UpstreamClient.Describe(request.Uri) + request.Uri.PathAndQuery);
+        // Without the query: it often carries tokens, and logs are read by more people than the bridge's clients.
+        BridgeLog.StreamStarting(_service.Logger, _session.Client, Label, request.Method.Method, UpstreamClient.Describe(request.Uri) + request.Uri.AbsolutePath);
         while (true)
         {
             Exception? drop = null;

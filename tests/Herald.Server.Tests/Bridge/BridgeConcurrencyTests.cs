@@ -248,6 +248,37 @@ public sealed class BridgeConcurrencyTests
         }
     }
 
+    [Theory]
+    [InlineData(null, HttpStatusCode.SwitchingProtocols)]
+    [InlineData("https://app.example", HttpStatusCode.SwitchingProtocols)]
+    [InlineData("https://evil.example", HttpStatusCode.Forbidden)]
+    public async Task AllowedOrigins_BrowserFromOtherOrigin_Refused(string? origin, HttpStatusCode expected)
+    {
+        await using var bridge = await BridgeServer.StartAsync(s => s.AllowedOrigins = ["https://app.example"]);
+        var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        using var timeout = new CancellationTokenSource(Within.Timeout);
+        try
+        {
+            await socket.ConnectAsync(bridge.Uri, timeout.Token);
+        }
+        catch (WebSocketException)
+        {
+            // Expected for the refused origin.
+        }
+
+        Assert.Equal(expected, socket.HttpStatusCode);
+        if (expected == HttpStatusCode.SwitchingProtocols)
+        {
+            await using var client = new BridgeClientOwner(socket);
+        }
+    }
+
     private static async Task<List<JsonElement>> ReceiveUntilAsync(BridgeClient client, Func<JsonElement, bool> stop)
     {
         List<JsonElement> replies = [];
