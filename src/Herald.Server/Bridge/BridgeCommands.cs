@@ -21,7 +21,11 @@ internal static class BridgeCommands
         var (settings, source, _) = loaded;
         var proxy = settings.Proxy;
         await using var app = BridgeHost.Build(proxy);
-        await app.StartAsync();
+        if (!await TryStartAsync(app, proxy.Host, proxy.Port))
+        {
+            return 1;
+        }
+
         Console.WriteLine($"🚀 Herald bridge: ws://{Authority(proxy.Host, proxy.Port)}{proxy.Path} (settings: {source})");
         await app.WaitForShutdownAsync();
         return 0;
@@ -36,7 +40,11 @@ internal static class BridgeCommands
 
         var server = loaded.Settings.TestServer;
         await using var app = TestSseServer.Build(server, Console.Out);
-        await app.StartAsync();
+        if (!await TryStartAsync(app, server.Host, server.Port))
+        {
+            return 1;
+        }
+
         Console.WriteLine($"🚀 Test SSE server: http://{Authority(server.Host, server.Port)}{TestSseServer.EventsPath} " +
             $"({server.ResponseCount} events, {server.ResponseDelay} ms apart; settings: {loaded.Source})");
         await app.WaitForShutdownAsync();
@@ -72,6 +80,21 @@ internal static class BridgeCommands
         catch (OperationCanceledException)
         {
             return 130;
+        }
+    }
+
+    /// <summary>Starts the app; a port that is taken is an operator's problem to read about, not a stack trace.</summary>
+    private static async Task<bool> TryStartAsync(WebApplication app, string host, int port)
+    {
+        try
+        {
+            await app.StartAsync();
+            return true;
+        }
+        catch (IOException ex)
+        {
+            await Console.Error.WriteLineAsync($"Could not listen on {Authority(host, port)}: {ex.InnerException?.Message ?? ex.Message}");
+            return false;
         }
     }
 
