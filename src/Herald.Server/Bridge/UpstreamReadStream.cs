@@ -123,10 +123,3 @@ internal sealed class UpstreamReadStream(Stream inner, TimeSpan idleTimeout, int
         }
     }
 }
-
-/// <summary>No byte arrived from upstream within <c>sseTimeout</c>.</summary>
-internal sealed class UpstreamIdleException(int milliseconds)
-    : Exception($"No data from the SSE server for {milliseconds} ms (proxy.sseTimeout).")
-{
-    public int Milliseconds { get; } = milliseconds;
-}
