@@ -4,6 +4,7 @@ using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
+using Herald.Server.Operations;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
 using Microsoft.Extensions.Options;
@@ -73,10 +74,12 @@ public static class HeraldApp
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<RetentionService>();
         services.AddOpenApi();
+        builder.AddHeraldOperations();
     }
 
     private static void MapHerald(WebApplication app)
     {
+        app.UseHeraldForwardedHeaders();
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             // Never leak internals: a fixed message; the exception itself is logged by the middleware.
@@ -105,6 +108,7 @@ public static class HeraldApp
         app.MapChatEndpoints();
         app.MapHubEndpoints();
         app.MapHealthEndpoints();
+        app.MapHeraldOperations();
     }
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>

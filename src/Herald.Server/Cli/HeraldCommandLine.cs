@@ -6,6 +6,7 @@ public static class HeraldCommandLine
     public const string Usage = """
         herald [serve] [--urls URL] [--Herald:Section:Key=value ...]   run the server (default http://localhost:8000)
         herald users add --email EMAIL --password PASSWORD              create an operator in the configured store
+        herald doctor BASE_URL [--token JWT | --assistant-id N ...]      check a deployment end to end (seed 000's checklist)
         herald help                                                     this text
         """;
 
@@ -20,6 +21,8 @@ public static class HeraldCommandLine
                 return 0;
             case "users":
                 return await UsersCommand.RunAsync(rest);
+            case "doctor":
+                return await Doctor.DoctorCommand.RunAsync(rest);
             case "help" or "--help" or "-h":
                 Console.WriteLine(Usage);
                 return 0;

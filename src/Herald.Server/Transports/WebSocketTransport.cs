@@ -163,7 +163,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label);
         if (subscriber is null)
         {
-            await CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections");
+            await (host.IsDraining
+                ? CloseAsync(socket, CloseCodes.ServiceRestart, DisconnectReasons.ShuttingDown)
+                : CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections"));
             return;
         }
 
