@@ -234,9 +234,14 @@ internal sealed class HeraldDoctor
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                report.Add(Failed("sse", $"no response headers within {_options.Timeout.TotalSeconds:F0} s",
-                    Diagnoses.Buffering("not even the response headers arrived")));
-                SkipRest(report, "sse-prelude", "delivery");
+                // Herald answers a stream's headers, retry: and a heartbeat in one flush; a proxy that buffers the
+                // response (nginx's defaults: proxy_buffering on with HTTP/1.0 to the upstream) holds all of it.
+                var seconds = $"{_options.Timeout.TotalSeconds:F0} s";
+                report.Add(Failed("sse", $"no response headers within {seconds}",
+                    Diagnoses.Buffering($"not even the response headers came through in {seconds}")));
+                report.Add(Failed("sse-prelude", $"nothing arrived within {seconds}",
+                    Diagnoses.Buffering($"Herald sends headers, retry: and a heartbeat at once; nothing came through in {seconds}")));
+                SkipRest(report, "delivery");
                 return;
             }
             catch (HttpRequestException ex)
@@ -249,8 +254,7 @@ internal sealed class HeraldDoctor
 
         using (response)
         {
-            var headersAt = Stopwatch.GetTimestamp();
-            var headersMs = Stopwatch.GetElapsedTime(started, headersAt).TotalMilliseconds;
+            var headersMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             var contentType = response.Content.Headers.ContentType?.MediaType ?? "";
             var path = "/" + target.StreamPath.Split('?')[0];
             if ((int)response.StatusCode != 200 || contentType != "text/event-stream")
@@ -271,16 +275,16 @@ internal sealed class HeraldDoctor
                 : new CheckResult("sse", CheckStatus.Pass, $"200 text/event-stream from {path} (headers after {headersMs:F0} ms)", DurationMs: headersMs));
 
             await using var probe = new SseProbe(await response.Content.ReadAsStreamAsync(ct));
-            var buffering = await CheckPreludeAsync(report, probe, headersAt);
+            var buffering = await CheckPreludeAsync(report, probe, started);
             await CheckDeliveryAsync(http, report, target, probe, buffering, ct);
         }
     }
 
     /// <summary>Herald writes <c>retry:</c> and <c>: heartbeat</c> in the same flush that opens the stream.</summary>
-    private async Task<bool> CheckPreludeAsync(DoctorReport report, SseProbe probe, long headersAt)
+    private async Task<bool> CheckPreludeAsync(DoctorReport report, SseProbe probe, long requestStarted)
     {
-        // Measured from the response headers: a proxy that passes headers but holds the body is the case to catch.
-        var started = headersAt;
+        // Measured from the request: a proxy may hold the headers as well as the body (nginx with HTTP/1.0 upstreams).
+        var started = requestStarted;
         int? retry = null;
         double? retryMs = null;
         double? heartbeatMs = null;
