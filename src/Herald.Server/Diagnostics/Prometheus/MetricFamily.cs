@@ -18,7 +18,7 @@ internal sealed class MetricFamily
     private static readonly double[] DefaultBounds = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
     [ThreadStatic]
-    private static char[]? t_keyBuffer;
+    private static char[]? _threadKeyBuffer;
 
     private readonly ConcurrentDictionary<string, MetricSeries> _series = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, MetricSeries>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -158,11 +158,11 @@ internal sealed class MetricFamily
 
     private MetricSeries? SeriesFor(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var buffer = t_keyBuffer ??= new char[256];
+        var buffer = _threadKeyBuffer ??= new char[256];
         int length;
         while (!PrometheusText.TryRenderLabels(tags, buffer, out length))
         {
-            buffer = t_keyBuffer = new char[buffer.Length * 2];
+            buffer = _threadKeyBuffer = new char[buffer.Length * 2];
         }
 
         var key = buffer.AsSpan(0, length);
