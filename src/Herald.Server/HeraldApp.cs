@@ -53,7 +53,18 @@ public static class HeraldApp
         services.AddSingleton<TopicRegistry>();
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<EventDispatcher>();
-        services.AddSingleton<IEventBus, InProcessBus>();
+        var redisUrl = section.GetSection("Redis")["Url"];
+        if (string.IsNullOrWhiteSpace(redisUrl))
+        {
+            services.AddSingleton<IEventBus, InProcessBus>();
+        }
+        else
+        {
+            // Several nodes: Redis carries live events, the shared store fills whatever pub/sub loses.
+            services.AddSingleton<RedisBus>();
+            services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
+        }
+
         services.AddSingleton<EventWriter>();
         services.AddSingleton<EventHub>();
         services.AddSingleton<ReplayService>();
@@ -72,6 +83,12 @@ public static class HeraldApp
         services.AddHostedService<StartupTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
+        if (!string.IsNullOrWhiteSpace(redisUrl))
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
+            services.AddHostedService<StoreWatcher>();
+        }
+
         services.AddHostedService<RetentionService>();
         services.AddOpenApi();
         builder.AddHeraldOperations();
@@ -109,6 +126,9 @@ public static class HeraldApp
         app.MapHubEndpoints();
         app.MapHealthEndpoints();
         app.MapHeraldOperations();
+
+        // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
+        Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
     }
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>

@@ -65,8 +65,11 @@ internal sealed class StartupTasks(
         var password = configuration["HERALD_ADMIN_PASSWORD"];
         if (!string.IsNullOrWhiteSpace(email) && !string.IsNullOrEmpty(password))
         {
-            await CreateAsync(email, password, ct);
-            logger.LogInformation("Created the first operator {Email} from HERALD_ADMIN_EMAIL", email);
+            if (await CreateAsync(email, password, ct))
+            {
+                logger.LogInformation("Created the first operator {Email} from HERALD_ADMIN_EMAIL", email);
+            }
+
             return null;
         }
 
@@ -80,10 +83,19 @@ internal sealed class StartupTasks(
         return null;
     }
 
-    private async Task CreateAsync(string email, string password, CancellationToken ct)
+    // False when another node starting at the same moment created it first: that is as good.
+    private async Task<bool> CreateAsync(string email, string password, CancellationToken ct)
     {
         // Startup runs before the writer loop, so this one write goes to the store directly.
         List<object?> results = [];
-        await store.CommitBatchAsync([new CreateOperatorCommand(email.Trim().ToLowerInvariant(), passwords.Hash(password))], results, ct);
+        try
+        {
+            await store.CommitBatchAsync([new CreateOperatorCommand(email.Trim().ToLowerInvariant(), passwords.Hash(password))], results, ct);
+            return true;
+        }
+        catch (StoreValidationException)
+        {
+            return false;
+        }
     }
 }

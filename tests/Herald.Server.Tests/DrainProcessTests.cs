@@ -25,21 +25,21 @@ public sealed class DrainProcessTests
         var data = Directory.CreateTempSubdirectory("herald-drain-").FullName;
         try
         {
-            string[] settings =
-            [
-                $"--Herald:Shutdown:DrainTimeout={DrainTimeout}",
-                "--Logging:Console:FormatterName=json",
-                "--Herald:Limits:MessagesPerIpPerSecond=0",
-                "--Herald:Limits:MessagesPerGuestPerSecond=0",
-            ];
-            var node = await HeraldProcess.StartAsync(data, settings);
+            var settings = new Dictionary<string, string>
+            {
+                ["Herald:Storage:DataDirectory"] = data,
+                ["Herald:Shutdown:DrainTimeout"] = DrainTimeout.ToString(),
+                ["Logging:Console:FormatterName"] = "json",
+                ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+                ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
+            };
+            await using var node = await HeraldNodeProcess.StartAsync(settings);
             ConcurrentQueue<(long EventId, long MessageId)> seen = new();
             ConcurrentQueue<long> acknowledged = new();
             string url;
             string query;
-            try
+            using (var client = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(10) })
             {
-                using var client = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
                 (url, query) = await OpenGuestDialogAsync(client);
                 await using var sse = await SseTestClient.ConnectAsync(client, url + "/events?" + query);
                 await using var ws = await WsTestClient.ConnectAsync(node.BaseAddress, $"/ws/widget/{url["/api/".Length..]}?{query}");
@@ -97,11 +97,10 @@ public sealed class DrainProcessTests
                 // Like a browser, the socket's owner keeps reading, so it answers the server's close frame at once.
                 var closed = ws.WaitForCloseAsync(TimeSpan.FromSeconds(15));
                 var stopwatch = Stopwatch.StartNew();
-                node.Terminate();
-                Assert.True(await node.WaitForExitAsync(DrainTimeout + TimeSpan.FromSeconds(10)), "herald did not exit after SIGTERM");
+                var exitCode = await node.StopAsync(DrainTimeout + TimeSpan.FromSeconds(10));
                 var exitedAfter = stopwatch.Elapsed;
                 Assert.True(exitedAfter < DrainTimeout, $"exit took {exitedAfter}, the drain timeout is {DrainTimeout}");
-                Assert.Equal(0, node.ExitCode);
+                Assert.Equal(0, exitCode);
 
                 var (code, reason) = await closed.WaitAsync(TimeSpan.FromSeconds(5));
                 Assert.Equal(1012, code);
@@ -113,14 +112,10 @@ public sealed class DrainProcessTests
                 await poster.WaitAsync(TimeSpan.FromSeconds(10));
                 AssertStructuredLogs(node.Output);
             }
-            finally
-            {
-                await node.DisposeAsync();
-            }
 
-            // Same data directory, new process: resume after the last event the stream saw.
-            await using var restarted = await HeraldProcess.StartAsync(data, settings);
-            using var client2 = new HttpClient { BaseAddress = restarted.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+            // Same data directory, same port, new process: resume after the last event the stream saw.
+            await node.StartAsync();
+            using var client2 = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
             await using var resumed = await SseTestClient.ConnectAsync(client2, url + "/events?" + query, seen.Last().EventId.ToString());
             var delivered = seen.ToList();
             var missing = acknowledged.Except(delivered.Select(d => d.MessageId)).ToHashSet();

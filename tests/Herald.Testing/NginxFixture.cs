@@ -60,7 +60,7 @@ public sealed partial class NginxFixture : IAsyncDisposable
     {
         var binary = FindBinary();
         var directory = System.IO.Directory.CreateTempSubdirectory("herald-nginx-").FullName;
-        var port = FreePort();
+        var port = LoopbackPort.GetFree();
         foreach (var (name, content) in files ?? new Dictionary<string, string>())
         {
             var path = Path.Combine(directory, name);
@@ -201,13 +201,6 @@ public sealed partial class NginxFixture : IAsyncDisposable
         return onPath ?? throw new InvalidOperationException(
             "nginx is not installed (looked for /usr/sbin/nginx and nginx on PATH). These tests run real nginx in front of Herald: "
             + "install Debian's package (apt-get install nginx; scripts/test.sh does it) or set HERALD_NGINX to its path.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void Append(StringBuilder output, string? line)

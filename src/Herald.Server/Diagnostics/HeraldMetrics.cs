@@ -31,10 +31,11 @@ public sealed class HeraldMetrics : IDisposable
             "From the moment this node received an event to the moment its bytes were flushed to a connection",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] });
 
-        // Hooks for the backplane: it reports its state through ObserveRedisState and counts reconnects here.
-        RedisReconnects = new(_meter, "herald.redis.reconnects", "Times the Redis backplane connection was re-established");
+        // The backplane's figures, read when observed (ObserveRedis wires them once the bus exists).
         _meter.CreateObservableGauge("herald.redis.state", ObserveRedisStates,
             description: "1 for the backplane's current state (connected, disconnected, disabled), 0 for the others");
+        _meter.CreateObservableCounter("herald.redis.reconnects", () => _redisReconnects?.Invoke() ?? 0,
+            description: "Times a Redis backplane connection was re-established");
     }
 
     public CountedCounter EventsPublished { get; }
@@ -50,22 +51,27 @@ public sealed class HeraldMetrics : IDisposable
     public CountedCounter AuthFailures { get; }
     public CountedCounter RateLimited { get; }
     public Histogram<double> DeliveryLatency { get; }
-    public CountedCounter RedisReconnects { get; }
 
     internal Meter Meter => _meter;
 
     /// <summary>
     /// Makes <c>herald.redis.state</c> report what <paramref name="state"/> returns (<c>connected</c>,
-    /// <c>disconnected</c> or <c>disabled</c>, as /api/sse/health says). Set once the bus exists: the bus depends
-    /// on these metrics, so they cannot depend on it.
+    /// <c>disconnected</c> or <c>disabled</c>, as /api/sse/health says) and <c>herald.redis.reconnects</c> the running
+    /// total <paramref name="reconnects"/> returns. Set once the bus exists: the bus depends on these metrics, so
+    /// they cannot depend on it.
     /// </summary>
-    public void ObserveRedisState(Func<string> state) => _redisState = state;
+    public void ObserveRedis(Func<string> state, Func<long> reconnects)
+    {
+        _redisReconnects = reconnects;
+        _redisState = state;
+    }
 
     public void Dispose() => _meter.Dispose();
 
     private static readonly string[] RedisStates = ["connected", "disconnected", "disabled"];
 
     private Func<string>? _redisState;
+    private Func<long>? _redisReconnects;
 
     private IEnumerable<Measurement<int>> ObserveRedisStates()
     {

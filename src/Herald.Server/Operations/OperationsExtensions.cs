@@ -51,7 +51,7 @@ public static class OperationsExtensions
     public static void MapHeraldOperations(this WebApplication app)
     {
         var bus = app.Services.GetRequiredService<IEventBus>();
-        app.Services.GetRequiredService<HeraldMetrics>().ObserveRedisState(() => bus.State);
+        app.Services.GetRequiredService<HeraldMetrics>().ObserveRedis(() => bus.State, () => bus is RedisBus redis ? redis.ReconnectCount : 0);
 
         var metrics = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value.Metrics;
         if (metrics.Enabled)

@@ -13,6 +13,9 @@ public abstract class SqlDialect
     public abstract string MigrationLock { get; }
 
     public abstract string Name { get; }
+
+    /// <summary>The smaller of two values: SQLite's two-argument MIN, PostgreSQL's LEAST.</summary>
+    public abstract string Least { get; }
 }
 
 public sealed class SqliteDialect : SqlDialect
@@ -25,6 +28,8 @@ public sealed class SqliteDialect : SqlDialect
     public override string MigrationLock => "";
 
     public override string Name => "sqlite";
+
+    public override string Least => "MIN";
 }
 
 public sealed class PostgresDialect : SqlDialect
@@ -37,4 +42,6 @@ public sealed class PostgresDialect : SqlDialect
     public override string MigrationLock => "SELECT pg_advisory_xact_lock(7243001)";
 
     public override string Name => "postgres";
+
+    public override string Least => "LEAST";
 }

@@ -210,9 +210,9 @@ public abstract class SqlStore : IAsyncDisposable
         await using var tx = await BeginWriteTransactionAsync(connection, ct);
         // Per topic, the highest id that may go: the keepPerTopic-th newest id minus one, capped by age.
         var candidates = (await connection.QueryAsync<(string Topic, long Through)>(
-            """
+            $"""
             SELECT t.topic AS Topic,
-                   MIN(COALESCE((SELECT e2.id FROM events e2 WHERE e2.topic = t.topic ORDER BY e2.id DESC LIMIT 1 OFFSET @offset), 0),
+                   {Dialect.Least}(COALESCE((SELECT e2.id FROM events e2 WHERE e2.topic = t.topic ORDER BY e2.id DESC LIMIT 1 OFFSET @offset), 0),
                        COALESCE((SELECT MAX(e3.id) FROM events e3 WHERE e3.topic = t.topic AND e3.created_at < @olderThanMs), 0)) AS Through
             FROM (SELECT DISTINCT topic FROM events WHERE created_at < @olderThanMs) t
             """, new { offset = keepPerTopic, olderThanMs }, tx)).Where(c => c.Through > 0).ToList();

@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using Herald.Protocol;
+using Herald.Server.Hub;
+
+namespace Herald.Server.Backplane;
+
+/// <summary>
+/// The backplane's wire format: what one node PUBLISHes and every node decodes back into the same event.
+/// </summary>
+/// <remarks>
+/// <para>The payload is the event's own JSON data, so seed 000's tools see
+/// <c>{"type":"message:new","message":{...}, ...}</c> on <c>ws:dialog:{id}</c>, with Herald's fields appended at the
+/// end of the object, always in this order and without whitespace:</para>
+/// <code>
+/// {&lt;data members&gt;,"event_id":17,"event":"message","herald_node":"a1b2","herald_key":0,"herald_ts":1763800000000}
+/// </code>
+/// <para>A receiver finds the last top-level <c>"event_id"</c> member; everything before its comma, closed with
+/// <c>}</c>, is the data exactly as the publisher had it, so no re-encoding happens and every node builds
+/// byte-identical frames. Data that is not a JSON object travels as <c>{"herald_data":&lt;data&gt;,"event_id":...}</c>.
+/// Ephemeral events carry <c>"event_id":0</c>.</para>
+/// </remarks>
+public static class RedisProtocol
+{
+    public static byte[] Encode(HubEvent item, string nodeId)
+    {
+        var data = item.Data.Span;
+        var isObject = data.Length >= 2 && data[0] == (byte)'{' && data[^1] == (byte)'}';
+        var writer = new ArrayBufferWriter<byte>(data.Length + 128);
+        if (isObject)
+        {
+            var inner = data[1..^1].Trim(" \t\r\n"u8);
+            Write(writer, "{"u8);
+            if (!inner.IsEmpty)
+            {
+                Write(writer, inner);
+                Write(writer, ","u8);
+            }
+        }
+        else
+        {
+            Write(writer, "{\"herald_data\":"u8);
+            Write(writer, data);
+            Write(writer, ","u8);
+        }
+
+        Write(writer, "\"event_id\":"u8);
+        WriteNumber(writer, item.Id);
+        // Event names and node ids are restricted to JSON-safe characters; no escaping needed.
+        Write(writer, ",\"event\":\""u8);
+        Write(writer, Encoding.ASCII.GetBytes(item.Type));
+        Write(writer, "\",\"herald_node\":\""u8);
+        Write(writer, Encoding.ASCII.GetBytes(nodeId));
+        Write(writer, "\",\"herald_key\":"u8);
+        WriteNumber(writer, item.Key);
+        Write(writer, ",\"herald_ts\":"u8);
+        WriteNumber(writer, item.CreatedAtMs);
+        Write(writer, "}"u8);
+        return writer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Decodes a payload published by <see cref="Encode"/>; false for anything else (logged and dropped by the caller).</summary>
+    public static bool TryDecode(string topic, ReadOnlyMemory<byte> payload, out HubEvent? item, out string? nodeId)
+    {
+        item = null;
+        nodeId = null;
+        try
+        {
+            var span = payload.Span;
+            var reader = new Utf8JsonReader(span);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            long id = -1, key = 0, ts = 0;
+            string? type = null;
+            var trailerStart = -1;
+            ReadOnlyMemory<byte> wrapped = default;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var start = (int)reader.TokenStartIndex;
+                if (reader.ValueTextEquals("event_id"u8))
+                {
+                    trailerStart = start;
+                    reader.Read();
+                    id = reader.GetInt64();
+                    continue;
+                }
+
+                if (trailerStart >= 0 && reader.ValueTextEquals("event"u8))
+                {
+                    reader.Read();
+                    type = reader.GetString();
+                    continue;
+                }
+
+                if (trailerStart >= 0 && reader.ValueTextEquals("herald_node"u8))
+                {
+                    reader.Read();
+                    nodeId = reader.GetString();
+                    continue;
+                }
+
+                if (trailerStart >= 0 && reader.ValueTextEquals("herald_key"u8))
+                {
+                    reader.Read();
+                    key = reader.GetInt64();
+                    continue;
+                }
+
+                if (trailerStart >= 0 && reader.ValueTextEquals("herald_ts"u8))
+                {
+                    reader.Read();
+                    ts = reader.GetInt64();
+                    continue;
+                }
+
+                var isWrapped = reader.ValueTextEquals("herald_data"u8) && start == 1;
+                reader.Read();
+                var valueStart = (int)reader.TokenStartIndex;
+                reader.Skip();
+                if (isWrapped)
+                {
+                    wrapped = payload[valueStart..((int)reader.BytesConsumed)];
+                }
+
+                // A data member after "event_id": that "event_id" belonged to the data; keep looking for ours.
+                trailerStart = -1;
+                type = null;
+            }
+
+            if (trailerStart < 0 || id < 0 || type is null || !ProtocolNames.IsValidEventName(type))
+            {
+                return false;
+            }
+
+            ReadOnlyMemory<byte> data;
+            if (!wrapped.IsEmpty)
+            {
+                data = wrapped;
+            }
+            else if (span[trailerStart - 1] == (byte)'{')
+            {
+                data = "{}"u8.ToArray();
+            }
+            else
+            {
+                var bytes = new byte[trailerStart];
+                span[..(trailerStart - 1)].CopyTo(bytes);
+                bytes[^1] = (byte)'}';
+                data = bytes;
+            }
+
+            item = new HubEvent(id, topic, type, data, ts, key);
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void Write(ArrayBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(writer.GetSpan(bytes.Length));
+        writer.Advance(bytes.Length);
+    }
+
+    private static void WriteNumber(ArrayBufferWriter<byte> writer, long value)
+    {
+        Utf8Formatter.TryFormat(value, writer.GetSpan(20), out var n);
+        writer.Advance(n);
+    }
+}
