@@ -45,12 +45,19 @@ public sealed partial class NginxFixture : IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfZero(upstreams.Count);
         var site = File.ReadAllText(RepositoryPaths.NginxConf);
-        var servers = string.Concat(upstreams.Select(u => $"    server {u.Host}:{u.Port} max_fails=3 fail_timeout=10s;\n"));
-        var replaced = UpstreamBlock().Replace(site, _ => "upstream herald {\n" + servers + "    keepalive 16;\n}", 1);
-        if (replaced == site)
+        var block = UpstreamBlock().Match(site);
+        var example = ServerLine().Match(block.Value);
+        if (!block.Success || !example.Success)
         {
-            throw new InvalidOperationException("deploy/nginx.conf has no 'upstream herald { ... }' block for the fixture to point at the test nodes.");
+            throw new InvalidOperationException("deploy/nginx.conf has no 'upstream herald { server ...; }' block for the fixture to point at the test nodes.");
         }
+
+        // The shipped servers' parameters (max_fails, fail_timeout) and the rest of the block stay as shipped.
+        var parameters = example.Groups["parameters"].Value;
+        var servers = string.Concat(upstreams.Select(u => $"{example.Groups["indent"].Value}server {u.Host}:{u.Port}{parameters};\n"));
+        var body = ServerLine().Replace(block.Value, "");
+        var upstream = body.Insert(body.IndexOf('\n') + 1, servers);
+        var replaced = site.Remove(block.Index, block.Length).Insert(block.Index, upstream);
 
         return StartAsync(variant is null ? replaced : variant(replaced));
     }
@@ -228,6 +235,9 @@ public sealed partial class NginxFixture : IAsyncDisposable
 
     [GeneratedRegex(@"upstream herald \{.*?\n\}", RegexOptions.Singleline)]
     private static partial Regex UpstreamBlock();
+
+    [GeneratedRegex(@"(?m)^(?<indent>[ \t]*)server[ \t]+[^ \t;]+(?<parameters>[^;]*);[ \t]*\r?\n")]
+    private static partial Regex ServerLine();
 
     // Only active listen lines: the commented TLS example stays a comment.
     [GeneratedRegex(@"(?m)^([ \t]*)listen[ \t]+[^;]+;")]
