@@ -4,6 +4,7 @@ using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
+using Herald.Server.Operations;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
 using Microsoft.Extensions.Options;
@@ -90,10 +91,12 @@ public static class HeraldApp
 
         services.AddHostedService<RetentionService>();
         services.AddOpenApi();
+        builder.AddHeraldOperations();
     }
 
     private static void MapHerald(WebApplication app)
     {
+        app.UseHeraldForwardedHeaders();
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             // Never leak internals: a fixed message; the exception itself is logged by the middleware.
@@ -122,6 +125,7 @@ public static class HeraldApp
         app.MapChatEndpoints();
         app.MapHubEndpoints();
         app.MapHealthEndpoints();
+        app.MapHeraldOperations();
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
         Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);

@@ -1,5 +1,4 @@
 using Herald.Protocol;
-using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;
@@ -16,7 +15,7 @@ namespace Herald.Server.Hub;
 /// The heartbeat is a shared, pre-encoded item queued like any event, so the connection's own writer
 /// writes it and writes never interleave.
 /// </remarks>
-public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldOptions> options, HeraldMetrics metrics, ILogger<HeartbeatService> logger) : BackgroundService
+public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldOptions> options, ILogger<HeartbeatService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,7 +39,7 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
                     if (started != 0 && now - started > writeTimeoutMs)
                     {
                         logger.LogInformation("Aborting {Transport} connection: a write has not completed for {Seconds:F0} s", subscriber.Transport, (now - started) / 1000.0);
-                        metrics.Disconnects.Add(1, "reason", DisconnectReasons.WriteTimeout);
+                        // Counted once, by StreamHost.Close, when the transport unwinds with this reason.
                         subscriber.Close(DisconnectReasons.WriteTimeout);
                         subscriber.Abort?.Invoke();
                     }

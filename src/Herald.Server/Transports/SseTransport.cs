@@ -53,7 +53,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label);
         if (subscriber is null)
         {
-            await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);
+            await host.Refusal().ExecuteAsync(context);
             return;
         }
 
@@ -95,6 +95,12 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             if (await FlushAsync(subscriber, writer, context.RequestAborted))
             {
                 reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
+                if (reason == DisconnectReasons.ShuttingDown)
+                {
+                    // Everything queued has been written; tell the client when to come back, then end the stream.
+                    writer.Write(host.ReconnectFrame());
+                    await FlushAsync(subscriber, writer, context.RequestAborted);
+                }
             }
         }
         catch (OperationCanceledException)
