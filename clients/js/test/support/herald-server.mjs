@@ -35,6 +35,12 @@ export function freePort() {
   });
 }
 
+const RATE_LIMITS_OFF = {
+  'Herald:Limits:MessagesPerIpPerSecond': 0,
+  'Herald:Limits:MessagesPerGuestPerSecond': 0,
+  'Herald:Limits:LoginsPerIpPerMinute': 0,
+};
+
 export class HeraldServer {
   constructor({ port, dataDir, settings = {}, ownsDataDir = true }) {
     this.port = port;
@@ -47,6 +53,9 @@ export class HeraldServer {
   }
 
   static async start(settings = {}) {
+    // The transport tests post hundreds of messages and log in once per test: the per-IP/per-guest rate limits
+    // (docs/security.md) are off unless a test sets them.
+    settings = { ...RATE_LIMITS_OFF, ...settings };
     const server = new HeraldServer({ port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'herald-js-')), settings });
     await server.launch();
     return server;

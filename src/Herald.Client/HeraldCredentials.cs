@@ -1,0 +1,78 @@
+using System.Net.Http.Headers;
+
+namespace Herald.Client;
+
+/// <summary>
+/// Who a request speaks for: a guest of a widget, an operator (JWT) or a site widget (site token).
+/// Create one with <see cref="Guest"/>, <see cref="Operator"/> or <see cref="Site"/>.
+/// </summary>
+/// <remarks>
+/// Guests and site widgets authenticate with query parameters, exactly as a browser widget does; operators
+/// with an <c>Authorization: Bearer</c> header, which keeps the token out of URLs and access logs.
+/// </remarks>
+public abstract record HeraldCredentials
+{
+    private protected HeraldCredentials()
+    {
+    }
+
+    /// <summary>A widget guest: the assistant the widget belongs to and the guest's own id.</summary>
+    /// <param name="assistantId">The assistant (widget) id.</param>
+    /// <param name="guestId">The guest's id: 1-128 characters of letters, digits, '-', '_' and '.'.</param>
+    public static GuestCredentials Guest(long assistantId, string guestId) => new(assistantId, guestId);
+
+    /// <summary>An operator, with the access token from <see cref="HeraldClient.LoginAsync"/>.</summary>
+    /// <param name="accessToken">The JWT.</param>
+    /// <param name="refreshToken">
+    /// Optional: returns a fresh JWT of the same operator. Subscriptions call it when the server announces that the
+    /// token is about to expire (<c>auth-expiring</c>) and extend the open stream with the new token, and once when
+    /// a reconnect is refused with 401. Without it a subscription ends with <see cref="HeraldException"/> (401)
+    /// when the token expires.
+    /// </param>
+    public static OperatorCredentials Operator(string accessToken, Func<CancellationToken, Task<string>>? refreshToken = null) =>
+        new(accessToken) { RefreshToken = refreshToken };
+
+    /// <summary>A site widget, with the token the site was issued.</summary>
+    /// <param name="siteToken">The site token.</param>
+    public static SiteCredentials Site(string siteToken) => new(siteToken);
+
+    /// <summary>Adds the credential to a request: query parameters and/or headers.</summary>
+    internal abstract void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers);
+}
+
+/// <summary>A widget guest (<c>?assistant_id=&amp;guest_id=</c>).</summary>
+/// <param name="AssistantId">The assistant (widget) id.</param>
+/// <param name="GuestId">The guest's id.</param>
+public sealed record GuestCredentials(long AssistantId, string GuestId) : HeraldCredentials
+{
+    internal override void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers)
+    {
+        query.Add(new("assistant_id", AssistantId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        query.Add(new("guest_id", GuestId));
+    }
+}
+
+/// <summary>An operator (<c>Authorization: Bearer &lt;jwt&gt;</c>).</summary>
+/// <param name="AccessToken">The JWT.</param>
+public sealed record OperatorCredentials(string AccessToken) : HeraldCredentials
+{
+    /// <summary>Returns a fresh JWT of the same operator; see <see cref="HeraldCredentials.Operator"/>.</summary>
+    public Func<CancellationToken, Task<string>>? RefreshToken { get; init; }
+
+    internal override void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers) =>
+        headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
+
+    /// <summary>Keeps the token out of logs and exception messages.</summary>
+    public override string ToString() => "OperatorCredentials { AccessToken = *** }";
+}
+
+/// <summary>A site widget (<c>?site_token=</c>).</summary>
+/// <param name="SiteToken">The site token.</param>
+public sealed record SiteCredentials(string SiteToken) : HeraldCredentials
+{
+    internal override void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers) =>
+        query.Add(new("site_token", SiteToken));
+
+    /// <summary>Keeps the token out of logs and exception messages.</summary>
+    public override string ToString() => "SiteCredentials { SiteToken = *** }";
+}
