@@ -97,6 +97,29 @@ public sealed class ChatApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Post_RetriedWithTheSameClientMessageId_StoresAndDeliversOnce()
+    {
+        var guest = await _server.OpenGuestDialogAsync();
+        await using var sse = await SseTestClient.ConnectAsync(_server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
+        var url = $"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}";
+        using var first = await _server.Client.PostAsJsonAsync(url, new { text = "once", client_message_id = "c-123" });
+        using var retry = await _server.Client.PostAsJsonAsync(url, new { text = "once", client_message_id = "c-123" });
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal((await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64(),
+            (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
+
+        var delivered = await sse.NextAsync();
+        Assert.Equal("c-123", JsonDocument.Parse(delivered.Data).RootElement.GetProperty("message").GetProperty("client_message_id").GetString());
+        Assert.True(await sse.IsQuietAsync(TimeSpan.FromMilliseconds(300)));
+        var history = await _server.Client.GetFromJsonAsync<JsonElement>(url);
+        Assert.Single(history.EnumerateArray());
+
+        using var bad = await _server.Client.PostAsJsonAsync(url, new { text = "x", client_message_id = "has space" });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task OpenApi_DocumentIsServed()
     {
         var doc = await _server.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");

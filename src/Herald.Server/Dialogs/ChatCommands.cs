@@ -22,17 +22,33 @@ public static class DialogTopics
         context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
 }
 
-/// <summary>Stores a message and emits its one <c>message:new</c> event in the same transaction.</summary>
-public sealed class PostMessageCommand(long dialogId, string sender, string text) : WriteCommand<MessageRecord>
+/// <summary>
+/// Stores a message and emits its one <c>message:new</c> event in the same transaction. With a
+/// <c>client_message_id</c> already used in the dialog, returns that message and emits nothing (a retried POST).
+/// </summary>
+public sealed class PostMessageCommand(long dialogId, string sender, string text, string? clientMessageId = null) : WriteCommand<MessageRecord>
 {
     private const int PreviewLength = 200;
+
+    /// <summary>True when the result is an earlier message with the same client_message_id.</summary>
+    public bool WasDuplicate { get; private set; }
 
     protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
         var connection = context.Connection;
-        var id = await connection.ExecuteScalarAsync<long>(
-            "INSERT INTO messages (dialog_id, sender, text, created_at) VALUES (@dialogId, @sender, @text, @now) RETURNING id",
-            new { dialogId, sender, text, now = context.NowMs }, context.Transaction);
+        var id = await connection.ExecuteScalarAsync<long?>(
+            """
+            INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES (@dialogId, @sender, @text, @now, @clientMessageId)
+            ON CONFLICT (dialog_id, client_message_id) DO NOTHING RETURNING id
+            """,
+            new { dialogId, sender, text, now = context.NowMs, clientMessageId }, context.Transaction);
+        if (id is null)
+        {
+            WasDuplicate = true;
+            return await connection.QuerySingleAsync<MessageRecord>(
+                "SELECT * FROM messages WHERE dialog_id = @dialogId AND client_message_id = @clientMessageId", new { dialogId, clientMessageId }, context.Transaction);
+        }
+
         var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
         await connection.ExecuteAsync(
             """
@@ -40,7 +56,7 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
                 unread_count = CASE WHEN @sender = 'user' THEN unread_count + 1 ELSE 0 END
             WHERE id = @dialogId
             """, new { dialogId, sender, preview, now = context.NowMs }, context.Transaction);
-        var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs };
+        var message = new MessageRecord { Id = id.Value, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
         context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());

@@ -190,7 +190,19 @@ public static class ChatEndpoints
             return textError;
         }
 
-        var message = await hub.ExecuteAsync(new PostMessageCommand(dialog.Id, sender, body.Text!), context.RequestAborted);
+        if (body.ClientMessageId is { } clientId && (clientId.Length is 0 or > 64 || !clientId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, "'client_message_id' is 1-64 characters of letters, digits, '-' and '_'.");
+        }
+
+        var command = new PostMessageCommand(dialog.Id, sender, body.Text!, body.ClientMessageId);
+        var message = await hub.ExecuteAsync(command, context.RequestAborted);
+        if (command.WasDuplicate)
+        {
+            // A retry of a POST that already succeeded: same message, no second event.
+            return TypedResults.Json(MessageDto.From(message), HeraldJson.Options);
+        }
+
         // Seed 000's operators grep for this category to trace a widget message to the console.
         loggers.CreateLogger("WIDGET→ADMIN").LogInformation("Message from {Sender} published: dialog_id={DialogId}, message_id={MessageId}",
             sender, dialog.Id, message.Id);

@@ -6,9 +6,10 @@ namespace Herald.Server.Dialogs;
 
 // The chat API's JSON shapes (snake_case on the wire through HeraldJson.Options).
 
-public sealed record MessageDto(long Id, long DialogId, string Sender, string Text, string CreatedAt)
+public sealed record MessageDto(long Id, long DialogId, string Sender, string Text, string CreatedAt,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ClientMessageId = null)
 {
-    public static MessageDto From(MessageRecord m) => new(m.Id, m.DialogId, m.Sender, m.Text, HeraldJson.FormatTime(m.CreatedAt));
+    public static MessageDto From(MessageRecord m) => new(m.Id, m.DialogId, m.Sender, m.Text, HeraldJson.FormatTime(m.CreatedAt), m.ClientMessageId);
 }
 
 public sealed record DialogDto(long Id, long AssistantId, string? GuestId, string CreatedAt, string? LastMessageAt, string? LastMessageText,
@@ -52,7 +53,7 @@ public sealed record DialogUpdateEvent(DialogDto Dialog, bool Created)
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
 }
 
-public sealed record PostMessageRequest(string? Sender, string? Text);
+public sealed record PostMessageRequest(string? Sender, string? Text, string? ClientMessageId);
 
 public sealed record CreateAssistantRequest(string? Name);
 

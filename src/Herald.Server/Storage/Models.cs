@@ -58,6 +58,7 @@ public sealed class MessageRecord
     public string Sender { get; set; } = "";
     public string Text { get; set; } = "";
     public long CreatedAt { get; set; }
+    public string? ClientMessageId { get; set; }
 }
 
 public sealed class EventRecord

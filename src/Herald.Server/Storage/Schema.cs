@@ -84,5 +84,11 @@ internal static class Schema
             );
             CREATE INDEX ix_widget_tokens_assistant ON widget_tokens (assistant_id);
             """),
+        (3, """
+            -- Idempotent posting: a client that retries a POST after a network error (the node died before it
+            -- answered) sends the same client_message_id and gets the original message back instead of a second one.
+            ALTER TABLE messages ADD COLUMN client_message_id TEXT NULL;
+            CREATE UNIQUE INDEX ix_messages_client_id ON messages (dialog_id, client_message_id);
+            """),
     ];
 }
