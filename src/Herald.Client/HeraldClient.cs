@@ -160,28 +160,43 @@ public sealed class HeraldClient : IDisposable
         return await SendJsonAsync(request, ClientJsonContext.Default.HeraldDialog, cancellationToken);
     }
 
-    /// <summary>Posts a message as the dialog's guest (sender <c>user</c>).</summary>
+    /// <summary>
+    /// Posts a message as the dialog's guest (sender <c>user</c>), retrying transient failures without ever
+    /// storing it twice (see <see cref="HeraldClientOptions.PostRetries"/>).
+    /// </summary>
     /// <param name="dialogId">The guest's dialog.</param>
     /// <param name="guest">The guest.</param>
     /// <param name="text">1 to the server's maximum (4,000 by default) characters.</param>
+    /// <param name="clientMessageId">
+    /// 1-64 letters, digits, '-' or '_' that identify this message for the dialog: posting the same id again returns the
+    /// original message. Default: a new random id per call.
+    /// </param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stored message.</returns>
-    public Task<HeraldMessage> PostGuestMessageAsync(long dialogId, GuestCredentials guest, string text, CancellationToken cancellationToken = default)
+    public Task<HeraldMessage> PostGuestMessageAsync(long dialogId, GuestCredentials guest, string text, string? clientMessageId = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(guest);
-        return PostMessageCoreAsync($"api/widget/dialogs/{dialogId}/messages", guest, new PostMessageBody("user", text), dialogId, cancellationToken);
+        return PostMessageCoreAsync($"api/widget/dialogs/{dialogId}/messages", guest, new PostMessageBody("user", text, clientMessageId ?? NewClientMessageId()),
+            dialogId, cancellationToken);
     }
 
-    /// <summary>Posts a message as an operator (sender <c>manager</c>).</summary>
+    /// <summary>
+    /// Posts a message as an operator (sender <c>manager</c>), retrying transient failures without ever storing it
+    /// twice (see <see cref="HeraldClientOptions.PostRetries"/>).
+    /// </summary>
     /// <param name="dialogId">The dialog.</param>
     /// <param name="credentials">The operator.</param>
     /// <param name="text">1 to the server's maximum (4,000 by default) characters.</param>
+    /// <param name="clientMessageId">Identifies this message for the dialog (see <see cref="PostGuestMessageAsync"/>); default: a new random id.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The stored message.</returns>
-    public Task<HeraldMessage> PostOperatorMessageAsync(long dialogId, OperatorCredentials credentials, string text, CancellationToken cancellationToken = default)
+    public Task<HeraldMessage> PostOperatorMessageAsync(long dialogId, OperatorCredentials credentials, string text, string? clientMessageId = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(credentials);
-        return PostMessageCoreAsync($"api/dialogs/{dialogId}/messages", credentials, new PostMessageBody(null, text), dialogId, cancellationToken);
+        return PostMessageCoreAsync($"api/dialogs/{dialogId}/messages", credentials, new PostMessageBody(null, text, clientMessageId ?? NewClientMessageId()),
+            dialogId, cancellationToken);
     }
 
     /// <summary>
@@ -248,10 +263,30 @@ public sealed class HeraldClient : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dialogId);
         ArgumentException.ThrowIfNullOrEmpty(body.Text, "text");
-        using var request = CreateRequest(HttpMethod.Post, path, [], credentials);
-        request.Content = JsonContent.Create(body, ClientJsonContext.Default.PostMessageBody);
-        return await SendJsonAsync(request, ClientJsonContext.Default.HeraldMessage, cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            // A request message cannot be sent twice: each attempt builds its own, with the same client_message_id.
+            using var request = CreateRequest(HttpMethod.Post, path, [], credentials);
+            request.Content = JsonContent.Create(body, ClientJsonContext.Default.PostMessageBody);
+            try
+            {
+                return await SendJsonAsync(request, ClientJsonContext.Default.HeraldMessage, cancellationToken);
+            }
+            catch (Exception ex) when (attempt < _options.PostRetries && IsRetryablePost(ex, cancellationToken))
+            {
+                await Task.Delay(ReconnectBackoff.Delay(attempt, _options.ReconnectDelay, _options.MaxReconnectDelay), cancellationToken);
+            }
+        }
     }
+
+    private static string NewClientMessageId() => Guid.NewGuid().ToString("N");
+
+    private static bool IsRetryablePost(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        HeraldException { StatusCode: { } status } => !IsFatal(status),
+        HeraldException => false,
+        _ => IsTransient(ex, cancellationToken),
+    };
 
     private async IAsyncEnumerable<HeraldEvent> SubscribeCoreAsync(StreamTarget target, long? lastEventId,
         [EnumeratorCancellation] CancellationToken cancellationToken)

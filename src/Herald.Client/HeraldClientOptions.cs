@@ -17,6 +17,13 @@ public sealed class HeraldClientOptions
     /// <summary>How long to wait for a stream's response headers. Default 30 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How often a message post is retried after a transient failure (network error, 5xx, 408, 429). Each post
+    /// carries a <c>client_message_id</c>, so a retry of a post the server did store returns the original message
+    /// instead of storing (and broadcasting) it twice. Default 3.
+    /// </summary>
+    public int PostRetries { get; set; } = 3;
+
     /// <summary>How long a REST call (login, post, history) may take. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -233,6 +233,22 @@ public sealed class HeraldClientTests(NodeFixture fixture) : IClassFixture<NodeF
     }
 
     [Fact]
+    public async Task PostGuestMessageAsync_SameClientMessageId_StoresAndBroadcastsOnce()
+    {
+        var (guest, dialog) = await NewGuestAsync();
+        await using var events = await SubscribeAsync((c, ct) => c.SubscribeDialogAsync(dialog.Id, guest, cancellationToken: ct));
+
+        var first = await _client.PostGuestMessageAsync(dialog.Id, guest, "once", clientMessageId: "retry-me");
+        var retried = await _client.PostGuestMessageAsync(dialog.Id, guest, "once", clientMessageId: "retry-me");
+        await _client.PostGuestMessageAsync(dialog.Id, guest, "next");
+
+        Assert.Equal(first.Id, retried.Id);
+        var received = await events.MessagesAsync(2);
+        Assert.Equal(["once", "next"], received.Select(e => e.MessageNew!.Text));
+        Assert.Equal(2, (await _client.GetMessagesAsync(dialog.Id, guest)).Count);
+    }
+
+    [Fact]
     public async Task PostGuestMessageAsync_TooLong_ThrowsWithServerErrorCode()
     {
         var (guest, dialog) = await NewGuestAsync();

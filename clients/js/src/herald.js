@@ -1047,7 +1047,62 @@
         });
     }
 
+    /**
+     * A follower that was given a `lastEventId` may join a leader that is further ahead: the events between the
+     * two positions were never broadcast to it. The first position the other tabs report is compared with ours;
+     * if it is ahead, the gap is filled from the poll endpoint (answers at once with timeout=0) while broadcast
+     * events wait in a buffer, so nothing is skipped or reordered. A follower without a position starts "from
+     * now", like a fresh stream, and simply adopts the leader's.
+     */
+    _learnPosition(id, beforeEvent) {
+      // For an event the sender's position *before* it is passed: the event itself is delivered by accept().
+      if (this._synced || this.tracker.lastEventId == null) {
+        this._synced = true;
+        if (!this._catchUp && !beforeEvent) this.tracker.advance(id);
+        return;
+      }
+      this._synced = true;
+      if (id > this.tracker.lastEventId) this._fillGap(id);
+    }
+
+    async _fillGap(target) {
+      const gap = (this._catchUp = { buffer: [] });
+      const endpoints = new Endpoints(this.o);
+      const doFetch = this.o.fetch || root.fetch.bind(root);
+      let ok = true;
+      try {
+        let after = this.tracker.lastEventId;
+        while (after < target && this._catchUp === gap && !this.closed) {
+          const res = await doFetch(endpoints.poll(after, 0), { headers: endpoints.headers(), cache: 'no-store' });
+          if (!res.ok) throw new Error('poll answered ' + res.status);
+          const body = await res.json();
+          if (this._catchUp !== gap) return;
+          for (const item of body.events || []) {
+            const evt = { ...fromPoll(item), transport: 'poll' };
+            if (this.tracker.accept(evt)) this._deliver(evt);
+          }
+          if (!body.events || body.events.length === 0 || body.events.some((e) => e.event === 'reset')) break;
+          after = body.last_event_id;
+        }
+      } catch {
+        ok = false;
+      }
+      if (this._catchUp !== gap || this.closed) return; // became leader meanwhile: the server replays from our position
+      this._catchUp = null;
+      if (!ok) {
+        // The gap cannot be filled: say so, as the server would, and go on from the leader's position.
+        const reset = { id: target, event: 'reset', type: 'reset', topic: null, data: { reason: 'catch_up_failed', last_event_id: target } };
+        this.tracker.accept(reset);
+        this._deliver(reset);
+      } else {
+        this.tracker.advance(target);
+      }
+      for (const evt of gap.buffer) if (this.tracker.accept(evt)) this._deliver({ ...evt, relayed: true });
+    }
+
     async _becomeLeader() {
+      // Abandon a gap fill: as leader, the stream resumes from our (gapless) position and the server replays.
+      this._catchUp = null;
       this._post({ t: 'ask' });
       await new Promise((r) => setTimeout(r, this.o.handoverWait));
       if (this.closed) return;
@@ -1057,7 +1112,7 @@
     _onTabMessage(msg) {
       if (this.closed || !msg || typeof msg !== 'object') return;
       // Every message carries the sender's position: a follower that becomes leader resumes from the highest.
-      if (msg.id != null && msg.t !== 'event') this.tracker.advance(msg.id);
+      if (msg.id != null && !this.isLeader) this._learnPosition(msg.t === 'event' ? msg.id - 1 : msg.id, msg.t === 'event');
       switch (msg.t) {
         case 'hello':
           if (this.isLeader) this._post({ t: 'state', state: this.state, transport: this.transport, id: this.tracker.lastEventId });
@@ -1067,6 +1122,10 @@
           break;
         case 'event':
           if (this.isLeader) break; // two leaders cannot exist under one lock; ignore stray messages
+          if (this._catchUp) {
+            this._catchUp.buffer.push(msg.e); // delivered after the gap before it is filled
+            break;
+          }
           // `relayed` tells the app (and the tests) that this tab got the event from the leader tab.
           if (this.tracker.accept(msg.e)) this._deliver({ ...msg.e, relayed: true });
           break;

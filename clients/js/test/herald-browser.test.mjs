@@ -211,6 +211,29 @@ describe('herald.js in Chromium', () => {
     }
   });
 
+  test('a tab that joins with an older lastEventId gets the gap from the server, then the leader\'s events, each once', { timeout: 60_000 }, async () => {
+    const g = await server.guestDialog('browser-late-tab');
+    const options = { dialogId: g.dialogId, auth: { assistantId: g.assistantId, guestId: g.guestId } };
+    const context = await browser.newContext();
+    try {
+      const leader = await openPage(context, options);
+      await waitState(leader, 'open', 'sse');
+      for (let i = 0; i < 10; i++) await server.postGuest(g, `early-${i}`);
+      await leader.waitForFunction(() => log.messages.length === 10, null, { timeout: 10_000, polling: 50 });
+      const third = (await leader.evaluate(() => log.messages))[2];
+      const late = await openPage(context, { ...options, lastEventId: third.id });
+      await waitState(late, 'open', 'sse');
+      for (let i = 0; i < 5; i++) await server.postGuest(g, `live-${i}`);
+      const expected = [...Array.from({ length: 7 }, (_, i) => `early-${i + 3}`), ...Array.from({ length: 5 }, (_, i) => `live-${i}`)];
+      await late.waitForFunction((n) => log.messages.length >= n, expected.length, { timeout: 10_000, polling: 50 });
+      await assertExactlyOnce(late, expected);
+      assert.equal(await late.evaluate(() => client.isLeader), false);
+      assert.equal((await server.json('GET', '/api/sse/stats')).body.active_connections, 1);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a buffering proxy on the SSE path: the page detects it and long-polls by itself', async () => {
     const g = await server.guestDialog('browser-buffered');
     const context = await browser.newContext();

@@ -229,6 +229,20 @@ describe('herald.js in Node', () => {
     }
   });
 
+  test('the operators\' feed over long polling (/api/poll?topic=dialogs)', async () => {
+    const token = await server.login();
+    const { client, seen, until } = watch({ admin: true, auth: { token }, transport: 'poll' });
+    try {
+      await until(() => client.state === 'open', 'open');
+      const g = await server.guestDialog('node-admin-poll');
+      await server.postGuest(g, 'polled by the console');
+      await until(() => seen.events.some((e) => e.event === 'new_message' && e.data.message.text === 'polled by the console'), 'new_message');
+      assert.ok(seen.events.some((e) => e.event === 'dialog_update' && e.data.dialog.id === g.dialogId));
+    } finally {
+      client.close();
+    }
+  });
+
   test('the operators\' feed over SSE: new_message and dialog_update', async () => {
     const token = await server.login();
     const { client, seen, until } = watch({ admin: true, auth: { token } });

@@ -23,7 +23,7 @@ internal sealed record ErrorBody(string? Error, string? Detail);
 
 internal sealed record PollHead(long LastEventId);
 
-internal sealed record PostMessageBody(string? Sender, string Text);
+internal sealed record PostMessageBody(string? Sender, string Text, string? ClientMessageId);
 
 internal sealed record LoginBody(string Email, string Password);
 

@@ -15,25 +15,21 @@ public static class WidgetEndpoints
 {
     public static IEndpointRouteBuilder MapWidgetEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Widgets");
+        var api = app.MapGroup("/api").WithTags("Widgets").RequireOperator();
         api.MapPost("/widgets", CreateAsync).WithSummary("Issue a widget token {assistant_id, allowed_domains?} (operator).");
         api.MapGet("/widgets", ListAsync).WithSummary("List widget tokens (hints only) (operator).");
         api.MapPost("/widgets/{id}/revoke", RevokeAsync).WithSummary("Revoke a widget token (operator).");
         api.MapPost("/widgets/{id}/rotate", RotateAsync).WithSummary("Revoke a token and issue a new one with the same domains (operator).");
-        api.MapPost("/validate-widget-token", ValidateAsync).WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
         api.MapPut("/assistants/{id}/domains", SetDomainsAsync).WithSummary("Replace an assistant's allowed domains; older tokens become 'domains changed' (operator).");
         api.MapPut("/assistants/{id}/identity", SetIdentityAsync).WithSummary("Require verified identities (identifier_hash) and get the HMAC secret (operator).");
+
+        // Public: a widget may ask about its own token.
+        app.MapPost("/api/validate-widget-token", ValidateAsync).WithTags("Widgets").WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
         return app;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, AccessService access, RequestReader reader, EventHub hub, WidgetTokenService tokens)
+    private static async Task<IResult> CreateAsync(HttpContext context, RequestReader reader, EventHub hub, WidgetTokenService tokens)
     {
-        var (principal, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         var (body, bodyError) = await reader.ReadJsonAsync<CreateWidgetRequest>(context);
         if (bodyError is not null)
         {
@@ -55,7 +51,7 @@ public static class WidgetEndpoints
             }
         }
 
-        return await IssueAsync(context, hub, tokens, body.AssistantId.Value, domains, (principal as OperatorPrincipal)?.OperatorId);
+        return await IssueAsync(context, hub, tokens, body.AssistantId.Value, domains, context.CallerOperatorId());
     }
 
     private static async Task<IResult> IssueAsync(HttpContext context, EventHub hub, WidgetTokenService tokens, long assistantId, IReadOnlyList<string>? domains, long? operatorId)
@@ -74,14 +70,8 @@ public static class WidgetEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, AccessService access, SqlStore store)
+    private static async Task<IResult> ListAsync(HttpContext context, SqlStore store)
     {
-        var (_, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         long? assistantId = null;
         if (context.Request.Query.ContainsKey("assistant_id"))
         {
@@ -98,14 +88,8 @@ public static class WidgetEndpoints
         return TypedResults.Json(list.Select(TokenDto.From), HeraldJson.Options);
     }
 
-    private static async Task<IResult> RevokeAsync(HttpContext context, string id, AccessService access, EventHub hub, WidgetTokenService tokens)
+    private static async Task<IResult> RevokeAsync(HttpContext context, string id, EventHub hub, WidgetTokenService tokens)
     {
-        var (_, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         var (tokenId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
         {
@@ -117,14 +101,8 @@ public static class WidgetEndpoints
         return revoked is null ? ApiError.NotFound($"Widget token {tokenId} does not exist.") : TypedResults.Json(TokenDto.From(revoked), HeraldJson.Options);
     }
 
-    private static async Task<IResult> RotateAsync(HttpContext context, string id, AccessService access, EventHub hub, WidgetTokenService tokens)
+    private static async Task<IResult> RotateAsync(HttpContext context, string id, EventHub hub, WidgetTokenService tokens)
     {
-        var (principal, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         var (tokenId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
         {
@@ -137,7 +115,7 @@ public static class WidgetEndpoints
             return ApiError.NotFound($"Widget token {tokenId} does not exist.");
         }
 
-        return await IssueAsync(context, hub, tokens, old.AssistantId, DomainRules.Parse(old.AllowedDomains), (principal as OperatorPrincipal)?.OperatorId);
+        return await IssueAsync(context, hub, tokens, old.AssistantId, DomainRules.Parse(old.AllowedDomains), context.CallerOperatorId());
     }
 
     private static async Task<IResult> ValidateAsync(HttpContext context, RequestReader reader, WidgetTokenService tokens)
@@ -165,14 +143,8 @@ public static class WidgetEndpoints
             : TypedResults.Json(new Validation(false, null, check.Reason), HeraldJson.Options);
     }
 
-    private static async Task<IResult> SetDomainsAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub, WidgetTokenService tokens)
+    private static async Task<IResult> SetDomainsAsync(HttpContext context, string id, RequestReader reader, EventHub hub, WidgetTokenService tokens)
     {
-        var (_, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         var (assistantId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
         {
@@ -201,14 +173,8 @@ public static class WidgetEndpoints
         return updated is null ? ApiError.NotFound($"Assistant {assistantId} does not exist.") : TypedResults.Json(AssistantDto.From(updated), HeraldJson.Options);
     }
 
-    private static async Task<IResult> SetIdentityAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub)
+    private static async Task<IResult> SetIdentityAsync(HttpContext context, string id, RequestReader reader, EventHub hub)
     {
-        var (_, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
         var (assistantId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
         {

@@ -16,9 +16,14 @@ public static class ChatEndpoints
 {
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
+        var operators = app.MapGroup("/api").WithTags("Chat").RequireOperator();
+        operators.MapPost("/assistants", CreateAssistantAsync).WithSummary("Create an assistant (operator).");
+        operators.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
+        operators.MapGet("/dialogs", ListDialogsAsync).WithSummary("Dialogs, most recent first (operator).");
+        operators.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
+
+        // Dialog endpoints take an operator or the dialog's own guest (AuthorizeAsync below).
         var api = app.MapGroup("/api").WithTags("Chat");
-        api.MapPost("/assistants", CreateAssistantAsync).WithSummary("Create an assistant (operator).");
-        api.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
 
         api.MapPost("/widget/dialogs", OpenGuestDialogAsync).WithSummary("Create or return the guest's dialog (guest).");
         api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).WithSummary("Messages of the guest's dialog.");
@@ -26,7 +31,6 @@ public static class ChatEndpoints
         api.MapPost("/widget/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator from the guest.");
         api.MapGet("/widget/dialogs/{id}/events", StreamAsync).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
 
-        api.MapGet("/dialogs", ListDialogsAsync).WithSummary("Dialogs, most recent first (operator).");
         api.MapGet("/dialogs/{id}", GetDialogAsync).WithSummary("One dialog (operator or its guest).");
         api.MapGet("/dialogs/{id}/messages", ListMessagesAsync).WithSummary("Messages of a dialog, oldest first; ?after_id= for newer ones.");
         api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithSummary("Send a message (operator: sender \"manager\").");
@@ -35,7 +39,6 @@ public static class ChatEndpoints
         api.MapGet("/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
         api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll the guest's dialog.");
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
-        api.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
 
         var ws = app.MapGroup("/ws").WithTags("WebSocket");
         ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator));
@@ -45,14 +48,8 @@ public static class ChatEndpoints
         return app;
     }
 
-    private static async Task<IResult> CreateAssistantAsync(HttpContext context, AccessService access, RequestReader reader, EventHub hub)
+    private static async Task<IResult> CreateAssistantAsync(HttpContext context, RequestReader reader, EventHub hub)
     {
-        var (principal, authError) = await access.AuthenticateOperatorAsync(context);
-        if (authError is not null)
-        {
-            return authError;
-        }
-
         var (body, error) = await reader.ReadJsonAsync<CreateAssistantRequest>(context);
         if (error is not null)
         {
@@ -66,18 +63,12 @@ public static class ChatEndpoints
                 "'name' is required: 1-200 printable characters.");
         }
 
-        var assistant = await hub.ExecuteAsync(new CreateAssistantCommand(name, (principal as OperatorPrincipal)?.OperatorId), context.RequestAborted);
+        var assistant = await hub.ExecuteAsync(new CreateAssistantCommand(name, context.CallerOperatorId()), context.RequestAborted);
         return TypedResults.Json(AssistantDto.From(assistant), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ListAssistantsAsync(HttpContext context, AccessService access, SqlStore store)
+    private static async Task<IResult> ListAssistantsAsync(HttpContext context, SqlStore store)
     {
-        var (_, authError) = await access.AuthenticateOperatorAsync(context);
-        if (authError is not null)
-        {
-            return authError;
-        }
-
         var assistants = await store.ListAssistantsAsync(context.RequestAborted);
         return TypedResults.Json(assistants.Select(AssistantDto.From), HeraldJson.Options);
     }
@@ -96,14 +87,8 @@ public static class ChatEndpoints
         return created ? TypedResults.Json(dto, HeraldJson.Options, statusCode: StatusCodes.Status201Created) : TypedResults.Json(dto, HeraldJson.Options);
     }
 
-    private static async Task<IResult> ListDialogsAsync(HttpContext context, AccessService access, SqlStore store, IOptions<HeraldOptions> options)
+    private static async Task<IResult> ListDialogsAsync(HttpContext context, SqlStore store, IOptions<HeraldOptions> options)
     {
-        var (_, authError) = await access.AuthenticateOperatorAsync(context);
-        if (authError is not null)
-        {
-            return authError;
-        }
-
         long? assistantId = null;
         if (context.Request.Query.ContainsKey("assistant_id"))
         {
@@ -120,7 +105,7 @@ public static class ChatEndpoints
         return TypedResults.Json(dialogs.Select(DialogDto.From), HeraldJson.Options);
     }
 
-    private static async Task<IResult> GetDialogAsync(HttpContext context, string id, AccessService access)
+    private static async Task<IResult> GetDialogAsync(HttpContext context, AccessService access, string id)
     {
         var (dialog, error) = await AuthorizeAsync(context, id, access);
         return error ?? (IResult)TypedResults.Json(DialogDto.From(dialog!.Value.Dialog), HeraldJson.Options);
@@ -273,17 +258,10 @@ public static class ChatEndpoints
         return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
     }
 
-    private static async Task OperatorFeedAsync(HttpContext context, AccessService access, SseTransport sse)
+    private static async Task OperatorFeedAsync(HttpContext context, SseTransport sse)
     {
-        var (principal, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            await error.ExecuteAsync(context);
-            return;
-        }
-
         await sse.StreamAsync(context, new StreamRequest([DialogTopics.OperatorFeed], SseTransport.ResumePosition(context.Request),
-            $"operator feed ({principal!.Kind})", principal));
+            $"operator feed ({context.Caller().Kind})", context.Caller()));
     }
 
     private static async Task<((Principal Principal, DialogRecord Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)

@@ -17,21 +17,15 @@ public static class HubEndpoints
 
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Hub");
+        var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
         api.MapPost("/publish", PublishAsync).WithSummary("Publish {topic, event, data[, durable]} (operator or X-Api-Key).");
         api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator or X-Api-Key).");
         api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator or X-Api-Key).");
         return app;
     }
 
-    private static async Task<IResult> PublishAsync(HttpContext context, AccessService access, RequestReader reader, EventHub hub)
+    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, EventHub hub)
     {
-        var (_, authError) = await access.AuthenticateOperatorAsync(context, allowService: true);
-        if (authError is not null)
-        {
-            return authError;
-        }
-
         var (body, error) = await reader.ReadJsonAsync<PublishRequest>(context);
         if (error is not null)
         {
@@ -67,15 +61,8 @@ public static class HubEndpoints
         return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task StreamAsync(HttpContext context, AccessService access, SseTransport sse)
+    private static async Task StreamAsync(HttpContext context, SseTransport sse)
     {
-        var (principal, authError) = await access.AuthenticateOperatorAsync(context, allowService: true);
-        if (authError is not null)
-        {
-            await authError.ExecuteAsync(context);
-            return;
-        }
-
         var (topics, error) = ParseTopics(context.Request);
         if (error is not null)
         {
@@ -84,18 +71,11 @@ public static class HubEndpoints
         }
 
         await sse.StreamAsync(context, new StreamRequest(topics!, SseTransport.ResumePosition(context.Request),
-            $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal));
+            $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static async Task PollAsync(HttpContext context, AccessService access, LongPollTransport poll)
+    private static async Task PollAsync(HttpContext context, LongPollTransport poll)
     {
-        var (principal, authError) = await access.AuthenticateOperatorAsync(context, allowService: true);
-        if (authError is not null)
-        {
-            await authError.ExecuteAsync(context);
-            return;
-        }
-
         var (topics, error) = ParseTopics(context.Request);
         if (error is not null)
         {
@@ -103,7 +83,7 @@ public static class HubEndpoints
             return;
         }
 
-        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({principal!.Kind})");
+        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})");
     }
 
     /// <summary>Reads <c>?topic=</c> (repeatable, or comma-separated) into a validated, distinct list.</summary>
