@@ -411,6 +411,7 @@ textarea:disabled { background: #f8fafc; }
     setConnection('error');
     ui.alert.textContent = message;
     ui.alert.hidden = false;
+    ui.empty.hidden = true;
     ui.input.disabled = true;
     ui.send.disabled = true;
     ui.warn.hidden = false;
