@@ -232,6 +232,37 @@ describe('widget and console in Chromium', () => {
     await visitor.page.context().close();
   });
 
+  test('an expiring session asks for the password and keeps the console connected', async () => {
+    // Tokens that live 25 s and warn 20 s ahead: the prompt comes about 5 s after signing in.
+    const short = await HeraldServer.start({ 'Herald:Auth:TokenLifetime': '00:00:25', 'Herald:Streams:AuthWarningLead': '00:00:20' });
+    try {
+      const operator = new ConsolePage(await newPage('expiring console'));
+      await operator.login(short.baseUrl);
+      await operator.recordConnection();
+      const prompt = operator.page.locator('#relogin');
+      await prompt.waitFor({ state: 'visible', timeout: 15_000 });
+      assert.equal(await operator.page.locator('#session-banner').isVisible(), true);
+      await operator.page.locator('#relogin-password').fill('wrong password');
+      await operator.page.locator('#relogin-form button[type=submit]').click();
+      await operator.page.locator('#relogin-error', { hasText: 'Wrong password' }).waitFor();
+      await operator.page.locator('#relogin-password').fill('herald-dev-password');
+      await operator.page.locator('#relogin-form button[type=submit]').click();
+      await prompt.waitFor({ state: 'hidden' });
+      await operator.page.locator('#session-banner').waitFor({ state: 'hidden' });
+      // Still the same stream (extended in place, nothing to reconnect), and it still delivers.
+      const visitor = new WidgetPage(await newPage('expiring widget'));
+      await visitor.page.goto(`${short.baseUrl}/demo`);
+      await visitor.open();
+      await visitor.send('Hello after the session was renewed');
+      await operator.rows.filter({ hasText: 'Hello after the session was renewed' }).waitFor({ timeout: 10_000 });
+      assert.deepEqual(await operator.connectionStates(), ['open']);
+      await visitor.page.context().close();
+      await operator.page.context().close();
+    } finally {
+      await short.dispose();
+    }
+  });
+
   // Last: it restarts the shared server.
   test('the server restarts mid-conversation: both sides recover, every message shown exactly once', async () => {
     const { operator, visitor, dialogId } = await conversation('restart', 'Before the restart (visitor)');
