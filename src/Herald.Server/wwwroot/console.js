@@ -270,6 +270,18 @@ function updateTotals() {
   document.title = total ? `(${total}) Herald console` : 'Herald console';
 }
 
+let assistantsLoading = null;
+function refreshAssistants() {
+  if (assistantsLoading) return;
+  assistantsLoading = api('GET', '/api/assistants')
+    .then((names) => {
+      for (const a of names) assistants.set(a.id, a.name);
+      for (const d of dialogs.values()) renderRow(d);
+    })
+    .catch(() => {})
+    .finally(() => (assistantsLoading = null));
+}
+
 async function loadDialogs() {
   const [list, names] = await Promise.all([api('GET', '/api/dialogs'), api('GET', '/api/assistants')]);
   for (const a of names) assistants.set(a.id, a.name);
@@ -526,7 +538,14 @@ async function startFeed() {
   await persist(loadDialogs, alive);
   if (!alive()) return;
   feed = new Client({ admin: true, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id });
-  feed.on('dialog_update', (e) => e.data && e.data.dialog && upsertDialog(e.data.dialog));
+  feed.on('dialog_update', (e) => {
+    const d = e.data && e.data.dialog;
+    if (!d) return;
+    // A dialog of an assistant created after the list was loaded: learn its name.
+    if (!assistants.has(d.assistant_id)) refreshAssistants();
+    upsertDialog(d);
+    if (e.data.created) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
+  });
   feed.on('new_message', (e) => {
     if (current && e.data) current.merge(e.data.message, true);
   });
