@@ -130,6 +130,9 @@ public static class HeraldApp
         app.MapChatEndpoints();
         app.MapHubEndpoints();
         app.MapHealthEndpoints();
+
+        // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
+        Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
     }
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>

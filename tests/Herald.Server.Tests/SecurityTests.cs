@@ -220,22 +220,30 @@ public sealed class SecurityTests : IAsyncLifetime
     {
         await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
         {
-            ["Herald:Auth:TokenLifetime"] = "00:00:03",
-            ["Herald:Streams:AuthWarningLead"] = "00:00:02",
+            // Warning 3 s after login; the refreshed token then has 3 s to spare past the first one's expiry,
+            // enough on a loaded 2-core machine.
+            ["Herald:Auth:TokenLifetime"] = "00:00:06",
+            ["Herald:Streams:AuthWarningLead"] = "00:00:03",
         });
         var guest = await server.OpenGuestDialogAsync();
 
         // Refreshed: survives its first token's expiry.
         await using (var kept = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?token={await server.LoginAsync()}"))
         {
-            var warning = await kept.NextAsync(TimeSpan.FromSeconds(5));
+            var firstExpiry = DateTime.UtcNow.AddSeconds(6);
+            var warning = await kept.NextAsync(TimeSpan.FromSeconds(8));
             Assert.Equal("auth-expiring", warning.EventType);
             var refresh = JsonDocument.Parse(warning.Data).RootElement.GetProperty("refresh").GetString()!;
             using var request = new HttpRequestMessage(HttpMethod.Post, refresh);
             request.Headers.Authorization = new("Bearer", await server.LoginAsync());
             using var refreshed = await server.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
-            await Task.Delay(TimeSpan.FromSeconds(2.5)); // past the first token's expiry
+            var pastFirstExpiry = firstExpiry.AddMilliseconds(500) - DateTime.UtcNow;
+            if (pastFirstExpiry > TimeSpan.Zero)
+            {
+                await Task.Delay(pastFirstExpiry); // the point of the test: the stream outlives its first token
+            }
+
             await server.PostGuestMessageAsync(guest, "still connected");
             var next = await kept.NextAsync(TimeSpan.FromSeconds(5));
             while (next.EventType == "auth-expiring")
@@ -249,8 +257,8 @@ public sealed class SecurityTests : IAsyncLifetime
 
         // Not refreshed: closed at expiry, never downgraded.
         await using var dropped = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?token={await server.LoginAsync()}");
-        Assert.Equal("auth-expiring", (await dropped.NextAsync(TimeSpan.FromSeconds(5))).EventType);
-        await dropped.WaitForEndAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("auth-expiring", (await dropped.NextAsync(TimeSpan.FromSeconds(8))).EventType);
+        await dropped.WaitForEndAsync(TimeSpan.FromSeconds(15));
     }
 
     [Fact]

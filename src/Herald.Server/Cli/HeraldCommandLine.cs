@@ -6,6 +6,9 @@ public static class HeraldCommandLine
     public const string Usage = """
         herald [serve] [--urls URL] [--Herald:Section:Key=value ...]   run the server (default http://localhost:8000)
         herald users add --email EMAIL --password PASSWORD              create an operator in the configured store
+        herald bridge [--settings PATH]                                 the WebSocket-to-SSE bridge of seed 004 (docs/bridge.md)
+        herald testserver [--settings PATH]                             seed 004's test SSE server
+        herald testclient [--settings PATH] [--url WS_URL] [--token T]  seed 004's test client
         herald help                                                     this text
         """;
 
@@ -20,6 +23,12 @@ public static class HeraldCommandLine
                 return 0;
             case "users":
                 return await UsersCommand.RunAsync(rest);
+            case "bridge":
+                return await Bridge.BridgeCommands.RunBridgeAsync(rest);
+            case "testserver":
+                return await Bridge.BridgeCommands.RunTestServerAsync(rest);
+            case "testclient":
+                return await Bridge.BridgeCommands.RunTestClientAsync(rest);
             case "help" or "--help" or "-h":
                 Console.WriteLine(Usage);
                 return 0;
