@@ -7,6 +7,7 @@ using Herald.Server.Hub;
 using Herald.Server.Operations;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
+using Herald.Server.Ui;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server;
@@ -90,6 +91,8 @@ public static class HeraldApp
         }
 
         services.AddHostedService<RetentionService>();
+        // The widget, console and demo (Ui/); after the writer, because the demo seeder writes through it.
+        services.AddHeraldUi(builder.Configuration, builder.Environment);
         services.AddOpenApi();
         builder.AddHeraldOperations();
     }
@@ -117,6 +120,11 @@ public static class HeraldApp
                 await new ApiError(405, "method_not_allowed", $"{context.Request.Method} is not allowed on {context.Request.Path}.").ExecuteAsync(context);
             }
         });
+
+        // What people see: /herald.js, /widget.js, /console, /demo — embedded files, no build step (Ui/UiEndpoints.cs).
+        // Only paths that name one of those files are served; everything else falls through to the API (and its JSON 404).
+        app.UseHeraldUi();
+
         app.UseMiddleware<WidgetCors>();
         app.UseWebSockets();
         app.MapOpenApi();

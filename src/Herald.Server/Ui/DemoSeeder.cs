@@ -1,0 +1,116 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Herald.Server.Auth;
+using Herald.Server.Dialogs;
+using Herald.Server.Hub;
+using Herald.Server.Storage;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Ui;
+
+/// <summary>The demo assistant and the site token <c>/demo</c> embeds, once <see cref="DemoSeeder"/> has run.</summary>
+public sealed class DemoSite
+{
+    public const string AssistantName = "Demo shop";
+
+    private volatile Info? _current;
+
+    public Info? Current => _current;
+
+    /// <summary>On in Development; elsewhere only with <c>Herald:Demo:Enabled=true</c>.</summary>
+    public static bool IsEnabled(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration.GetValue("Herald:Demo:Enabled", environment.IsDevelopment());
+
+    internal void Set(Info info) => _current = info;
+
+    /// <summary>
+    /// The demo's token, derived from the signing key rather than stored: Herald keeps only token hashes, and every
+    /// start (and every node) must be able to show the same token on <c>/demo</c>. The domains version is part of
+    /// it so that editing the demo assistant's domains yields a fresh token on the next start.
+    /// </summary>
+    internal static string DeriveToken(string signingKey, long assistantId, long domainsVersion)
+    {
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(signingKey), Encoding.UTF8.GetBytes($"herald demo widget token|{assistantId}|{domainsVersion}"));
+        return "hwt_" + Base64Url.EncodeToString(mac.AsSpan(0, 24));
+    }
+
+    public sealed record Info(long AssistantId, string SiteToken);
+}
+
+/// <summary>
+/// Creates the demo assistant ("Demo shop") and its widget token on start, so that <c>dotnet run</c> followed by
+/// opening <c>/demo</c> and <c>/console</c> shows a visitor and an operator talking. Idempotent: the assistant is
+/// found by name and the token is derived (<see cref="DemoSite.DeriveToken"/>), so restarts create nothing new.
+/// </summary>
+internal sealed class DemoSeeder(
+    SqlStore store,
+    EventHub hub,
+    WidgetTokenService tokens,
+    DemoSite site,
+    IOptions<HeraldOptions> options,
+    IConfiguration configuration,
+    IServer server,
+    IHostApplicationLifetime lifetime,
+    ILogger<DemoSeeder> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            site.Set(await SeedAsync(cancellationToken));
+        }
+        catch (Exception ex) when (ex is StoreValidationException or System.Data.Common.DbException)
+        {
+            // The demo is a convenience: a node that cannot seed it (e.g. another node won a race) still serves.
+            logger.LogWarning(ex, "Could not set up the demo assistant; /demo answers 503 until the next start.");
+            return;
+        }
+
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? HeraldApp.DefaultUrl;
+            logger.LogInformation("Demo: open {Url}/demo (a visitor on a shop page) and {Url}/console (the operators' console) in two tabs", url, url);
+        });
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task<DemoSite.Info> SeedAsync(CancellationToken ct)
+    {
+        var assistant = (await store.ListAssistantsAsync(ct)).FirstOrDefault(a => a.Name == DemoSite.AssistantName)
+            ?? await hub.ExecuteAsync(new CreateAssistantCommand(DemoSite.AssistantName, null), ct);
+        var token = DemoSite.DeriveToken(options.Value.Auth.SigningKey!, assistant.Id, assistant.DomainsVersion);
+        var existing = await store.FindWidgetTokenAsync(WidgetTokenService.Hash(token), ct);
+        if (existing is null)
+        {
+            await hub.ExecuteAsync(new CreateWidgetTokenCommand(assistant.Id, OwnHosts(), null, token), ct);
+            tokens.Invalidate();
+        }
+        else if (existing.RevokedAt is not null)
+        {
+            logger.LogWarning("The demo's widget token was revoked; the widget on /demo will be refused. Rename the '{Name}' assistant to get a new one.",
+                DemoSite.AssistantName);
+        }
+
+        return new DemoSite.Info(assistant.Id, token);
+    }
+
+    /// <summary>The hosts Herald is configured to listen on (wildcards excluded): the demo page is served from one of them.</summary>
+    private List<string> OwnHosts()
+    {
+        var urls = configuration["urls"];
+        var hosts = new List<string>();
+        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? HeraldApp.DefaultUrl : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host is not ("0.0.0.0" or "[::]" or "") && DomainRules.Normalize([uri.Host]).Error is null)
+            {
+                hosts.Add(uri.Host.ToLowerInvariant());
+            }
+        }
+
+        return [.. hosts.Distinct()];
+    }
+}

@@ -1,0 +1,670 @@
+// Herald's operator console: sign in, a live list of dialogs (the operators' feed), one dialog at a time with its
+// messages live, replies, read marks. Plain ES module, no framework, no build step; served by Herald at /console.
+//
+// The rule that fixes seed 000's "messages appear and disappear": nothing ever *replaces* the messages on screen.
+// History, the stream, the operators' feed and catch-up reloads all merge into one map keyed by message id.
+import '/herald.js';
+
+const { Client } = globalThis.Herald;
+
+const TOKEN_KEY = 'herald.console.token';
+const EMAIL_KEY = 'herald.console.email';
+const HISTORY_PAGE = 200;
+const TYPING_EVERY = 3000;
+const TYPING_SHOWN = 4000;
+
+const $ = (id) => document.getElementById(id);
+const el = {
+  login: $('login'),
+  loginForm: $('login-form'),
+  loginError: $('login-error'),
+  email: $('email'),
+  password: $('password'),
+  app: $('app'),
+  connection: $('connection'),
+  who: $('who'),
+  logout: $('logout'),
+  banner: $('session-banner'),
+  renew: $('renew'),
+  dialogs: $('dialogs'),
+  noDialogs: $('no-dialogs'),
+  unreadTotal: $('unread-total'),
+  placeholder: $('placeholder'),
+  thread: $('thread'),
+  back: $('back'),
+  threadTitle: $('thread-title'),
+  threadSub: $('thread-sub'),
+  messages: $('messages'),
+  typing: $('typing'),
+  replyForm: $('reply-form'),
+  reply: $('reply'),
+  replyError: $('reply-error'),
+  announcer: $('announcer'),
+  relogin: $('relogin'),
+  reloginForm: $('relogin-form'),
+  reloginEmail: $('relogin-email'),
+  reloginUsername: $('relogin-username'),
+  reloginPassword: $('relogin-password'),
+  reloginError: $('relogin-error'),
+  reloginLater: $('relogin-later'),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Session
+// ---------------------------------------------------------------------------------------------------------------
+let token = sessionStorage.getItem(TOKEN_KEY);
+let email = sessionStorage.getItem(EMAIL_KEY) || '';
+
+function tokenExpiry(jwt) {
+  try {
+    const payload = JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function setToken(value) {
+  token = value;
+  sessionStorage.setItem(TOKEN_KEY, value);
+  sessionStorage.setItem(EMAIL_KEY, email);
+}
+
+class HttpError extends Error {
+  constructor(status, body, retryAfter) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.error;
+    this.retryAfter = retryAfter;
+  }
+}
+
+async function request(method, path, body, bearer = token) {
+  const headers = {};
+  if (bearer) headers.Authorization = 'Bearer ' + bearer;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // a proxy's error page
+  }
+  if (!res.ok) throw new HttpError(res.status, json, Number(res.headers.get('Retry-After')) || null);
+  return json;
+}
+
+/** An operator request; a 401 means the session is over, wherever it happens. */
+async function api(method, path, body) {
+  try {
+    return await request(method, path, body);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) signOut('Your session has ended. Sign in again.');
+    throw err;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries network failures and 5xx (a restarting server) with backoff; gives up on other answers. */
+async function persist(fn, alive = () => true) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err instanceof HttpError && err.status < 500 && err.status !== 429) || !alive()) throw err;
+      await sleep(Math.min(15000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.5));
+    }
+  }
+}
+
+async function signIn(address, password) {
+  const res = await request('POST', '/api/auth/login', { email: address, password }, null);
+  email = address;
+  setToken(res.access_token);
+}
+
+// herald.js calls this when a stream's token is about to expire (auth-expiring) or was refused; every stream
+// shares one prompt. Declining leaves the streams to end at expiry, which signs the console out.
+let renewing = null;
+function renewToken() {
+  if (!renewing) {
+    renewing = new Promise((resolve, reject) => {
+      el.banner.hidden = false;
+      el.reloginEmail.textContent = email;
+      el.reloginUsername.value = email;
+      el.reloginError.textContent = '';
+      el.reloginPassword.value = '';
+      const finish = (ok, value) => {
+        el.reloginForm.onsubmit = null;
+        el.reloginLater.onclick = null;
+        el.relogin.onclose = null;
+        if (el.relogin.open) el.relogin.close();
+        renewing = null;
+        if (ok) {
+          el.banner.hidden = true;
+          resolve(value);
+        } else {
+          reject(new Error('sign-in postponed'));
+        }
+      };
+      el.reloginForm.onsubmit = async (e) => {
+        e.preventDefault();
+        try {
+          await signIn(email, el.reloginPassword.value);
+          finish(true, token);
+        } catch (err) {
+          el.reloginError.textContent = err.status === 401 ? 'Wrong password.' : err.message;
+        }
+      };
+      el.reloginLater.onclick = () => finish(false);
+      el.relogin.onclose = () => finish(false);
+      if (!el.relogin.open) el.relogin.showModal();
+      el.reloginPassword.focus();
+    });
+  }
+  return renewing;
+}
+el.renew.addEventListener('click', () => renewToken().catch(() => {}));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connection indicator: the operators' feed is the console's lifeline.
+// ---------------------------------------------------------------------------------------------------------------
+const TRANSPORT_NAME = { sse: 'SSE', poll: 'long polling', websocket: 'WebSocket' };
+function setConnection(state, transport) {
+  const text =
+    state === 'open'
+      ? `Live${transport ? ' · ' + (TRANSPORT_NAME[transport] || transport) : ''}`
+      : { connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline', closed: 'Disconnected' }[state] || state;
+  el.connection.dataset.state = state;
+  const span = el.connection.querySelector('.text');
+  if (span.textContent !== text) span.textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dialog list, updated in place from the feed (dialog_update carries the whole summary).
+// ---------------------------------------------------------------------------------------------------------------
+const dialogs = new Map(); // id → dialog summary
+const rows = new Map(); // id → <li>
+const assistants = new Map(); // id → name
+
+function visitorName(d) {
+  return d.guest_id ? `Visitor ${d.guest_id.slice(0, 8)}` : `Dialog #${d.id}`;
+}
+
+function shortTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+const activity = (d) => Date.parse(d.last_message_at || d.created_at) || 0;
+
+/** A newer summary wins; a list reload that started before a live update must not roll it back. */
+function upsertDialog(d) {
+  const old = dialogs.get(d.id);
+  if (old && activity(old) > activity(d)) return;
+  dialogs.set(d.id, d);
+  renderRow(d);
+}
+
+function renderRow(d) {
+  let li = rows.get(d.id);
+  if (!li) {
+    li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'dialog';
+    b.dataset.dialogId = String(d.id);
+    b.innerHTML =
+      '<span class="name"></span><span class="time"></span><span class="preview"></span><span class="unread" hidden></span><span class="assistant"></span>';
+    b.addEventListener('click', () => openDialog(d.id, true));
+    li.append(b);
+    rows.set(d.id, li);
+  }
+  const b = li.firstChild;
+  const name = visitorName(d);
+  const assistant = assistants.get(d.assistant_id);
+  b.querySelector('.name').textContent = name;
+  b.querySelector('.assistant').textContent = assistant || '';
+  b.querySelector('.time').textContent = shortTime(d.last_message_at || d.created_at);
+  const preview = d.last_message_text ? (d.last_message_sender === 'manager' ? 'You: ' : '') + d.last_message_text : 'No messages yet';
+  b.querySelector('.preview').textContent = preview;
+  const unread = b.querySelector('.unread');
+  unread.hidden = !d.unread_count;
+  unread.textContent = String(d.unread_count);
+  if (d.unread_count) b.dataset.unread = '';
+  else delete b.dataset.unread;
+  b.setAttribute('aria-label', `${name}${assistant ? ', ' + assistant : ''}${d.unread_count ? `, ${d.unread_count} unread` : ''}: ${preview}`);
+  b.setAttribute('aria-current', current && current.id === d.id ? 'true' : 'false');
+  placeRow(li, d);
+  updateTotals();
+}
+
+function placeRow(li, d) {
+  // Most recent activity first. Moving a focused button would drop its focus; give it back.
+  const focused = document.activeElement === li.firstChild;
+  let before = null;
+  for (const other of el.dialogs.children) {
+    if (other === li) continue;
+    const od = dialogs.get(Number(other.firstChild.dataset.dialogId));
+    if (od && (activity(od) < activity(d) || (activity(od) === activity(d) && od.id < d.id))) {
+      before = other;
+      break;
+    }
+  }
+  if (li.nextSibling !== before || li.parentNode !== el.dialogs) el.dialogs.insertBefore(li, before);
+  if (focused && document.activeElement !== li.firstChild) li.firstChild.focus();
+}
+
+function updateTotals() {
+  let total = 0;
+  for (const d of dialogs.values()) total += d.unread_count || 0;
+  el.unreadTotal.hidden = total === 0;
+  el.unreadTotal.textContent = String(total);
+  el.unreadTotal.setAttribute('aria-label', `${total} unread`);
+  el.noDialogs.hidden = dialogs.size > 0;
+  document.title = total ? `(${total}) Herald console` : 'Herald console';
+}
+
+let assistantsLoading = null;
+function refreshAssistants() {
+  if (assistantsLoading) return;
+  assistantsLoading = api('GET', '/api/assistants')
+    .then((names) => {
+      for (const a of names) assistants.set(a.id, a.name);
+      for (const d of dialogs.values()) renderRow(d);
+    })
+    .catch(() => {})
+    .finally(() => (assistantsLoading = null));
+}
+
+async function loadDialogs() {
+  const [list, names] = await Promise.all([api('GET', '/api/dialogs'), api('GET', '/api/assistants')]);
+  for (const a of names) assistants.set(a.id, a.name);
+  for (const d of list) upsertDialog(d);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The open dialog. One object per opening: late answers for a dialog that is no longer open are dropped.
+// ---------------------------------------------------------------------------------------------------------------
+let current = null;
+
+const SENDER_LABEL = { user: 'Visitor', manager: 'You' };
+const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase() + sender.slice(1);
+
+class Thread {
+  constructor(id) {
+    this.id = id;
+    this.byId = new Map();
+    this.pending = new Map();
+    this.maxId = 0;
+    this.client = null;
+    this.closed = false;
+    this.interrupted = false;
+    this.lastTyping = 0;
+  }
+
+  alive() {
+    return !this.closed && current === this;
+  }
+
+  bubble(sender, text, iso) {
+    const li = document.createElement('li');
+    li.className = 'msg';
+    li.dataset.sender = sender;
+    const who = document.createElement('span');
+    who.className = 'sr-only';
+    who.textContent = label(sender) + ': ';
+    const p = document.createElement('p');
+    p.className = 'text';
+    p.textContent = text;
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    const time = document.createElement('time');
+    if (iso) time.dateTime = iso;
+    time.textContent = iso ? shortTime(iso) : '';
+    const state = document.createElement('span');
+    state.className = 'state';
+    meta.append(time, state);
+    li.append(who, p, meta);
+    return li;
+  }
+
+  /** Merges a stored message; `live` = it just arrived (announce it, mark the dialog read). */
+  merge(m, live) {
+    if (!this.alive() || !m || typeof m.id !== 'number' || m.dialog_id !== this.id || this.byId.has(m.id)) return;
+    const list = el.messages;
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+    const mine = m.client_message_id && this.pending.get(m.client_message_id);
+    let li;
+    if (mine) {
+      this.pending.delete(m.client_message_id);
+      li = mine.li;
+      delete li.dataset.pending;
+      delete li.dataset.failed;
+      li.querySelector('.state').textContent = '';
+      const t = li.querySelector('time');
+      t.dateTime = m.created_at;
+      t.textContent = shortTime(m.created_at);
+      li.remove();
+    } else {
+      li = this.bubble(m.sender, m.text, m.created_at);
+    }
+    li.dataset.messageId = String(m.id);
+    this.byId.set(m.id, li);
+    if (m.id > this.maxId) this.maxId = m.id;
+    let before = null;
+    for (const other of list.children) {
+      const otherId = Number(other.dataset.messageId);
+      if ((otherId && otherId > m.id) || other.dataset.pending !== undefined) {
+        before = other;
+        break;
+      }
+    }
+    list.insertBefore(li, before);
+    if (stick || mine) list.scrollTop = list.scrollHeight;
+    if (live && m.sender !== 'manager' && !mine) {
+      this.hideTyping();
+      el.announcer.textContent = `${label(m.sender)}: ${m.text}`;
+      this.markReadSoon();
+    }
+  }
+
+  async loadHistory(afterId) {
+    for (let after = afterId || 0; this.alive(); ) {
+      const page = await api('GET', `/api/dialogs/${this.id}/messages?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
+      for (const m of page) this.merge(m, false);
+      if (page.length < HISTORY_PAGE) return;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  async open() {
+    const alive = () => this.alive();
+    // The stream's position first, then the history: whatever is posted in between arrives on the stream.
+    const head = await persist(() => api('GET', `/api/dialogs/${this.id}/poll`), alive);
+    await persist(() => this.loadHistory(0), alive);
+    if (!this.alive()) return;
+    this.markRead();
+    const client = (this.client = new Client({ dialogId: this.id, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id }));
+    client.on('message:new', (e) => this.merge(e.data && e.data.message, true));
+    client.on('typing', (e) => {
+      if (e.data && e.data.sender === 'user') this.showTyping();
+    });
+    client.on('reset', () => persist(() => this.loadHistory(0), alive).catch(() => {}));
+    client.on('state', (s) => {
+      if (s.state === 'open' && this.interrupted) {
+        this.interrupted = false;
+        persist(() => this.loadHistory(this.maxId), alive).catch(() => {});
+        this.flush();
+      } else if (s.state === 'reconnecting' || s.state === 'offline') {
+        this.interrupted = true;
+      }
+    });
+    client.on('error', (e) => {
+      if (e.fatal && e.status === 401) signOut('Your session has ended. Sign in again.');
+    });
+  }
+
+  markRead() {
+    clearTimeout(this.readTimer);
+    api('POST', `/api/dialogs/${this.id}/read`).catch(() => {});
+  }
+
+  markReadSoon() {
+    // Only what the operator can see counts as read.
+    if (document.visibilityState !== 'visible') return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.alive() && this.markRead(), 400);
+  }
+
+  send(text) {
+    const cid = crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const li = this.bubble('manager', text, null);
+    li.dataset.pending = '';
+    li.querySelector('.state').textContent = 'Sending…';
+    this.pending.set(cid, { cid, li, text, attempts: 0, inFlight: false });
+    el.messages.append(li);
+    el.messages.scrollTop = el.messages.scrollHeight;
+    this.deliver(cid);
+  }
+
+  async deliver(cid) {
+    const p = this.pending.get(cid);
+    if (!p || p.inFlight || !this.alive()) return;
+    p.inFlight = true;
+    p.li.querySelector('.state').textContent = 'Sending…';
+    delete p.li.dataset.failed;
+    try {
+      // client_message_id makes a retry after a lost answer return the first message instead of a second one.
+      const m = await api('POST', `/api/dialogs/${this.id}/messages`, { text: p.text, client_message_id: cid });
+      this.merge(m, false);
+      el.replyError.textContent = '';
+    } catch (err) {
+      const transient = !(err instanceof HttpError) || err.status >= 500 || err.status === 429;
+      p.attempts++;
+      if (transient && p.attempts < 6) {
+        p.li.querySelector('.state').textContent = 'Waiting for the connection…';
+        setTimeout(() => this.deliver(cid), (err.retryAfter ? err.retryAfter * 1000 : 0) || Math.min(15000, 1000 * 2 ** (p.attempts - 1)));
+      } else {
+        p.li.dataset.failed = '';
+        p.li.querySelector('.state').textContent = 'Not sent';
+        el.replyError.textContent = `Not sent: ${err.message}. It will be retried when the connection is back.`;
+        p.attempts = 0;
+      }
+    } finally {
+      p.inFlight = false;
+    }
+  }
+
+  flush() {
+    for (const p of this.pending.values()) this.deliver(p.cid);
+  }
+
+  typing() {
+    const now = Date.now();
+    if (now - this.lastTyping < TYPING_EVERY) return;
+    this.lastTyping = now;
+    api('POST', `/api/dialogs/${this.id}/typing`).catch(() => {});
+  }
+
+  showTyping() {
+    el.typing.hidden = false;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_SHOWN);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    el.typing.hidden = true;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.readTimer);
+    clearTimeout(this.typingTimer);
+    if (this.client) this.client.close();
+  }
+}
+
+function openDialog(id, focusReply) {
+  if (current && current.id === id) {
+    if (focusReply) el.reply.focus();
+    return;
+  }
+  if (current) current.close();
+  const thread = (current = new Thread(id));
+  history.replaceState(null, '', `#dialog-${id}`);
+  for (const [rowId, li] of rows) li.firstChild.setAttribute('aria-current', rowId === id ? 'true' : 'false');
+  const d = dialogs.get(id);
+  el.placeholder.hidden = true;
+  el.thread.hidden = false;
+  el.app.dataset.view = 'thread';
+  el.threadTitle.textContent = d ? visitorName(d) : `Dialog #${id}`;
+  el.threadSub.textContent = d ? [assistants.get(d.assistant_id), d.guest_id && `guest ${d.guest_id}`].filter(Boolean).join(' · ') : '';
+  el.messages.replaceChildren();
+  el.typing.hidden = true;
+  el.replyError.textContent = '';
+  if (focusReply) el.reply.focus();
+  thread.open().catch((err) => {
+    if (thread.alive()) el.replyError.textContent = `Could not open the dialog: ${err.message}`;
+  });
+}
+
+function closeDialog() {
+  if (current) current.close();
+  current = null;
+  history.replaceState(null, '', location.pathname);
+  el.thread.hidden = true;
+  el.placeholder.hidden = false;
+  el.app.dataset.view = 'list';
+  for (const li of rows.values()) li.firstChild.setAttribute('aria-current', 'false');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The operators' feed: every dialog's new messages and summaries on one connection.
+// ---------------------------------------------------------------------------------------------------------------
+let feed = null;
+let feedInterrupted = false;
+
+async function startFeed() {
+  const signedIn = token;
+  const alive = () => token === signedIn && !!token;
+  const head = await persist(() => api('GET', '/api/poll?topic=dialogs'), alive);
+  await persist(loadDialogs, alive);
+  if (!alive()) return;
+  feed = new Client({ admin: true, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id });
+  feed.on('dialog_update', (e) => {
+    const d = e.data && e.data.dialog;
+    if (!d) return;
+    // A dialog of an assistant created after the list was loaded: learn its name.
+    if (!assistants.has(d.assistant_id)) refreshAssistants();
+    upsertDialog(d);
+    if (e.data.created) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
+  });
+  feed.on('new_message', (e) => {
+    if (current && e.data) current.merge(e.data.message, true);
+  });
+  feed.on('reset', () => persist(loadDialogs, alive).catch(() => {}));
+  feed.on('state', (s) => {
+    setConnection(s.state, s.transport);
+    if (s.state === 'open' && feedInterrupted) {
+      feedInterrupted = false;
+      persist(loadDialogs, alive).catch(() => {});
+    } else if (s.state === 'reconnecting' || s.state === 'offline') {
+      feedInterrupted = true;
+    }
+  });
+  feed.on('error', (e) => {
+    if (e.fatal && e.status === 401) signOut('Your session has ended. Sign in again.');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Screens
+// ---------------------------------------------------------------------------------------------------------------
+function showLogin(message) {
+  el.app.hidden = true;
+  el.login.hidden = false;
+  el.loginError.textContent = message || '';
+  if (email) el.email.value = email;
+  (email ? el.password : el.email).focus();
+}
+
+function showApp() {
+  el.login.hidden = true;
+  el.app.hidden = false;
+  el.who.textContent = email;
+  setConnection('connecting');
+  startFeed().catch((err) => {
+    if (!(err instanceof HttpError && err.status === 401)) setConnection('closed');
+  });
+  const m = /^#dialog-(\d+)$/.exec(location.hash);
+  if (m) openDialog(Number(m[1]), false);
+}
+
+function signOut(message) {
+  if (!token) return;
+  token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (feed) feed.close();
+  feed = null;
+  if (current) current.close();
+  current = null;
+  if (el.relogin.open) el.relogin.close();
+  el.banner.hidden = true;
+  dialogs.clear();
+  rows.clear();
+  el.dialogs.replaceChildren();
+  el.messages.replaceChildren();
+  el.thread.hidden = true;
+  el.placeholder.hidden = false;
+  showLogin(message);
+}
+
+el.loginForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const address = el.email.value.trim();
+  if (!address || !el.password.value) {
+    el.loginError.textContent = 'Enter your email and password.';
+    return;
+  }
+  const button = el.loginForm.querySelector('button');
+  button.disabled = true;
+  el.loginError.textContent = '';
+  try {
+    await signIn(address, el.password.value);
+    el.password.value = '';
+    showApp();
+  } catch (err) {
+    el.loginError.textContent =
+      err.status === 401 ? 'Wrong email or password.' : err.status === 429 ? `Too many attempts; try again in ${err.retryAfter || 60} s.` : `Sign-in failed: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+el.logout.addEventListener('click', () => signOut('Signed out.'));
+el.back.addEventListener('click', () => {
+  const id = current && current.id;
+  closeDialog();
+  const row = id && rows.get(id);
+  if (row) row.firstChild.focus();
+});
+
+el.replyForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = el.reply.value.trim();
+  if (!text || !current) return;
+  el.reply.value = '';
+  current.send(text);
+});
+el.reply.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    el.replyForm.requestSubmit();
+  }
+});
+el.reply.addEventListener('input', () => {
+  if (current && el.reply.value.trim()) current.typing();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && current && !el.relogin.open && el.app.dataset.view === 'thread' && window.matchMedia('(max-width: 760px)').matches) {
+    el.back.click();
+  }
+});
+document.addEventListener('visibilitychange', () => {
+  const d = current && dialogs.get(current.id);
+  if (document.visibilityState === 'visible' && d && d.unread_count) current.markRead();
+});
+
+if (token && tokenExpiry(token) > Date.now() + 5000) showApp();
+else {
+  sessionStorage.removeItem(TOKEN_KEY);
+  token = null;
+  showLogin();
+}
