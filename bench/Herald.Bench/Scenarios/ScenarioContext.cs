@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Herald.Bench.Load;
+using Herald.Bench.Report;
+
+namespace Herald.Bench.Scenarios;
+
+/// <summary>What every scenario gets: options, the server under test, an API client; and the steps they share.</summary>
+internal sealed class ScenarioContext(BenchOptions options, ServerProcess server, HeraldApi api)
+{
+    public BenchOptions Options { get; } = options;
+
+    public ServerProcess Server { get; } = server;
+
+    public HeraldApi Api { get; } = api;
+
+    public int PerWorker => Options.Int("per-worker", 10_000);
+
+    /// <summary>Starts workers and opens every subscription; returns when all are established or failed.</summary>
+    public async Task<(WorkerPool Pool, double Seconds)> ConnectAsync(IReadOnlyList<Subscription> subscriptions, ProgressLine progress)
+    {
+        var pool = WorkerPool.Start(subscriptions.Count, PerWorker);
+        var timeout = Options.Seconds("connect-timeout", 30);
+        var started = Stopwatch.GetTimestamp();
+        pool.Connect(subscriptions, Server.Port, Options.Int("per-source", 5000), Options.Int("max-pending", 256), timeout);
+        progress.SetStatus(() => Status(pool, "connecting"));
+        var deadline = started + (long)((timeout.TotalSeconds + 30) * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(100);
+            var p = pool.Progress();
+            if (p.Requested == subscriptions.Count && p.Established + p.Failed >= subscriptions.Count)
+            {
+                break;
+            }
+        }
+
+        // The last progress report can be up to half a second old; the elapsed time is measured here, so the
+        // connect time is accurate to that half second.
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return (pool, seconds);
+    }
+
+    /// <summary>The progress line: connections, deliveries, server RSS and CPU, generator CPU.</summary>
+    public string Status(WorkerPool pool, string phase)
+    {
+        var p = pool.Progress();
+        var sample = Server.Sample();
+        var now = sample;
+        var cpu = "";
+        if (now is { } n && _lastSample is { } last && n.Timestamp > last.Timestamp)
+        {
+            cpu = $" srv-cpu {ProcSample.CoresBetween(last, n) * 100:F0}%";
+        }
+
+        _lastSample = now;
+        var rss = sample is { } s ? $" srv-rss {s.RssKb / 1024.0:F0} MB" : "";
+        return $"{phase}: conns {p.Established:N0}/{p.Requested:N0} failed {p.Failed:N0} closed {p.Closed:N0} recv {p.Received:N0} dup {p.Duplicates:N0}{rss}{cpu} gen-cpu {(p.CpuMs + CoordinatorCpuMs()) / 1000.0:F1}s";
+    }
+
+    private ProcSample? _lastSample;
+
+    /// <summary>Median server RSS (KB) over a few samples: the GC's gen0 budget makes single samples noisy.</summary>
+    public async Task<long> MedianRssKbAsync(int samples, TimeSpan every)
+    {
+        var values = new List<long>();
+        for (var i = 0; i < samples; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(every);
+            }
+
+            if (Server.Sample() is { } s)
+            {
+                values.Add(s.RssKb);
+            }
+        }
+
+        return Median(values);
+    }
+
+    public static long Median(List<long> values)
+    {
+        if (values.Count == 0)
+        {
+            return 0;
+        }
+
+        values.Sort();
+        return values[values.Count / 2];
+    }
+
+    /// <summary>
+    /// Waits until the workers have received everything published (or <paramref name="timeout"/> passes),
+    /// then returns their statistics.
+    /// </summary>
+    public static async Task<PoolStats> DrainAsync(WorkerPool pool, long[] published, bool histogram, bool reset, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var stats = await pool.StatsAsync(published, histogram: false, reset: false);
+            if (stats.Received + stats.Misrouted >= stats.Expected || Stopwatch.GetTimestamp() > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return await pool.StatsAsync(published, histogram, reset);
+    }
+
+    public static long CoordinatorCpuMs() => (long)Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+}
