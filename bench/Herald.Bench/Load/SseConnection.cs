@@ -142,59 +142,59 @@ internal sealed class SseConnection(int index, int topic, byte[] request)
 
                     return true;
                 case ChunkState.Size:
-                {
-                    var b = data[0];
-                    data = data[1..];
-                    if (b == '\n')
                     {
-                        if (_chunkRemaining == 0)
+                        var b = data[0];
+                        data = data[1..];
+                        if (b == '\n')
                         {
-                            _chunk = ChunkState.Ended;
-                            failure = "stream-ended";
+                            if (_chunkRemaining == 0)
+                            {
+                                _chunk = ChunkState.Ended;
+                                failure = "stream-ended";
+                                return false;
+                            }
+
+                            _chunk = ChunkState.Data;
+                        }
+                        else if (HexValue(b) is var v and >= 0)
+                        {
+                            _chunkRemaining = (_chunkRemaining << 4) | (uint)v;
+                        }
+
+                        // '\r' and chunk extensions are skipped.
+                        break;
+                    }
+
+                case ChunkState.Data:
+                    {
+                        var n = (int)Math.Min(_chunkRemaining, data.Length);
+                        if (!OnSse(data[..n], now, sink, out failure))
+                        {
                             return false;
                         }
 
-                        _chunk = ChunkState.Data;
-                    }
-                    else if (HexValue(b) is var v and >= 0)
-                    {
-                        _chunkRemaining = (_chunkRemaining << 4) | (uint)v;
-                    }
+                        data = data[n..];
+                        _chunkRemaining -= n;
+                        if (_chunkRemaining == 0)
+                        {
+                            _chunk = ChunkState.DataEnd;
+                        }
 
-                    // '\r' and chunk extensions are skipped.
-                    break;
-                }
-
-                case ChunkState.Data:
-                {
-                    var n = (int)Math.Min(_chunkRemaining, data.Length);
-                    if (!OnSse(data[..n], now, sink, out failure))
-                    {
-                        return false;
+                        break;
                     }
-
-                    data = data[n..];
-                    _chunkRemaining -= n;
-                    if (_chunkRemaining == 0)
-                    {
-                        _chunk = ChunkState.DataEnd;
-                    }
-
-                    break;
-                }
 
                 case ChunkState.DataEnd:
-                {
-                    var lf = data.IndexOf((byte)'\n');
-                    if (lf < 0)
                     {
-                        return true;
-                    }
+                        var lf = data.IndexOf((byte)'\n');
+                        if (lf < 0)
+                        {
+                            return true;
+                        }
 
-                    data = data[(lf + 1)..];
-                    _chunk = ChunkState.Size;
-                    break;
-                }
+                        data = data[(lf + 1)..];
+                        _chunk = ChunkState.Size;
+                        break;
+                    }
 
                 default:
                     failure = "stream-ended";
