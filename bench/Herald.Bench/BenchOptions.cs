@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -97,7 +97,9 @@ internal sealed class BenchOptions
           --server-pid PID       its process id (for RSS and CPU figures)
           --server-dll PATH      another build of the server
           --server-arg ARG       pass ARG to the server (repeatable), e.g. --server-arg=--Herald:Streams:HeartbeatInterval=00:00:05
+          --server-env K=V       set an environment variable for the server (repeatable), e.g. --server-env DOTNET_gcConcurrent=1
           --keep-data            keep the temp data directory (and server.log)
+          --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
 
         Load generator:
           --per-worker N         connections per worker process (default 10000; the per-process open-files limit is 20000)

@@ -69,13 +69,26 @@ internal static class LoadRunner
         else
         {
             var dll = options.String("server-dll") ?? Path.Combine(RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
-            server = await ServerProcess.StartAsync(dll, options.All("server-arg"), options.Flag("keep-data"), CancellationToken.None);
+            server = await ServerProcess.StartAsync(dll, options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
         }
 
         await using (server)
         {
             using var api = new HeraldApi(server.BaseAddress, 4);
-            var result = await run(new ScenarioContext(options, server, api));
+            var monitor = server.Pid is { } serverPid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
+            ScenarioResult result;
+            try
+            {
+                result = await run(new ScenarioContext(options, server, api, monitor));
+            }
+            finally
+            {
+                if (monitor is not null)
+                {
+                    await monitor.DisposeAsync();
+                }
+            }
+
             if (server.LogFile is { } log && options.Flag("keep-data"))
             {
                 result.Notes.Add($"server log: {log}");

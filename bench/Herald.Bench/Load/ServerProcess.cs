@@ -79,7 +79,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, null, null, keepData: true);
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, IReadOnlyList<string> extraArgs, bool keepData, CancellationToken ct)
+    public static async Task<ServerProcess> StartAsync(string serverDll, IReadOnlyList<string> extraArgs, IReadOnlyList<string> environment, bool keepData, CancellationToken ct)
     {
         if (!File.Exists(serverDll))
         {
@@ -107,6 +107,15 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["HERALD_BENCH_LOG"] = log;
+        foreach (var pair in environment)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                info.Environment[pair[..eq]] = pair[(eq + 1)..];
+            }
+        }
+
         info.WorkingDirectory = data;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
         var server = new ServerProcess(new Uri($"http://127.0.0.1:{port}"), process.Id, process, data, log, keepData);

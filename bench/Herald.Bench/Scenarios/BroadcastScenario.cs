@@ -60,7 +60,7 @@ internal static class BroadcastScenario
         await Pacer.RunAsync(rates[0], TimeSpan.FromSeconds(2), publishers * 4, Send, CancellationToken.None);
         var before = await ScenarioContext.DrainAsync(pool, published, histogram: false, reset: true, TimeSpan.FromSeconds(5));
 
-        result.Table.Add(["publish/s", "deliveries/s", "expected", "received", "lost", "dup", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "srv CPU", "µs/delivery", "gen CPU", "behind", "pass"]);
+        result.Table.Add(["publish/s", "deliveries/s", "expected", "received", "lost", "dup", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "srv CPU", "µs/delivery", "gen CPU", "GCs", "max GC ms", "behind", "pass"]);
         var steps = new JsonArray();
         double best = 0;
         var bestRate = 0;
@@ -69,9 +69,11 @@ internal static class BroadcastScenario
             progress.SetStatus(() => ctx.Status(pool, $"{rate}/s"));
             var cpu0 = ctx.Server.Sample();
             var gen0 = before.CpuMs + ScenarioContext.CoordinatorCpuMs();
+            ctx.Runtime?.TakeInterval();
             var pace = await Pacer.RunAsync(rate, step, publishers * 4, Send, CancellationToken.None);
             var after = await ScenarioContext.DrainAsync(pool, published, histogram: true, reset: true, TimeSpan.FromSeconds(10));
             var cpu1 = ctx.Server.Sample();
+            var gc = ctx.Runtime?.TakeInterval();
             var expected = after.Expected - before.Expected;
             var received = after.Received - before.Received;
             var dup = after.Duplicates - before.Duplicates;
@@ -87,7 +89,8 @@ internal static class BroadcastScenario
                 ScenarioResult.Ms(after.Latency.Percentile(50)), ScenarioResult.Ms(after.Latency.Percentile(90)), ScenarioResult.Ms(p99),
                 ScenarioResult.Ms(after.Latency.Percentile(99.9)), ScenarioResult.Ms(after.Latency.Max),
                 $"{serverCpuMs / 10.0 / seconds:F0}%", received == 0 ? "-" : ScenarioResult.F(serverCpuMs * 1000.0 / received, 2),
-                $"{genCpuMs / 10.0 / seconds:F0}%", pace.MaxBehind.ToString(), pass ? "yes" : "NO",
+                $"{genCpuMs / 10.0 / seconds:F0}%", gc is null ? "-" : $"{gc.Collections[0]}/{gc.Collections[1]}/{gc.Collections[2]}",
+                gc is null ? "-" : gc.MaxPauseMs.ToString("F1"), pace.MaxBehind.ToString(), pass ? "yes" : "NO",
             ]);
             steps.Add(new JsonObject
             {
@@ -107,6 +110,7 @@ internal static class BroadcastScenario
                 ["server_cpu_us_per_delivery"] = received == 0 ? null : Math.Round(serverCpuMs * 1000.0 / received, 3),
                 ["generator_cpu_ms"] = genCpuMs,
                 ["closed_connections"] = after.Closed,
+                ["server_gc"] = gc?.ToString(),
                 ["pass"] = pass,
             });
             before = after;

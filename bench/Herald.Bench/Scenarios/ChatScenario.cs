@@ -88,6 +88,7 @@ internal static class ChatScenario
         progress.SetStatus(() => ctx.Status(pool, $"{rate:N0} msg/s"));
         var cpu0 = ctx.Server.Sample();
         var gen0 = before.CpuMs + ScenarioContext.CoordinatorCpuMs();
+        ctx.Runtime?.TakeInterval();
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
         var cpu1 = ctx.Server.Sample();
         progress.SetStatus(() => ctx.Status(pool, "draining"));
@@ -111,6 +112,7 @@ internal static class ChatScenario
             result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST and SQLite), RSS {end.RssKb / 1024.0:F0} MB");
         }
 
+        ctx.RuntimeRow(result, "server runtime");
         result.Row("generator", $"CPU {genCpuMs / 10.0 / seconds:F0}% of one core (workers + coordinator)");
         result.Row("connections closed", $"{after.Closed:N0} during the run; heartbeats received {after.Heartbeats:N0}");
         result.Set("messages_posted", pace.Issued);

@@ -28,6 +28,8 @@ internal static class IdleScenario
 
         await Task.Delay(TimeSpan.FromSeconds(2));
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
+        var (heapBeforeGc, rssBeforeGc, typesBefore) = await CollectAsync(ctx);
+        ctx.Runtime?.TakeAllocations(0);
 
         var subscriptions = Enumerable.Range(0, connections)
             .Select(i => new Subscription($"/api/events?topic=idle-{i % topics}&token={token}", i % topics))
@@ -37,6 +39,7 @@ internal static class IdleScenario
 
         // Hold: sample RSS once a second during the last five seconds, CPU over the whole hold.
         var holdStart = ctx.Server.Sample();
+        ctx.Runtime?.TakeInterval();
         var holdStarted = Stopwatch.GetTimestamp();
         var samples = new List<long>();
         progress.SetStatus(() => ctx.Status(pool, "holding"));
@@ -50,6 +53,8 @@ internal static class IdleScenario
         }
 
         var holdEnd = ctx.Server.Sample();
+        var allocations = ctx.Runtime?.TakeAllocations(12);
+        var (heapAfterGc, rssAfterGc, typesAfter) = await CollectAsync(ctx);
         var stats = await pool.StatsAsync(null, histogram: true, reset: false);
         var serverCount = (await ctx.Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt32();
         var rssConnected = ScenarioContext.Median(samples);
@@ -69,6 +74,14 @@ internal static class IdleScenario
             var perConnection = stats.Established == 0 ? 0 : (rssConnected - rssBefore) * 1024.0 / stats.Established;
             result.Row("server RSS", $"{rssBefore / 1024.0:F1} MB before, {rssConnected / 1024.0:F1} MB with {stats.Established:N0} connected (medians)");
             result.Row("RSS per connection", $"{perConnection / 1024:F2} KB");
+            if (heapBeforeGc is { } h0 && heapAfterGc is { } h1 && stats.Established > 0)
+            {
+                var rssPerGc = (rssAfterGc - rssBeforeGc) * 1024.0 / stats.Established;
+                result.Row("after an induced full GC", $"RSS {rssBeforeGc / 1024.0:F1} → {rssAfterGc / 1024.0:F1} MB = {rssPerGc / 1024:F2} KB per connection; managed heap {h0 / 1048576.0:F1} → {h1 / 1048576.0:F1} MB = {(h1 - h0) / 1024.0 / stats.Established:F2} KB per connection");
+                result.Set("rss_per_connection_after_gc_bytes", Math.Round(rssPerGc));
+                result.Set("heap_per_connection_bytes", Math.Round((double)(h1 - h0) / stats.Established));
+            }
+
             result.Row("server CPU while idle", $"{ProcSample.CoresBetween(a, b) * 100:F1} % of one core (heartbeats included)");
             result.Set("rss_before_kb", rssBefore);
             result.Set("rss_connected_kb", rssConnected);
@@ -82,11 +95,61 @@ internal static class IdleScenario
             result.Notes.Add("no server PID: RSS and CPU not measured (pass --server-pid with --url)");
         }
 
+        ctx.RuntimeRow(result, "server runtime (hold)");
+        if (allocations is { Count: > 0 })
+        {
+            var total = allocations.Sum(kv => kv.Value);
+            result.Row("allocated while connecting", string.Join(", ", allocations.Take(8).Select(kv => $"{ShortType(kv.Key)} {kv.Value / 1024.0 / Math.Max(1, stats.Established):F2} KB")) + " per connection (sampled, top types)");
+            result.Set("allocations_per_connection_bytes", new System.Text.Json.Nodes.JsonObject(allocations.Select(kv =>
+                new KeyValuePair<string, System.Text.Json.Nodes.JsonNode?>(kv.Key, Math.Round((double)kv.Value / Math.Max(1, stats.Established))))));
+        }
+
+        if (typesBefore is not null && typesAfter is not null && stats.Established > 0)
+        {
+            var perConnection = HeapSnapshot.PerConnection(typesBefore, typesAfter, stats.Established, 60);
+            result.Row("live objects per connection", $"{perConnection.Sum(x => x.Bytes) / 1024:F2} KB in the top {perConnection.Count} types (heap snapshot after vs before; top 25 here, 60 in the JSON):");
+            foreach (var (type, count, bytes) in perConnection.Take(25))
+            {
+                result.Row("", $"{bytes,8:F0} B  {count,5:F2} ×  {type}");
+            }
+
+            result.Set("live_objects_per_connection", new System.Text.Json.Nodes.JsonArray(perConnection.Select(x => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = x.Type,
+                ["count"] = Math.Round(x.Count, 3),
+                ["bytes"] = Math.Round(x.Bytes, 1),
+            }).ToArray()));
+        }
+
         result.Row("heartbeats received", $"{stats.Heartbeats:N0} comments (incl. the one each stream opens with); longest silence on a connection {stats.MaxSilenceMs / 1000.0:F1} s");
         result.Row("generator CPU", $"{(stats.CpuMs + ScenarioContext.CoordinatorCpuMs()) / 1000.0:F1} s total (workers + coordinator)");
         result.Set("heartbeats", stats.Heartbeats);
         result.Set("max_silence_ms", stats.MaxSilenceMs);
         return result;
+    }
+
+    // Takes a heap snapshot of the server (which induces a full GC) and returns the heap after it, the RSS a
+    // moment later and the live objects by type.
+    private static async Task<(long? Heap, long RssKb, Dictionary<string, (long Count, long Bytes)>? Types)> CollectAsync(ScenarioContext ctx)
+    {
+        if (ctx.Runtime is null || ctx.Server.Pid is not { } pid)
+        {
+            return (null, 0, null);
+        }
+
+        var before = ctx.Runtime.HeapStatsCount;
+        var types = await HeapSnapshot.TakeAsync(pid, TimeSpan.FromSeconds(60));
+        await Task.Delay(1000);
+        var heap = ctx.Runtime.HeapStatsCount > before ? ctx.Runtime.LastHeapBytes : (long?)null;
+        return (heap, await ctx.MedianRssKbAsync(3, TimeSpan.FromMilliseconds(300)), types);
+    }
+
+    private static string ShortType(string type)
+    {
+        var generic = type.IndexOf('[', StringComparison.Ordinal);
+        var head = generic < 0 ? type : type[..generic];
+        var dot = head.LastIndexOf('.');
+        return dot < 0 ? type : type[(dot + 1)..];
     }
 
     public static void FailureNotes(ScenarioResult result, PoolStats stats)

@@ -5,8 +5,34 @@ using Herald.Bench.Report;
 namespace Herald.Bench.Scenarios;
 
 /// <summary>What every scenario gets: options, the server under test, an API client; and the steps they share.</summary>
-internal sealed class ScenarioContext(BenchOptions options, ServerProcess server, HeraldApi api)
+internal sealed class ScenarioContext(BenchOptions options, ServerProcess server, HeraldApi api, RuntimeMonitor? runtime)
 {
+    /// <summary>GC and thread-pool events of the server (null when it could not be attached or was turned off).</summary>
+    public RuntimeMonitor? Runtime { get; } = runtime;
+
+    /// <summary>Adds the server runtime figures of the interval that ends now to the result.</summary>
+    public void RuntimeRow(ScenarioResult result, string label)
+    {
+        if (Runtime?.TakeInterval() is { } figures)
+        {
+            result.Row(label, figures.ToString());
+            result.Set("server_runtime", new System.Text.Json.Nodes.JsonObject
+            {
+                ["gen0"] = figures.Collections[0],
+                ["gen1"] = figures.Collections[1],
+                ["gen2"] = figures.Collections[2],
+                ["induced"] = figures.Induced,
+                ["pause_total_ms"] = Math.Round(figures.TotalPauseMs, 1),
+                ["pause_max_ms"] = Math.Round(figures.MaxPauseMs, 2),
+                ["pause_max_generation"] = figures.MaxPauseGeneration,
+                ["pauses_over_10ms"] = figures.PausesOver10Ms,
+                ["allocated_mb"] = Math.Round(figures.AllocatedMb, 1),
+                ["threadpool_threads_max"] = figures.ThreadPoolThreadsMax,
+                ["threadpool_queue_max"] = figures.ThreadPoolQueueMax,
+            });
+        }
+    }
+
     public BenchOptions Options { get; } = options;
 
     public ServerProcess Server { get; } = server;
