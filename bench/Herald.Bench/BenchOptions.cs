@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -99,6 +99,7 @@ internal sealed class BenchOptions
           --server-arg ARG       pass ARG to the server (repeatable), e.g. --server-arg=--Herald:Streams:HeartbeatInterval=00:00:05
           --server-env K=V       set an environment variable for the server (repeatable), e.g. --server-env DOTNET_gcConcurrent=1
           --keep-data            keep the temp data directory (and server.log)
+          --no-settle-gc         S2/S3: measure right after connecting, without first inducing one full GC in the server
           --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
 
         Load generator:

@@ -59,6 +59,7 @@ internal static class ChatScenario
         result.Set("connections", connected.Established);
         result.Set("connect_seconds", Math.Round(connectSeconds, 2));
 
+        await ctx.SettleAsync(result);
         using var publisherApi = new HeraldApi(ctx.Server.BaseAddress, publishers);
         var published = new long[dialogs];
         var nextSeq = new long[dialogs];
@@ -87,10 +88,13 @@ internal static class ChatScenario
         var before = await ScenarioContext.DrainAsync(pool, published, histogram: false, reset: true, TimeSpan.FromSeconds(10));
         progress.SetStatus(() => ctx.Status(pool, $"{rate:N0} msg/s"));
         var cpu0 = ctx.Server.Sample();
+        var machine0 = MachineSample.Read();
         var gen0 = before.CpuMs + ScenarioContext.CoordinatorCpuMs();
         ctx.Runtime?.TakeInterval();
+        ctx.Runtime?.TakeAllocations(0);
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
         var cpu1 = ctx.Server.Sample();
+        var machine1 = MachineSample.Read();
         progress.SetStatus(() => ctx.Status(pool, "draining"));
         var after = await ScenarioContext.DrainAsync(pool, published, histogram: true, reset: false, TimeSpan.FromSeconds(15));
 
@@ -113,7 +117,15 @@ internal static class ChatScenario
         }
 
         ctx.RuntimeRow(result, "server runtime");
+        ctx.AllocationRows(result, "message", pace.Issued, 15);
         result.Row("generator", $"CPU {genCpuMs / 10.0 / seconds:F0}% of one core (workers + coordinator)");
+        if (machine0 is { } m0 && machine1 is { } m1)
+        {
+            var other = Math.Max(0, MachineSample.CoresBetween(m0, m1) - ((serverCpuMs + genCpuMs) / 1000.0 / seconds));
+            result.Row("other load on the machine", $"{other * 100:F0}% of one core (busy time used by neither server nor generator)");
+            result.Set("other_cpu_cores", Math.Round(other, 3));
+        }
+
         result.Row("connections closed", $"{after.Closed:N0} during the run; heartbeats received {after.Heartbeats:N0}");
         result.Set("messages_posted", pace.Issued);
         result.Set("messages_failed", pace.Failed);

@@ -39,6 +39,7 @@ internal static class IdleScenario
 
         // Hold: sample RSS once a second during the last five seconds, CPU over the whole hold.
         var holdStart = ctx.Server.Sample();
+        var machineStart = MachineSample.Read();
         ctx.Runtime?.TakeInterval();
         var holdStarted = Stopwatch.GetTimestamp();
         var samples = new List<long>();
@@ -53,6 +54,7 @@ internal static class IdleScenario
         }
 
         var holdEnd = ctx.Server.Sample();
+        var machineEnd = MachineSample.Read();
         var allocations = ctx.Runtime?.TakeAllocations(12);
         var (heapAfterGc, rssAfterGc, typesAfter) = await CollectAsync(ctx);
         var stats = await pool.StatsAsync(null, histogram: true, reset: false);
@@ -83,6 +85,12 @@ internal static class IdleScenario
             }
 
             result.Row("server CPU while idle", $"{ProcSample.CoresBetween(a, b) * 100:F1} % of one core (heartbeats included)");
+            if (machineStart is { } m0 && machineEnd is { } m1)
+            {
+                result.Row("machine busy during hold", $"{MachineSample.CoresBetween(m0, m1) * 100:F0}% of one core in all (server, generator and anything else)");
+                result.Set("machine_busy_cores_hold", Math.Round(MachineSample.CoresBetween(m0, m1), 3));
+            }
+
             result.Set("rss_before_kb", rssBefore);
             result.Set("rss_connected_kb", rssConnected);
             result.Set("rss_per_connection_bytes", Math.Round(perConnection));

@@ -11,12 +11,12 @@ internal sealed class ScenarioContext(BenchOptions options, ServerProcess server
     public RuntimeMonitor? Runtime { get; } = runtime;
 
     /// <summary>Adds the server runtime figures of the interval that ends now to the result.</summary>
-    public void RuntimeRow(ScenarioResult result, string label)
+    public void RuntimeRow(ScenarioResult result, string label, string key = "server_runtime")
     {
         if (Runtime?.TakeInterval() is { } figures)
         {
             result.Row(label, figures.ToString());
-            result.Set("server_runtime", new System.Text.Json.Nodes.JsonObject
+            result.Set(key, new System.Text.Json.Nodes.JsonObject
             {
                 ["gen0"] = figures.Collections[0],
                 ["gen1"] = figures.Collections[1],
@@ -40,6 +40,47 @@ internal sealed class ScenarioContext(BenchOptions options, ServerProcess server
     public HeraldApi Api { get; } = api;
 
     public int PerWorker => Options.Int("per-worker", 10_000);
+
+    /// <summary>Adds the server's sampled allocations since the last call, per <paramref name="unit"/>, top types.</summary>
+    public void AllocationRows(ScenarioResult result, string unit, long count, int top = 10)
+    {
+        if (Runtime?.TakeAllocations(top) is not { Count: > 0 } allocations || count <= 0)
+        {
+            return;
+        }
+
+        result.Row($"allocated per {unit}", $"top {top} types by sampled allocation (GCAllocationTick, ~1 sample per 100 KB):");
+        var json = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (type, bytes) in allocations)
+        {
+            result.Row("", $"{bytes / (double)count,8:F0} B  {type}");
+            json[type] = Math.Round(bytes / (double)count, 1);
+        }
+
+        result.Set($"allocations_per_{unit}_bytes", json);
+    }
+
+    /// <summary>
+    /// After a connection storm: reports the GC work it caused, then has the server run one full collection
+    /// (over EventPipe) so the measurement that follows sees a server whose connection state already lives
+    /// in gen2, as it would after running for a while — otherwise the first ephemeral collections in the
+    /// window copy the hundreds of MB just allocated and their pauses (0.3–0.8 s here) land in the figures.
+    /// <c>--no-settle-gc</c> skips the collection, to measure right after a storm.
+    /// </summary>
+    public async Task SettleAsync(ScenarioResult result)
+    {
+        RuntimeRow(result, "server runtime while connecting", "server_runtime_connecting");
+        if (Options.Flag("no-settle-gc") || Runtime is null || Server.Pid is not { } pid)
+        {
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        await Runtime.InduceCollectionAsync(pid);
+        var gc = Runtime.TakeInterval();
+        result.Row("settle", $"one induced full GC after connecting: pause {gc.MaxPauseMs:F0} ms (took {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s)");
+        await Task.Delay(500);
+    }
 
     /// <summary>Starts workers and opens every subscription; returns when all are established or failed.</summary>
     public async Task<(WorkerPool Pool, double Seconds)> ConnectAsync(IReadOnlyList<Subscription> subscriptions, ProgressLine progress)
