@@ -110,7 +110,7 @@ internal sealed class BenchOptions
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
-        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s  --step S (5)  --payload BYTES (64)  --publishers N (8)  --all-steps
+        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
         S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (3)  --publishers N (16)
         """;
 }
