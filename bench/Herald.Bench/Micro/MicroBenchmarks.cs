@@ -20,6 +20,17 @@ internal static class MicroBenchmarks
             args = [.. args, "--filter", "*"];
         }
 
+        // In process by default: the out-of-process toolchain builds a generated project per run, and on these
+        // shared 2-core machines that build has hit BenchmarkDotNet's build timeout. --outOfProcess opts back.
+        if (args.Contains("--outOfProcess"))
+        {
+            args = args.Where(a => a != "--outOfProcess").ToArray();
+        }
+        else if (!args.Contains("--inProcess") && !args.Contains("-i"))
+        {
+            args = [.. args, "--inProcess"];
+        }
+
         var config = DefaultConfig.Instance
             .WithArtifactsPath(Path.Combine(LoadRunner.RepoRoot(), "artifacts", "BenchmarkDotNet"));
         var summaries = BenchmarkSwitcher.FromTypes([typeof(SseFrameBenchmarks), typeof(FanOutBenchmarks)]).Run(args, config);
