@@ -23,6 +23,9 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
         var intervalMs = (long)interval.TotalMilliseconds;
         var writeTimeoutMs = (long)options.Value.Streams.WriteTimeout.TotalMilliseconds;
         var tick = TimeSpan.FromMilliseconds(Math.Max(10, interval.TotalMilliseconds / ConnectionTracker.BucketCount));
+        // A bucket is visited once per interval, so a connection written just after a visit is a tick short of idle
+        // at the next one; waiting for a full interval would leave it silent for two. One tick less bounds the gap.
+        var idleThresholdMs = Math.Max(1, intervalMs - (long)tick.TotalMilliseconds);
         using var timer = new PeriodicTimer(tick);
         var bucket = 0;
         var slice = new List<Subscriber>();
@@ -43,7 +46,7 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
                         subscriber.Close(DisconnectReasons.WriteTimeout);
                         subscriber.Abort?.Invoke();
                     }
-                    else if (now - subscriber.LastWriteTicks >= intervalMs)
+                    else if (now - subscriber.LastWriteTicks >= idleThresholdMs)
                     {
                         subscriber.TryEnqueue(HubEvent.Heartbeat);
                     }
