@@ -351,6 +351,13 @@ public sealed class HeraldClient : IDisposable
                         }
 
                         var evt = ToEvent(items.Current, target.Topic);
+                        if (evt.Event == "disconnect")
+                        {
+                            // The node is draining; the stream ends next and the client reconnects by itself after the
+                            // retry: the server just sent. Transport business, not the application's.
+                            continue;
+                        }
+
                         if (evt.Event == "auth-expiring")
                         {
                             // Until the stream is extended, its end is the token's expiry rather than a network failure.
