@@ -108,7 +108,7 @@ public sealed class DrainProcessTests
                 Assert.Equal("shutting_down", reason);
                 await reader.WaitAsync(TimeSpan.FromSeconds(10));
                 Assert.NotNull(farewell);
-                Assert.InRange(sse.Retry.TotalMilliseconds, 1000, 3000);
+                Assert.InRange(sse.Parser.ReconnectionInterval.TotalMilliseconds, 1000, 3000);
                 await stopPosting.CancelAsync();
                 await poster.WaitAsync(TimeSpan.FromSeconds(10));
                 AssertStructuredLogs(node.Output);
