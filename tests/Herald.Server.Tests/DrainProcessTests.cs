@@ -15,6 +15,7 @@ namespace Herald.Server.Tests;
 /// reconnect hint, the process exits within <c>Herald:Shutdown:DrainTimeout</c>, and after a restart on the same
 /// data directory a Last-Event-ID resume shows every acknowledged message exactly once, in order.
 /// </summary>
+[Collection(ProcessTestsCollection.Name)]
 public sealed class DrainProcessTests
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
@@ -107,7 +108,7 @@ public sealed class DrainProcessTests
                 Assert.Equal("shutting_down", reason);
                 await reader.WaitAsync(TimeSpan.FromSeconds(10));
                 Assert.NotNull(farewell);
-                Assert.InRange(sse.Retry.TotalMilliseconds, 1000, 3000);
+                Assert.InRange(sse.Parser.ReconnectionInterval.TotalMilliseconds, 1000, 3000);
                 await stopPosting.CancelAsync();
                 await poster.WaitAsync(TimeSpan.FromSeconds(10));
                 AssertStructuredLogs(node.Output);

@@ -38,7 +38,7 @@ public sealed class DrainTests
         Assert.Equal("disconnect", farewell.EventType);
         Assert.Equal("shutting_down", JsonDocument.Parse(farewell.Data).RootElement.GetProperty("reason").GetString());
         await sse.WaitForEndAsync(TimeSpan.FromSeconds(5));
-        Assert.InRange(sse.Retry.TotalMilliseconds, 1000, 3000);
+        Assert.InRange(sse.Parser.ReconnectionInterval.TotalMilliseconds, 1000, 3000);
 
         // WebSocket: 1012 "service restart"; long poll: answered at once, empty, so the client polls again elsewhere.
         var (code, reason) = await ws.WaitForCloseAsync(TimeSpan.FromSeconds(5));
