@@ -148,16 +148,24 @@ describe('widget and console in Chromium', () => {
     await operator.page.context().close();
   });
 
-  test('a wrong-domain page cannot use the widget; an allowed one on another origin can', async () => {
+  test('a wrong-domain page cannot use the widget; allowed pages on another origin can (site token, guest mode)', async () => {
     // A second origin: 127.0.0.2 is loopback but not "localhost"/"127.0.0.1", which Development allows anywhere.
     const auth = { Authorization: `Bearer ${operatorToken}` };
     const assistant = (await server.json('POST', '/api/assistants', { name: 'Elsewhere shop' }, auth)).body;
+    // Guest mode (data-assistant-id) checks the assistant's own domains. Set before the tokens: editing an
+    // assistant's domains retires the tokens issued earlier ("domains changed").
+    assert.equal((await server.json('PUT', `/api/assistants/${assistant.id}/domains`, { allowed_domains: ['127.0.0.2'] }, auth)).status, 200);
     const wrong = (await server.json('POST', '/api/widgets', { assistant_id: assistant.id, allowed_domains: ['shop.example.com'] }, auth)).body;
     const right = (await server.json('POST', '/api/widgets', { assistant_id: assistant.id, allowed_domains: ['127.0.0.2'] }, auth)).body;
-    const page = (token) => `<!doctype html><meta charset="utf-8"><title>Elsewhere</title><h1>Another site</h1>
-      <script src="${server.baseUrl}/widget.js" data-site-token="${token}" async></script>`;
+    const page = (attributes) => `<!doctype html><meta charset="utf-8"><title>Elsewhere</title><h1>Another site</h1>
+      <script src="${server.baseUrl}/widget.js" ${attributes} async></script>`;
+    const pages = {
+      '/wrong.html': page(`data-site-token="${wrong.token}"`),
+      '/right.html': page(`data-site-token="${right.token}"`),
+      '/guest.html': page(`data-assistant-id="${assistant.id}"`),
+    };
     const site = createServer((req, res) => {
-      const body = req.url === '/wrong.html' ? page(wrong.token) : req.url === '/right.html' ? page(right.token) : null;
+      const body = pages[req.url];
       res.writeHead(body ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(body || 'not found');
     });
@@ -197,6 +205,16 @@ describe('widget and console in Chromium', () => {
       assert.equal((await dialogs()).filter((d) => d.assistant_id === assistant.id).length, before + 1);
       assert.deepEqual(allowed.page.problems, []);
       await allowed.page.context().close();
+
+      // Guest mode from the same origin: allowed by the assistant's domains.
+      const guest = new WidgetPage(await newPage('guest-mode widget'));
+      await guest.page.goto(`${origin}/guest.html`);
+      await guest.open();
+      await guest.send('Hello in guest mode');
+      await guest.waitForMessage('Hello in guest mode');
+      assert.equal((await dialogs()).filter((d) => d.assistant_id === assistant.id).length, before + 2);
+      assert.deepEqual(guest.page.problems, []);
+      await guest.page.context().close();
     } finally {
       site.closeAllConnections();
       await new Promise((r) => site.close(r));
