@@ -4,6 +4,7 @@ using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
+using Herald.Server.Operations;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
 using Herald.Server.Ui;
@@ -93,10 +94,12 @@ public static class HeraldApp
         // The widget, console and demo (Ui/); after the writer, because the demo seeder writes through it.
         services.AddHeraldUi(builder.Configuration, builder.Environment);
         services.AddOpenApi();
+        builder.AddHeraldOperations();
     }
 
     private static void MapHerald(WebApplication app)
     {
+        app.UseHeraldForwardedHeaders();
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             // Never leak internals: a fixed message; the exception itself is logged by the middleware.
@@ -130,6 +133,7 @@ public static class HeraldApp
         app.MapChatEndpoints();
         app.MapHubEndpoints();
         app.MapHealthEndpoints();
+        app.MapHeraldOperations();
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
         Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);

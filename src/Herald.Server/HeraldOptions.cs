@@ -12,6 +12,11 @@ public sealed class HeraldOptions
     public ChatOptions Chat { get; set; } = new();
     public RedisOptions Redis { get; set; } = new();
     public LimitsOptions Limits { get; set; } = new();
+
+    // Operations (Operations/OperationsOptions.cs): drain, proxies, metrics.
+    public ShutdownOptions Shutdown { get; set; } = new();
+    public NetworkOptions Network { get; set; } = new();
+    public MetricsOptions Metrics { get; set; } = new();
 }
 
 public sealed class StorageOptions

@@ -6,6 +6,7 @@ public static class HeraldCommandLine
     public const string Usage = """
         herald [serve] [--urls URL] [--Herald:Section:Key=value ...]   run the server (default http://localhost:8000)
         herald users add --email EMAIL --password PASSWORD              create an operator in the configured store
+        herald doctor BASE_URL [--token JWT | --assistant-id N ...]      check a deployment end to end (seed 000's checklist)
         herald bridge [--settings PATH]                                 the WebSocket-to-SSE bridge of seed 004 (docs/bridge.md)
         herald testserver [--settings PATH]                             seed 004's test SSE server
         herald testclient [--settings PATH] [--url WS_URL] [--token T]  seed 004's test client
@@ -23,6 +24,8 @@ public static class HeraldCommandLine
                 return 0;
             case "users":
                 return await UsersCommand.RunAsync(rest);
+            case "doctor":
+                return await Doctor.DoctorCommand.RunAsync(rest);
             case "bridge":
                 return await Bridge.BridgeCommands.RunBridgeAsync(rest);
             case "testserver":

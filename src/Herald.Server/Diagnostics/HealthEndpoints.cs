@@ -10,9 +10,16 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/sse").WithTags("Diagnostics");
-        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher) =>
+        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher, Transports.StreamHost host) =>
         {
             var redis = bus.State;
+            if (host.IsDraining)
+            {
+                // 503 takes a draining node out of any load balancer that checks health.
+                return TypedResults.Json(new Health("shutting_down", tracker.Count, redis, dispatcher.LastDeliveredId), HeraldJson.Options,
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
             // Degraded, not unhealthy: local delivery continues and other nodes' events are caught up from the store.
             var status = redis == "disconnected" ? "degraded" : "healthy";
             return TypedResults.Json(new Health(status, tracker.Count, redis, dispatcher.LastDeliveredId), HeraldJson.Options);

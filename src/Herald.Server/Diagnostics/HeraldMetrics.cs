@@ -30,6 +30,12 @@ public sealed class HeraldMetrics : IDisposable
         DeliveryLatency = _meter.CreateHistogram<double>("herald.delivery.latency", "ms",
             "From the moment this node received an event to the moment its bytes were flushed to a connection",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] });
+
+        // The backplane's figures, read when observed (ObserveRedis wires them once the bus exists).
+        _meter.CreateObservableGauge("herald.redis.state", ObserveRedisStates,
+            description: "1 for the backplane's current state (connected, disconnected, disabled), 0 for the others");
+        _meter.CreateObservableCounter("herald.redis.reconnects", () => _redisReconnects?.Invoke() ?? 0,
+            description: "Times a Redis backplane connection was re-established");
     }
 
     public CountedCounter EventsPublished { get; }
@@ -48,7 +54,38 @@ public sealed class HeraldMetrics : IDisposable
 
     internal Meter Meter => _meter;
 
+    /// <summary>
+    /// Makes <c>herald.redis.state</c> report what <paramref name="state"/> returns (<c>connected</c>,
+    /// <c>disconnected</c> or <c>disabled</c>, as /api/sse/health says) and <c>herald.redis.reconnects</c> the running
+    /// total <paramref name="reconnects"/> returns. Set once the bus exists: the bus depends on these metrics, so
+    /// they cannot depend on it.
+    /// </summary>
+    public void ObserveRedis(Func<string> state, Func<long> reconnects)
+    {
+        _redisReconnects = reconnects;
+        _redisState = state;
+    }
+
     public void Dispose() => _meter.Dispose();
+
+    private static readonly string[] RedisStates = ["connected", "disconnected", "disabled"];
+
+    private Func<string>? _redisState;
+    private Func<long>? _redisReconnects;
+
+    private IEnumerable<Measurement<int>> ObserveRedisStates()
+    {
+        if (_redisState is not { } source)
+        {
+            yield break;
+        }
+
+        var current = source();
+        foreach (var state in RedisStates)
+        {
+            yield return new Measurement<int>(state == current ? 1 : 0, new KeyValuePair<string, object?>("state", state));
+        }
+    }
 }
 
 /// <summary>A <see cref="Counter{T}"/> that also keeps its total in process.</summary>

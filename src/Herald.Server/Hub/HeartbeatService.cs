@@ -1,5 +1,4 @@
 using Herald.Protocol;
-using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;
@@ -16,7 +15,7 @@ namespace Herald.Server.Hub;
 /// The heartbeat is a shared, pre-encoded item queued like any event, so the connection's own writer
 /// writes it and writes never interleave.
 /// </remarks>
-public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldOptions> options, HeraldMetrics metrics, ILogger<HeartbeatService> logger) : BackgroundService
+public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldOptions> options, ILogger<HeartbeatService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,6 +23,9 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
         var intervalMs = (long)interval.TotalMilliseconds;
         var writeTimeoutMs = (long)options.Value.Streams.WriteTimeout.TotalMilliseconds;
         var tick = TimeSpan.FromMilliseconds(Math.Max(10, interval.TotalMilliseconds / ConnectionTracker.BucketCount));
+        // A bucket is visited once per interval, so a connection written just after a visit is a tick short of idle
+        // at the next one; waiting for a full interval would leave it silent for two. One tick less bounds the gap.
+        var idleThresholdMs = Math.Max(1, intervalMs - (long)tick.TotalMilliseconds);
         using var timer = new PeriodicTimer(tick);
         var bucket = 0;
         var slice = new List<Subscriber>();
@@ -40,11 +42,11 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
                     if (started != 0 && now - started > writeTimeoutMs)
                     {
                         logger.LogInformation("Aborting {Transport} connection: a write has not completed for {Seconds:F0} s", subscriber.Transport, (now - started) / 1000.0);
-                        metrics.Disconnects.Add(1, "reason", DisconnectReasons.WriteTimeout);
+                        // Counted once, by StreamHost.Close, when the transport unwinds with this reason.
                         subscriber.Close(DisconnectReasons.WriteTimeout);
                         subscriber.Abort?.Invoke();
                     }
-                    else if (now - subscriber.LastWriteTicks >= intervalMs)
+                    else if (now - subscriber.LastWriteTicks >= idleThresholdMs)
                     {
                         subscriber.TryEnqueue(HubEvent.Heartbeat);
                     }

@@ -155,7 +155,8 @@ public sealed class Subscriber : IValueTaskSource<bool>
             if (_count == 0)
             {
                 _head = 0;
-                // An idle connection should hold no buffer bigger than the initial one.
+                // An idle connection should hold no buffer bigger than the initial one. The ring is null when
+                // Close emptied it: the writer wakes once more after Close and drains nothing.
                 if (_ring is { Length: > InitialCapacity })
                 {
                     _ring = null;

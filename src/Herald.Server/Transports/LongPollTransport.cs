@@ -15,7 +15,7 @@ namespace Herald.Server.Transports;
 /// commits between the read and the wait is not missed. Ephemeral events (typing) are not part of polling:
 /// they have no id to poll after.
 /// </remarks>
-public sealed class LongPollTransport(StreamHost host, ReplayService replay, Storage.SqlStore store)
+public sealed class LongPollTransport(StreamHost host, ReplayService replay, Storage.SqlStore store, Diagnostics.HeraldMetrics metrics)
 {
     public const string TransportName = "long-poll";
     public const int MaxTimeoutSeconds = 30;
@@ -49,10 +49,10 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             return;
         }
 
-        var subscriber = host.TryOpen(context, TransportName, topics, label, log: false);
+        var subscriber = host.TryOpen(context, TransportName, topics, label, quiet: true);
         if (subscriber is null)
         {
-            await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);
+            await host.Refusal().ExecuteAsync(context);
             return;
         }
 
@@ -66,6 +66,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             }
 
             var events = result.Events.Take(MaxEventsPerAnswer).ToList();
+            HubEvent? waitedFor = null;
             if (events.Count == 0 && timeoutSeconds > 0)
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -80,6 +81,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
                         if (buffer[i] is { IsDurable: true } item && item.Id > after.Value)
                         {
                             events.Add(item);
+                            waitedFor ??= item;
                         }
                     }
                 }
@@ -87,10 +89,16 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
 
             var last = events.Count > 0 ? events[^1].Id : after.Value;
             await WriteAsync(context, events, last);
+            metrics.EventsSent.Add(events.Count);
+            if (waitedFor is { } live)
+            {
+                // Only an event the poll waited for measures delivery; stored ones it found at once were not delayed by us.
+                metrics.DeliveryLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(live.ReceivedTimestamp).TotalMilliseconds);
+            }
         }
         finally
         {
-            host.Close(subscriber, label, DisconnectReasons.ClientClosed, log: false);
+            host.Close(subscriber, label, DisconnectReasons.ClientClosed, quiet: true);
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label);
         if (subscriber is null)
         {
-            await ApiError.TooManyConnections(host.RetryAfterSeconds).ExecuteAsync(context);
+            await host.Refusal().ExecuteAsync(context);
             return;
         }
 
@@ -95,6 +95,12 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             if (await FlushAsync(subscriber, writer, context.RequestAborted))
             {
                 reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
+                if (reason == DisconnectReasons.ShuttingDown)
+                {
+                    // Everything queued has been written; tell the client when to come back, then end the stream.
+                    writer.Write(host.ReconnectFrame());
+                    await FlushAsync(subscriber, writer, context.RequestAborted);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -111,53 +117,50 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
     }
     private async Task<string> PumpAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, long lastSent, CancellationToken aborted)
     {
-        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
-        try
+        while (await subscriber.WaitToReadAsync())
         {
-            while (await subscriber.WaitToReadAsync())
+            // Rented per wake-up, not for the connection's life: the shared pool keeps only a few arrays per
+            // size, so one held by each idle stream was a fresh 0.5 KB allocation per connection (S1 heap snapshot).
+            var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+            var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
+            var oldest = 0L;
+            for (var i = 0; i < n; i++)
             {
-                var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
-                var oldest = 0L;
-                for (var i = 0; i < n; i++)
+                var item = batch[i]!;
+                batch[i] = null;
+                if (item.IsDurable)
                 {
-                    var item = batch[i]!;
-                    batch[i] = null;
-                    if (item.IsDurable)
+                    if (item.Id <= lastSent)
                     {
-                        if (item.Id <= lastSent)
-                        {
-                            continue; // already sent by the replay
-                        }
-
-                        lastSent = item.Id;
+                        continue; // already sent by the replay
                     }
 
-                    if (oldest == 0 && !item.IsHeartbeat)
-                    {
-                        oldest = item.ReceivedTimestamp;
-                    }
-
-                    writer.Write(item.SseFrame);
-                    metrics.EventsSent.Add(1);
+                    lastSent = item.Id;
                 }
 
-                if (!await FlushAsync(subscriber, writer, aborted))
+                if (oldest == 0 && !item.IsHeartbeat)
                 {
-                    break;
+                    oldest = item.ReceivedTimestamp;
                 }
 
-                if (oldest != 0)
-                {
-                    metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
-                }
+                writer.Write(item.SseFrame);
+                metrics.EventsSent.Add(1);
             }
 
-            return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
+            // Every slot used was cleared above, so the array goes back holding no events.
+            ArrayPool<HubEvent?>.Shared.Return(batch);
+            if (!await FlushAsync(subscriber, writer, aborted))
+            {
+                break;
+            }
+
+            if (oldest != 0)
+            {
+                metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
+            }
         }
-        finally
-        {
-            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
-        }
+
+        return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
     }
 
     private static async ValueTask<bool> FlushAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, CancellationToken aborted)

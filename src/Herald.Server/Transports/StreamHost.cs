@@ -18,18 +18,24 @@ public sealed class StreamHost(
     ILoggerFactory loggerFactory)
 {
     private readonly StreamOptions _options = options.Value.Streams;
-    private readonly ILogger _logger = loggerFactory.CreateLogger("SSE Manager");
+    private readonly ShutdownOptions _shutdown = options.Value.Shutdown;
+    private readonly ILogger _logger = loggerFactory.CreateLogger(StreamLog.Category);
+    private int _draining;
 
     public StreamOptions Options => _options;
 
     /// <summary>Seconds a client refused by the connection limit should wait.</summary>
     public int RetryAfterSeconds => Math.Max(1, _options.RetryMilliseconds / 1000);
 
-    /// <summary>Registers a subscriber, or returns null when the node is at its connection limit.</summary>
-    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool log = true)
+    /// <summary>
+    /// Registers a subscriber, or returns null when the node is at its connection limit or draining
+    /// (<see cref="Refusal"/> says which). <paramref name="quiet"/> logs at Debug only: a long poll is one request
+    /// per answer, and two Information lines per poll would drown everything else.
+    /// </summary>
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool quiet = false)
     {
         var clientKey = Api.RateLimits.ClientKey(context);
-        if (!tracker.TryReserve(clientKey))
+        if (IsDraining || !tracker.TryReserve(clientKey))
         {
             return null;
         }
@@ -39,16 +45,25 @@ public sealed class StreamHost(
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
         tracker.Add(subscriber);
-        if (log)
+        if (IsDraining)
         {
-            _logger.LogInformation("{Transport} connected: {Label}, topics={Topics}", transport, label, string.Join(",", topics));
+            // A drain that began between the check above and the registration may have missed this one.
+            registry.Remove(subscriber);
+            tracker.Remove(subscriber);
+            return null;
+        }
+
+        var level = quiet ? LogLevel.Debug : LogLevel.Information;
+        if (_logger.IsEnabled(level))
+        {
+            StreamLog.Connected(_logger, level, transport, label, string.Join(",", topics));
         }
 
         return subscriber;
     }
 
     /// <summary>Unregisters; counts and logs why the connection ended.</summary>
-    public void Close(Subscriber subscriber, string label, string fallbackReason, bool log = true)
+    public void Close(Subscriber subscriber, string label, string fallbackReason, bool quiet = false)
     {
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
@@ -58,10 +73,39 @@ public sealed class StreamHost(
             metrics.Disconnects.Add(1, "reason", reason);
         }
 
-        if (log)
+        var level = quiet ? LogLevel.Debug : LogLevel.Information;
+        if (_logger.IsEnabled(level))
         {
-            _logger.LogInformation("{Transport} disconnected: {Label}, reason={Reason}", subscriber.Transport, label, reason);
+            StreamLog.Disconnected(_logger, level, subscriber.Transport, label, string.Join(",", subscriber.Topics), reason);
         }
+    }
+
+    // ---- Graceful drain: Operations/GracefulDrain.cs starts it; the transports ask these. ----
+
+    /// <summary>True once the node drains for shutdown: new streams are refused with 503 <c>shutting_down</c>.</summary>
+    public bool IsDraining => Volatile.Read(ref _draining) != 0;
+
+    /// <summary>Refuses new streams from now on; false when a drain had already begun.</summary>
+    internal bool BeginDrain() => Interlocked.Exchange(ref _draining, 1) == 0;
+
+    /// <summary>Why <see cref="TryOpen"/> said no: the node is draining, or a connection limit was reached.</summary>
+    public Api.ApiError Refusal() => IsDraining
+        ? new Api.ApiError(StatusCodes.Status503ServiceUnavailable, ErrorCodes.ShuttingDown,
+            "This node is shutting down; reconnect (another node will answer) and resume with Last-Event-ID.")
+        { RetryAfterSeconds = Math.Max(1, _shutdown.ReconnectMaxMilliseconds / 1000) }
+        : Api.ApiError.TooManyConnections(RetryAfterSeconds);
+
+    /// <summary>
+    /// The last bytes of an SSE stream ended by a drain: a <c>retry:</c> drawn at random between the configured
+    /// bounds, so the clients of a restarting node come back spread out rather than in the same instant, and a
+    /// <c>disconnect</c> event naming the reason (no id: it must not move the client's Last-Event-ID).
+    /// </summary>
+    public byte[] ReconnectFrame()
+    {
+        var min = Math.Max(0, _shutdown.ReconnectMinMilliseconds);
+        var retry = min + Random.Shared.Next(Math.Max(0, _shutdown.ReconnectMaxMilliseconds - min) + 1);
+        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{DisconnectReasons.ShuttingDown}\",\"retry\":{retry}}}");
+        return [.. SseFrame.Retry(retry), .. SseFrame.Encode(0, "disconnect", data)];
     }
 
     /// <summary>

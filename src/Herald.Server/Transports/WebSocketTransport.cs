@@ -28,6 +28,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     public const string TransportName = "websocket";
 
     private const int MaxIncomingMessage = 4096;
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(2);
     private const int WriteBatch = 64;
 
     private static readonly byte[] Pong = "__pong__"u8.ToArray();
@@ -163,7 +164,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label);
         if (subscriber is null)
         {
-            await CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections");
+            await (host.IsDraining
+                ? CloseAsync(socket, CloseCodes.ServiceRestart, DisconnectReasons.ShuttingDown)
+                : CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections"));
             return;
         }
 
@@ -193,7 +196,17 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             subscriber.Close(DisconnectReasons.ClientClosed);
             host.Close(subscriber, session.Label, reason);
-            await reader;
+            try
+            {
+                // After our close frame the peer has a moment to answer with its own; one that never does must not
+                // hold the request open (during a drain it would hold the whole shutdown).
+                await reader.WaitAsync(CloseHandshakeTimeout);
+            }
+            catch (TimeoutException)
+            {
+                context.Abort();
+                await reader;
+            }
         }
     }
 

@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace Herald.Bench;
+
+/// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
+internal sealed class BenchOptions
+{
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc" };
+
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+
+    private BenchOptions()
+    {
+    }
+
+    public List<string> Positional { get; } = [];
+
+    public static BenchOptions Parse(IEnumerable<string> args)
+    {
+        var options = new BenchOptions();
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var arg = e.Current;
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                options.Positional.Add(arg);
+                continue;
+            }
+
+            var name = arg[2..];
+            string value;
+            var eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+            else if (Flags.Contains(name))
+            {
+                value = "true";
+            }
+            else if (e.MoveNext())
+            {
+                value = e.Current;
+            }
+            else
+            {
+                throw new ArgumentException($"Option --{name} needs a value.");
+            }
+
+            if (!options._values.TryGetValue(name, out var list))
+            {
+                options._values[name] = list = [];
+            }
+
+            list.Add(value);
+        }
+
+        return options;
+    }
+
+    public string? String(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
+
+    public IReadOnlyList<string> All(string name) => _values.TryGetValue(name, out var v) ? v : [];
+
+    public bool Flag(string name) => String(name) is "true" or "1" or "yes";
+
+    public int Int(string name, int fallback) =>
+        String(name) is { } s ? int.Parse(s.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture) : fallback;
+
+    public double Double(string name, double fallback) =>
+        String(name) is { } s ? double.Parse(s, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>Seconds, e.g. <c>20</c> or <c>2.5</c>.</summary>
+    public TimeSpan Seconds(string name, double fallback) => TimeSpan.FromSeconds(Double(name, fallback));
+
+    public int[] Ints(string name, int[] fallback) =>
+        String(name) is { } s
+            ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
+            : fallback;
+
+    public const string Usage = """
+        Herald.Bench — load generator and micro-benchmarks for Herald.
+
+          dotnet run -c Release --project bench/Herald.Bench -- <scenario> [options]
+
+        Scenarios:
+          s1 | idle        N idle SSE connections → server memory per connection
+          s2 | broadcast   1 topic, many subscribers, rising publish rate → deliveries/s at p99 < 100 ms, nothing lost
+          s3 | chat        dialogs × 2 subscribers, messages through the real chat POST → latency, lost, duplicated
+          all              s1, s2 and s3 in turn, each against a freshly started server
+          micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
+
+        Server (default: start src/Herald.Server/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
+          --url URL              use a running server instead
+          --server-pid PID       its process id (for RSS and CPU figures)
+          --server-dll PATH      another build of the server
+          --server-arg ARG       pass ARG to the server (repeatable), e.g. --server-arg=--Herald:Streams:HeartbeatInterval=00:00:05
+          --server-env K=V       set an environment variable for the server (repeatable), e.g. --server-env DOTNET_gcConcurrent=1
+          --keep-data            keep the temp data directory (and server.log)
+          --no-settle-gc         S2/S3: measure right after connecting, without first inducing one full GC in the server
+          --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
+
+        Load generator:
+          --per-worker N         connections per worker process (default 10000; the per-process open-files limit is 20000)
+          --per-source N         connections per source address 127.0.0.x (default 5000)
+          --max-pending N        handshakes in flight per worker (default 256)
+          --connect-timeout S    seconds (default 30)
+          --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
+
+        S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
+        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
+        S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (3)  --publishers N (16)
+        """;
+}

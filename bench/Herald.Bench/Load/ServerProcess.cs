@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Herald.Bench.Load;
+
+/// <summary>Memory and CPU of a process, from <c>/proc/PID/status</c> and <c>/proc/PID/stat</c>.</summary>
+internal readonly record struct ProcSample(long RssKb, long CpuMs, long Timestamp)
+{
+    // USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
+    private const int TicksPerSecond = 100;
+
+    public static ProcSample? Read(int pid)
+    {
+        try
+        {
+            long rss = 0;
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    rss = long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+                    break;
+                }
+            }
+
+            // Fields after the command name, which is in parentheses and may contain spaces: utime is the 14th
+            // field overall, stime the 15th, i.e. the 12th and 13th after ")".
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return new ProcSample(rss, ticks * 1000 / TicksPerSecond, Stopwatch.GetTimestamp());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>CPU used between two samples as a share of one core (1.0 = one core busy).</summary>
+    public static double CoresBetween(ProcSample a, ProcSample b)
+    {
+        var seconds = (double)(b.Timestamp - a.Timestamp) / Stopwatch.Frequency;
+        return seconds <= 0 ? 0 : (b.CpuMs - a.CpuMs) / 1000.0 / seconds;
+    }
+}
+
+/// <summary>
+/// A Herald server under test: either started here (the Release build, a temporary data directory, a free
+/// loopback port) and stopped after the scenario, or an already running one given by URL (and PID, for
+/// memory and CPU figures).
+/// </summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process? _process;
+    private readonly string? _dataDirectory;
+    private readonly bool _keepData;
+
+    private ServerProcess(Uri baseAddress, int? pid, Process? process, string? dataDirectory, string? logFile, bool keepData)
+    {
+        BaseAddress = baseAddress;
+        Pid = pid;
+        _process = process;
+        _dataDirectory = dataDirectory;
+        LogFile = logFile;
+        _keepData = keepData;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Port => BaseAddress.Port;
+
+    public int? Pid { get; }
+
+    public string? LogFile { get; }
+
+    public ProcSample? Sample() => Pid is { } pid ? ProcSample.Read(pid) : null;
+
+    public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, null, null, keepData: true);
+
+    public static async Task<ServerProcess> StartAsync(string serverDll, IReadOnlyList<string> extraArgs, IReadOnlyList<string> environment, bool keepData, CancellationToken ct)
+    {
+        if (!File.Exists(serverDll))
+        {
+            throw new FileNotFoundException($"Herald server build not found at {serverDll}; build it with: dotnet build -c Release src/Herald.Server", serverDll);
+        }
+
+        var port = FreePort();
+        var data = Path.Combine(Path.GetTempPath(), "herald-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        var log = Path.Combine(data, "server.log");
+        // exec keeps the PID: the one we read /proc for is the server itself, not a shell.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$@\" > \"$HERALD_BENCH_LOG\" 2>&1");
+        info.ArgumentList.Add("herald");
+        info.ArgumentList.Add("dotnet");
+        info.ArgumentList.Add(serverDll);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+        info.ArgumentList.Add($"--Herald:Storage:DataDirectory={data}");
+        foreach (var arg in extraArgs)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        info.Environment["HERALD_BENCH_LOG"] = log;
+        foreach (var pair in environment)
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                info.Environment[pair[..eq]] = pair[(eq + 1)..];
+            }
+        }
+
+        info.WorkingDirectory = data;
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
+        var server = new ServerProcess(new Uri($"http://127.0.0.1:{port}"), process.Id, process, data, log, keepData);
+        await server.WaitReadyAsync(ct);
+        return server;
+    }
+
+    private async Task WaitReadyAsync(CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (_process is { HasExited: true })
+            {
+                throw new InvalidOperationException($"The server exited with code {_process.ExitCode}; see {LogFile}:\n{Tail()}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync("/api/sse/health", ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        throw new TimeoutException($"The server did not answer /api/sse/health within 30 s; see {LogFile}.");
+    }
+
+    /// <summary>The last lines of the server log (for error messages).</summary>
+    public string Tail(int lines = 20)
+    {
+        try
+        {
+            return LogFile is null || !File.Exists(LogFile) ? "" : string.Join('\n', File.ReadLines(LogFile).TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            if (!_process.HasExited)
+            {
+                // SIGTERM: the host's graceful shutdown, as an operator would stop it.
+                _ = Native.Kill(_process.Id, 15);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                try
+                {
+                    await _process.WaitForExitAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    _process.Kill(entireProcessTree: true);
+                }
+            }
+
+            _process.Dispose();
+        }
+
+        if (_dataDirectory is not null && !_keepData)
+        {
+            try
+            {
+                Directory.Delete(_dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>
+/// The whole machine's busy CPU time (<c>/proc/stat</c>), so a report can show how much of the two cores went
+/// to neither the server nor the generator — these machines are shared, and other work skews tail latency.
+/// </summary>
+internal readonly record struct MachineSample(long BusyMs, long Timestamp)
+{
+    public static MachineSample? Read()
+    {
+        try
+        {
+            using var reader = new StreamReader("/proc/stat");
+            var fields = reader.ReadLine()!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // cpu user nice system idle iowait irq softirq steal ...
+            long busy = 0;
+            for (var i = 1; i < fields.Length && i <= 8; i++)
+            {
+                if (i is not 4 and not 5)
+                {
+                    busy += long.Parse(fields[i], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return new MachineSample(busy * 10, Stopwatch.GetTimestamp());
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or NullReferenceException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Cores busy on average between two samples.</summary>
+    public static double CoresBetween(MachineSample a, MachineSample b)
+    {
+        var seconds = (double)(b.Timestamp - a.Timestamp) / Stopwatch.Frequency;
+        return seconds <= 0 ? 0 : (b.BusyMs - a.BusyMs) / 1000.0 / seconds;
+    }
+}

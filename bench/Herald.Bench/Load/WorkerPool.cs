@@ -1,0 +1,289 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Herald.Bench.Load;
+
+/// <summary>One SSE connection to open: its request target and the topic index it listens to.</summary>
+internal readonly record struct Subscription(string Target, int Topic);
+
+/// <summary>What all workers together report.</summary>
+internal sealed class PoolStats
+{
+    public long Requested { get; set; }
+    public long Established { get; set; }
+    public long Failed { get; set; }
+    public long Closed { get; set; }
+    public long Expected { get; set; }
+    public long Received { get; set; }
+    public long Duplicates { get; set; }
+    public long Misrouted { get; set; }
+    public long OutOfOrder { get; set; }
+    public long Heartbeats { get; set; }
+    public long Bytes { get; set; }
+    public long MaxSilenceMs { get; set; }
+    public long CpuMs { get; set; }
+    public LatencyHistogram Latency { get; } = new();
+    public LatencyHistogram ConnectLatency { get; } = new();
+    public Dictionary<string, long> Failures { get; } = new(StringComparer.Ordinal);
+
+    public void Add(WorkerMessage message)
+    {
+        var c = message.Counters!;
+        Requested += c.Requested;
+        Established += c.Established;
+        Failed += c.Failed;
+        Closed += c.Closed;
+        Received += c.Received;
+        Duplicates += c.Duplicates;
+        Misrouted += c.Misrouted;
+        OutOfOrder += c.OutOfOrder;
+        Heartbeats += c.Heartbeats;
+        Bytes += c.Bytes;
+        MaxSilenceMs = Math.Max(MaxSilenceMs, c.MaxSilenceMs);
+        CpuMs += c.CpuMs;
+        Expected += message.Expected;
+        Latency.AddSparse(message.Latency, message.LatencyMax);
+        ConnectLatency.AddSparse(message.ConnectLatency, message.ConnectLatencyMax);
+        foreach (var (reason, count) in message.Failures ?? [])
+        {
+            Failures[reason] = Failures.GetValueOrDefault(reason) + count;
+        }
+    }
+}
+
+/// <summary>
+/// The coordinator's side of the worker processes: launches <c>Herald.Bench --worker</c> children (each
+/// below the per-process open-files limit), hands out connections, gathers progress and statistics.
+/// </summary>
+internal sealed class WorkerPool : IAsyncDisposable
+{
+    private readonly List<WorkerProcess> _workers = [];
+
+    private WorkerPool()
+    {
+    }
+
+    public int Count => _workers.Count;
+
+    /// <summary>Starts enough workers for <paramref name="connections"/> at <paramref name="perWorker"/> each.</summary>
+    public static WorkerPool Start(int connections, int perWorker)
+    {
+        var pool = new WorkerPool();
+        var count = Math.Max(1, (connections + perWorker - 1) / perWorker);
+        for (var i = 0; i < count; i++)
+        {
+            pool._workers.Add(WorkerProcess.Launch());
+        }
+
+        return pool;
+    }
+
+    /// <summary>Splits the subscriptions over the workers (contiguous slices, each with its own source addresses).</summary>
+    public void Connect(IReadOnlyList<Subscription> subscriptions, int port, int perSource, int maxPending, TimeSpan timeout)
+    {
+        var per = (subscriptions.Count + _workers.Count - 1) / _workers.Count;
+        var source = 2; // 127.0.0.1 is the server's; clients start at .2
+        for (var w = 0; w < _workers.Count; w++)
+        {
+            var slice = subscriptions.Skip(w * per).Take(per).ToArray();
+            var spec = new ConnectSpec(port, source, perSource, maxPending, (int)timeout.TotalMilliseconds,
+                slice.Select(s => s.Target).ToArray(), slice.Select(s => s.Topic).ToArray());
+            source += Math.Max(1, (slice.Length + perSource - 1) / perSource);
+            _workers[w].Send(new WorkerCommand("connect") { Connect = spec });
+        }
+    }
+
+    /// <summary>Sum of the latest progress reports (cheap, a moment stale).</summary>
+    public PoolStats Progress()
+    {
+        var stats = new PoolStats();
+        foreach (var worker in _workers)
+        {
+            worker.ThrowIfFailed();
+            if (worker.LastProgress is { } p)
+            {
+                stats.Add(new WorkerMessage("progress") { Counters = p });
+            }
+        }
+
+        return stats;
+    }
+
+    /// <summary>Asks every worker for its statistics; <paramref name="published"/> lets them count what they should have received.</summary>
+    public async Task<PoolStats> StatsAsync(long[]? published, bool histogram, bool reset)
+    {
+        var replies = await Task.WhenAll(_workers.Select(w =>
+            w.RequestAsync(new WorkerCommand("stats") { Published = published, Histogram = histogram, Reset = reset }, "stats")));
+        var stats = new PoolStats();
+        foreach (var reply in replies)
+        {
+            stats.Add(reply);
+        }
+
+        return stats;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_workers.Select(w => w.StopAsync()));
+    }
+
+    private sealed class WorkerProcess
+    {
+        private readonly Process _process;
+        private readonly Lock _gate = new();
+        private readonly Task _reader;
+        private TaskCompletionSource<WorkerMessage>? _reply;
+        private string? _replyType;
+        private string? _error;
+
+        private WorkerProcess(Process process)
+        {
+            _process = process;
+            _reader = Task.Run(ReadAsync);
+        }
+
+        public WorkerCounters? LastProgress { get; private set; }
+
+        public static WorkerProcess Launch()
+        {
+            var info = SelfLaunch.StartInfo("--worker");
+            info.RedirectStandardInput = true;
+            info.RedirectStandardOutput = true;
+            info.RedirectStandardError = false;
+            // The worker's own thread pool has almost nothing to do; keep it from spinning on the shared cores.
+            info.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
+            var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start a worker process.");
+            return new WorkerProcess(process);
+        }
+
+        public void ThrowIfFailed()
+        {
+            if (_error is not null)
+            {
+                throw new InvalidOperationException($"Worker {_process.Id} failed: {_error}");
+            }
+        }
+
+        public void Send(WorkerCommand command)
+        {
+            var line = JsonSerializer.Serialize(command, WorkerJson.Default.WorkerCommand);
+            lock (_gate)
+            {
+                _process.StandardInput.WriteLine(line);
+                _process.StandardInput.Flush();
+            }
+        }
+
+        public async Task<WorkerMessage> RequestAsync(WorkerCommand command, string replyType)
+        {
+            var tcs = new TaskCompletionSource<WorkerMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_gate)
+            {
+                ThrowIfFailed();
+                _reply = tcs;
+                _replyType = replyType;
+            }
+
+            Send(command);
+            return await tcs.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        public async Task StopAsync()
+        {
+            if (!_process.HasExited)
+            {
+                try
+                {
+                    await RequestAsync(new WorkerCommand("close"), "closed");
+                }
+                catch (Exception ex) when (ex is IOException or TimeoutException or InvalidOperationException)
+                {
+                }
+
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await _process.WaitForExitAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    _process.Kill();
+                }
+            }
+
+            await _reader;
+            _process.Dispose();
+        }
+
+        private async Task ReadAsync()
+        {
+            try
+            {
+                while (await _process.StandardOutput.ReadLineAsync() is { } line)
+                {
+                    var message = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage);
+                    if (message is null)
+                    {
+                        continue;
+                    }
+
+                    if (message.Type == "progress")
+                    {
+                        LastProgress = message.Counters;
+                        continue;
+                    }
+
+                    TaskCompletionSource<WorkerMessage>? reply = null;
+                    lock (_gate)
+                    {
+                        if (message.Type == "error")
+                        {
+                            _error = message.Message;
+                            _reply?.TrySetException(new InvalidOperationException($"Worker {_process.Id}: {message.Message}"));
+                            _reply = null;
+                        }
+                        else if (message.Type == _replyType)
+                        {
+                            reply = _reply;
+                            _reply = null;
+                        }
+                    }
+
+                    reply?.TrySetResult(message);
+                }
+            }
+            catch (JsonException ex)
+            {
+                _error = "unreadable output: " + ex.Message;
+            }
+
+            lock (_gate)
+            {
+                _error ??= _process.HasExited && _process.ExitCode != 0 ? $"exited with code {_process.ExitCode}" : null;
+                _reply?.TrySetException(new IOException($"Worker {_process.Id} exited."));
+            }
+        }
+    }
+}
+
+/// <summary>Starts this same program again (as a worker), however it was started (apphost or <c>dotnet x.dll</c>).</summary>
+internal static class SelfLaunch
+{
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("Unknown process path.");
+        var info = new ProcessStartInfo(processPath) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            info.ArgumentList.Add(typeof(SelfLaunch).Assembly.Location);
+        }
+
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return info;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Herald.Bench.Load;
+using Herald.Bench.Report;
+using Herald.Bench.Scenarios;
+
+namespace Herald.Bench;
+
+/// <summary>Runs the load scenarios, each against its own freshly started server, and writes the report.</summary>
+internal static class LoadRunner
+{
+    private static readonly Dictionary<string, (string Name, Func<ScenarioContext, Task<ScenarioResult>> Run)> Scenarios = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["s1"] = ("s1", IdleScenario.RunAsync),
+        ["idle"] = ("s1", IdleScenario.RunAsync),
+        ["s2"] = ("s2", BroadcastScenario.RunAsync),
+        ["broadcast"] = ("s2", BroadcastScenario.RunAsync),
+        ["s3"] = ("s3", ChatScenario.RunAsync),
+        ["chat"] = ("s3", ChatScenario.RunAsync),
+    };
+
+    public static async Task<int> RunAsync(string scenario, BenchOptions options)
+    {
+        var names = scenario.Equals("all", StringComparison.OrdinalIgnoreCase) ? ["s1", "s2", "s3"] : new[] { scenario };
+        if (names.Any(n => !Scenarios.ContainsKey(n)))
+        {
+            await Console.Error.WriteLineAsync($"Unknown scenario '{scenario}'.\n\n{BenchOptions.Usage}");
+            return 2;
+        }
+
+        var limits = Native.RaiseOpenFilesLimit();
+        var machine = Machine.Describe();
+        Console.WriteLine($"machine: {machine["summary"]}; open files limit {limits.Soft}/{limits.Hard} per process");
+        var results = new List<ScenarioResult>();
+        var failed = false;
+        foreach (var name in names)
+        {
+            try
+            {
+                results.Add(await RunOneAsync(Scenarios[name].Run, options));
+                Console.WriteLine(results[^1].Render());
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)
+            {
+                failed = true;
+                await Console.Error.WriteLineAsync($"\n{name} failed: {ex.Message}");
+            }
+        }
+
+        if (results.Count > 0)
+        {
+            PrintSummary(results);
+            var path = WriteJson(options, machine, limits, results);
+            Console.WriteLine($"JSON report: {path}");
+        }
+
+        return failed ? 1 : 0;
+    }
+
+    private static async Task<ScenarioResult> RunOneAsync(Func<ScenarioContext, Task<ScenarioResult>> run, BenchOptions options)
+    {
+        ServerProcess server;
+        if (options.String("url") is { } url)
+        {
+            server = ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
+        }
+        else
+        {
+            var dll = options.String("server-dll") ?? Path.Combine(RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
+            server = await ServerProcess.StartAsync(dll, options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
+        }
+
+        await using (server)
+        {
+            using var api = new HeraldApi(server.BaseAddress, 4);
+            var monitor = server.Pid is { } serverPid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
+            ScenarioResult result;
+            try
+            {
+                result = await run(new ScenarioContext(options, server, api, monitor));
+            }
+            finally
+            {
+                if (monitor is not null)
+                {
+                    await monitor.DisposeAsync();
+                }
+            }
+
+            if (server.LogFile is { } log && options.Flag("keep-data"))
+            {
+                result.Notes.Add($"server log: {log}");
+            }
+
+            return result;
+        }
+    }
+
+    private static void PrintSummary(List<ScenarioResult> results)
+    {
+        var checks = results.SelectMany(r => r.Checks).ToList();
+        if (checks.Count == 0)
+        {
+            return;
+        }
+
+        var table = new List<string[]> { new[] { "figure", "measured", "target", "met" } };
+        table.AddRange(checks.Select(c => new[] { c.Figure, c.Measured, c.Target, c.Met ? "yes" : "NO" }));
+        var sb = new StringBuilder();
+        sb.AppendLine("== Targets");
+        ScenarioResult.AppendTable(sb, table, "  ");
+        Console.WriteLine(sb.ToString());
+    }
+
+    private static string WriteJson(BenchOptions options, JsonObject machine, (ulong Soft, ulong Hard) limits, List<ScenarioResult> results)
+    {
+        var path = options.String("out") ?? Path.Combine(RepoRoot(), "artifacts", "bench", $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var root = new JsonObject
+        {
+            ["started_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            ["command_line"] = Environment.CommandLine,
+            ["machine"] = machine,
+            ["open_files_limit"] = new JsonObject { ["soft"] = limits.Soft, ["hard"] = limits.Hard },
+            ["scenarios"] = new JsonArray(results.Select(r =>
+            {
+                var o = (JsonObject)r.Json.DeepClone();
+                o["name"] = r.Name;
+                o["title"] = r.Title;
+                o["targets"] = new JsonArray(r.Checks.Select(c => (JsonNode)new JsonObject
+                {
+                    ["figure"] = c.Figure,
+                    ["measured"] = c.Measured,
+                    ["target"] = c.Target,
+                    ["met"] = c.Met,
+                }).ToArray());
+                return (JsonNode)o;
+            }).ToArray()),
+        };
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return path;
+    }
+
+    /// <summary>The repository root: the nearest directory above the binary that holds Herald.slnx.</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Herald.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Environment.CurrentDirectory;
+    }
+}
