@@ -148,16 +148,24 @@ describe('widget and console in Chromium', () => {
     await operator.page.context().close();
   });
 
-  test('a wrong-domain page cannot use the widget; an allowed one on another origin can', async () => {
+  test('a wrong-domain page cannot use the widget; allowed pages on another origin can (site token, guest mode)', async () => {
     // A second origin: 127.0.0.2 is loopback but not "localhost"/"127.0.0.1", which Development allows anywhere.
     const auth = { Authorization: `Bearer ${operatorToken}` };
     const assistant = (await server.json('POST', '/api/assistants', { name: 'Elsewhere shop' }, auth)).body;
+    // Guest mode (data-assistant-id) checks the assistant's own domains. Set before the tokens: editing an
+    // assistant's domains retires the tokens issued earlier ("domains changed").
+    assert.equal((await server.json('PUT', `/api/assistants/${assistant.id}/domains`, { allowed_domains: ['127.0.0.2'] }, auth)).status, 200);
     const wrong = (await server.json('POST', '/api/widgets', { assistant_id: assistant.id, allowed_domains: ['shop.example.com'] }, auth)).body;
     const right = (await server.json('POST', '/api/widgets', { assistant_id: assistant.id, allowed_domains: ['127.0.0.2'] }, auth)).body;
-    const page = (token) => `<!doctype html><meta charset="utf-8"><title>Elsewhere</title><h1>Another site</h1>
-      <script src="${server.baseUrl}/widget.js" data-site-token="${token}" async></script>`;
+    const page = (attributes) => `<!doctype html><meta charset="utf-8"><title>Elsewhere</title><h1>Another site</h1>
+      <script src="${server.baseUrl}/widget.js" ${attributes} async></script>`;
+    const pages = {
+      '/wrong.html': page(`data-site-token="${wrong.token}"`),
+      '/right.html': page(`data-site-token="${right.token}"`),
+      '/guest.html': page(`data-assistant-id="${assistant.id}"`),
+    };
     const site = createServer((req, res) => {
-      const body = req.url === '/wrong.html' ? page(wrong.token) : req.url === '/right.html' ? page(right.token) : null;
+      const body = pages[req.url];
       res.writeHead(body ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(body || 'not found');
     });
@@ -197,6 +205,16 @@ describe('widget and console in Chromium', () => {
       assert.equal((await dialogs()).filter((d) => d.assistant_id === assistant.id).length, before + 1);
       assert.deepEqual(allowed.page.problems, []);
       await allowed.page.context().close();
+
+      // Guest mode from the same origin: allowed by the assistant's domains.
+      const guest = new WidgetPage(await newPage('guest-mode widget'));
+      await guest.page.goto(`${origin}/guest.html`);
+      await guest.open();
+      await guest.send('Hello in guest mode');
+      await guest.waitForMessage('Hello in guest mode');
+      assert.equal((await dialogs()).filter((d) => d.assistant_id === assistant.id).length, before + 2);
+      assert.deepEqual(guest.page.problems, []);
+      await guest.page.context().close();
     } finally {
       site.closeAllConnections();
       await new Promise((r) => site.close(r));
@@ -263,6 +281,19 @@ describe('widget and console in Chromium', () => {
     }
   });
 
+  test('a token the server refuses sends the console back to the sign-in form', async () => {
+    const operator = new ConsolePage(await newPage('refused console'));
+    // A well-formed token that has not expired, with a signature Herald did not make.
+    const [header, payload] = operatorToken.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+    await operator.page.addInitScript((t) => sessionStorage.setItem('herald.console.token', t), forged);
+    await operator.page.goto(`${server.baseUrl}/console`);
+    await operator.page.locator('#login-error', { hasText: 'Your session has ended' }).waitFor({ timeout: 10_000 });
+    assert.equal(await operator.page.locator('#app').isVisible(), false);
+    assert.equal(await operator.page.evaluate(() => sessionStorage.getItem('herald.console.token')), null);
+    await operator.page.context().close();
+  });
+
   // Last: it restarts the shared server.
   test('the server restarts mid-conversation: both sides recover, every message shown exactly once', async () => {
     const { operator, visitor, dialogId } = await conversation('restart', 'Before the restart (visitor)');
@@ -272,6 +303,10 @@ describe('widget and console in Chromium', () => {
     await visitor.waitForMessage('Before the restart (operator)');
     await visitor.recordConnection();
     await operator.recordConnection();
+    // Keep the widget's stream away for a while after the restart, so that it misses more than the server will
+    // replay (MaxReplayEvents=3 after the restart): it must get a reset and rebuild from history, still once each.
+    const stream = /\/api\/dialogs\/\d+\/(events|poll)/;
+    await visitor.page.route(stream, (route) => route.abort());
 
     await server.stop();
     // Both notice: the streams broke.
@@ -281,28 +316,46 @@ describe('widget and console in Chromium', () => {
     await visitor.send('While the server is down (visitor)');
     await visitor.host.locator('li.msg[data-pending]', { hasText: 'While the server is down (visitor)' }).waitFor();
     await shot(visitor.page, 'restart-widget-down');
+    server.settings['Herald:Streams:MaxReplayEvents'] = 3;
     await server.launch();
 
-    await visitor.waitForConnection('open', 30_000);
     await operator.waitForConnection('open', 30_000);
     await visitor.waitForMessage('While the server is down (visitor)', 30_000);
     await operator.waitForMessage('While the server is down (visitor)', 30_000);
+    const missed = ['Missed by the widget 1', 'Missed by the widget 2', 'Missed by the widget 3'];
+    for (const text of missed) {
+      await operator.send(text);
+      await operator.waitForMessage(text);
+    }
+    const fullReloads = [];
+    visitor.page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === `/api/widget/dialogs/${dialogId}/messages` && !url.searchParams.has('after_id')) fullReloads.push(url.href);
+    });
+    await visitor.page.unroute(stream);
+    // What the browser fires when connectivity returns: herald.js reconnects at once instead of waiting its backoff.
+    await visitor.page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await visitor.waitForConnection('open', 30_000);
+    for (const text of missed) await visitor.waitForMessage(text, 20_000);
+    assert.ok(fullReloads.length >= 1, 'the widget did not reload its history after the reset');
+
     await operator.send('After the restart (operator)');
     await visitor.send('After the restart (visitor)');
     const expected = [
       'Before the restart (visitor)',
       'Before the restart (operator)',
       'While the server is down (visitor)',
+      ...missed,
       'After the restart (operator)',
       'After the restart (visitor)',
     ];
-    for (const text of expected.slice(3)) {
+    for (const text of expected.slice(-2)) {
       await visitor.waitForMessage(text, 20_000);
       await operator.waitForMessage(text, 20_000);
     }
     assertExactlyOnce(await visitor.list(), expected, 'widget');
     assertExactlyOnce(await operator.list(), expected, 'console');
-    // The store agrees: five messages, none posted twice by the retried send.
+    // The store agrees: nothing posted twice by the retried send.
     const stored = await server.json('GET', `/api/dialogs/${dialogId}/messages`, undefined, { Authorization: `Bearer ${await server.login()}` });
     assert.deepEqual(stored.body.map((m) => m.text), expected);
     assert.equal(await operator.row(dialogId).count(), 1, 'the dialog is listed more than once');

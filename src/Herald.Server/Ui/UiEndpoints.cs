@@ -45,7 +45,7 @@ public static class UiEndpoints
         // A classic script is decoded with the embedding page's charset unless the response names one.
         types.Mappings[".js"] = "text/javascript; charset=utf-8";
         types.Mappings[".css"] = "text/css; charset=utf-8";
-        app.UseWhen(context => !IsPage(context.Request.Path), branch => branch.UseStaticFiles(new StaticFileOptions
+        app.UseWhen(context => IsAsset(context.Request.Path), branch => branch.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = files,
             ContentTypeProvider = types,
@@ -82,7 +82,9 @@ public static class UiEndpoints
         return app;
     }
 
-    private static bool IsPage(PathString path) => path.Value?.EndsWith(".html", StringComparison.OrdinalIgnoreCase) == true;
+    // The API and the sockets never look for files; pages are not files either (their routes add headers and fill them).
+    private static bool IsAsset(PathString path) =>
+        !path.StartsWithSegments("/api") && !path.StartsWithSegments("/ws") && path.Value?.EndsWith(".html", StringComparison.OrdinalIgnoreCase) != true;
 
     private static string ReadPage(IFileProvider files, string name)
     {

@@ -438,17 +438,28 @@ textarea:disabled { background: #f8fafc; }
     return loadHerald.promise;
   }
 
-  /** Runs a request until it succeeds; network errors and 5xx/429 are retried with backoff, other errors thrown. */
-  async function persist(fn) {
+  /**
+   * Runs a request until it succeeds; network errors and 5xx/429 are retried with backoff, other errors thrown.
+   * While starting, the header shows the retries; later (`quiet`) the stream's own state is what it shows.
+   */
+  async function persist(fn, quiet) {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (err) {
         if (err instanceof HttpError && !err.transient) throw err;
-        setConnection(navigator.onLine === false ? 'offline' : 'reconnecting');
+        if (fatal) throw err;
+        if (!quiet) setConnection(navigator.onLine === false ? 'offline' : 'reconnecting');
         await sleep((err && err.retryAfter) || backoff(attempt));
       }
     }
+  }
+
+  /** A history reload once connected: refusals end the chat (a revoked token), anything else is retried. */
+  function reload(afterId) {
+    persist(() => loadHistory(afterId), true).catch((err) => {
+      if (err.status === 401 || err.status === 403) fail('This chat is not available on this site.', err.message);
+    });
   }
 
   async function loadHistory(afterId) {
@@ -498,7 +509,7 @@ textarea:disabled { background: #f8fafc; }
     });
     client.on('reset', () => {
       // The server could not replay from our position: whatever we missed is in the history.
-      persist(() => loadHistory(0));
+      reload(0);
     });
     client.on('state', (s) => {
       if (s.state === 'open') {
@@ -507,7 +518,7 @@ textarea:disabled { background: #f8fafc; }
           interrupted = false;
           // Resuming replays what was missed; reading what is newer than our newest message costs one small
           // request and also covers a stream that came back from a restored database.
-          persist(() => loadHistory(maxId));
+          reload(maxId);
         }
         flushPending();
       } else if (s.state === 'reconnecting' || s.state === 'offline') {
