@@ -100,12 +100,22 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.ArgumentList.Add($"--Herald:Storage:DataDirectory={data}");
+        // The generator stands in for thousands of clients from a handful of loopback addresses, so the per-IP
+        // abuse limits (1,000 streams, 50 messages/s per address by default) would refuse the load itself.
+        // Extra --server-arg values come later on the command line and win.
+        info.ArgumentList.Add("--Herald:Limits:MaxConnectionsPerIp=0");
+        info.ArgumentList.Add("--Herald:Limits:MessagesPerIpPerSecond=0");
         foreach (var arg in extraArgs)
         {
             info.ArgumentList.Add(arg);
         }
 
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        // Production, as deployed: no developer exception page around every request, a real signing key, the
+        // first operator from the environment (the credentials HeraldApi logs in with).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Herald__Auth__SigningKey"] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        info.Environment["HERALD_ADMIN_EMAIL"] = HeraldApi.DevEmail;
+        info.Environment["HERALD_ADMIN_PASSWORD"] = HeraldApi.DevPassword;
         info.Environment["HERALD_BENCH_LOG"] = log;
         foreach (var pair in environment)
         {
