@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
@@ -19,21 +20,16 @@ internal static class IdleScenario
         var result = new ScenarioResult("S1 idle", $"{connections:N0} idle SSE connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
         await using var progress = new ProgressLine("S1", () => "starting");
 
-        var token = await ctx.Api.LoginAsync();
+        using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("idle", topics, ChannelKind.Topic, 1));
         // Warm the request path once so JIT and first-use allocations are in the baseline, not per connection.
-        for (var i = 0; i < 20; i++)
-        {
-            await ctx.Api.GetJsonAsync("/api/sse/stats");
-        }
+        await ctx.Target.WarmUpAsync();
 
         await Task.Delay(TimeSpan.FromSeconds(2));
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var (heapBeforeGc, rssBeforeGc, typesBefore) = await CollectAsync(ctx);
         ctx.Runtime?.TakeAllocations(0);
 
-        var subscriptions = Enumerable.Range(0, connections)
-            .Select(i => new Subscription($"/api/events?topic=idle-{i % topics}&token={token}", i % topics))
-            .ToList();
+        var subscriptions = Enumerable.Range(0, connections).Select(i => channels.Subscribe(i % topics, i / topics)).ToList();
         var (pool, connectSeconds) = await ctx.ConnectAsync(subscriptions, progress);
         await using var _ = pool;
 
@@ -58,10 +54,10 @@ internal static class IdleScenario
         var allocations = ctx.Runtime?.TakeAllocations(12);
         var (heapAfterGc, rssAfterGc, typesAfter) = await CollectAsync(ctx);
         var stats = await pool.StatsAsync(null, histogram: true, reset: false);
-        var serverCount = (await ctx.Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt32();
+        var serverCount = await ctx.Target.ActiveConnectionsAsync();
         var rssConnected = ScenarioContext.Median(samples);
 
-        result.Row("connections", $"{stats.Established:N0} established, {stats.Failed:N0} failed, {stats.Closed:N0} closed during hold; server reports {serverCount:N0}");
+        result.Row("connections", $"{stats.Established:N0} established, {stats.Failed:N0} failed, {stats.Closed:N0} closed during hold; server reports {(serverCount is { } n ? n.ToString("N0") : "-")}");
         result.Row("connect time", $"{connectSeconds:F1} s ({stats.Established / Math.Max(connectSeconds, 0.001):N0}/s)");
         result.Latency("connect latency", "connect_latency", stats.ConnectLatency);
         result.Set("connections", stats.Established);
