@@ -53,7 +53,7 @@ internal static class CompareChart
     private static void LatencyPanel(StringBuilder svg, List<ScenarioResult> results, string[] targets, int left, int width)
     {
         Text(svg, left, 80, "S3 chat: publish → receive latency", 13, "start", "bold");
-        Text(svg, left + 250, 80, "ms, log scale (lower is better)", 11, "start", fill: "#555555");
+        Text(svg, left, 94, "ms, log scale (lower is better)", 11, "start", fill: "#555555");
         var values = targets.ToDictionary(t => t, t => CompareRunner.Find(results, "s3", t) is { } r
             ? Percentiles.Select(p => CompareRunner.Number(r.Json, "latency", p.Key) / 1000).ToArray()
             : new double?[Percentiles.Length]);
