@@ -105,6 +105,7 @@ internal sealed class BenchOptions
           compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
                            each against a freshly started server): a table with ratios, JSON and an SVG chart
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
+          signalr-server --port N   the SignalR server that compare starts (not needed by hand)
 
         Server (default: start src/Herald.Server/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
           --url URL              use a running server instead

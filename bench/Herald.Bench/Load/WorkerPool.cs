@@ -87,7 +87,10 @@ internal sealed class WorkerPool : IAsyncDisposable
         {
             var slice = subscriptions.Skip(w * per).Take(per).ToArray();
             var spec = new ConnectSpec(port, source, perSource, maxPending, (int)timeout.TotalMilliseconds,
-                slice.Select(s => s.Target).ToArray(), slice.Select(s => s.Topic).ToArray()) { Protocol = protocol };
+                slice.Select(s => s.Target).ToArray(), slice.Select(s => s.Topic).ToArray())
+            {
+                Protocol = protocol,
+            };
             source += Math.Max(1, (slice.Length + perSource - 1) / perSource);
             _workers[w].Send(new WorkerCommand("connect") { Connect = spec });
         }

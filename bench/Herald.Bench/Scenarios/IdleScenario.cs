@@ -17,7 +17,7 @@ internal static class IdleScenario
         var connections = ctx.Options.Int("connections", 10_000);
         var topics = Math.Max(1, ctx.Options.Int("topics", 1_000));
         var hold = ctx.Options.Seconds("hold", 20);
-        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle SSE connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
+        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle {(ctx.Target.Protocol == ConnectSpec.SignalR ? "SignalR (WebSocket)" : "SSE")} connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
         await using var progress = new ProgressLine("S1", () => "starting");
 
         using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("idle", topics, ChannelKind.Topic, 1));
