@@ -60,6 +60,18 @@ internal sealed class BenchOptions
         return options;
     }
 
+    /// <summary>Sets <paramref name="name"/> unless the command line did.</summary>
+    public void Default(string name, string value)
+    {
+        if (!_values.ContainsKey(name))
+        {
+            _values[name] = [value];
+        }
+    }
+
+    public string[] List(string name, string[] fallback) =>
+        String(name) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : fallback;
+
     public string? String(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
 
     public IReadOnlyList<string> All(string name) => _values.TryGetValue(name, out var v) ? v : [];
@@ -90,7 +102,10 @@ internal sealed class BenchOptions
           s2 | broadcast   1 topic, many subscribers, rising publish rate → deliveries/s at p99 < 100 ms, nothing lost
           s3 | chat        dialogs × 2 subscribers, messages through the real chat POST → latency, lost, duplicated
           all              s1, s2 and s3 in turn, each against a freshly started server
+          compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
+                           each against a freshly started server): a table with ratios, JSON and an SVG chart
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
+          signalr-server --port N   the SignalR server that compare starts (not needed by hand)
 
         Server (default: start src/Herald.Server/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
           --url URL              use a running server instead
@@ -109,8 +124,11 @@ internal sealed class BenchOptions
           --connect-timeout S    seconds (default 30)
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
+        Compare:  --targets herald,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
+                  sizes as below, but S1 defaults to 20000 connections; Nchan needs nginx + libnginx-mod-nchan
+
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
-        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
+        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s (plus the rate making 40,000 deliveries/s)  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
         S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (3)  --publishers N (16)
         """;
 }
