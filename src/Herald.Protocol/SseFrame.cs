@@ -47,54 +47,86 @@ public static class SseFrame
             throw new ArgumentException("Event names are 1-64 characters of letters, digits, '_', '-', '.', ':'.", nameof(eventName));
         }
 
-        var writer = new ArrayBufferWriter<byte>(data.Length + eventName.Length + 48);
+        // Measured first, then written into one array of exactly that size: a frame is encoded once per event and
+        // kept for its whole life in the replay buffer and the queues, so neither a growing buffer nor a copy.
+        var writeName = alwaysWriteEventName || eventName != "message";
+        var idLength = id > 0 ? "id: "u8.Length + DigitCount(id) + 1 : 0;
+        var nameLength = writeName ? "event: "u8.Length + eventName.Length + 1 : 0;
+        var frame = new byte[idLength + nameLength + DataLength(data) + 1];
+        var rest = frame.AsSpan();
         if (id > 0)
         {
-            Write(writer, "id: "u8);
-            var span = writer.GetSpan(20);
-            Utf8Formatter.TryFormat(id, span, out var written);
-            writer.Advance(written);
-            Write(writer, "\n"u8);
+            Append(ref rest, "id: "u8);
+            Utf8Formatter.TryFormat(id, rest, out var written);
+            rest = rest[written..];
+            Append(ref rest, "\n"u8);
         }
 
-        if (alwaysWriteEventName || eventName != "message")
+        if (writeName)
         {
-            Write(writer, "event: "u8);
-            var nameSpan = writer.GetSpan(eventName.Length);
-            var n = Encoding.ASCII.GetBytes(eventName, nameSpan);
-            writer.Advance(n);
-            Write(writer, "\n"u8);
+            Append(ref rest, "event: "u8);
+            rest = rest[Encoding.ASCII.GetBytes(eventName, rest)..];
+            Append(ref rest, "\n"u8);
         }
 
-        WriteData(writer, data);
-        Write(writer, "\n"u8);
-        return writer.WrittenSpan.ToArray();
+        WriteData(ref rest, data);
+        Append(ref rest, "\n"u8);
+        return frame;
+    }
+
+    private static int DigitCount(long value)
+    {
+        var digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
     }
 
     // "If the line is empty ... dispatch the event"; any CR, LF or CRLF ends a line. So each line of the
     // payload becomes its own data field; the parser joins them back with LF.
-    private static void WriteData(ArrayBufferWriter<byte> writer, ReadOnlySpan<byte> data)
+    private static int DataLength(ReadOnlySpan<byte> data)
+    {
+        var length = 0;
+        while (true)
+        {
+            var lineEnd = data.IndexOfAny((byte)'\r', (byte)'\n');
+            length += "data: "u8.Length + (lineEnd < 0 ? data.Length : lineEnd) + 1;
+            if (lineEnd < 0)
+            {
+                return length;
+            }
+
+            data = data[(lineEnd + LineBreakLength(data, lineEnd))..];
+        }
+    }
+
+    private static void WriteData(ref Span<byte> rest, ReadOnlySpan<byte> data)
     {
         while (true)
         {
             var lineEnd = data.IndexOfAny((byte)'\r', (byte)'\n');
-            var line = lineEnd < 0 ? data : data[..lineEnd];
-            Write(writer, "data: "u8);
-            Write(writer, line);
-            Write(writer, "\n"u8);
+            Append(ref rest, "data: "u8);
+            Append(ref rest, lineEnd < 0 ? data : data[..lineEnd]);
+            Append(ref rest, "\n"u8);
             if (lineEnd < 0)
             {
                 return;
             }
 
-            var skip = data[lineEnd] == '\r' && lineEnd + 1 < data.Length && data[lineEnd + 1] == '\n' ? 2 : 1;
-            data = data[(lineEnd + skip)..];
+            data = data[(lineEnd + LineBreakLength(data, lineEnd))..];
         }
     }
 
-    private static void Write(ArrayBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    private static int LineBreakLength(ReadOnlySpan<byte> data, int lineEnd) =>
+        data[lineEnd] == '\r' && lineEnd + 1 < data.Length && data[lineEnd + 1] == '\n' ? 2 : 1;
+
+    private static void Append(ref Span<byte> rest, ReadOnlySpan<byte> bytes)
     {
-        bytes.CopyTo(writer.GetSpan(bytes.Length));
-        writer.Advance(bytes.Length);
+        bytes.CopyTo(rest);
+        rest = rest[bytes.Length..];
     }
 }

@@ -7,22 +7,29 @@ namespace Herald.Server.Hub;
 /// One event as it flows through a node: identity, routing, payload and the wire bytes built from them.
 /// </summary>
 /// <remarks>
-/// The SSE frame is encoded once, when the event is created, and the same array is written to every
-/// connection; the WebSocket/long-poll JSON is encoded once on first use. Nothing per subscriber.
+/// Each wire form (the SSE frame, the WebSocket/long-poll JSON) is encoded once, on first use, and the same
+/// array is written to every connection: nothing per subscriber, and nothing at all for a form no connection
+/// asks for (the operators' feed events of a chat message often have no subscriber on this node).
 /// </remarks>
 public sealed class HubEvent
 {
     private byte[]? _wsFrame;
+    private byte[]? _sseFrame;
 
     public HubEvent(long id, string topic, string type, ReadOnlyMemory<byte> data, long createdAtMs, long key = 0)
     {
+        // Checked here, as the eager encoding used to: a bad name must fail where the event is made, not in a writer.
+        if (!ProtocolNames.IsValidEventName(type))
+        {
+            throw new ArgumentException("Event names are 1-64 characters of letters, digits, '_', '-', '.', ':'.", nameof(type));
+        }
+
         Id = id;
         Topic = topic;
         Type = type;
         Data = data;
         CreatedAtMs = createdAtMs;
         Key = key;
-        SseFrame = Herald.Protocol.SseFrame.Encode(id, type, data.Span);
         ReceivedTimestamp = Stopwatch.GetTimestamp();
     }
 
@@ -31,7 +38,7 @@ public sealed class HubEvent
     {
         Topic = "";
         Type = type;
-        SseFrame = sseFrame;
+        _sseFrame = sseFrame;
         _wsFrame = wsFrame;
         Control = control;
     }
@@ -61,7 +68,21 @@ public sealed class HubEvent
     public bool IsDurable => Id > 0;
 
     /// <summary>The complete SSE frame: <c>id:</c>, <c>event:</c>, <c>data:</c> lines and the blank line.</summary>
-    public byte[] SseFrame { get; }
+    public byte[] SseFrame
+    {
+        get
+        {
+            var frame = Volatile.Read(ref _sseFrame);
+            if (frame is null)
+            {
+                // A race encodes twice at worst; the result is identical, so last writer wins harmlessly.
+                frame = Herald.Protocol.SseFrame.Encode(Id, Type, Data.Span);
+                Volatile.Write(ref _sseFrame, frame);
+            }
+
+            return frame;
+        }
+    }
 
     /// <summary>When this node first saw the event (Stopwatch ticks), for the publish-to-deliver histogram.</summary>
     public long ReceivedTimestamp { get; }
@@ -83,8 +104,11 @@ public sealed class HubEvent
         }
     }
 
-    /// <summary>Bytes this event occupies in a connection's queue.</summary>
-    public int Size => SseFrame.Length;
+    /// <summary>
+    /// Bytes this event stands for in a connection's queue (its SSE frame's size when encoded, else the payload
+    /// plus the field names): the queue's byte limit must not force an encoding nobody may need.
+    /// </summary>
+    public int Size => Volatile.Read(ref _sseFrame)?.Length ?? Data.Length + Type.Length + 40;
 
     /// <summary>The shared heartbeat item queued to idle connections.</summary>
     internal static HubEvent Heartbeat { get; } = new(Herald.Protocol.SseFrame.Heartbeat.ToArray(), null, "heartbeat");
