@@ -21,10 +21,19 @@ internal static class LoadRunner
         ["chat"] = ("s3", ChatScenario.RunAsync),
     };
 
+    // Scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a short heartbeat.
+    private static readonly Dictionary<string, Func<BenchOptions, Task<ScenarioResult>>> SelfHosted = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["s4"] = ScaleOutScenario.RunAsync,
+        ["scale-out"] = ScaleOutScenario.RunAsync,
+        ["s5"] = CapacityScenario.RunAsync,
+        ["capacity"] = CapacityScenario.RunAsync,
+    };
+
     public static async Task<int> RunAsync(string scenario, BenchOptions options)
     {
         var names = scenario.Equals("all", StringComparison.OrdinalIgnoreCase) ? ["s1", "s2", "s3"] : new[] { scenario };
-        if (names.Any(n => !Scenarios.ContainsKey(n)))
+        if (names.Any(n => !Scenarios.ContainsKey(n) && !SelfHosted.ContainsKey(n)))
         {
             await Console.Error.WriteLineAsync($"Unknown scenario '{scenario}'.\n\n{BenchOptions.Usage}");
             return 2;
@@ -39,7 +48,7 @@ internal static class LoadRunner
         {
             try
             {
-                results.Add(await RunOneAsync(Scenarios[name].Run, options));
+                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, options));
                 Console.WriteLine(results[^1].Render());
             }
             catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)
@@ -68,8 +77,7 @@ internal static class LoadRunner
         }
         else
         {
-            var dll = options.String("server-dll") ?? Path.Combine(RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
-            server = await ServerProcess.StartAsync(dll, options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
+            server = await ServerProcess.StartAsync(ServerDll(options), options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
         }
 
         await using (server)
@@ -142,6 +150,10 @@ internal static class LoadRunner
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return path;
     }
+
+    /// <summary>The server build to start: <c>--server-dll</c>, else the Release build in this repository.</summary>
+    public static string ServerDll(BenchOptions options) =>
+        options.String("server-dll") ?? Path.Combine(RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
 
     /// <summary>The repository root: the nearest directory above the binary that holds Herald.slnx.</summary>
     public static string RepoRoot()

@@ -100,6 +100,11 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.ArgumentList.Add($"--Herald:Storage:DataDirectory={data}");
+        // The generator stands in for thousands of clients from a handful of loopback addresses, so the per-IP
+        // abuse limits (1,000 streams, 50 messages/s per address by default) would refuse the load itself.
+        // Extra --server-arg values come later on the command line and win.
+        info.ArgumentList.Add("--Herald:Limits:MaxConnectionsPerIp=0");
+        info.ArgumentList.Add("--Herald:Limits:MessagesPerIpPerSecond=0");
         foreach (var arg in extraArgs)
         {
             info.ArgumentList.Add(arg);

@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using Herald.Testing;
+
+namespace Herald.Bench.Load;
+
+/// <summary>
+/// Several Herald nodes as README "Running several nodes" sets them up: one PostgreSQL (the store), one Redis (the
+/// backplane), one signing key. redis-server and the PostgreSQL cluster are started by the fixtures the tests use
+/// (free loopback ports, temporary directories removed afterwards; PostgreSQL as the <c>postgres</c> user when
+/// running as root), with fsync on, as a deployment would run; each node is a <see cref="ServerProcess"/>.
+/// </summary>
+internal sealed class HeraldCluster : IAsyncDisposable
+{
+    private readonly List<ServerProcess> _nodes = [];
+    private RedisServerFixture? _redis;
+    private PostgresFixture? _postgres;
+
+    private HeraldCluster()
+    {
+    }
+
+    public IReadOnlyList<ServerProcess> Nodes => _nodes;
+
+    /// <summary>What the nodes share, for the report.</summary>
+    public string Description { get; private set; } = "";
+
+    /// <summary>
+    /// Starts Redis, PostgreSQL (database <c>herald</c>) and <paramref name="nodeCount"/> nodes one after another:
+    /// the first creates the schema, the operator and the Development demo assistant, so the others only find them.
+    /// <paramref name="extraArgs"/> (the bench's <c>--server-arg</c>) come last on each node's command line and win.
+    /// </summary>
+    public static async Task<HeraldCluster> StartAsync(string serverDll, int nodeCount, IReadOnlyList<string> extraArgs, IReadOnlyList<string> environment, bool keepData)
+    {
+        var cluster = new HeraldCluster();
+        try
+        {
+            cluster._redis = await RedisServerFixture.StartNewAsync(new RedisServerSettings());
+            cluster._postgres = await PostgresFixture.StartAsync(durable: true);
+            await cluster._postgres.CreateDatabaseAsync("herald");
+            string[] shared =
+            [
+                "--Herald:Storage:Provider=postgres",
+                $"--Herald:Storage:ConnectionString={cluster._postgres.ConnectionString("herald")}",
+                $"--Herald:Redis:Url={cluster._redis.Url}",
+                // Hex, so the value has no '=' or '/' to trip the command-line configuration parser.
+                $"--Herald:Auth:SigningKey={Convert.ToHexString(RandomNumberGenerator.GetBytes(32))}",
+            ];
+            for (var i = 0; i < nodeCount; i++)
+            {
+                cluster._nodes.Add(await ServerProcess.StartAsync(serverDll, [.. shared, .. extraArgs], environment, keepData, CancellationToken.None));
+            }
+
+            cluster.Description = $"{nodeCount} nodes ({string.Join(", ", cluster._nodes.Select(n => n.BaseAddress.Authority))}), "
+                + $"PostgreSQL on 127.0.0.1:{cluster._postgres.Port} (fsync on), redis-server on 127.0.0.1:{cluster._redis.Port}";
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Stops the nodes first (SIGTERM, so they drain), then Redis and PostgreSQL, and removes their directories.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using Herald.Bench.Load;
+using Herald.Bench.Report;
+
+namespace Herald.Bench.Scenarios;
+
+/// <summary>
+/// S5 (issue 8): the most concurrent SSE connections one node holds with heartbeats on and none dropped. The bench
+/// reads the server's open-files limit from <c>/proc/PID/limits</c>, opens that many idle streams less a headroom
+/// for the server's own descriptors (listening socket, log, epoll, runtime), holds them over several heartbeat
+/// intervals (a short interval for the run, 5 s by default, so a 30 s hold sees several), and checks that none was
+/// refused or closed and that none went silent for two intervals: an idle stream receives nothing but heartbeats,
+/// so a silence below two intervals means every connection got every heartbeat. Memory: (RSS holding − RSS
+/// before) / connections, each RSS a median of samples, and what 100,000 connections would need by that measure.
+/// </summary>
+internal static class CapacityScenario
+{
+    private const string HeartbeatSetting = "--Herald:Streams:HeartbeatInterval=";
+
+    public static async Task<ScenarioResult> RunAsync(BenchOptions options)
+    {
+        var hold = options.Seconds("hold", 30);
+        var headroom = options.Int("fd-headroom", 200);
+        var cap = options.Int("max-connections", int.MaxValue);
+        var topics = Math.Max(1, options.Int("topics", 1_000));
+        // A --server-arg setting the interval comes later on the server's command line and wins; report that one.
+        var heartbeat = options.All("server-arg").LastOrDefault(a => a.StartsWith(HeartbeatSetting, StringComparison.Ordinal)) is { } given
+            ? TimeSpan.Parse(given[HeartbeatSetting.Length..], CultureInfo.InvariantCulture)
+            : options.Seconds("heartbeat", 5);
+
+        ServerProcess server;
+        if (options.String("url") is { } url)
+        {
+            server = ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
+        }
+        else
+        {
+            server = await ServerProcess.StartAsync(LoadRunner.ServerDll(options),
+                [$"{HeartbeatSetting}{heartbeat.ToString("c", CultureInfo.InvariantCulture)}", .. options.All("server-arg")],
+                options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
+        }
+
+        await using (server)
+        {
+            if (server.Pid is not { } serverPid || OpenFilesLimit(serverPid) is not { } limit)
+            {
+                throw new InvalidOperationException("S5 needs the server's PID to read its open-files limit (pass --server-pid with --url).");
+            }
+
+            using var api = new HeraldApi(server.BaseAddress, 4);
+            var monitor = !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
+            try
+            {
+                return await RunAsync(new ScenarioContext(options, server, api, monitor), limit, headroom, cap, topics, heartbeat, hold);
+            }
+            finally
+            {
+                if (monitor is not null)
+                {
+                    await monitor.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    private static async Task<ScenarioResult> RunAsync(ScenarioContext ctx, (long Soft, long Hard) limit, int headroom, int cap, int topics, TimeSpan heartbeat, TimeSpan hold)
+    {
+        var byLimit = (int)Math.Clamp(limit.Soft - headroom, 0, int.MaxValue);
+        var target = Math.Min(byLimit, cap);
+        var capped = target < byLimit;
+        var result = new ScenarioResult("S5 capacity", $"{target:N0} idle SSE connections on one node (open-files limit {limit.Soft:N0} − {headroom} headroom{(capped ? ", capped by --max-connections" : "")}), heartbeat every {heartbeat.TotalSeconds:F0} s, held {hold.TotalSeconds:F0} s");
+        await using var progress = new ProgressLine("S5", () => "starting");
+
+        var token = await ctx.Api.LoginAsync();
+        // Warm the request path once so JIT and first-use allocations are in the baseline, not per connection.
+        for (var i = 0; i < 20; i++)
+        {
+            await ctx.Api.GetJsonAsync("/api/sse/stats");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
+        var ownDescriptors = OpenDescriptors(ctx.Server.Pid!.Value);
+
+        var subscriptions = Enumerable.Range(0, target)
+            .Select(i => new Subscription($"/api/events?topic=capacity-{i % topics}&token={token}", i % topics))
+            .ToList();
+        var (pool, connectSeconds) = await ctx.ConnectAsync(subscriptions, progress);
+        await using var _ = pool;
+        var connected = pool.Progress();
+
+        // Hold. The workers report each connection's current silence (time since its last byte) twice a second;
+        // the longest of those over the hold is the longest gap between heartbeats, to within that half second.
+        var holdStart = ctx.Server.Sample();
+        ctx.Runtime?.TakeInterval();
+        var holdStarted = Stopwatch.GetTimestamp();
+        var samples = new List<long>();
+        var lastSample = holdStarted;
+        long maxSilenceMs = 0;
+        progress.SetStatus(() => ctx.Status(pool, $"holding, longest silence {maxSilenceMs / 1000.0:F1} s"));
+        while (Stopwatch.GetElapsedTime(holdStarted) < hold)
+        {
+            await Task.Delay(250);
+            maxSilenceMs = Math.Max(maxSilenceMs, pool.Progress().MaxSilenceMs);
+            // RSS once a second over the last five seconds, as S1 does.
+            if (hold - Stopwatch.GetElapsedTime(holdStarted) < TimeSpan.FromSeconds(5.5) && Stopwatch.GetElapsedTime(lastSample) >= TimeSpan.FromSeconds(1) && ctx.Server.Sample() is { } s)
+            {
+                samples.Add(s.RssKb);
+                lastSample = Stopwatch.GetTimestamp();
+            }
+        }
+
+        var holdEnd = ctx.Server.Sample();
+        var descriptorsHolding = OpenDescriptors(ctx.Server.Pid!.Value);
+        var stats = await pool.StatsAsync(null, histogram: true, reset: false);
+        maxSilenceMs = Math.Max(maxSilenceMs, stats.MaxSilenceMs);
+        var serverCount = (await ctx.Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt32();
+        var rssHolding = ScenarioContext.Median(samples);
+        var held = stats.Established - stats.Closed;
+        var dropped = stats.Failed + stats.Closed;
+        var heartbeatsReachedAll = held > 0 && maxSilenceMs < 2 * heartbeat.TotalMilliseconds;
+
+        result.Row("open-files limit", $"{limit.Soft:N0} soft / {limit.Hard:N0} hard (server's /proc/{ctx.Server.Pid}/limits); {headroom} left for the server's own descriptors ({ownDescriptors:N0} open before connecting, {descriptorsHolding:N0} while holding)");
+        result.Row("connections", $"{held:N0} of {target:N0} held; {stats.Failed:N0} refused or failed, {stats.Closed:N0} closed during the run; server reports {serverCount:N0}");
+        result.Row("connect time", $"{connectSeconds:F1} s ({connected.Established / Math.Max(connectSeconds, 0.001):N0}/s)");
+        result.Latency("connect latency", "connect_latency", stats.ConnectLatency);
+        result.Row("heartbeats", $"{stats.Heartbeats:N0} received ({stats.Heartbeats / (double)Math.Max(1, stats.Established):F1} per connection, incl. the one each stream opens with); longest silence on any connection {maxSilenceMs / 1000.0:F1} s with a {heartbeat.TotalSeconds:F0} s interval → {(heartbeatsReachedAll ? "every connection got every heartbeat" : "SOME CONNECTION MISSED A HEARTBEAT")}");
+        IdleScenario.FailureNotes(result, stats);
+
+        var perConnection = held <= 0 ? 0 : (rssHolding - rssBefore) * 1024.0 / held;
+        var for100K = (rssBefore * 1024.0) + (perConnection * 100_000);
+        result.Row("server RSS", $"{rssBefore / 1024.0:F1} MB before, {rssHolding / 1024.0:F1} MB holding {held:N0} (medians) = {perConnection / 1024:F2} KB per connection");
+        result.Row("100,000 connections", $"{for100K / 1048576.0 / 1024:F2} GB by that measure ({rssBefore / 1024.0:F0} MB idle server + 100,000 × {perConnection / 1024:F2} KB), and 100,000 open files");
+        if (holdStart is { } a && holdEnd is { } b)
+        {
+            result.Row("server CPU while holding", $"{ProcSample.CoresBetween(a, b) * 100:F1} % of one core (heartbeats to {held:N0} connections every {heartbeat.TotalSeconds:F0} s)");
+            result.Set("server_cpu_hold_cores", Math.Round(ProcSample.CoresBetween(a, b), 4));
+        }
+
+        ctx.RuntimeRow(result, "server runtime (hold)");
+        result.Row("generator CPU", $"{(stats.CpuMs + ScenarioContext.CoordinatorCpuMs()) / 1000.0:F1} s total (workers + coordinator)");
+
+        result.Set("open_files_soft", limit.Soft);
+        result.Set("open_files_hard", limit.Hard);
+        result.Set("fd_headroom", headroom);
+        result.Set("server_descriptors_before", ownDescriptors);
+        result.Set("server_descriptors_holding", descriptorsHolding);
+        result.Set("target_connections", target);
+        result.Set("capped_by_option", capped);
+        result.Set("connections", held);
+        result.Set("failed", stats.Failed);
+        result.Set("closed", stats.Closed);
+        result.Set("server_active_connections", serverCount);
+        result.Set("connect_seconds", Math.Round(connectSeconds, 2));
+        result.Set("heartbeat_interval_seconds", heartbeat.TotalSeconds);
+        result.Set("hold_seconds", hold.TotalSeconds);
+        result.Set("heartbeats", stats.Heartbeats);
+        result.Set("max_silence_ms", maxSilenceMs);
+        result.Set("rss_before_kb", rssBefore);
+        result.Set("rss_holding_kb", rssHolding);
+        result.Set("rss_per_connection_bytes", Math.Round(perConnection));
+        result.Set("rss_for_100k_connections_bytes", Math.Round(for100K));
+        result.Checks.Add(new TargetCheck("S5 connections held up to the open-files limit, none dropped",
+            $"{held:N0} of {target:N0}{(capped ? " (capped)" : "")}, {dropped} dropped, longest silence {maxSilenceMs / 1000.0:F1} s",
+            $"limit − {headroom} = {byLimit:N0} held, 0 dropped, heartbeats to all (issue 8)",
+            !capped && held == target && dropped == 0 && heartbeatsReachedAll));
+        return result;
+    }
+
+    /// <summary>"Max open files" of a process (soft, hard) from <c>/proc/PID/limits</c>; "unlimited" as long.MaxValue.</summary>
+    private static (long Soft, long Hard)? OpenFilesLimit(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            var fields = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields is { Length: >= 2 } ? (Parse(fields[0]), Parse(fields[1])) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        static long Parse(string value) => value == "unlimited" ? long.MaxValue : long.Parse(value, CultureInfo.InvariantCulture);
+    }
+
+    private static int OpenDescriptors(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+}
