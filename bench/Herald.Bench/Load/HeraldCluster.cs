@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Herald.Testing;
 
@@ -12,11 +13,18 @@ namespace Herald.Bench.Load;
 internal sealed class HeraldCluster : IAsyncDisposable
 {
     private readonly List<ServerProcess> _nodes = [];
+    private readonly Lock _gate = new();
+    private readonly PosixSignalRegistration[] _signals;
     private RedisServerFixture? _redis;
     private PostgresFixture? _postgres;
+    private Task? _disposal;
 
     private HeraldCluster()
     {
+        // Ctrl-C reaches the nodes and redis-server (same process group) but not PostgreSQL, which pg_ctl detaches
+        // into a session of its own: tear down before the default action ends the bench, or it keeps running.
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal =>
+            PosixSignalRegistration.Create(signal, _ => DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30))))];
     }
 
     public IReadOnlyList<ServerProcess> Nodes => _nodes;
@@ -62,7 +70,18 @@ internal sealed class HeraldCluster : IAsyncDisposable
     }
 
     /// <summary>Stops the nodes first (SIGTERM, so they drain), then Redis and PostgreSQL, and removes their directories.</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
+    {
+        // Once, whether the scenario ends or a signal comes first; a second caller waits for the same teardown.
+        lock (_gate)
+        {
+            _disposal ??= DisposeCoreAsync();
+        }
+
+        return new ValueTask(_disposal);
+    }
+
+    private async Task DisposeCoreAsync()
     {
         await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
 
@@ -74,6 +93,11 @@ internal sealed class HeraldCluster : IAsyncDisposable
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync();
+        }
+
+        foreach (var signal in _signals)
+        {
+            signal.Dispose();
         }
     }
 }
