@@ -77,6 +77,7 @@ public static class HeraldApp
         services.AddSingleton<RateLimits>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
+        services.AddSingleton<AccessCache>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
 

@@ -110,7 +110,12 @@ internal sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        // Production, as deployed: no developer exception page around every request, a real signing key, the
+        // first operator from the environment (the credentials HeraldApi logs in with).
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Herald__Auth__SigningKey"] = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        info.Environment["HERALD_ADMIN_EMAIL"] = HeraldApi.DevEmail;
+        info.Environment["HERALD_ADMIN_PASSWORD"] = HeraldApi.DevPassword;
         info.Environment["HERALD_BENCH_LOG"] = log;
         foreach (var pair in environment)
         {

@@ -12,18 +12,32 @@ public static class OperatorFilter
 
     /// <summary>Requires an operator JWT (or, with <paramref name="allowService"/>, an API key) on every endpoint of the group.</summary>
     public static RouteGroupBuilder RequireOperator(this RouteGroupBuilder group, bool allowService = false) =>
-        group.AddEndpointFilter(async (invocation, next) =>
+        group.AddEndpointFilter((invocation, next) =>
         {
             var context = invocation.HttpContext;
-            var (principal, error) = await context.RequestServices.GetRequiredService<AccessService>().AuthenticateOperatorAsync(context, allowService);
-            if (error is not null)
-            {
-                return error;
-            }
-
-            context.Items[CallerKey] = principal;
-            return await next(invocation);
+            var authentication = context.RequestServices.GetRequiredService<AccessService>().AuthenticateOperatorAsync(context, allowService);
+            // Not an async lambda: behind this filter a stream runs for hours, and an awaiting filter would keep
+            // its state machine alive all that time. A known token is checked synchronously (TokenService caches it).
+            return authentication.IsCompletedSuccessfully
+                ? Continue(context, authentication.Result, invocation, next)
+                : AuthenticateThenContinueAsync(context, authentication, invocation, next);
         });
+
+    private static async ValueTask<object?> AuthenticateThenContinueAsync(HttpContext context, Task<(Principal? Principal, ApiError? Error)> authentication,
+        EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
+        await Continue(context, await authentication, invocation, next);
+
+    private static ValueTask<object?> Continue(HttpContext context, (Principal? Principal, ApiError? Error) authentication,
+        EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        if (authentication.Error is not null)
+        {
+            return ValueTask.FromResult<object?>(authentication.Error);
+        }
+
+        context.Items[CallerKey] = authentication.Principal;
+        return next(invocation);
+    }
 
     /// <summary>The caller authenticated by <see cref="RequireOperator"/>.</summary>
     public static Principal Caller(this HttpContext context) =>

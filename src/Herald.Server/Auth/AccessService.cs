@@ -13,7 +13,7 @@ namespace Herald.Server.Auth;
 /// (REST, SSE, WebSocket, long-poll). Credentials, in order: <c>Authorization: Bearer</c> or <c>?token=</c>
 /// (operator JWT), <c>X-Api-Key</c> (service), <c>?assistant_id=&amp;guest_id=</c> (guest widget).
 /// </summary>
-public sealed class AccessService(TokenService tokens, SqlStore store, WidgetTokenService widgetTokens, IOptions<HeraldOptions> options, HeraldMetrics metrics)
+public sealed class AccessService(TokenService tokens, AccessCache cache, WidgetTokenService widgetTokens, IOptions<HeraldOptions> options, HeraldMetrics metrics)
 {
     private const int MaxGuestIdLength = 128;
 
@@ -141,7 +141,7 @@ public sealed class AccessService(TokenService tokens, SqlStore store, WidgetTok
             return (null, guestError);
         }
 
-        var assistant = await store.GetAssistantAsync(assistantId, context.RequestAborted);
+        var assistant = await cache.GetAssistantAsync(assistantId, context.RequestAborted);
         if (assistant is null)
         {
             // Same answer as a foreign dialog: a visitor learns nothing by probing assistant ids.
@@ -204,9 +204,9 @@ public sealed class AccessService(TokenService tokens, SqlStore store, WidgetTok
     /// only the dialog it created, and gets the same 403 for a foreign and for a missing dialog, so dialog ids
     /// cannot be enumerated.
     /// </summary>
-    public async Task<(DialogRecord? Dialog, ApiError? Error)> AuthorizeDialogAsync(Principal principal, long dialogId, CancellationToken ct)
+    public async Task<(DialogOwner? Dialog, ApiError? Error)> AuthorizeDialogAsync(Principal principal, long dialogId, CancellationToken ct)
     {
-        var dialog = await store.GetDialogAsync(dialogId, ct);
+        var dialog = await cache.GetDialogOwnerAsync(dialogId, ct);
         switch (principal)
         {
             case OperatorPrincipal:

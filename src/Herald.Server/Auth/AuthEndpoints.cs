@@ -59,7 +59,7 @@ public static class AuthEndpoints
             return new ApiError(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidCredentials, "Wrong email or password.");
         }
 
-        var token = tokens.Issue(account!.Id, account.Email);
+        var token = tokens.Issue(account!.Id);
         return TypedResults.Json(new LoginResponse(token, "bearer", (long)tokens.Lifetime.TotalSeconds), HeraldJson.Options);
     }
 }

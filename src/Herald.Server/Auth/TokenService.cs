@@ -42,22 +42,29 @@ public sealed class TokenService
 
     public TimeSpan Lifetime => _options.TokenLifetime;
 
-    public string Issue(long operatorId, string email)
+    public string Issue(long operatorId)
     {
         var now = _time.GetUtcNow().UtcDateTime;
+        // Only the claims validation needs: browsers put this token in stream URLs (?token=), where the request line
+        // that carries it stays in memory for the stream's life, so every claim costs bytes per connection.
         return _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = _options.Issuer,
             Audience = _options.Issuer,
             IssuedAt = now,
-            NotBefore = now,
             Expires = now + _options.TokenLifetime,
             SigningCredentials = _credentials,
-            Subject = new ClaimsIdentity([new Claim("sub", operatorId.ToString()), new Claim("email", email)]),
+            Subject = new ClaimsIdentity([new Claim("sub", operatorId.ToString(System.Globalization.CultureInfo.InvariantCulture))]),
         });
     }
 
     /// <summary>Validates a token; on success returns the operator id and expiry.</summary>
+    /// <remarks>
+    /// Valid tokens are remembered until they expire (keyed by the token itself, so nothing but the exact
+    /// string that passed the signature check matches). A node restart brings every console back at once with
+    /// the tokens it already had; a full validation per connection (base64, JSON, HMAC, claim objects: about
+    /// 3 KB of garbage each) made that storm, and the heap it left fragmented, far costlier than it needs to be.
+    /// </remarks>
     public async Task<(OperatorPrincipal? Principal, string? Failure)> ValidateAsync(string token)
     {
         if (token.Length > 4096)
@@ -65,6 +72,37 @@ public sealed class TokenService
             return (null, "token too long");
         }
 
+        if (_validated.TryGetValue(token, out var known))
+        {
+            if (_time.GetUtcNow() < known.ExpiresAt!.Value + _validation.ClockSkew)
+            {
+                return (known, null);
+            }
+
+            _validated.TryRemove(token, out _);
+        }
+
+        var (principal, failure) = await ValidateUncachedAsync(token);
+        if (principal is not null)
+        {
+            if (_validated.Count >= MaxValidatedTokens)
+            {
+                _validated.Clear();
+            }
+
+            _validated[token] = principal;
+        }
+
+        return (principal, failure);
+    }
+
+    // A bound, not an eviction policy: an operator holds one token at a time, so this is thousands of consoles.
+    private const int MaxValidatedTokens = 10_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, OperatorPrincipal> _validated = new(StringComparer.Ordinal);
+
+    private async Task<(OperatorPrincipal? Principal, string? Failure)> ValidateUncachedAsync(string token)
+    {
         var result = await _handler.ValidateTokenAsync(token, _validation);
         if (!result.IsValid)
         {

@@ -13,17 +13,19 @@ public sealed class WidgetCors(RequestDelegate next)
 {
     private const string AllowedHeaders = "Content-Type, Last-Event-ID, X-Site-Token";
 
-    public async Task InvokeAsync(HttpContext context, WidgetTokenService tokens, SqlStore store)
+    // Not async itself: a stream lives inside this call for hours, and an awaiting middleware keeps its state
+    // machine alive for all that time. Requests without CORS business pass straight through.
+    public Task InvokeAsync(HttpContext context, WidgetTokenService tokens, AccessCache cache)
     {
         var request = context.Request;
         var origin = request.Headers.Origin.ToString();
-        if (origin.Length == 0 || !IsWidgetPath(request))
-        {
-            await next(context);
-            return;
-        }
+        return origin.Length == 0 || !IsWidgetPath(request) ? next(context) : InvokeCorsAsync(context, origin, tokens, cache);
+    }
 
-        var allowed = await IsAllowedAsync(request, tokens, store, context.RequestAborted);
+    private async Task InvokeCorsAsync(HttpContext context, string origin, WidgetTokenService tokens, AccessCache cache)
+    {
+        var request = context.Request;
+        var allowed = await IsAllowedAsync(request, tokens, cache, context.RequestAborted);
         if (allowed)
         {
             var headers = context.Response.Headers;
@@ -62,7 +64,7 @@ public sealed class WidgetCors(RequestDelegate next)
             && AccessService.IsWidgetRequest(request) && request.Query["token"].Count == 0;
     }
 
-    private static async Task<bool> IsAllowedAsync(HttpRequest request, WidgetTokenService tokens, SqlStore store, CancellationToken ct)
+    private static async Task<bool> IsAllowedAsync(HttpRequest request, WidgetTokenService tokens, AccessCache cache, CancellationToken ct)
     {
         var domain = DomainRules.RequestDomain(request);
         if (domain is null)
@@ -81,7 +83,7 @@ public sealed class WidgetCors(RequestDelegate next)
         }
 
         if (long.TryParse(request.Query["assistant_id"], out var assistantId) && assistantId > 0
-            && await store.GetAssistantAsync(assistantId, ct) is { } assistant)
+            && await cache.GetAssistantAsync(assistantId, ct) is { } assistant)
         {
             return DomainRules.Matches(domain, DomainRules.Parse(assistant.AllowedDomains), tokens.AllowLocalhost);
         }

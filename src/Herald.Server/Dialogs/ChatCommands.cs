@@ -50,18 +50,17 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         }
 
         var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
-        await connection.ExecuteAsync(
+        var dialog = await connection.QuerySingleAsync<DialogRecord>(
             """
             UPDATE dialogs SET last_message_at = @now, last_message_text = @preview, last_message_sender = @sender,
                 unread_count = CASE WHEN @sender = 'user' THEN unread_count + 1 ELSE 0 END
-            WHERE id = @dialogId
+            WHERE id = @dialogId RETURNING *
             """, new { dialogId, sender, preview, now = context.NowMs }, context.Transaction);
         var message = new MessageRecord { Id = id.Value, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
         context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());
         context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
-        var dialog = await connection.QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @dialogId", new { dialogId }, context.Transaction);
         DialogTopics.EmitDialogUpdate(context, dialog);
         return message;
     }

@@ -105,10 +105,17 @@ public static class ChatEndpoints
         return TypedResults.Json(dialogs.Select(DialogDto.From), HeraldJson.Options);
     }
 
-    private static async Task<IResult> GetDialogAsync(HttpContext context, AccessService access, string id)
+    private static async Task<IResult> GetDialogAsync(HttpContext context, AccessService access, SqlStore store, string id)
     {
-        var (dialog, error) = await AuthorizeAsync(context, id, access);
-        return error ?? (IResult)TypedResults.Json(DialogDto.From(dialog!.Value.Dialog), HeraldJson.Options);
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        // Authorisation knows only the owner; the counters and last message are read fresh.
+        var dialog = await store.GetDialogAsync(target!.Value.Dialog.Id, context.RequestAborted);
+        return dialog is null ? ApiError.NotFound($"Dialog {id} does not exist.") : TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
     }
 
     private static async Task<IResult> ListMessagesAsync(HttpContext context, string id, AccessService access, SqlStore store, IOptions<HeraldOptions> options)
@@ -264,7 +271,7 @@ public static class ChatEndpoints
             $"operator feed ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static async Task<((Principal Principal, DialogRecord Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
+    private static async Task<((Principal Principal, DialogOwner Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
     {
         var (dialogId, idError) = RequestReader.ParseId(rawId, "id");
         if (idError is not null)

@@ -57,6 +57,9 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             return;
         }
 
+        // The stream reads nothing more from its request. Its parsed query holds the credential when it came as
+        // ?token=; drop it rather than keep a copy for the stream's life (Kestrel keeps the request line itself).
+        context.Request.Query = QueryCollection.Empty;
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
