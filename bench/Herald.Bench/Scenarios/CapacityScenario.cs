@@ -82,13 +82,7 @@ internal static class CapacityScenario
         await using var progress = new ProgressLine("S5", () => "starting");
 
         var token = await ctx.Api.LoginAsync();
-        // Warm the request path once so JIT and first-use allocations are in the baseline, not per connection.
-        for (var i = 0; i < 20; i++)
-        {
-            await ctx.Api.GetJsonAsync("/api/sse/stats");
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await IdleScenario.WarmUpAsync(ctx, token, topics, Math.Min(500, cap), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var ownDescriptors = OpenDescriptors(ctx.Server.Pid!.Value);
         var headroom = givenHeadroom ?? (Math.Max(0, ownDescriptors) + SpareDescriptors);

@@ -20,20 +20,7 @@ internal static class IdleScenario
         await using var progress = new ProgressLine("S1", () => "starting");
 
         var token = await ctx.Api.LoginAsync();
-        // Warm the very path being measured (token check, SSE stream, heartbeat) with a few hundred streams that
-        // come and go, so JIT-compiled code, loaded types and first-use pools are in the baseline rather than
-        // charged to the connections: the first stream alone pulls in tens of MB of code and metadata.
-        var warmup = Math.Min(500, connections);
-        var (warmPool, _) = await ctx.ConnectAsync(
-            Enumerable.Range(0, warmup).Select(i => new Subscription($"/api/events?topic=warmup-{i % topics}&token={token}", i % topics)).ToList(), progress);
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        await warmPool.DisposeAsync();
-        for (var i = 0; i < 20; i++)
-        {
-            await ctx.Api.GetJsonAsync("/api/sse/stats");
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WarmUpAsync(ctx, token, topics, Math.Min(500, connections), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var (heapBeforeGc, rssBeforeGc, typesBefore) = await CollectAsync(ctx);
         ctx.Runtime?.TakeAllocations(0);
@@ -141,6 +128,25 @@ internal static class IdleScenario
         result.Set("heartbeats", stats.Heartbeats);
         result.Set("max_silence_ms", stats.MaxSilenceMs);
         return result;
+    }
+
+    /// <summary>
+    /// Warms the very path being measured (token check, SSE stream, heartbeat) with a few hundred streams that
+    /// come and go, so JIT-compiled code, loaded types and first-use pools are in the baseline rather than
+    /// charged to the connections: the first stream alone pulls in tens of MB of code and metadata.
+    /// </summary>
+    public static async Task WarmUpAsync(ScenarioContext ctx, string token, int topics, int streams, ProgressLine progress)
+    {
+        var (warmPool, _) = await ctx.ConnectAsync(
+            Enumerable.Range(0, streams).Select(i => new Subscription($"/api/events?topic=warmup-{i % topics}&token={token}", i % topics)).ToList(), progress);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await warmPool.DisposeAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            await ctx.Api.GetJsonAsync("/api/sse/stats");
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
     }
 
     // Takes a heap snapshot of the server (which induces a full GC) and returns the heap after it, the RSS a
