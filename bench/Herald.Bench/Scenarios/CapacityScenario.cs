@@ -85,11 +85,16 @@ internal static class CapacityScenario
         await IdleScenario.WarmUpAsync(ctx, token, topics, Math.Min(500, cap), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var ownDescriptors = OpenDescriptors(ctx.Server.Pid!.Value);
-        var headroom = givenHeadroom ?? (Math.Max(0, ownDescriptors) + SpareDescriptors);
+        if (ownDescriptors < 0 && givenHeadroom is null)
+        {
+            throw new InvalidOperationException($"Cannot count the server's descriptors in /proc/{ctx.Server.Pid}/fd; pass --fd-headroom N.");
+        }
+
+        var headroom = givenHeadroom ?? (ownDescriptors + SpareDescriptors);
         var byLimit = (int)Math.Clamp(limit.Soft - headroom, 0, int.MaxValue);
         var target = Math.Min(byLimit, cap);
         var capped = target < byLimit;
-        var result = new ScenarioResult("S5 capacity", $"{target:N0} idle SSE connections on one node (open-files limit {limit.Soft:N0} − {headroom} headroom{(capped ? ", capped by --max-connections" : "")}), heartbeat every {heartbeat.TotalSeconds:F0} s, held {hold.TotalSeconds:F0} s");
+        var result = new ScenarioResult("S5 capacity", $"{target:N0} idle SSE connections on one node (open-files limit {limit.Soft:N0} − {headroom} headroom{(capped ? ", capped by --max-connections" : "")}), heartbeat every {heartbeat.TotalSeconds:0.##} s, held {hold.TotalSeconds:F0} s");
 
         var subscriptions = Enumerable.Range(0, target)
             .Select(i => new Subscription($"/api/events?topic=capacity-{i % topics}&token={token}", i % topics))
@@ -137,7 +142,7 @@ internal static class CapacityScenario
         result.Row("connect time", $"{connectSeconds:F1} s ({connected.Established / Math.Max(connectSeconds, 0.001):N0}/s)");
         result.Latency("connect latency", "connect_latency", stats.ConnectLatency);
         result.Row("heartbeats in the hold", $"{holdHeartbeats:N0} received, {holdHeartbeats / (double)Math.Max(1, held):F2} per connection (at most {hold / heartbeat:F1} at one per interval); {(heartbeatsReachedAll ? "every connection got some" : "SOME CONNECTION MAY HAVE GOT NONE")}");
-        result.Row("longest silence", $"{maxSilenceMs / 1000.0:F1} s on some connection = {maxSilenceMs / heartbeat.TotalMilliseconds:F2} × the {heartbeat.TotalSeconds:F0} s interval (sampled twice a second, so up to {SilenceResolutionMs / 1000.0:F1} s more; by design under two intervals)");
+        result.Row("longest silence", $"{maxSilenceMs / 1000.0:F1} s on some connection = {maxSilenceMs / heartbeat.TotalMilliseconds:F2} × the {heartbeat.TotalSeconds:0.##} s interval (sampled twice a second, so up to {SilenceResolutionMs / 1000.0:F1} s more; by design under two intervals)");
         IdleScenario.FailureNotes(result, stats);
         if (hold < 2 * heartbeat)
         {
@@ -150,7 +155,7 @@ internal static class CapacityScenario
         result.Row("100,000 connections", $"{for100K / 1048576.0 / 1024:F2} GB by that measure ({rssBefore / 1024.0:F0} MB idle server + 100,000 × {perConnection / 1024:F2} KB), and 100,000 open files");
         if (holdStart is { } a && holdEnd is { } b)
         {
-            result.Row("server CPU while holding", $"{ProcSample.CoresBetween(a, b) * 100:F1} % of one core (heartbeats to {held:N0} connections every {heartbeat.TotalSeconds:F0} s)");
+            result.Row("server CPU while holding", $"{ProcSample.CoresBetween(a, b) * 100:F1} % of one core (heartbeats to {held:N0} connections every {heartbeat.TotalSeconds:0.##} s)");
             result.Set("server_cpu_hold_cores", Math.Round(ProcSample.CoresBetween(a, b), 4));
         }
 

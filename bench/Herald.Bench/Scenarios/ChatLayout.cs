@@ -19,8 +19,9 @@ internal sealed record ChatNode(string Name, ScenarioContext Context)
 /// <summary>
 /// Where the chat scenario's pieces go. S3 runs everything on one node; S4 (<see cref="ScaleOutScenario"/>) posts
 /// on the first node and spreads each dialog's subscribers over all nodes, so deliveries cross the backplane.
+/// <paramref name="Services"/> names the shared processes besides the nodes (their CPU is not the nodes').
 /// </summary>
-internal sealed record ChatLayout(string Name, string Storage, IReadOnlyList<ChatNode> Nodes, long TargetP99Micros, string Target)
+internal sealed record ChatLayout(string Name, string Storage, IReadOnlyList<ChatNode> Nodes, long TargetP99Micros, string Target, string? Services = null)
 {
     /// <summary>S3: one node, SQLite, the target of issue 2.</summary>
     public static ChatLayout SingleNode(ScenarioContext ctx) =>

@@ -132,7 +132,7 @@ internal static class ChatScenario
         else if (layout.Nodes.Count > 1)
         {
             NodeRows(result, layout, beforeByNode, afterByNode, nodeCpuMs, cpu1, seconds);
-            result.Row("servers", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core together, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST; PostgreSQL and Redis not included)");
+            result.Row("servers", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core together, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST{(layout.Services is { } services ? $"; {services} not included" : "")})");
         }
 
         foreach (var node in layout.Nodes)
@@ -145,7 +145,7 @@ internal static class ChatScenario
         if (machine0 is { } m0 && machine1 is { } m1)
         {
             var other = Math.Max(0, MachineSample.CoresBetween(m0, m1) - ((serverCpuMs + genCpuMs) / 1000.0 / seconds));
-            result.Row("other load on the machine", $"{other * 100:F0}% of one core (busy time used by neither server nor generator{(layout.Nodes.Count > 1 ? ", PostgreSQL and Redis included" : "")})");
+            result.Row("other load on the machine", $"{other * 100:F0}% of one core (busy time used by neither server nor generator{(layout.Services is { } shared ? $", {shared} included" : "")})");
             result.Set("other_cpu_cores", Math.Round(other, 3));
         }
 

@@ -29,7 +29,7 @@ internal static class ScaleOutScenario
             }
 
             var result = await ChatScenario.RunAsync(new ChatLayout("S4 scale-out", "two nodes, PostgreSQL + Redis; posted on A, subscribers on A and B", nodes,
-                50_000, "p99 ≤ 50 ms, 0 lost, 0 dup (issue 3)"));
+                50_000, "p99 ≤ 50 ms, 0 lost, 0 dup (issue 3)", "PostgreSQL and Redis"));
             result.Row("cluster", cluster.Description);
             result.Set("cluster", cluster.Description);
             if (options.Flag("keep-data"))
