@@ -60,6 +60,18 @@ internal sealed class BenchOptions
         return options;
     }
 
+    /// <summary>Sets <paramref name="name"/> unless the command line did.</summary>
+    public void Default(string name, string value)
+    {
+        if (!_values.ContainsKey(name))
+        {
+            _values[name] = [value];
+        }
+    }
+
+    public string[] List(string name, string[] fallback) =>
+        String(name) is { } s ? s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : fallback;
+
     public string? String(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
 
     public IReadOnlyList<string> All(string name) => _values.TryGetValue(name, out var v) ? v : [];
@@ -92,7 +104,10 @@ internal sealed class BenchOptions
           s4 | scale-out   s3 on two nodes sharing PostgreSQL and Redis (started by the bench), posted on A, subscribers on A and B
           s5 | capacity    idle SSE connections up to the server's open-files limit, held over several heartbeats → dropped, RSS
           all              s1, s2 and s3 in turn, each against a freshly started server (s4 and s5 run on their own)
+          compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
+                           each against a freshly started server): a table with ratios, JSON and an SVG chart
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
+          signalr-server --port N   the SignalR server that compare starts (not needed by hand)
 
         Server (default: start src/Herald.Server/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
           --url URL              use a running server instead
@@ -111,8 +126,11 @@ internal sealed class BenchOptions
           --connect-timeout S    seconds (default 30)
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
+        Compare:  --targets herald,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
+                  sizes as below, but S1 defaults to 20000 connections; Nchan needs nginx + libnginx-mod-nchan
+
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
-        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
+        S2:  --subscribers N (2000)  --rates 25,50,... publishes/s (plus the rate making 40,000 deliveries/s)  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (5)  --all-steps (default: stop after two failed steps)
         S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (3)  --publishers N (16)
         S4:  S3's options; not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)

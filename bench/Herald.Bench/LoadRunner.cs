@@ -5,13 +5,14 @@ using System.Text.Json.Nodes;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
 using Herald.Bench.Scenarios;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench;
 
 /// <summary>Runs the load scenarios, each against its own freshly started server, and writes the report.</summary>
 internal static class LoadRunner
 {
-    private static readonly Dictionary<string, (string Name, Func<ScenarioContext, Task<ScenarioResult>> Run)> Scenarios = new(StringComparer.OrdinalIgnoreCase)
+    public static readonly Dictionary<string, (string Name, Func<ScenarioContext, Task<ScenarioResult>> Run)> Scenarios = new(StringComparer.OrdinalIgnoreCase)
     {
         ["s1"] = ("s1", IdleScenario.RunAsync),
         ["idle"] = ("s1", IdleScenario.RunAsync),
@@ -21,7 +22,8 @@ internal static class LoadRunner
         ["chat"] = ("s3", ChatScenario.RunAsync),
     };
 
-    // Scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a short heartbeat.
+    // Herald-only scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a
+    // short heartbeat.
     private static readonly Dictionary<string, Func<BenchOptions, Task<ScenarioResult>>> SelfHosted = new(StringComparer.OrdinalIgnoreCase)
     {
         ["s4"] = ScaleOutScenario.RunAsync,
@@ -48,7 +50,7 @@ internal static class LoadRunner
         {
             try
             {
-                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, options));
+                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, "herald", options));
                 Console.WriteLine(results[^1].Render());
             }
             catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)
@@ -68,42 +70,38 @@ internal static class LoadRunner
         return failed ? 1 : 0;
     }
 
-    private static async Task<ScenarioResult> RunOneAsync(Func<ScenarioContext, Task<ScenarioResult>> run, BenchOptions options)
+    /// <summary>Starts <paramref name="targetName"/> afresh, runs one scenario against it, stops it.</summary>
+    public static async Task<ScenarioResult> RunOneAsync(Func<ScenarioContext, Task<ScenarioResult>> run, string targetName, BenchOptions options)
     {
-        ServerProcess server;
-        if (options.String("url") is { } url)
+        await using var target = await BenchTargets.StartAsync(targetName, options);
+        var monitor = target.IsDotNet && target.Server.Pid is { } serverPid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
+        ScenarioResult result;
+        try
         {
-            server = ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
+            result = await run(new ScenarioContext(options, target, monitor));
         }
-        else
+        finally
         {
-            server = await ServerProcess.StartAsync(ServerDll(options), options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
+            if (monitor is not null)
+            {
+                await monitor.DisposeAsync();
+            }
         }
 
-        await using (server)
+        result.Target = target.Name;
+        result.TargetDescription = target.Description;
+        if (target is not HeraldTarget)
         {
-            using var api = new HeraldApi(server.BaseAddress, 4);
-            var monitor = server.Pid is { } serverPid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
-            ScenarioResult result;
-            try
-            {
-                result = await run(new ScenarioContext(options, server, api, monitor));
-            }
-            finally
-            {
-                if (monitor is not null)
-                {
-                    await monitor.DisposeAsync();
-                }
-            }
-
-            if (server.LogFile is { } log && options.Flag("keep-data"))
-            {
-                result.Notes.Add($"server log: {log}");
-            }
-
-            return result;
+            // The targets of issues 2 and 8 are Herald's; the others are measured to compare with.
+            result.Checks.Clear();
         }
+
+        if (target.Server.LogFile is { } log && options.Flag("keep-data"))
+        {
+            result.Notes.Add($"server log: {log}");
+        }
+
+        return result;
     }
 
     private static void PrintSummary(List<ScenarioResult> results)
@@ -122,9 +120,9 @@ internal static class LoadRunner
         Console.WriteLine(sb.ToString());
     }
 
-    private static string WriteJson(BenchOptions options, JsonObject machine, (ulong Soft, ulong Hard) limits, List<ScenarioResult> results)
+    public static string WriteJson(BenchOptions options, JsonObject machine, (ulong Soft, ulong Hard) limits, List<ScenarioResult> results, JsonObject? comparison = null)
     {
-        var path = options.String("out") ?? Path.Combine(RepoRoot(), "artifacts", "bench", $"bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+        var path = options.String("out") ?? Path.Combine(RepoRoot(), "artifacts", "bench", $"{(comparison is null ? "bench" : "compare")}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var root = new JsonObject
         {
@@ -136,6 +134,7 @@ internal static class LoadRunner
             {
                 var o = (JsonObject)r.Json.DeepClone();
                 o["name"] = r.Name;
+                o["target"] = r.Target;
                 o["title"] = r.Title;
                 o["targets"] = new JsonArray(r.Checks.Select(c => (JsonNode)new JsonObject
                 {
@@ -147,13 +146,14 @@ internal static class LoadRunner
                 return (JsonNode)o;
             }).ToArray()),
         };
+        if (comparison is not null)
+        {
+            root["comparison"] = comparison;
+        }
+
         File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return path;
     }
-
-    /// <summary>The server build to start: <c>--server-dll</c>, else the Release build in this repository.</summary>
-    public static string ServerDll(BenchOptions options) =>
-        options.String("server-dll") ?? Path.Combine(RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
 
     /// <summary>The repository root: the nearest directory above the binary that holds Herald.slnx.</summary>
     public static string RepoRoot()

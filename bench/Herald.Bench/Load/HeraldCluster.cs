@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Herald.Bench.Targets;
 using Herald.Testing;
 
 namespace Herald.Bench.Load;
@@ -8,11 +9,11 @@ namespace Herald.Bench.Load;
 /// Several Herald nodes as README "Running several nodes" sets them up: one PostgreSQL (the store), one Redis (the
 /// backplane), one signing key. redis-server and the PostgreSQL cluster are started by the fixtures the tests use
 /// (free loopback ports, temporary directories removed afterwards; PostgreSQL as the <c>postgres</c> user when
-/// running as root), with fsync on, as a deployment would run; each node is a <see cref="ServerProcess"/>.
+/// running as root), with fsync on, as a deployment would run; each node is a <see cref="HeraldTarget"/>.
 /// </summary>
 internal sealed class HeraldCluster : IAsyncDisposable
 {
-    private readonly List<ServerProcess> _nodes = [];
+    private readonly List<HeraldTarget> _nodes = [];
     private readonly Lock _gate = new();
     private readonly PosixSignalRegistration[] _signals;
     private RedisServerFixture? _redis;
@@ -27,17 +28,17 @@ internal sealed class HeraldCluster : IAsyncDisposable
             PosixSignalRegistration.Create(signal, _ => DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30))))];
     }
 
-    public IReadOnlyList<ServerProcess> Nodes => _nodes;
+    public IReadOnlyList<HeraldTarget> Nodes => _nodes;
 
-    /// <summary>What the nodes share, for the report.</summary>
+    /// <summary>What runs, for the report.</summary>
     public string Description { get; private set; } = "";
 
     /// <summary>
     /// Starts Redis, PostgreSQL (database <c>herald</c>) and <paramref name="nodeCount"/> nodes one after another:
-    /// the first creates the schema, the operator and the Development demo assistant, so the others only find them.
-    /// <paramref name="extraArgs"/> (the bench's <c>--server-arg</c>) come last on each node's command line and win.
+    /// the first creates the schema and the operator, so the others only find them. The bench's
+    /// <c>--server-arg</c> values come last on each node's command line and win.
     /// </summary>
-    public static async Task<HeraldCluster> StartAsync(string serverDll, int nodeCount, IReadOnlyList<string> extraArgs, IReadOnlyList<string> environment, bool keepData)
+    public static async Task<HeraldCluster> StartAsync(BenchOptions options, int nodeCount)
     {
         var cluster = new HeraldCluster();
         try
@@ -50,15 +51,16 @@ internal sealed class HeraldCluster : IAsyncDisposable
                 "--Herald:Storage:Provider=postgres",
                 $"--Herald:Storage:ConnectionString={cluster._postgres.ConnectionString("herald")}",
                 $"--Herald:Redis:Url={cluster._redis.Url}",
-                // Hex, so the value has no '=' or '/' to trip the command-line configuration parser.
+                // Each bench server gets a key of its own; the nodes must share one. Hex, so the value has no '='
+                // or '/' to trip the command-line configuration parser.
                 $"--Herald:Auth:SigningKey={Convert.ToHexString(RandomNumberGenerator.GetBytes(32))}",
             ];
             for (var i = 0; i < nodeCount; i++)
             {
-                cluster._nodes.Add(await ServerProcess.StartAsync(serverDll, [.. shared, .. extraArgs], environment, keepData, CancellationToken.None));
+                cluster._nodes.Add(await HeraldTarget.StartAsync(options, shared));
             }
 
-            cluster.Description = $"{nodeCount} nodes ({string.Join(", ", cluster._nodes.Select(n => n.BaseAddress.Authority))}), "
+            cluster.Description = $"Herald ×{nodeCount} ({string.Join(", ", cluster._nodes.Select(n => n.Server.BaseAddress.Authority))}; SSE; workstation non-concurrent GC; 15 s heartbeat), "
                 + $"PostgreSQL on 127.0.0.1:{cluster._postgres.Port} (fsync on), redis-server on 127.0.0.1:{cluster._redis.Port}";
             return cluster;
         }
@@ -84,7 +86,6 @@ internal sealed class HeraldCluster : IAsyncDisposable
     private async Task DisposeCoreAsync()
     {
         await Task.WhenAll(_nodes.Select(n => n.DisposeAsync().AsTask()));
-
         if (_redis is not null)
         {
             await _redis.DisposeAsync();

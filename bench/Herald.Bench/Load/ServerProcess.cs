@@ -71,7 +71,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Port => BaseAddress.Port;
 
-    public int? Pid { get; }
+    /// <summary>The process whose memory and CPU are the server's figures.</summary>
+    public int? Pid { get; private set; }
 
     public string? LogFile { get; }
 
@@ -127,13 +128,72 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         info.WorkingDirectory = data;
+        return await LaunchAsync(info, port, data, log, keepData, "/api/sse/health", measureChild: false, ct);
+    }
+
+    /// <summary>
+    /// Starts another server (Nchan's nginx, the SignalR peer) the same way: <paramref name="command"/> gets the
+    /// free port and the temp directory and returns what to run, which runs with its output in
+    /// <c>server.log</c> there and is ready when <paramref name="healthPath"/> answers 2xx.
+    /// <paramref name="measureChild"/>: figures are read from its one child process (nginx's worker, which
+    /// holds the connections; its master only supervises), not from the process started.
+    /// </summary>
+    public static async Task<ServerProcess> StartCommandAsync(string name, Func<int, string, (string File, IReadOnlyList<string> Args)> command, string healthPath, bool measureChild, bool keepData, CancellationToken ct)
+    {
+        var port = FreePort();
+        var data = Path.Combine(Path.GetTempPath(), $"{name}-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        var log = Path.Combine(data, "server.log");
+        var (file, args) = command(port, data);
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = data };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec \"$@\" > \"$HERALD_BENCH_LOG\" 2>&1");
+        info.ArgumentList.Add(name);
+        info.ArgumentList.Add(file);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["HERALD_BENCH_LOG"] = log;
+        return await LaunchAsync(info, port, data, log, keepData, healthPath, measureChild, ct);
+    }
+
+    private static async Task<ServerProcess> LaunchAsync(ProcessStartInfo info, int port, string data, string log, bool keepData, string healthPath, bool measureChild, CancellationToken ct)
+    {
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the server.");
         var server = new ServerProcess(new Uri($"http://127.0.0.1:{port}"), process.Id, process, data, log, keepData);
-        await server.WaitReadyAsync(ct);
+        try
+        {
+            await server.WaitReadyAsync(healthPath, ct);
+            if (measureChild)
+            {
+                server.Pid = OnlyChild(process.Id) ?? throw new InvalidOperationException($"{info.ArgumentList.ElementAtOrDefault(3)} (PID {process.Id}) has no single child process to measure.");
+            }
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
         return server;
     }
 
-    private async Task WaitReadyAsync(CancellationToken ct)
+    private static int? OnlyChild(int pid)
+    {
+        try
+        {
+            var children = File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return children.Length == 1 ? int.Parse(children[0], CultureInfo.InvariantCulture) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private async Task WaitReadyAsync(string healthPath, CancellationToken ct)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
@@ -146,7 +206,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
             try
             {
-                using var response = await http.GetAsync("/api/sse/health", ct);
+                using var response = await http.GetAsync(healthPath, ct);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -162,7 +222,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(100, ct);
         }
 
-        throw new TimeoutException($"The server did not answer /api/sse/health within 30 s; see {LogFile}.");
+        throw new TimeoutException($"The server did not answer {healthPath} within 30 s; see {LogFile}:\n{Tail()}");
     }
 
     /// <summary>The last lines of the server log (for error messages).</summary>

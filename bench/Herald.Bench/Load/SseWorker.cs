@@ -7,22 +7,22 @@ using System.Text.Json;
 namespace Herald.Bench.Load;
 
 /// <summary>
-/// A worker process (<c>Herald.Bench --worker</c>): holds SSE connections on one epoll thread and reports to
-/// the coordinator over stdin/stdout JSON lines.
+/// A worker process (<c>Herald.Bench --worker</c>): holds subscriber connections (SSE, or SignalR over
+/// WebSocket) on one epoll thread and reports to the coordinator over stdin/stdout JSON lines.
 /// </summary>
 /// <remarks>
 /// One thread, one epoll set, level-triggered, one shared 256 KB receive buffer: the generator shares two
 /// cores with the server, so every microsecond it spends per delivery is taken from the server. Parsing a
-/// delivery allocates nothing (see <see cref="SseConnection"/>).
+/// delivery allocates nothing (see <see cref="SseConnection"/> and <see cref="SignalRConnection"/>).
 /// </remarks>
-internal sealed unsafe class SseWorker : ISseSink
+internal sealed unsafe class SseWorker : IDeliverySink
 {
     private const int MaxEvents = 1024;
     private const int ReceiveBufferSize = 256 * 1024;
 
     private readonly ConcurrentQueue<WorkerCommand> _commands = new();
-    private readonly List<SseConnection> _connections = [];
-    private readonly Queue<SseConnection> _toStart = new();
+    private readonly List<LoadConnection> _connections = [];
+    private readonly Queue<LoadConnection> _toStart = new();
     private readonly Dictionary<string, long> _failures = new(StringComparer.Ordinal);
     private readonly LatencyHistogram _latency = new();
     private readonly LatencyHistogram _connectLatency = new();
@@ -32,6 +32,7 @@ internal sealed unsafe class SseWorker : ISseSink
     private ConnectSpec? _spec;
     private int _epoll;
     private int _pending;
+    private int _nextPing;
     private bool _stop;
 
     // Counters: written by the loop thread, read (possibly a moment stale) by the progress thread.
@@ -98,6 +99,7 @@ internal sealed unsafe class SseWorker : ISseSink
                 {
                     lastTimeoutCheck = now;
                     CheckTimeouts(now);
+                    SendPings();
                 }
             }
         }
@@ -116,11 +118,14 @@ internal sealed unsafe class SseWorker : ISseSink
         {
             case "connect":
                 _spec = command.Connect!;
+                var signalR = _spec.Protocol == ConnectSpec.SignalR;
+                var negotiate = signalR ? SignalRConnection.NegotiateRequest(_spec.Port) : [];
                 for (var i = 0; i < _spec.Targets.Length; i++)
                 {
-                    var request = Encoding.ASCII.GetBytes(
-                        $"GET {_spec.Targets[i]} HTTP/1.1\r\nHost: 127.0.0.1:{_spec.Port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n");
-                    var connection = new SseConnection(_connections.Count, _spec.Topics[i], request);
+                    LoadConnection connection = signalR
+                        ? new SignalRConnection(_connections.Count, _spec.Topics[i], negotiate, _spec.Targets[i], _spec.Port)
+                        : new SseConnection(_connections.Count, _spec.Topics[i], Encoding.ASCII.GetBytes(
+                            $"GET {_spec.Targets[i]} HTTP/1.1\r\nHost: 127.0.0.1:{_spec.Port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"));
                     _connections.Add(connection);
                     _toStart.Enqueue(connection);
                 }
@@ -194,7 +199,7 @@ internal sealed unsafe class SseWorker : ISseSink
         }
     }
 
-    private void Start(SseConnection connection)
+    private void Start(LoadConnection connection)
     {
         var spec = _spec!;
         connection.StartedTicks = Stopwatch.GetTimestamp();
@@ -240,7 +245,7 @@ internal sealed unsafe class SseWorker : ISseSink
         _pending++;
     }
 
-    private void OnConnected(SseConnection connection, uint flags)
+    private void OnConnected(LoadConnection connection, uint flags)
     {
         int error = 0, length = sizeof(int);
         Native.GetSockOpt(connection.Fd, Native.SolSocket, Native.SoError, &error, &length);
@@ -265,7 +270,7 @@ internal sealed unsafe class SseWorker : ISseSink
         connection.State = ConnectionState.AwaitingHeaders;
     }
 
-    private void OnReadable(SseConnection connection, byte* buffer)
+    private void OnReadable(LoadConnection connection, byte* buffer)
     {
         while (true)
         {
@@ -346,7 +351,27 @@ internal sealed unsafe class SseWorker : ISseSink
         }
     }
 
-    private void Failed(SseConnection connection, string reason)
+    // SignalR clients ping every 15 s (the server drops one it has not heard from for 30 s). Called every 100 ms,
+    // each call pings the next 1/150 of the connections, so the pings are spread over the interval, not a burst.
+    private void SendPings()
+    {
+        if (_spec?.Protocol != ConnectSpec.SignalR || _connections.Count == 0)
+        {
+            return;
+        }
+
+        var slice = (_connections.Count + 149) / 150;
+        for (var i = 0; i < slice; i++)
+        {
+            _nextPing = (_nextPing + 1) % _connections.Count;
+            if (_connections[_nextPing] is SignalRConnection connection)
+            {
+                connection.SendPing();
+            }
+        }
+    }
+
+    private void Failed(LoadConnection connection, string reason)
     {
         if (connection.State is ConnectionState.Connecting or ConnectionState.AwaitingHeaders)
         {
@@ -358,14 +383,14 @@ internal sealed unsafe class SseWorker : ISseSink
         CollectionsMarshal.GetValueRefOrAddDefault(_failures, reason, out _)++;
     }
 
-    private void Ended(SseConnection connection, string reason)
+    private void Ended(LoadConnection connection, string reason)
     {
         CloseSocket(connection);
         _closed++;
         CollectionsMarshal.GetValueRefOrAddDefault(_failures, "after-established:" + reason, out _)++;
     }
 
-    private static void CloseSocket(SseConnection connection)
+    private static void CloseSocket(LoadConnection connection)
     {
         connection.State = ConnectionState.Done;
         if (connection.Fd >= 0)
@@ -375,7 +400,7 @@ internal sealed unsafe class SseWorker : ISseSink
         }
     }
 
-    public void OnDelivery(SseConnection connection, int topic, long seq, long sentTicks, long receivedTicks)
+    public void OnDelivery(LoadConnection connection, int topic, long seq, long sentTicks, long receivedTicks)
     {
         if (topic != connection.Topic || seq < 0)
         {

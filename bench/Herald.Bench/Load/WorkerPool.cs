@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace Herald.Bench.Load;
 
-/// <summary>One SSE connection to open: its request target and the topic index it listens to.</summary>
+/// <summary>One subscriber to open: its request target (SSE path or SignalR group) and the topic index it listens to.</summary>
 internal readonly record struct Subscription(string Target, int Topic);
 
 /// <summary>What all workers together report.</summary>
@@ -79,7 +79,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     }
 
     /// <summary>Splits the subscriptions over the workers (contiguous slices, each with its own source addresses).</summary>
-    public void Connect(IReadOnlyList<Subscription> subscriptions, int port, int perSource, int maxPending, TimeSpan timeout)
+    public void Connect(IReadOnlyList<Subscription> subscriptions, int port, int perSource, int maxPending, TimeSpan timeout, string protocol = ConnectSpec.Sse)
     {
         var per = (subscriptions.Count + _workers.Count - 1) / _workers.Count;
         var source = 2; // 127.0.0.1 is the server's; clients start at .2
@@ -87,7 +87,10 @@ internal sealed class WorkerPool : IAsyncDisposable
         {
             var slice = subscriptions.Skip(w * per).Take(per).ToArray();
             var spec = new ConnectSpec(port, source, perSource, maxPending, (int)timeout.TotalMilliseconds,
-                slice.Select(s => s.Target).ToArray(), slice.Select(s => s.Topic).ToArray());
+                slice.Select(s => s.Target).ToArray(), slice.Select(s => s.Topic).ToArray())
+            {
+                Protocol = protocol,
+            };
             source += Math.Max(1, (slice.Length + perSource - 1) / perSource);
             _workers[w].Send(new WorkerCommand("connect") { Connect = spec });
         }

@@ -15,6 +15,12 @@ internal sealed class ScenarioResult(string name, string title)
 
     public string Title { get; } = title;
 
+    /// <summary>The target it ran against (<c>herald</c>, <c>nchan</c>, <c>signalr</c>).</summary>
+    public string Target { get; set; } = "herald";
+
+    /// <summary>What the target was, for the report.</summary>
+    public string TargetDescription { get; set; } = "";
+
     public List<(string Label, string Value)> Rows { get; } = [];
 
     public List<string[]> Table { get; } = [];
@@ -56,7 +62,12 @@ internal sealed class ScenarioResult(string name, string title)
     {
         var sb = new StringBuilder();
         sb.AppendLine();
-        sb.AppendLine($"== {Name}: {Title}");
+        sb.AppendLine($"== {Name} [{Target}]: {Title}");
+        if (TargetDescription.Length > 0)
+        {
+            sb.AppendLine($"  {TargetDescription}");
+        }
+
         var width = Rows.Count == 0 ? 0 : Rows.Max(r => r.Label.Length);
         foreach (var (label, value) in Rows)
         {

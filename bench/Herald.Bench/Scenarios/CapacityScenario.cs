@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
@@ -42,37 +43,29 @@ internal static class CapacityScenario
             ? TimeSpan.Parse(given[HeartbeatSetting.Length..], CultureInfo.InvariantCulture)
             : options.Seconds("heartbeat", 5);
 
-        ServerProcess server;
-        if (options.String("url") is { } url)
+        await using var target = await HeraldTarget.StartAsync(options, [$"{HeartbeatSetting}{heartbeat.ToString("c", CultureInfo.InvariantCulture)}"]);
+        if (target.Server.Pid is not { } serverPid || OpenFilesLimit(serverPid) is not { } limit)
         {
-            server = ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null);
-        }
-        else
-        {
-            server = await ServerProcess.StartAsync(LoadRunner.ServerDll(options),
-                [$"{HeartbeatSetting}{heartbeat.ToString("c", CultureInfo.InvariantCulture)}", .. options.All("server-arg")],
-                options.All("server-env"), options.Flag("keep-data"), CancellationToken.None);
+            throw new InvalidOperationException("S5 needs the server's PID to read its open-files limit (pass --server-pid with --url).");
         }
 
-        await using (server)
+        var monitor = !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
+        try
         {
-            if (server.Pid is not { } serverPid || OpenFilesLimit(serverPid) is not { } limit)
+            var result = await RunAsync(new ScenarioContext(options, target, monitor), limit, headroom, cap, topics, heartbeat, hold);
+            result.TargetDescription = $"Herald (SSE; SQLite; workstation non-concurrent GC; {heartbeat.TotalSeconds:0.##} s heartbeat)";
+            if (target.Server.LogFile is { } log && options.Flag("keep-data"))
             {
-                throw new InvalidOperationException("S5 needs the server's PID to read its open-files limit (pass --server-pid with --url).");
+                result.Notes.Add($"server log: {log}");
             }
 
-            using var api = new HeraldApi(server.BaseAddress, 4);
-            var monitor = !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(serverPid) : null;
-            try
+            return result;
+        }
+        finally
+        {
+            if (monitor is not null)
             {
-                return await RunAsync(new ScenarioContext(options, server, api, monitor), limit, headroom, cap, topics, heartbeat, hold);
-            }
-            finally
-            {
-                if (monitor is not null)
-                {
-                    await monitor.DisposeAsync();
-                }
+                await monitor.DisposeAsync();
             }
         }
     }
@@ -81,8 +74,8 @@ internal static class CapacityScenario
     {
         await using var progress = new ProgressLine("S5", () => "starting");
 
-        var token = await ctx.Api.LoginAsync();
-        await IdleScenario.WarmUpAsync(ctx, token, topics, Math.Min(500, cap), progress);
+        using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("capacity", topics, ChannelKind.Topic, 1));
+        await IdleScenario.WarmUpAsync(ctx, topics, Math.Min(500, cap), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var ownDescriptors = OpenDescriptors(ctx.Server.Pid!.Value);
         if (ownDescriptors < 0 && givenHeadroom is null)
@@ -92,13 +85,11 @@ internal static class CapacityScenario
 
         var headroom = givenHeadroom ?? (ownDescriptors + SpareDescriptors);
         var byLimit = (int)Math.Clamp(limit.Soft - headroom, 0, int.MaxValue);
-        var target = Math.Min(byLimit, cap);
-        var capped = target < byLimit;
-        var result = new ScenarioResult("S5 capacity", $"{target:N0} idle SSE connections on one node (open-files limit {limit.Soft:N0} − {headroom} headroom{(capped ? ", capped by --max-connections" : "")}), heartbeat every {heartbeat.TotalSeconds:0.##} s, held {hold.TotalSeconds:F0} s");
+        var wanted = Math.Min(byLimit, cap);
+        var capped = wanted < byLimit;
+        var result = new ScenarioResult("S5 capacity", $"{wanted:N0} idle SSE connections on one node (open-files limit {limit.Soft:N0} − {headroom} headroom{(capped ? ", capped by --max-connections" : "")}), heartbeat every {heartbeat.TotalSeconds:0.##} s, held {hold.TotalSeconds:F0} s");
 
-        var subscriptions = Enumerable.Range(0, target)
-            .Select(i => new Subscription($"/api/events?topic=capacity-{i % topics}&token={token}", i % topics))
-            .ToList();
+        var subscriptions = Enumerable.Range(0, wanted).Select(i => channels.Subscribe(i % topics, i / topics)).ToList();
         var (pool, connectSeconds) = await ctx.ConnectAsync(subscriptions, progress);
         await using var _ = pool;
         var connected = pool.Progress();
@@ -129,7 +120,7 @@ internal static class CapacityScenario
         var descriptorsHolding = OpenDescriptors(ctx.Server.Pid!.Value);
         var stats = await pool.StatsAsync(null, histogram: true, reset: false);
         maxSilenceMs = Math.Max(maxSilenceMs, stats.MaxSilenceMs);
-        var serverCount = (await ctx.Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt32();
+        var serverCount = await ctx.Target.ActiveConnectionsAsync();
         var rssHolding = ScenarioContext.Median(samples);
         var held = stats.Established - stats.Closed;
         var dropped = stats.Failed + stats.Closed;
@@ -138,7 +129,7 @@ internal static class CapacityScenario
         var holdHeartbeats = stats.Heartbeats - heartbeatsBeforeHold;
 
         result.Row("open-files limit", $"{limit.Soft:N0} soft / {limit.Hard:N0} hard (server's /proc/{ctx.Server.Pid}/limits); {headroom} left for the server's own descriptors ({ownDescriptors:N0} open before connecting{(givenHeadroom is null ? $" + {SpareDescriptors} spare" : ", --fd-headroom")}); {descriptorsHolding:N0} open while holding");
-        result.Row("connections", $"{held:N0} of {target:N0} held; {stats.Failed:N0} refused or failed, {stats.Closed:N0} closed during the run; server reports {serverCount:N0}");
+        result.Row("connections", $"{held:N0} of {wanted:N0} held; {stats.Failed:N0} refused or failed, {stats.Closed:N0} closed during the run; server reports {(serverCount is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "-")}");
         result.Row("connect time", $"{connectSeconds:F1} s ({connected.Established / Math.Max(connectSeconds, 0.001):N0}/s)");
         result.Latency("connect latency", "connect_latency", stats.ConnectLatency);
         result.Row("heartbeats in the hold", $"{holdHeartbeats:N0} received, {holdHeartbeats / (double)Math.Max(1, held):F2} per connection (at most {hold / heartbeat:F1} at one per interval); {(heartbeatsReachedAll ? "every connection got some" : "SOME CONNECTION MAY HAVE GOT NONE")}");
@@ -167,7 +158,7 @@ internal static class CapacityScenario
         result.Set("fd_headroom", headroom);
         result.Set("server_descriptors_before", ownDescriptors);
         result.Set("server_descriptors_holding", descriptorsHolding);
-        result.Set("target_connections", target);
+        result.Set("target_connections", wanted);
         result.Set("capped_by_option", capped);
         result.Set("connections", held);
         result.Set("failed", stats.Failed);
@@ -184,9 +175,9 @@ internal static class CapacityScenario
         result.Set("rss_per_connection_bytes", Math.Round(perConnection));
         result.Set("rss_for_100k_connections_bytes", Math.Round(for100K));
         result.Checks.Add(new TargetCheck("S5 connections held up to the open-files limit, none dropped",
-            $"{held:N0} of {target:N0}{(capped ? " (capped)" : "")}, {dropped} dropped, longest silence {maxSilenceMs / 1000.0:F1} s",
+            $"{held:N0} of {wanted:N0}{(capped ? " (capped)" : "")}, {dropped} dropped, longest silence {maxSilenceMs / 1000.0:F1} s",
             $"limit − {headroom} = {byLimit:N0} held, 0 dropped, heartbeats to all (issue 8)",
-            !capped && held == target && dropped == 0 && heartbeatsReachedAll));
+            !capped && held == wanted && dropped == 0 && heartbeatsReachedAll));
         return result;
     }
 

@@ -1,5 +1,6 @@
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
@@ -21,11 +22,12 @@ internal sealed record ChatNode(string Name, ScenarioContext Context)
 /// on the first node and spreads each dialog's subscribers over all nodes, so deliveries cross the backplane.
 /// <paramref name="Services"/> names the shared processes besides the nodes (their CPU is not the nodes').
 /// </summary>
-internal sealed record ChatLayout(string Name, string Storage, IReadOnlyList<ChatNode> Nodes, long TargetP99Micros, string Target, string? Services = null)
+internal sealed record ChatLayout(string Name, string Through, IReadOnlyList<ChatNode> Nodes, long TargetP99Micros, string Target, string? Services = null)
 {
-    /// <summary>S3: one node, SQLite, the target of issue 2.</summary>
+    /// <summary>S3: one server (Herald, Nchan or SignalR), the target of issue 2.</summary>
     public static ChatLayout SingleNode(ScenarioContext ctx) =>
-        new("S3 chat", "SQLite", [new ChatNode("", ctx)], 10_000, "p99 ≤ 10 ms, 0 lost, 0 dup (issue 2)");
+        new("S3 chat", ctx.Target is HeraldTarget ? "through the chat POST (SQLite)" : "through its publish endpoint",
+            [new ChatNode("", ctx)], 10_000, "p99 ≤ 10 ms, 0 lost, 0 dup (issue 2)");
 
     /// <summary>The node publishers post to (and the dialogs are created on).</summary>
     public ScenarioContext Publisher => Nodes[0].Context;

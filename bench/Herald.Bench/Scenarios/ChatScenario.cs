@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
 /// <summary>
-/// S3: chat-like. D dialogs, each watched by its guest (widget, <c>assistant_id</c>+<c>guest_id</c>) and an
-/// operator (JWT) stream; guests post through the real <c>POST /api/widget/dialogs/{id}/messages</c> (stored in
-/// SQLite before delivery) at a fixed rate, spread round-robin over the dialogs. Latency is from just before
-/// the POST is sent to the moment a subscriber's read returns the event. The same steps run S4
-/// (<see cref="ScaleOutScenario"/>) with the subscribers spread over several nodes (<see cref="ChatLayout"/>).
+/// S3: chat-like. D dialogs, each watched by two subscribers, messages at a fixed rate spread round-robin over the
+/// dialogs. On Herald each dialog is watched by its guest (widget, <c>assistant_id</c>+<c>guest_id</c>) and an
+/// operator (JWT) stream, and guests post through the real <c>POST /api/widget/dialogs/{id}/messages</c> (stored
+/// in SQLite before delivery); Nchan and SignalR get a channel (group) per dialog and their publish endpoint.
+/// Latency is from just before the POST is sent to the moment a subscriber's read returns the event. The same
+/// steps run S4 (<see cref="ScaleOutScenario"/>) with the subscribers spread over several nodes (<see cref="ChatLayout"/>).
 /// </summary>
 internal static class ChatScenario
 {
@@ -24,35 +26,21 @@ internal static class ChatScenario
         var duration = ctx.Options.Seconds("duration", 20);
         var warmup = ctx.Options.Seconds("warmup", 3);
         var publishers = ctx.Options.Int("publishers", 16);
-        var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s through the chat POST ({layout.Storage})");
+        var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {layout.Through}");
         await using var progress = new ProgressLine(layout.ShortName, () => "setting up dialogs");
 
-        var token = await ctx.Api.LoginAsync();
-        var assistant = await ctx.Api.CreateAssistantAsync("bench");
-        var dialogIds = new long[dialogs];
-        var setup = Stopwatch.GetTimestamp();
-        using (var setupApi = new HeraldApi(ctx.Server.BaseAddress, 16))
+        using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("dialog", dialogs, ChannelKind.Dialog, publishers));
+        if (channels.SetupSummary.Length > 0)
         {
-            var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < dialogs)
-                {
-                    dialogIds[i] = await setupApi.OpenGuestDialogAsync(assistant, Guest(i));
-                }
-            }));
+            result.Row("setup", channels.SetupSummary);
         }
-
-        result.Row("setup", $"{dialogs:N0} dialogs created in {Stopwatch.GetElapsedTime(setup).TotalSeconds:F1} s");
 
         var subscriptions = layout.Nodes.Select(_ => new List<Subscription>(dialogs * perDialog / layout.Nodes.Count + 1)).ToArray();
         for (var i = 0; i < dialogs; i++)
         {
-            subscriptions[layout.NodeOf(i, 0)].Add(new Subscription($"/api/dialogs/{dialogIds[i]}/events?assistant_id={assistant}&guest_id={Guest(i)}", i));
-            if (perDialog > 1)
+            for (var k = 0; k < perDialog; k++)
             {
-                subscriptions[layout.NodeOf(i, 1)].Add(new Subscription($"/api/dialogs/{dialogIds[i]}/events?token={token}", i));
+                subscriptions[layout.NodeOf(i, k)].Add(channels.Subscribe(i, k));
             }
         }
 
@@ -69,7 +57,6 @@ internal static class ChatScenario
             await node.Context.SettleAsync(result, node.Label, node.Key);
         }
 
-        using var publisherApi = new HeraldApi(ctx.Server.BaseAddress, publishers);
         var published = new long[dialogs];
         var nextSeq = new long[dialogs];
         long sequence = 0;
@@ -78,7 +65,7 @@ internal static class ChatScenario
             var n = Interlocked.Increment(ref sequence) - 1;
             var dialog = (int)(n % dialogs);
             var seq = Interlocked.Increment(ref nextSeq[dialog]) - 1;
-            var ok = await publisherApi.PostGuestMessageAsync(dialogIds[dialog], assistant, Guest(dialog), $"bench:{dialog}:{seq}:{Stopwatch.GetTimestamp()}");
+            var ok = await channels.PublishAsync(dialog, $"bench:{dialog}:{seq}:{Stopwatch.GetTimestamp()}");
             if (ok)
             {
                 Interlocked.Increment(ref published[dialog]);
@@ -127,7 +114,7 @@ internal static class ChatScenario
         result.Latency("publish → receive", "latency", after.Latency);
         if (layout.Nodes.Count == 1 && cpu1[0] is { } end)
         {
-            result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST and SQLite), RSS {end.RssKb / 1024.0:F0} MB");
+            result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the publish request{(ctx.Target is HeraldTarget ? " and SQLite" : "")}), RSS {end.RssKb / 1024.0:F0} MB");
         }
         else if (layout.Nodes.Count > 1)
         {
@@ -163,6 +150,7 @@ internal static class ChatScenario
         result.Set("closed_connections", after.Closed);
         result.Set("deliveries_per_second", Math.Round(received / seconds));
         result.Set("server_cpu_ms", serverCpuMs);
+        result.Set("server_cpu_us_per_delivery", received == 0 ? null : Math.Round(serverCpuMs * 1000.0 / received, 3));
         result.Set("generator_cpu_ms", genCpuMs);
         IdleScenario.FailureNotes(result, after);
         var p99 = after.Latency.Percentile(99);
@@ -199,6 +187,4 @@ internal static class ChatScenario
             });
         }
     }
-
-    private static string Guest(int i) => "bench-guest-" + i;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
@@ -16,18 +17,16 @@ internal static class IdleScenario
         var connections = ctx.Options.Int("connections", 10_000);
         var topics = Math.Max(1, ctx.Options.Int("topics", 1_000));
         var hold = ctx.Options.Seconds("hold", 20);
-        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle SSE connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
+        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle {(ctx.Target.Protocol == ConnectSpec.SignalR ? "SignalR (WebSocket)" : "SSE")} connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
         await using var progress = new ProgressLine("S1", () => "starting");
 
-        var token = await ctx.Api.LoginAsync();
-        await WarmUpAsync(ctx, token, topics, Math.Min(500, connections), progress);
+        using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("idle", topics, ChannelKind.Topic, 1));
+        await WarmUpAsync(ctx, topics, Math.Min(500, connections), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var (heapBeforeGc, rssBeforeGc, typesBefore) = await CollectAsync(ctx);
         ctx.Runtime?.TakeAllocations(0);
 
-        var subscriptions = Enumerable.Range(0, connections)
-            .Select(i => new Subscription($"/api/events?topic=idle-{i % topics}&token={token}", i % topics))
-            .ToList();
+        var subscriptions = Enumerable.Range(0, connections).Select(i => channels.Subscribe(i % topics, i / topics)).ToList();
         var (pool, connectSeconds) = await ctx.ConnectAsync(subscriptions, progress);
         await using var _ = pool;
 
@@ -52,10 +51,10 @@ internal static class IdleScenario
         var allocations = ctx.Runtime?.TakeAllocations(12);
         var (heapAfterGc, rssAfterGc, typesAfter) = await CollectAsync(ctx);
         var stats = await pool.StatsAsync(null, histogram: true, reset: false);
-        var serverCount = (await ctx.Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt32();
+        var serverCount = await ctx.Target.ActiveConnectionsAsync();
         var rssConnected = ScenarioContext.Median(samples);
 
-        result.Row("connections", $"{stats.Established:N0} established, {stats.Failed:N0} failed, {stats.Closed:N0} closed during hold; server reports {serverCount:N0}");
+        result.Row("connections", $"{stats.Established:N0} established, {stats.Failed:N0} failed, {stats.Closed:N0} closed during hold; server reports {(serverCount is { } n ? n.ToString("N0") : "-")}");
         result.Row("connect time", $"{connectSeconds:F1} s ({stats.Established / Math.Max(connectSeconds, 0.001):N0}/s)");
         result.Latency("connect latency", "connect_latency", stats.ConnectLatency);
         result.Set("connections", stats.Established);
@@ -131,19 +130,18 @@ internal static class IdleScenario
     }
 
     /// <summary>
-    /// Warms the very path being measured (token check, SSE stream, heartbeat) with a few hundred streams that
+    /// Warms the very path being measured (credential check, stream, heartbeat) with a few hundred streams that
     /// come and go, so JIT-compiled code, loaded types and first-use pools are in the baseline rather than
     /// charged to the connections: the first stream alone pulls in tens of MB of code and metadata.
     /// </summary>
-    public static async Task WarmUpAsync(ScenarioContext ctx, string token, int topics, int streams, ProgressLine progress)
+    public static async Task WarmUpAsync(ScenarioContext ctx, int topics, int streams, ProgressLine progress)
     {
-        var (warmPool, _) = await ctx.ConnectAsync(
-            Enumerable.Range(0, streams).Select(i => new Subscription($"/api/events?topic=warmup-{i % topics}&token={token}", i % topics)).ToList(), progress);
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        await warmPool.DisposeAsync();
-        for (var i = 0; i < 20; i++)
+        await ctx.Target.WarmUpAsync();
+        using (var warmChannels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("warmup", topics, ChannelKind.Topic, 1)))
         {
-            await ctx.Api.GetJsonAsync("/api/sse/stats");
+            var (warmPool, _) = await ctx.ConnectAsync(Enumerable.Range(0, streams).Select(i => warmChannels.Subscribe(i % topics, i / topics)).ToList(), progress);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await warmPool.DisposeAsync();
         }
 
         await Task.Delay(TimeSpan.FromSeconds(3));

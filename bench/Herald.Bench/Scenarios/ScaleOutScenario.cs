@@ -18,23 +18,22 @@ internal static class ScaleOutScenario
             throw new InvalidOperationException("S4 starts its own two nodes, PostgreSQL and Redis; --url is not supported.");
         }
 
-        await using var cluster = await HeraldCluster.StartAsync(LoadRunner.ServerDll(options), 2, options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"));
+        await using var cluster = await HeraldCluster.StartAsync(options, 2);
         var nodes = new List<ChatNode>();
         try
         {
-            foreach (var (server, name) in cluster.Nodes.Zip(["A", "B"]))
+            foreach (var (target, name) in cluster.Nodes.Zip(["A", "B"]))
             {
-                var monitor = server.Pid is { } pid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(pid) : null;
-                nodes.Add(new ChatNode(name, new ScenarioContext(options, server, new HeraldApi(server.BaseAddress, 4), monitor)));
+                var monitor = target.Server.Pid is { } pid && !options.Flag("no-runtime-monitor") ? RuntimeMonitor.TryStart(pid) : null;
+                nodes.Add(new ChatNode(name, new ScenarioContext(options, target, monitor)));
             }
 
-            var result = await ChatScenario.RunAsync(new ChatLayout("S4 scale-out", "two nodes, PostgreSQL + Redis; posted on A, subscribers on A and B", nodes,
+            var result = await ChatScenario.RunAsync(new ChatLayout("S4 scale-out", "through the chat POST on A (PostgreSQL + Redis; subscribers on A and B)", nodes,
                 50_000, "p99 ≤ 50 ms, 0 lost, 0 dup (issue 3)", "PostgreSQL and Redis"));
-            result.Row("cluster", cluster.Description);
-            result.Set("cluster", cluster.Description);
+            result.TargetDescription = cluster.Description;
             if (options.Flag("keep-data"))
             {
-                result.Notes.AddRange(cluster.Nodes.Select(n => $"server log: {n.LogFile}"));
+                result.Notes.AddRange(cluster.Nodes.Select(n => $"server log: {n.Server.LogFile}"));
             }
 
             return result;
@@ -47,8 +46,6 @@ internal static class ScaleOutScenario
                 {
                     await monitor.DisposeAsync();
                 }
-
-                node.Context.Api.Dispose();
             }
         }
     }

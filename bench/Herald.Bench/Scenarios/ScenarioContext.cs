@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using Herald.Bench.Load;
 using Herald.Bench.Report;
+using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 
-/// <summary>What every scenario gets: options, the server under test, an API client; and the steps they share.</summary>
-internal sealed class ScenarioContext(BenchOptions options, ServerProcess server, HeraldApi api, RuntimeMonitor? runtime)
+/// <summary>What every scenario gets: options, the target (server) under test; and the steps they share.</summary>
+internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target, RuntimeMonitor? runtime)
 {
     /// <summary>GC and thread-pool events of the server (null when it could not be attached or was turned off).</summary>
     public RuntimeMonitor? Runtime { get; } = runtime;
@@ -35,9 +36,12 @@ internal sealed class ScenarioContext(BenchOptions options, ServerProcess server
 
     public BenchOptions Options { get; } = options;
 
-    public ServerProcess Server { get; } = server;
+    public IBenchTarget Target { get; } = target;
 
-    public HeraldApi Api { get; } = api;
+    public ServerProcess Server => Target.Server;
+
+    /// <summary>Herald's API, for Herald-only scenarios.</summary>
+    public HeraldApi Api => (Target as HeraldTarget)?.Api ?? throw new InvalidOperationException($"This scenario needs Herald, not {Target.Name}.");
 
     public int PerWorker => Options.Int("per-worker", 10_000);
 
@@ -89,7 +93,7 @@ internal sealed class ScenarioContext(BenchOptions options, ServerProcess server
         var pool = WorkerPool.Start(subscriptions.Count, PerWorker);
         var timeout = Options.Seconds("connect-timeout", 30);
         var started = Stopwatch.GetTimestamp();
-        pool.Connect(subscriptions, Server.Port, Options.Int("per-source", 5000), Options.Int("max-pending", 256), timeout);
+        pool.Connect(subscriptions, Server.Port, Options.Int("per-source", 5000), Options.Int("max-pending", 256), timeout, Target.Protocol);
         progress.SetStatus(() => Status(pool, "connecting"));
         var deadline = started + (long)((timeout.TotalSeconds + 30) * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)

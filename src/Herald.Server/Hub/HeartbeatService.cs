@@ -36,6 +36,7 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
                 tracker.Snapshot(bucket, slice);
                 bucket = (bucket + 1) % ConnectionTracker.BucketCount;
                 var now = Environment.TickCount64;
+                WakeBatch? wakes = null;
                 foreach (var subscriber in slice)
                 {
                     var started = subscriber.WriteStartedTicks;
@@ -48,9 +49,11 @@ public sealed class HeartbeatService(ConnectionTracker tracker, IOptions<HeraldO
                     }
                     else if (now - subscriber.LastWriteTicks >= idleThresholdMs)
                     {
-                        subscriber.TryEnqueue(HubEvent.Heartbeat);
+                        subscriber.TryEnqueue(HubEvent.Heartbeat, ref wakes);
                     }
                 }
+
+                wakes?.Dispatch();
             }
         }
         catch (OperationCanceledException)

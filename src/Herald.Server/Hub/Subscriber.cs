@@ -13,9 +13,12 @@ namespace Herald.Server.Hub;
 /// or byte limit the subscriber is closed with <see cref="DisconnectReasons.SlowConsumer"/>; the client
 /// reconnects and resumes from its Last-Event-ID.</para>
 /// <para>The wake-up is a reusable <see cref="ManualResetValueTaskSourceCore{TResult}"/>: no allocation per
-/// event, and continuations run on the thread pool, never inline on the publisher's thread.</para>
+/// event. Its continuation (the writer) runs on the thread pool, never inline on the publisher's thread: either
+/// this subscriber is queued as its own work item, or, for a topic with many subscribers, a
+/// <see cref="WakeBatch"/> runs the writers of up to <see cref="WakeBatch.Capacity"/> subscribers one after
+/// another on one pool thread — one work item per batch instead of one per delivery.</para>
 /// </remarks>
-public sealed class Subscriber : IValueTaskSource<bool>
+public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
 {
     private const int InitialCapacity = 8;
 
@@ -28,7 +31,8 @@ public sealed class Subscriber : IValueTaskSource<bool>
     private int _bytes;
     private bool _waiting;
     private string? _closeReason;
-    private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
+    // Continuations run on whichever thread signals; Wake and WakeBatch make sure that is a pool thread.
+    private ManualResetValueTaskSourceCore<bool> _signal;
 
     public Subscriber(string transport, IReadOnlyList<string> topics, int maxCount, int maxBytes)
     {
@@ -73,6 +77,18 @@ public sealed class Subscriber : IValueTaskSource<bool>
     /// <summary>Queues an event. Returns false when the subscriber is closed (possibly by this very call, on overflow).</summary>
     public bool TryEnqueue(HubEvent item)
     {
+        WakeBatch? none = null;
+        return TryEnqueue(item, ref none, batched: false);
+    }
+
+    /// <summary>
+    /// Queues an event; a writer that needs waking is added to <paramref name="wakes"/> (started, or dispatched
+    /// and replaced when full) instead of being queued on its own. The caller dispatches what is left.
+    /// </summary>
+    internal bool TryEnqueue(HubEvent item, ref WakeBatch? wakes) => TryEnqueue(item, ref wakes, batched: true);
+
+    private bool TryEnqueue(HubEvent item, ref WakeBatch? wakes, bool batched)
+    {
         bool wake;
         bool accepted;
         bool hasItems;
@@ -103,7 +119,14 @@ public sealed class Subscriber : IValueTaskSource<bool>
 
         if (wake)
         {
-            _signal.SetResult(hasItems);
+            if (batched && hasItems)
+            {
+                WakeBatch.Add(ref wakes, this);
+            }
+            else
+            {
+                Wake();
+            }
         }
 
         if (!accepted)
@@ -195,9 +218,27 @@ public sealed class Subscriber : IValueTaskSource<bool>
 
         if (wake)
         {
-            _signal.SetResult(hasItems);
+            Wake();
         }
     }
+
+    /// <summary>Queues this subscriber's writer on the thread pool (no allocation: the subscriber is the work item).</summary>
+    private void Wake() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+    /// <summary>Runs the waiting writer on this thread, up to its next wait; called on a pool thread only.</summary>
+    internal void Signal()
+    {
+        bool more;
+        lock (_gate)
+        {
+            // False only once closed and drained: that ends the writer's loop.
+            more = _count > 0 || _closeReason is null;
+        }
+
+        _signal.SetResult(more);
+    }
+
+    void IThreadPoolWorkItem.Execute() => Signal();
 
     private void ClearQueue()
     {

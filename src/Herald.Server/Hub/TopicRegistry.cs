@@ -54,15 +54,24 @@ public sealed class TopicRegistry
             return 0;
         }
 
-        var delivered = 0;
-        foreach (var subscriber in entry.Snapshot)
+        var snapshot = entry.Snapshot;
+        if (snapshot.Length == 1)
         {
-            if (subscriber.TryEnqueue(item))
+            return snapshot[0].TryEnqueue(item) ? 1 : 0;
+        }
+
+        // Many writers to wake: in batches, so each pool work item runs several of them (see WakeBatch).
+        var delivered = 0;
+        WakeBatch? wakes = null;
+        foreach (var subscriber in snapshot)
+        {
+            if (subscriber.TryEnqueue(item, ref wakes))
             {
                 delivered++;
             }
         }
 
+        wakes?.Dispatch();
         return delivered;
     }
 

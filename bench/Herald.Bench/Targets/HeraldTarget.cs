@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using Herald.Bench.Load;
+
+namespace Herald.Bench.Targets;
+
+/// <summary>
+/// Herald: the Release build of <c>src/Herald.Server</c> (or a running server given by <c>--url</c>), SSE
+/// subscribers; topics through <c>GET /api/events</c> and <c>POST /api/publish</c>, dialogs through the chat API.
+/// </summary>
+internal sealed class HeraldTarget : IBenchTarget
+{
+    private HeraldTarget(ServerProcess server)
+    {
+        Server = server;
+        Api = new HeraldApi(server.BaseAddress, 4);
+    }
+
+    public string Name => "herald";
+
+    public string Description => "Herald (SSE; SQLite; workstation non-concurrent GC; 15 s heartbeat)";
+
+    public string Protocol => ConnectSpec.Sse;
+
+    public ServerProcess Server { get; }
+
+    public bool IsDotNet => true;
+
+    /// <summary>Setup calls (login, assistants) on the server.</summary>
+    public HeraldApi Api { get; }
+
+    /// <param name="options">The bench's options: <c>--url</c> attaches instead of starting, <c>--server-arg</c> etc.</param>
+    /// <param name="settings">
+    /// Configuration a scenario needs (S4's shared store and backplane, S5's heartbeat interval); <c>--server-arg</c>
+    /// values come after them and win. Not applied to a server given by <c>--url</c>.
+    /// </param>
+    public static async Task<HeraldTarget> StartAsync(BenchOptions options, IReadOnlyList<string>? settings = null)
+    {
+        if (options.String("url") is { } url)
+        {
+            return new HeraldTarget(ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null));
+        }
+
+        var dll = options.String("server-dll") ?? Path.Combine(LoadRunner.RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
+        return new HeraldTarget(await ServerProcess.StartAsync(dll, [.. settings ?? [], .. options.All("server-arg")], options.All("server-env"), options.Flag("keep-data"), CancellationToken.None));
+    }
+
+    public async Task WarmUpAsync()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await Api.GetJsonAsync("/api/sse/stats");
+        }
+    }
+
+    public async Task<long?> ActiveConnectionsAsync() =>
+        (await Api.GetJsonAsync("/api/sse/stats")).GetProperty("active_connections").GetInt64();
+
+    public async Task<IBenchChannels> OpenChannelsAsync(ChannelSpec spec)
+    {
+        var token = await Api.LoginAsync();
+        var publisher = new HeraldApi(Server.BaseAddress, spec.Publishers);
+        if (spec.Kind == ChannelKind.Topic)
+        {
+            await publisher.LoginAsync();
+            return new Topics(spec, token, publisher);
+        }
+
+        var assistant = await Api.CreateAssistantAsync("bench");
+        var dialogIds = new long[spec.Count];
+        var setup = Stopwatch.GetTimestamp();
+        using (var setupApi = new HeraldApi(Server.BaseAddress, 16))
+        {
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < spec.Count)
+                {
+                    dialogIds[i] = await setupApi.OpenGuestDialogAsync(assistant, Dialogs.Guest(i));
+                }
+            }));
+        }
+
+        return new Dialogs(token, assistant, dialogIds, publisher, $"{spec.Count:N0} dialogs created in {Stopwatch.GetElapsedTime(setup).TotalSeconds:F1} s");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        await Server.DisposeAsync();
+    }
+
+    private sealed class Topics(ChannelSpec spec, string token, HeraldApi publisher) : IBenchChannels
+    {
+        public string SetupSummary => "";
+
+        public Subscription Subscribe(int channel, int subscriber) => new($"/api/events?topic={spec.Prefix}-{channel}&token={token}", channel);
+
+        public Task<bool> PublishAsync(int channel, string text) => publisher.PublishAsync($"{spec.Prefix}-{channel}", text, spec.Padding);
+
+        public void Dispose() => publisher.Dispose();
+    }
+
+    // Each dialog is watched by its guest (widget: assistant_id + guest_id) and, as the second subscriber, an
+    // operator (JWT); the guest posts, so every message is stored in SQLite before it is delivered.
+    private sealed class Dialogs(string token, long assistant, long[] dialogIds, HeraldApi publisher, string setup) : IBenchChannels
+    {
+        public string SetupSummary => setup;
+
+        public static string Guest(int i) => "bench-guest-" + i;
+
+        public Subscription Subscribe(int channel, int subscriber) => subscriber == 0
+            ? new($"/api/dialogs/{dialogIds[channel]}/events?assistant_id={assistant}&guest_id={Guest(channel)}", channel)
+            : new($"/api/dialogs/{dialogIds[channel]}/events?token={token}", channel);
+
+        public Task<bool> PublishAsync(int channel, string text) => publisher.PostGuestMessageAsync(dialogIds[channel], assistant, Guest(channel), text);
+
+        public void Dispose() => publisher.Dispose();
+    }
+}
