@@ -22,10 +22,20 @@ internal static class LoadRunner
         ["chat"] = ("s3", ChatScenario.RunAsync),
     };
 
+    // Herald-only scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a
+    // short heartbeat.
+    private static readonly Dictionary<string, Func<BenchOptions, Task<ScenarioResult>>> SelfHosted = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["s4"] = ScaleOutScenario.RunAsync,
+        ["scale-out"] = ScaleOutScenario.RunAsync,
+        ["s5"] = CapacityScenario.RunAsync,
+        ["capacity"] = CapacityScenario.RunAsync,
+    };
+
     public static async Task<int> RunAsync(string scenario, BenchOptions options)
     {
         var names = scenario.Equals("all", StringComparison.OrdinalIgnoreCase) ? ["s1", "s2", "s3"] : new[] { scenario };
-        if (names.Any(n => !Scenarios.ContainsKey(n)))
+        if (names.Any(n => !Scenarios.ContainsKey(n) && !SelfHosted.ContainsKey(n)))
         {
             await Console.Error.WriteLineAsync($"Unknown scenario '{scenario}'.\n\n{BenchOptions.Usage}");
             return 2;
@@ -40,7 +50,7 @@ internal static class LoadRunner
         {
             try
             {
-                results.Add(await RunOneAsync(Scenarios[name].Run, "herald", options));
+                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, "herald", options));
                 Console.WriteLine(results[^1].Render());
             }
             catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)

@@ -10,21 +10,24 @@ namespace Herald.Bench.Scenarios;
 /// dialogs. On Herald each dialog is watched by its guest (widget, <c>assistant_id</c>+<c>guest_id</c>) and an
 /// operator (JWT) stream, and guests post through the real <c>POST /api/widget/dialogs/{id}/messages</c> (stored
 /// in SQLite before delivery); Nchan and SignalR get a channel (group) per dialog and their publish endpoint.
-/// Latency is from just before the POST is sent to the moment a subscriber's read returns the event.
+/// Latency is from just before the POST is sent to the moment a subscriber's read returns the event. The same
+/// steps run S4 (<see cref="ScaleOutScenario"/>) with the subscribers spread over several nodes (<see cref="ChatLayout"/>).
 /// </summary>
 internal static class ChatScenario
 {
-    public static async Task<ScenarioResult> RunAsync(ScenarioContext ctx)
+    public static Task<ScenarioResult> RunAsync(ScenarioContext ctx) => RunAsync(ChatLayout.SingleNode(ctx));
+
+    public static async Task<ScenarioResult> RunAsync(ChatLayout layout)
     {
+        var ctx = layout.Publisher;
         var dialogs = ctx.Options.Int("dialogs", 5_000);
         var perDialog = Math.Clamp(ctx.Options.Int("per-dialog", 2), 1, 2);
         var rate = ctx.Options.Double("rate", 1000);
         var duration = ctx.Options.Seconds("duration", 20);
         var warmup = ctx.Options.Seconds("warmup", 3);
         var publishers = ctx.Options.Int("publishers", 16);
-        var through = ctx.Target is HeraldTarget ? "through the chat POST (SQLite)" : "through its publish endpoint";
-        var result = new ScenarioResult("S3 chat", $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {through}");
-        await using var progress = new ProgressLine("S3", () => "setting up dialogs");
+        var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {layout.Through}");
+        await using var progress = new ProgressLine(layout.ShortName, () => "setting up dialogs");
 
         using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("dialog", dialogs, ChannelKind.Dialog, publishers));
         if (channels.SetupSummary.Length > 0)
@@ -32,23 +35,28 @@ internal static class ChatScenario
             result.Row("setup", channels.SetupSummary);
         }
 
-        var subscriptions = new List<Subscription>(dialogs * perDialog);
+        var subscriptions = layout.Nodes.Select(_ => new List<Subscription>(dialogs * perDialog / layout.Nodes.Count + 1)).ToArray();
         for (var i = 0; i < dialogs; i++)
         {
             for (var k = 0; k < perDialog; k++)
             {
-                subscriptions.Add(channels.Subscribe(i, k));
+                subscriptions[layout.NodeOf(i, k)].Add(channels.Subscribe(i, k));
             }
         }
 
-        var (pool, connectSeconds) = await ctx.ConnectAsync(subscriptions, progress);
+        var (pool, connectSeconds) = await NodePools.ConnectAsync(layout.Nodes, subscriptions, progress);
         await using var _ = pool;
         var connected = pool.Progress();
-        result.Row("connections", $"{connected.Established:N0} established, {connected.Failed:N0} failed, in {connectSeconds:F1} s");
+        result.Row("connections", $"{connected.Established:N0} established, {connected.Failed:N0} failed, in {connectSeconds:F1} s"
+            + (layout.Nodes.Count > 1 ? " (" + string.Join(", ", layout.Nodes.Select((n, i) => $"{subscriptions[i].Count:N0} on {n.Name}")) + ")" : ""));
         result.Set("connections", connected.Established);
         result.Set("connect_seconds", Math.Round(connectSeconds, 2));
 
-        await ctx.SettleAsync(result);
+        foreach (var node in layout.Nodes)
+        {
+            await node.Context.SettleAsync(result, node.Label, node.Key);
+        }
+
         var published = new long[dialogs];
         var nextSeq = new long[dialogs];
         long sequence = 0;
@@ -69,29 +77,34 @@ internal static class ChatScenario
         await Task.Delay(1000);
         if (warmup > TimeSpan.Zero)
         {
-            progress.SetStatus(() => ctx.Status(pool, "warm-up"));
+            progress.SetStatus(() => pool.Status("warm-up"));
             await Pacer.RunAsync(rate, warmup, publishers * 8, Send, CancellationToken.None);
         }
 
-        var before = await ScenarioContext.DrainAsync(pool, published, histogram: false, reset: true, TimeSpan.FromSeconds(10));
-        progress.SetStatus(() => ctx.Status(pool, $"{rate:N0} msg/s"));
-        var cpu0 = ctx.Server.Sample();
+        var (before, beforeByNode) = await pool.DrainAsync(published, histogram: false, reset: true, TimeSpan.FromSeconds(10));
+        progress.SetStatus(() => pool.Status($"{rate:N0} msg/s"));
+        var cpu0 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine0 = MachineSample.Read();
         var gen0 = before.CpuMs + ScenarioContext.CoordinatorCpuMs();
-        ctx.Runtime?.TakeInterval();
-        ctx.Runtime?.TakeAllocations(0);
+        foreach (var node in layout.Nodes)
+        {
+            node.Context.Runtime?.TakeInterval();
+            node.Context.Runtime?.TakeAllocations(0);
+        }
+
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
-        var cpu1 = ctx.Server.Sample();
+        var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine1 = MachineSample.Read();
-        progress.SetStatus(() => ctx.Status(pool, "draining"));
-        var after = await ScenarioContext.DrainAsync(pool, published, histogram: true, reset: false, TimeSpan.FromSeconds(15));
+        progress.SetStatus(() => pool.Status("draining"));
+        var (after, afterByNode) = await pool.DrainAsync(published, histogram: true, reset: false, TimeSpan.FromSeconds(15));
 
         var expected = after.Expected - before.Expected;
         var received = after.Received - before.Received;
         var dup = after.Duplicates - before.Duplicates;
         var lost = Math.Max(0, expected - received);
         var seconds = pace.Elapsed.TotalSeconds;
-        var serverCpuMs = cpu0 is { } a && cpu1 is { } b ? b.CpuMs - a.CpuMs : 0;
+        var nodeCpuMs = cpu0.Zip(cpu1, (a, b) => a is { } s0 && b is { } s1 ? s1.CpuMs - s0.CpuMs : 0).ToArray();
+        var serverCpuMs = nodeCpuMs.Sum();
         var genCpuMs = after.CpuMs + ScenarioContext.CoordinatorCpuMs() - gen0;
 
         result.Row("messages", $"{pace.Issued:N0} posted in {seconds:F1} s ({pace.Succeeded / seconds:N0}/s), {pace.Failed:N0} failed, pacer at most {pace.MaxBehind} behind");
@@ -99,18 +112,27 @@ internal static class ChatScenario
         result.Row("deliveries", $"{expected:N0} expected, {received:N0} received, {lost:N0} lost, {dup:N0} duplicated, {after.Misrouted:N0} misrouted, {after.OutOfOrder:N0} out of order");
         result.Row("deliveries/s", ScenarioResult.F(received / seconds, 0));
         result.Latency("publish → receive", "latency", after.Latency);
-        if (cpu1 is { } end)
+        if (layout.Nodes.Count == 1 && cpu1[0] is { } end)
         {
             result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the publish request{(ctx.Target is HeraldTarget ? " and SQLite" : "")}), RSS {end.RssKb / 1024.0:F0} MB");
         }
+        else if (layout.Nodes.Count > 1)
+        {
+            NodeRows(result, layout, beforeByNode, afterByNode, nodeCpuMs, cpu1, seconds);
+            result.Row("servers", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core together, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST{(layout.Services is { } services ? $"; {services} not included" : "")})");
+        }
 
-        ctx.RuntimeRow(result, "server runtime");
+        foreach (var node in layout.Nodes)
+        {
+            node.Context.RuntimeRow(result, $"{node.Label} runtime", $"{node.Key}_runtime");
+        }
+
         ctx.AllocationRows(result, "message", pace.Issued, 15);
         result.Row("generator", $"CPU {genCpuMs / 10.0 / seconds:F0}% of one core (workers + coordinator)");
         if (machine0 is { } m0 && machine1 is { } m1)
         {
             var other = Math.Max(0, MachineSample.CoresBetween(m0, m1) - ((serverCpuMs + genCpuMs) / 1000.0 / seconds));
-            result.Row("other load on the machine", $"{other * 100:F0}% of one core (busy time used by neither server nor generator)");
+            result.Row("other load on the machine", $"{other * 100:F0}% of one core (busy time used by neither server nor generator{(layout.Services is { } shared ? $", {shared} included" : "")})");
             result.Set("other_cpu_cores", Math.Round(other, 3));
         }
 
@@ -132,9 +154,37 @@ internal static class ChatScenario
         result.Set("generator_cpu_ms", genCpuMs);
         IdleScenario.FailureNotes(result, after);
         var p99 = after.Latency.Percentile(99);
-        result.Checks.Add(new TargetCheck("S3 chat p99 publish→receive, lost, duplicated",
-            $"p99 {ScenarioResult.Ms(p99)} ms, {lost} lost, {dup} dup", "p99 ≤ 10 ms, 0 lost, 0 dup (issue 2)",
-            p99 <= 10_000 && lost == 0 && dup == 0 && pace.Failed == 0 && received > 0));
+        result.Checks.Add(new TargetCheck($"{layout.Name} p99 publish→receive, lost, duplicated",
+            $"p99 {ScenarioResult.Ms(p99)} ms, {lost} lost, {dup} dup", layout.Target,
+            p99 <= layout.TargetP99Micros && lost == 0 && dup == 0 && pace.Failed == 0 && received > 0));
         return result;
+    }
+
+    // Per node: its CPU and RSS, and the deliveries and latency of the subscribers it holds (on the publishing node
+    // or across the backplane).
+    private static void NodeRows(ScenarioResult result, ChatLayout layout, PoolStats[] before, PoolStats[] after, long[] cpuMs, ProcSample?[] end, double seconds)
+    {
+        for (var i = 0; i < layout.Nodes.Count; i++)
+        {
+            var node = layout.Nodes[i];
+            var expected = after[i].Expected - before[i].Expected;
+            var received = after[i].Received - before[i].Received;
+            var dup = after[i].Duplicates - before[i].Duplicates;
+            var where = i == 0 ? "on the node the POSTs go to" : "on another node than the POSTs";
+            result.Row(node.Label, $"CPU {cpuMs[i] / 10.0 / seconds:F0}% of one core, RSS {(end[i] is { } s ? s.RssKb / 1024.0 : 0):F0} MB; its {after[i].Established:N0} subscribers ({where}): {expected:N0} expected, {received:N0} received, {Math.Max(0, expected - received):N0} lost, {dup:N0} duplicated");
+            result.Latency($"publish → receive on {node.Name}", $"latency_{node.Key}", after[i].Latency);
+            result.Set(node.Key, new System.Text.Json.Nodes.JsonObject
+            {
+                ["pid"] = node.Context.Server.Pid,
+                ["cpu_ms"] = cpuMs[i],
+                ["rss_kb"] = end[i]?.RssKb,
+                ["subscribers"] = after[i].Established,
+                ["expected"] = expected,
+                ["received"] = received,
+                ["lost"] = Math.Max(0, expected - received),
+                ["duplicated"] = dup,
+                ["closed_connections"] = after[i].Closed,
+            });
+        }
     }
 }

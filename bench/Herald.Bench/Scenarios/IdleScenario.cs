@@ -21,19 +21,7 @@ internal static class IdleScenario
         await using var progress = new ProgressLine("S1", () => "starting");
 
         using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("idle", topics, ChannelKind.Topic, 1));
-        await ctx.Target.WarmUpAsync();
-        // Warm the very path being measured (credential check, stream, heartbeat) with a few hundred streams that
-        // come and go, so JIT-compiled code, loaded types and first-use pools are in the baseline rather than
-        // charged to the connections: the first stream alone pulls in tens of MB of code and metadata.
-        var warmup = Math.Min(500, connections);
-        using (var warmChannels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("warmup", topics, ChannelKind.Topic, 1)))
-        {
-            var (warmPool, _) = await ctx.ConnectAsync(Enumerable.Range(0, warmup).Select(i => warmChannels.Subscribe(i % topics, i / topics)).ToList(), progress);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            await warmPool.DisposeAsync();
-        }
-
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WarmUpAsync(ctx, topics, Math.Min(500, connections), progress);
         var rssBefore = await ctx.MedianRssKbAsync(5, TimeSpan.FromMilliseconds(400));
         var (heapBeforeGc, rssBeforeGc, typesBefore) = await CollectAsync(ctx);
         ctx.Runtime?.TakeAllocations(0);
@@ -139,6 +127,24 @@ internal static class IdleScenario
         result.Set("heartbeats", stats.Heartbeats);
         result.Set("max_silence_ms", stats.MaxSilenceMs);
         return result;
+    }
+
+    /// <summary>
+    /// Warms the very path being measured (credential check, stream, heartbeat) with a few hundred streams that
+    /// come and go, so JIT-compiled code, loaded types and first-use pools are in the baseline rather than
+    /// charged to the connections: the first stream alone pulls in tens of MB of code and metadata.
+    /// </summary>
+    public static async Task WarmUpAsync(ScenarioContext ctx, int topics, int streams, ProgressLine progress)
+    {
+        await ctx.Target.WarmUpAsync();
+        using (var warmChannels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("warmup", topics, ChannelKind.Topic, 1)))
+        {
+            var (warmPool, _) = await ctx.ConnectAsync(Enumerable.Range(0, streams).Select(i => warmChannels.Subscribe(i % topics, i / topics)).ToList(), progress);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await warmPool.DisposeAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
     }
 
     // Takes a heap snapshot of the server (which induces a full GC) and returns the heap after it, the RSS a

@@ -69,11 +69,12 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
     /// (over EventPipe) so the measurement that follows sees a server whose connection state already lives
     /// in gen2, as it would after running for a while — otherwise the first ephemeral collections in the
     /// window copy the hundreds of MB just allocated and their pauses (0.3–0.8 s here) land in the figures.
-    /// <c>--no-settle-gc</c> skips the collection, to measure right after a storm.
+    /// <c>--no-settle-gc</c> skips the collection, to measure right after a storm. <paramref name="label"/> and
+    /// <paramref name="key"/> name the server in rows and JSON when a scenario has several (S4).
     /// </summary>
-    public async Task SettleAsync(ScenarioResult result)
+    public async Task SettleAsync(ScenarioResult result, string label = "server", string key = "server")
     {
-        RuntimeRow(result, "server runtime while connecting", "server_runtime_connecting");
+        RuntimeRow(result, $"{label} runtime while connecting", $"{key}_runtime_connecting");
         if (Options.Flag("no-settle-gc") || Runtime is null || Server.Pid is not { } pid)
         {
             return;
@@ -82,7 +83,7 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
         var started = Stopwatch.GetTimestamp();
         await Runtime.InduceCollectionAsync(pid);
         var gc = Runtime.TakeInterval();
-        result.Row("settle", $"one induced full GC after connecting: pause {gc.MaxPauseMs:F0} ms (took {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s)");
+        result.Row(label == "server" ? "settle" : $"{label} settle", $"one induced full GC after connecting: pause {gc.MaxPauseMs:F0} ms (took {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s)");
         await Task.Delay(500);
     }
 

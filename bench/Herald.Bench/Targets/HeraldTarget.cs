@@ -29,7 +29,12 @@ internal sealed class HeraldTarget : IBenchTarget
     /// <summary>Setup calls (login, assistants) on the server.</summary>
     public HeraldApi Api { get; }
 
-    public static async Task<HeraldTarget> StartAsync(BenchOptions options)
+    /// <param name="options">The bench's options: <c>--url</c> attaches instead of starting, <c>--server-arg</c> etc.</param>
+    /// <param name="settings">
+    /// Configuration a scenario needs (S4's shared store and backplane, S5's heartbeat interval); <c>--server-arg</c>
+    /// values come after them and win. Not applied to a server given by <c>--url</c>.
+    /// </param>
+    public static async Task<HeraldTarget> StartAsync(BenchOptions options, IReadOnlyList<string>? settings = null)
     {
         if (options.String("url") is { } url)
         {
@@ -37,7 +42,7 @@ internal sealed class HeraldTarget : IBenchTarget
         }
 
         var dll = options.String("server-dll") ?? Path.Combine(LoadRunner.RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
-        return new HeraldTarget(await ServerProcess.StartAsync(dll, options.All("server-arg"), options.All("server-env"), options.Flag("keep-data"), CancellationToken.None));
+        return new HeraldTarget(await ServerProcess.StartAsync(dll, [.. settings ?? [], .. options.All("server-arg")], options.All("server-env"), options.Flag("keep-data"), CancellationToken.None));
     }
 
     public async Task WarmUpAsync()
