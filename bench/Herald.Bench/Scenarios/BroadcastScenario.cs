@@ -60,9 +60,10 @@ internal static class BroadcastScenario
 
         // Warm-up at the first rate so the steps measure a jitted server; its figures are discarded.
         progress.SetStatus(() => ctx.Status(pool, "warm-up"));
-        // Long enough for tiered JIT to finish: a perf profile of a step right after a 2 s warm-up still spent
-        // 12 % of the server's CPU in the JIT.
-        await Pacer.RunAsync(rates[0], ctx.Options.Seconds("warmup", 5), publishers * 4, Send, CancellationToken.None);
+        // Long enough for tiered JIT to finish: perf profiles of the server 14-24 s after its start still spent 12 %
+        // of its CPU in the JIT (libclrjit) and 15 % in the runtime; 30-42 s after start, neither showed up.
+        // Nchan has no JIT; measuring a .NET server before it has compiled its hot path would compare start-up.
+        await Pacer.RunAsync(rates[0], ctx.Options.Seconds("warmup", 15), publishers * 4, Send, CancellationToken.None);
         var before = await ScenarioContext.DrainAsync(pool, published, histogram: false, reset: true, TimeSpan.FromSeconds(5));
 
         result.Table.Add(["publish/s", "deliveries/s", "expected", "received", "lost", "dup", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "srv CPU", "µs/delivery", "gen CPU", "other CPU", "GCs", "max GC ms", "behind", "pass"]);

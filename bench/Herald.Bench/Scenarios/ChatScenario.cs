@@ -24,7 +24,8 @@ internal static class ChatScenario
         var perDialog = Math.Clamp(ctx.Options.Int("per-dialog", 2), 1, 2);
         var rate = ctx.Options.Double("rate", 1000);
         var duration = ctx.Options.Seconds("duration", 20);
-        var warmup = ctx.Options.Seconds("warmup", 3);
+        // Steady state, not start-up: tiered JIT needs well over a few seconds of traffic (see BroadcastScenario).
+        var warmup = ctx.Options.Seconds("warmup", 10);
         var publishers = ctx.Options.Int("publishers", 16);
         var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {layout.Through}");
         await using var progress = new ProgressLine(layout.ShortName, () => "setting up dialogs");
