@@ -132,7 +132,7 @@ internal sealed class BenchOptions
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
         S2:  --subscribers N (2000)  --rates 25,50,... publishes/s (plus the rate making 40,000 deliveries/s)  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (15)  --all-steps (default: stop after two failed steps)
         S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (10)  --publishers N (16)
-        S4:  S3's options; not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
+        S4:  S3's options; --pg-commit sync|async (sync: every commit waits for its fsync); not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)
              --max-connections N (default: the open-files limit less the headroom)  --fd-headroom N (default: the server's open descriptors + 100)
         """;

@@ -46,10 +46,15 @@ internal sealed class HeraldCluster : IAsyncDisposable
             cluster._redis = await RedisServerFixture.StartNewAsync(new RedisServerSettings());
             cluster._postgres = await PostgresFixture.StartAsync(durable: true);
             await cluster._postgres.CreateDatabaseAsync("herald");
+            // --pg-commit async: commits return before PostgreSQL's WAL flush (synchronous_commit=off, set by the
+            // nodes' connection string), the durability class of S3's SQLite (WAL, synchronous=NORMAL): nothing is
+            // corrupted by a crash, the last moments may be lost. The default, sync, waits for the fsync of every commit.
+            var asyncCommit = options.String("pg-commit") is "async";
+            var connectionString = cluster._postgres.ConnectionString("herald") + (asyncCommit ? ";Options=-c synchronous_commit=off" : "");
             string[] shared =
             [
                 "--Herald:Storage:Provider=postgres",
-                $"--Herald:Storage:ConnectionString={cluster._postgres.ConnectionString("herald")}",
+                $"--Herald:Storage:ConnectionString={connectionString}",
                 $"--Herald:Redis:Url={cluster._redis.Url}",
                 // Each bench server gets a key of its own; the nodes must share one. Hex, so the value has no '='
                 // or '/' to trip the command-line configuration parser.
@@ -61,7 +66,7 @@ internal sealed class HeraldCluster : IAsyncDisposable
             }
 
             cluster.Description = $"Herald ×{nodeCount} ({string.Join(", ", cluster._nodes.Select(n => n.Server.BaseAddress.Authority))}; SSE; workstation non-concurrent GC; 15 s heartbeat), "
-                + $"PostgreSQL on 127.0.0.1:{cluster._postgres.Port} (fsync on), redis-server on 127.0.0.1:{cluster._redis.Port}";
+                + $"PostgreSQL on 127.0.0.1:{cluster._postgres.Port} (fsync on, {(asyncCommit ? "asynchronous commit" : "every commit waits for its fsync")}), redis-server on 127.0.0.1:{cluster._redis.Port}";
             return cluster;
         }
         catch

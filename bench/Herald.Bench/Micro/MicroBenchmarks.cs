@@ -6,10 +6,6 @@ namespace Herald.Bench.Micro;
 /// <summary>
 /// BenchmarkDotNet entry: <c>micro [--filter *] [other BenchmarkDotNet options]</c>.
 /// </summary>
-/// <remarks>
-/// RESP parsing benchmarks join these when the Redis client lands (issue "Scale out"); there is nothing to
-/// measure yet, so there is deliberately no placeholder benchmark.
-/// </remarks>
 internal static class MicroBenchmarks
 {
     public static int Run(string[] args)
@@ -33,7 +29,7 @@ internal static class MicroBenchmarks
 
         var config = DefaultConfig.Instance
             .WithArtifactsPath(Path.Combine(LoadRunner.RepoRoot(), "artifacts", "BenchmarkDotNet"));
-        var summaries = BenchmarkSwitcher.FromTypes([typeof(SseFrameBenchmarks), typeof(FanOutBenchmarks)]).Run(args, config);
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(SseFrameBenchmarks), typeof(FanOutBenchmarks), typeof(RespBenchmarks)]).Run(args, config);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
 }

@@ -30,32 +30,53 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
 {
     private const int PreviewLength = 200;
 
+    private const string InsertMessageSql = """
+        INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES (@dialogId, @sender, @text, @now, @clientMessageId)
+        ON CONFLICT (dialog_id, client_message_id) DO NOTHING
+        """;
+
+    private const string UpdateDialogSql = """
+        UPDATE dialogs SET last_message_at = @now, last_message_text = @preview, last_message_sender = @sender,
+            unread_count = CASE WHEN @sender = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
+        """;
+
     /// <summary>True when the result is an earlier message with the same client_message_id.</summary>
     public bool WasDuplicate { get; private set; }
 
     protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
         var connection = context.Connection;
-        var id = await connection.ExecuteScalarAsync<long?>(
-            """
-            INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES (@dialogId, @sender, @text, @now, @clientMessageId)
-            ON CONFLICT (dialog_id, client_message_id) DO NOTHING RETURNING id
-            """,
-            new { dialogId, sender, text, now = context.NowMs, clientMessageId }, context.Transaction);
-        if (id is null)
+        var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
+        var args = new { dialogId, sender, text, preview, now = context.NowMs, clientMessageId };
+        long? id;
+        DialogRecord? dialog;
+        if (context.Dialect.HasDataModifyingCte)
+        {
+            // One round trip: the dialog is updated only when the message row was inserted (not a retried POST).
+            var rows = await connection.QueryAsync<long, DialogRecord, (long MessageId, DialogRecord Dialog)>(
+                $"""
+                WITH m AS ({InsertMessageSql} RETURNING id)
+                {UpdateDialogSql} FROM m WHERE dialogs.id = @dialogId RETURNING m.id AS message_id, dialogs.*
+                """,
+                static (messageId, updated) => (messageId, updated), args, context.Transaction, splitOn: "id");
+            var row = rows.FirstOrDefault();
+            id = row.Dialog is null ? null : row.MessageId;
+            dialog = row.Dialog;
+        }
+        else
+        {
+            id = await connection.ExecuteScalarAsync<long?>($"{InsertMessageSql} RETURNING id", args, context.Transaction);
+            dialog = id is null ? null : await connection.QuerySingleAsync<DialogRecord>(
+                $"{UpdateDialogSql} WHERE id = @dialogId RETURNING *", args, context.Transaction);
+        }
+
+        if (id is null || dialog is null)
         {
             WasDuplicate = true;
             return await connection.QuerySingleAsync<MessageRecord>(
                 "SELECT * FROM messages WHERE dialog_id = @dialogId AND client_message_id = @clientMessageId", new { dialogId, clientMessageId }, context.Transaction);
         }
 
-        var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
-        var dialog = await connection.QuerySingleAsync<DialogRecord>(
-            """
-            UPDATE dialogs SET last_message_at = @now, last_message_text = @preview, last_message_sender = @sender,
-                unread_count = CASE WHEN @sender = 'user' THEN unread_count + 1 ELSE 0 END
-            WHERE id = @dialogId RETURNING *
-            """, new { dialogId, sender, preview, now = context.NowMs }, context.Transaction);
         var message = new MessageRecord { Id = id.Value, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.

@@ -105,10 +105,11 @@ public sealed class HubEvent
     }
 
     /// <summary>
-    /// Bytes this event stands for in a connection's queue (its SSE frame's size when encoded, else the payload
-    /// plus the field names): the queue's byte limit must not force an encoding nobody may need.
+    /// Bytes this event stands for in a connection's queue: the payload plus room for the field names. Not the
+    /// encoded frame's length — the frame is encoded on first use, and a size that changed between an event's
+    /// enqueue and its dequeue would make the queue's byte count drift.
     /// </summary>
-    public int Size => Volatile.Read(ref _sseFrame)?.Length ?? Data.Length + Type.Length + 40;
+    public int Size => Data.Length + Type.Length + 40;
 
     /// <summary>The shared heartbeat item queued to idle connections.</summary>
     internal static HubEvent Heartbeat { get; } = new(Herald.Protocol.SseFrame.Heartbeat.ToArray(), null, "heartbeat");

@@ -13,7 +13,7 @@ public sealed class PostgresStore : SqlStore
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresStore(string connectionString) : base(PostgresDialect.Instance) =>
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString);
 
     protected override async ValueTask<DbConnection> OpenReadConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);

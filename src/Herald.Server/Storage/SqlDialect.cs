@@ -16,6 +16,12 @@ public abstract class SqlDialect
 
     /// <summary>The smaller of two values: SQLite's two-argument MIN, PostgreSQL's LEAST.</summary>
     public abstract string Least { get; }
+
+    /// <summary>
+    /// Whether a <c>WITH</c> may hold an INSERT whose rows a following UPDATE uses (PostgreSQL). Over a network
+    /// every statement is a round trip of the node's single writer, so dependent writes go in one statement.
+    /// </summary>
+    public virtual bool HasDataModifyingCte => false;
 }
 
 public sealed class SqliteDialect : SqlDialect
@@ -44,4 +50,6 @@ public sealed class PostgresDialect : SqlDialect
     public override string Name => "postgres";
 
     public override string Least => "LEAST";
+
+    public override bool HasDataModifyingCte => true;
 }

@@ -76,7 +76,7 @@ public abstract class SqlStore : IAsyncDisposable
         await using var tx = await BeginWriteTransactionAsync(connection, cancellationToken);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var pending = new List<PendingEvent>();
-        var context = new WriteContext(connection, tx, now, pending);
+        var context = new WriteContext(connection, tx, Dialect, now, pending);
         results.Clear();
         foreach (var command in commands)
         {
@@ -93,16 +93,7 @@ public abstract class SqlStore : IAsyncDisposable
             "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
             new { n = pending.Count }, tx);
         var firstId = last - pending.Count + 1;
-        var rows = new List<EventRecord>(pending.Count);
-        for (var i = 0; i < pending.Count; i++)
-        {
-            var e = pending[i];
-            rows.Add(new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now, EventKey = e.Key });
-        }
-
-        await connection.ExecuteAsync(
-            "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt, @EventKey)",
-            rows, tx);
+        await InsertEventsAsync(connection, tx, pending, firstId, now, cancellationToken);
         await tx.CommitAsync(cancellationToken);
 
         // Frames are encoded after commit so the sequence lock is not held for it.
@@ -114,6 +105,59 @@ public abstract class SqlStore : IAsyncDisposable
         }
 
         return committed;
+    }
+
+    // Rows per INSERT statement: a batch's events go in as few statements as this allows (5 parameters a row,
+    // far below SQLite's and PostgreSQL's limits).
+    private const int EventRowsPerStatement = 64;
+
+    private static readonly string?[] InsertEventsSql = new string?[EventRowsPerStatement + 1];
+
+    /// <summary>
+    /// Inserts the batch's events with one multi-row INSERT per <see cref="EventRowsPerStatement"/> rows. One
+    /// statement per event was a network round trip per event on PostgreSQL, and the single writer of a node
+    /// spends its time in round trips: three events per chat message capped the two-node chat at ~700 messages/s.
+    /// </summary>
+    private static async Task InsertEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long firstId, long now, CancellationToken ct)
+    {
+        for (var offset = 0; offset < pending.Count; offset += EventRowsPerStatement)
+        {
+            var rows = Math.Min(EventRowsPerStatement, pending.Count - offset);
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = InsertEventsSql[rows] ??= BuildInsertEventsSql(rows);
+            AddParameter(command, "c", now);
+            for (var i = 0; i < rows; i++)
+            {
+                var e = pending[offset + i];
+                AddParameter(command, "i" + i, firstId + offset + i);
+                AddParameter(command, "t" + i, e.Topic);
+                AddParameter(command, "y" + i, e.Type);
+                AddParameter(command, "d" + i, Encoding.UTF8.GetString(e.Data));
+                AddParameter(command, "k" + i, e.Key);
+            }
+
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static string BuildInsertEventsSql(int rows)
+    {
+        var sql = new StringBuilder("INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES ");
+        for (var i = 0; i < rows; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append($"(@i{i}, @t{i}, @y{i}, @d{i}, @c, @k{i})");
+        }
+
+        return sql.ToString();
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     // ---- Reads -------------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ public sealed class WriteContext
 {
     private readonly List<PendingEvent> _events;
 
-    internal WriteContext(DbConnection connection, DbTransaction transaction, long nowMs, List<PendingEvent> events)
+    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events)
     {
+        Dialect = dialect;
         Connection = connection;
         Transaction = transaction;
         NowMs = nowMs;
@@ -38,6 +39,9 @@ public sealed class WriteContext
     }
 
     public DbConnection Connection { get; }
+
+    /// <summary>The engine's SQL differences, for a command that can do better on one of them.</summary>
+    public SqlDialect Dialect { get; }
 
     public DbTransaction Transaction { get; }
 
