@@ -124,6 +124,30 @@ public sealed class SseStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resume_EventAtOrBelowLastEventIdArrivingLate_IsNotSentAgain()
+    {
+        // Two nodes: the client had event N from node A, reconnects to node B with Last-Event-ID N while N is still on
+        // its way to B through the backplane. B must not send N again. Here the late arrival is handed to the hub directly.
+        var guest = await _server.OpenGuestDialogAsync();
+        var posted = await _server.PostGuestMessageAsync(guest, "already seen");
+        string seenId;
+        await using (var first = await SseTestClient.ConnectAsync(_server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}&last_event_id=0"))
+        {
+            seenId = (await first.NextAsync()).EventId!;
+        }
+
+        await using var resumed = await SseTestClient.ConnectAsync(_server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}", lastEventId: seenId);
+        var late = new HubEvent(long.Parse(seenId), Dialogs.DialogTopics.For(guest.DialogId), "message",
+            JsonSerializer.SerializeToUtf8Bytes(new { type = "message:new", message = new { id = posted.GetProperty("id").GetInt64(), text = "already seen" } }), 0);
+        Assert.Equal(1, _server.GetService<TopicRegistry>().Publish(late));
+        await _server.PostGuestMessageAsync(guest, "new");
+
+        var next = await resumed.NextAsync();
+        Assert.Equal("new", JsonDocument.Parse(next.Data).RootElement.GetProperty("message").GetProperty("text").GetString());
+        Assert.True(long.Parse(next.EventId!) > long.Parse(seenId));
+    }
+
+    [Fact]
     public async Task Resume_WithQueryParameter_ReplaysMissedEvents()
     {
         var guest = await _server.OpenGuestDialogAsync();

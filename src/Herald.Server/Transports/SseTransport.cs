@@ -87,6 +87,13 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                     writer.Write(reset.SseFrame);
                     lastSent = reset.Id;
                 }
+                else
+                {
+                    // The client has everything up to its Last-Event-ID, replayed or not: an event at or below it that
+                    // reaches this node only now (the client had it from another node, or before a reconnect) is not
+                    // sent again. (Starting from the last replayed id missed that case when nothing was replayed.)
+                    lastSent = after;
+                }
 
                 foreach (var item in result.Events)
                 {

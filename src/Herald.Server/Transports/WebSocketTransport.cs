@@ -315,6 +315,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             await SendAsync(socket, subscriber, reset.WsFrame, aborted);
             session.LastSent = reset.Id;
         }
+        else
+        {
+            // The client has everything up to its position: an event at or below it that reaches this node only now
+            // (from the backplane, after the client had it from another node) is not sent again. Never moves back.
+            session.LastSent = Math.Max(session.LastSent, after);
+        }
 
         foreach (var item in result.Events)
         {
@@ -323,7 +329,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 await SendAsync(socket, subscriber, item.WsFrame, aborted);
             }
 
-            session.LastSent = item.Id;
+            session.LastSent = Math.Max(session.LastSent, item.Id);
         }
     }
 
