@@ -15,6 +15,29 @@ public sealed class TransportTests : IAsyncLifetime
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
+    public async Task WebSocketResume_EventAtOrBelowLastEventIdArrivingLate_IsNotSentAgain()
+    {
+        // As SseStreamTests' twin: event N reaches this node (through the backplane) only after the client, which had
+        // it from another node, came back with last_event_id=N. It must not be sent again.
+        var guest = await _server.OpenGuestDialogAsync();
+        var seen = (await _server.PostGuestMessageAsync(guest, "already seen")).GetProperty("id").GetInt64();
+        var seenEventId = (await _server.Client.GetFromJsonAsync<JsonElement>($"/api/dialogs/{guest.DialogId}/poll?{guest.Query}&after_id=0"))
+            .GetProperty("events")[0].GetProperty("id").GetInt64();
+        await using var ws = await WsTestClient.ConnectAsync(_server.BaseAddress, $"/ws/widget/dialogs/{guest.DialogId}?{guest.Query}&last_event_id={seenEventId}");
+        await ws.SendAsync("__ping__");
+        Assert.Equal("__pong__", await ws.ReceiveAsync()); // the connection's subscriber is registered by now
+
+        var late = new Herald.Server.Hub.HubEvent(seenEventId, Dialogs.DialogTopics.For(guest.DialogId), "message",
+            JsonSerializer.SerializeToUtf8Bytes(new { type = "message:new", message = new { id = seen, text = "already seen" } }), 0);
+        Assert.Equal(1, _server.GetService<Herald.Server.Hub.TopicRegistry>().Publish(late));
+        await _server.PostGuestMessageAsync(guest, "new");
+
+        var next = await ws.ReceiveJsonAsync();
+        Assert.Equal("new", next.GetProperty("message").GetProperty("text").GetString());
+        Assert.True(next.GetProperty("event_id").GetInt64() > seenEventId);
+    }
+
+    [Fact]
     public async Task AllTransports_DeliverTheSameEventsInTheSameOrderWithTheSameIds()
     {
         var guest = await _server.OpenGuestDialogAsync();
