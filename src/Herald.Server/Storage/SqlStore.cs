@@ -93,7 +93,15 @@ public abstract class SqlStore : IAsyncDisposable
             "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
             new { n = pending.Count }, tx);
         var firstId = last - pending.Count + 1;
-        await InsertEventsAsync(connection, tx, pending, firstId, now, cancellationToken);
+        if (Dialect.HasArrayParameters)
+        {
+            await InsertEventsAsArraysAsync(connection, tx, pending, firstId, now, cancellationToken);
+        }
+        else
+        {
+            await InsertEventsAsync(connection, tx, pending, firstId, now, cancellationToken);
+        }
+
         await tx.CommitAsync(cancellationToken);
 
         // Frames are encoded after commit so the sequence lock is not held for it.
@@ -114,9 +122,10 @@ public abstract class SqlStore : IAsyncDisposable
     private static readonly string?[] InsertEventsSql = new string?[EventRowsPerStatement + 1];
 
     /// <summary>
-    /// Inserts the batch's events with one multi-row INSERT per <see cref="EventRowsPerStatement"/> rows. One
-    /// statement per event was a network round trip per event on PostgreSQL, and the single writer of a node
-    /// spends its time in round trips: three events per chat message capped the two-node chat at ~700 messages/s.
+    /// Inserts the batch's events with one multi-row INSERT per <see cref="EventRowsPerStatement"/> rows (SQLite;
+    /// PostgreSQL uses <see cref="InsertEventsAsArraysAsync"/>). One statement per event was a round trip per event
+    /// on PostgreSQL, where the node's single writer spends its time in round trips: three events per chat message
+    /// capped the two-node chat at ~700 messages/s.
     /// </summary>
     private static async Task InsertEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long firstId, long now, CancellationToken ct)
     {
@@ -139,6 +148,42 @@ public abstract class SqlStore : IAsyncDisposable
 
             await command.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    /// <summary>
+    /// PostgreSQL: the whole batch as five array parameters and one statement whose text never changes, so the
+    /// automatic statement preparation keeps it (a VALUES list per row count made up to 64 texts, which churned
+    /// the prepared-statement cache).
+    /// </summary>
+    private static async Task InsertEventsAsArraysAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long firstId, long now, CancellationToken ct)
+    {
+        var ids = new long[pending.Count];
+        var topics = new string[pending.Count];
+        var types = new string[pending.Count];
+        var data = new string[pending.Count];
+        var keys = new long[pending.Count];
+        for (var i = 0; i < pending.Count; i++)
+        {
+            ids[i] = firstId + i;
+            topics[i] = pending[i].Topic;
+            types[i] = pending[i].Type;
+            data[i] = Encoding.UTF8.GetString(pending[i].Data);
+            keys[i] = pending[i].Key;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = """
+            INSERT INTO events (id, topic, type, data, created_at, event_key)
+            SELECT u.id, u.topic, u.type, u.data, @c, u.event_key FROM unnest(@ids, @topics, @types, @data, @keys) AS u(id, topic, type, data, event_key)
+            """;
+        AddParameter(command, "c", now);
+        AddParameter(command, "ids", ids);
+        AddParameter(command, "topics", topics);
+        AddParameter(command, "types", types);
+        AddParameter(command, "data", data);
+        AddParameter(command, "keys", keys);
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     private static string BuildInsertEventsSql(int rows)
