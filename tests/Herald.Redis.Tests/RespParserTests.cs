@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using static Herald.Redis.Tests.TestSequences;
+using static Herald.Testing.TestSequences;
 
 namespace Herald.Redis.Tests;
 
@@ -40,7 +40,7 @@ public class RespParserTests
     [MemberData(nameof(Frames))]
     public void Parses_every_type(string frame, RespValue expected)
     {
-        var buffer = Single(frame);
+        var buffer = Contiguous(frame);
         Assert.True(RespParser.TryParse(ref buffer, out var value));
         Assert.Equal(expected, value);
         Assert.True(buffer.IsEmpty);
@@ -106,7 +106,7 @@ public class RespParserTests
     [Fact]
     public void Parses_consecutive_frames_and_stops_at_a_partial_one()
     {
-        var buffer = Single("+OK\r\n:7\r\n$3\r\nabc\r\n$10\r\npart");
+        var buffer = Contiguous("+OK\r\n:7\r\n$3\r\nabc\r\n$10\r\npart");
         Assert.True(RespParser.TryParse(ref buffer, out var first));
         Assert.True(RespParser.TryParse(ref buffer, out var second));
         Assert.True(RespParser.TryParse(ref buffer, out var third));
@@ -120,7 +120,7 @@ public class RespParserTests
     [Fact]
     public void TryScan_reports_the_frame_length_without_consuming()
     {
-        var buffer = Single("*2\r\n:1\r\n:2\r\n+next\r\n");
+        var buffer = Contiguous("*2\r\n:1\r\n:2\r\n+next\r\n");
         Assert.True(RespParser.TryScan(buffer, out var length));
         Assert.Equal(12, length);
     }
@@ -139,7 +139,7 @@ public class RespParserTests
     public void Accepts_nesting_up_to_the_limit()
     {
         var frame = string.Concat(Enumerable.Repeat("*1\r\n", RespParser.MaxDepth)) + ":1\r\n";
-        var buffer = Single(frame);
+        var buffer = Contiguous(frame);
         Assert.True(RespParser.TryParse(ref buffer, out var value));
         for (var i = 0; i < RespParser.MaxDepth; i++)
         {
@@ -152,7 +152,7 @@ public class RespParserTests
     [Fact]
     public void Rejects_nesting_beyond_the_limit_before_the_frame_is_complete()
     {
-        var buffer = Single(string.Concat(Enumerable.Repeat("*1\r\n", RespParser.MaxDepth + 1)));
+        var buffer = Contiguous(string.Concat(Enumerable.Repeat("*1\r\n", RespParser.MaxDepth + 1)));
         var error = Assert.Throws<RedisProtocolException>(() => RespParser.TryParse(ref buffer, out _));
         Assert.Contains("32", error.Message, StringComparison.Ordinal);
     }
@@ -160,11 +160,11 @@ public class RespParserTests
     [Fact]
     public void Rejects_bulk_strings_over_512_MB_from_the_header_alone()
     {
-        var buffer = Single($"${RespParser.MaxBulkLength + 1}\r\n");
+        var buffer = Contiguous($"${RespParser.MaxBulkLength + 1}\r\n");
         Assert.Throws<RedisProtocolException>(() => RespParser.TryParse(ref buffer, out _));
 
         // Exactly the limit is allowed: it is just incomplete here.
-        buffer = Single($"${RespParser.MaxBulkLength}\r\nabc");
+        buffer = Contiguous($"${RespParser.MaxBulkLength}\r\nabc");
         Assert.False(RespParser.TryParse(ref buffer, out _));
     }
 
@@ -182,21 +182,21 @@ public class RespParserTests
     [InlineData("*1\r\n?\r\n")]
     public void Rejects_malformed_frames(string frame)
     {
-        var buffer = Single(frame);
+        var buffer = Contiguous(frame);
         Assert.Throws<RedisProtocolException>(() => RespParser.TryParse(ref buffer, out _));
     }
 
     [Fact]
     public void Rejects_a_length_line_that_never_ends()
     {
-        var buffer = Single("$1234567890123456789012345");
+        var buffer = Contiguous("$1234567890123456789012345");
         Assert.Throws<RedisProtocolException>(() => RespParser.TryParse(ref buffer, out _));
     }
 
     [Fact]
     public void Rejects_a_status_line_longer_than_a_megabyte_without_crlf()
     {
-        var buffer = Single("+" + new string('a', (1024 * 1024) + 1));
+        var buffer = Contiguous("+" + new string('a', (1024 * 1024) + 1));
         Assert.Throws<RedisProtocolException>(() => RespParser.TryParse(ref buffer, out _));
     }
 

@@ -14,8 +14,6 @@ namespace Herald.Testing;
 /// <remarks>A missing nginx fails the test with a message that says how to install it; it never skips.</remarks>
 public sealed partial class NginxFixture : IAsyncDisposable
 {
-    private const string DefaultBinary = "/usr/sbin/nginx";
-
     private readonly Process _process;
     private readonly StringBuilder _output;
 
@@ -65,7 +63,7 @@ public sealed partial class NginxFixture : IAsyncDisposable
     /// <summary>Any server configuration (the body of nginx's http block); its <c>listen</c> lines are moved to the fixture's port.</summary>
     public static async Task<NginxFixture> StartAsync(string siteConfig, IReadOnlyDictionary<string, string>? files = null)
     {
-        var binary = FindBinary();
+        var binary = NginxInstall.Binary;
         var directory = System.IO.Directory.CreateTempSubdirectory("herald-nginx-").FullName;
         var port = LoopbackPort.GetFree();
         foreach (var (name, content) in files ?? new Dictionary<string, string>())
@@ -139,20 +137,15 @@ public sealed partial class NginxFixture : IAsyncDisposable
 
     private static string MainConfig(string directory)
     {
-        // Root's workers would run as 'nobody' and could not enter the 0700 temporary directory.
-        var user = Posix.IsRoot ? "user root;\n" : "";
         return $$"""
-            {{user}}worker_processes 1;
+            {{NginxInstall.UserDirective}}
+            worker_processes 1;
             pid {{directory}}/nginx.pid;
             error_log {{directory}}/error.log info;
             events { worker_connections 1024; }
             http {
                 access_log {{directory}}/access.log;
-                client_body_temp_path {{directory}}/client_body;
-                proxy_temp_path {{directory}}/proxy;
-                fastcgi_temp_path {{directory}}/fastcgi;
-                uwsgi_temp_path {{directory}}/uwsgi;
-                scgi_temp_path {{directory}}/scgi;
+                {{NginxInstall.TempPaths(directory)}}
                 types { text/html html; application/javascript js; }
                 default_type application/octet-stream;
                 include {{directory}}/site.conf;
@@ -188,26 +181,6 @@ public sealed partial class NginxFixture : IAsyncDisposable
             // Nothing to await for "the port is open" but trying again; a short pause between attempts.
             await Task.Delay(20);
         }
-    }
-
-    private static string FindBinary()
-    {
-        if (Environment.GetEnvironmentVariable("HERALD_NGINX") is { Length: > 0 } configured)
-        {
-            return configured;
-        }
-
-        if (File.Exists(DefaultBinary))
-        {
-            return DefaultBinary;
-        }
-
-        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "nginx"))
-            .FirstOrDefault(File.Exists);
-        return onPath ?? throw new InvalidOperationException(
-            "nginx is not installed (looked for /usr/sbin/nginx and nginx on PATH). These tests run real nginx in front of Herald: "
-            + "install Debian's package (apt-get install nginx; scripts/test.sh does it) or set HERALD_NGINX to its path.");
     }
 
     private static void Append(StringBuilder output, string? line)

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Herald.Redis;
+using Herald.Testing;
 
 namespace Herald.Bench.Micro;
 
@@ -23,7 +24,7 @@ public class RespBenchmarks
         const string payload = """{"type":"message:new","message":{"id":123456,"dialog_id":4242,"sender":"user","text":"bench:4242:17:123456789012345","created_at":"2025-01-01T12:00:00.000Z"},"event_id":987654,"event":"message","herald_node":"node-a"}""";
         var frame = Encoding.UTF8.GetBytes($"*3\r\n$7\r\nmessage\r\n$14\r\nws:dialog:4242\r\n${Encoding.UTF8.GetByteCount(payload)}\r\n{payload}\r\n");
         _contiguous = new ReadOnlySequence<byte>(frame);
-        _segmented = Split(frame, 64);
+        _segmented = TestSequences.Split(frame, [.. Enumerable.Range(1, frame.Length / 64).Select(i => i * 64)]);
     }
 
     [Benchmark(Baseline = true)]
@@ -41,33 +42,5 @@ public class RespBenchmarks
     {
         var buffer = _segmented;
         return RespParser.TryParse(ref buffer, out var value) ? value : throw new InvalidOperationException("incomplete frame");
-    }
-
-    private static ReadOnlySequence<byte> Split(byte[] bytes, int size)
-    {
-        var first = new Segment(bytes.AsMemory(0, Math.Min(size, bytes.Length)), 0);
-        var last = first;
-        for (var offset = size; offset < bytes.Length; offset += size)
-        {
-            last = last.Append(bytes.AsMemory(offset, Math.Min(size, bytes.Length - offset)));
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Herald.Bench.Load;
+using Herald.Testing;
 
 namespace Herald.Bench.Targets;
 
@@ -10,14 +11,6 @@ namespace Herald.Bench.Targets;
 /// </summary>
 internal sealed class NchanTarget : IBenchTarget
 {
-    private static readonly string[] NginxCandidates = ["/usr/sbin/nginx", "/usr/bin/nginx"];
-
-    private static readonly string[] ModuleCandidates =
-    [
-        "/usr/lib/nginx/modules/ngx_nchan_module.so",
-        "/usr/share/nginx/modules/ngx_nchan_module.so",
-    ];
-
     private readonly HttpClient _http;
 
     private NchanTarget(ServerProcess server)
@@ -38,10 +31,8 @@ internal sealed class NchanTarget : IBenchTarget
 
     public static async Task<NchanTarget> StartAsync(BenchOptions options)
     {
-        var nginx = NginxCandidates.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException($"nginx is not installed (looked for {string.Join(", ", NginxCandidates)}); apt-get install nginx libnginx-mod-nchan.");
-        var module = ModuleCandidates.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException($"The nchan module is not installed (looked for {string.Join(", ", ModuleCandidates)}); apt-get install libnginx-mod-nchan.");
+        var nginx = NginxInstall.Binary;
+        var module = NginxInstall.NchanModule;
         var server = await ServerProcess.StartCommandAsync("nchan", (port, directory) =>
         {
             var config = Path.Combine(directory, "nginx.conf");
@@ -61,11 +52,9 @@ internal sealed class NchanTarget : IBenchTarget
     public static string Config(string module, int port, string directory)
     {
         var files = Native.RaiseOpenFilesLimit().Hard;
-        // As root, nginx would run its worker as 'nobody', who cannot write the temp directory.
-        var user = Environment.UserName == "root" ? "user root;" : "";
         return string.Create(CultureInfo.InvariantCulture, $$"""
             load_module {{module}};
-            {{user}}
+            {{NginxInstall.UserDirective}}
             daemon off;
             master_process on;
             worker_processes 1;
@@ -77,11 +66,7 @@ internal sealed class NchanTarget : IBenchTarget
             }
             http {
                 access_log off;
-                client_body_temp_path {{directory}}/body;
-                proxy_temp_path {{directory}}/proxy;
-                fastcgi_temp_path {{directory}}/fastcgi;
-                uwsgi_temp_path {{directory}}/uwsgi;
-                scgi_temp_path {{directory}}/scgi;
+                {{NginxInstall.TempPaths(directory)}}
                 nchan_shared_memory_size 256M;
                 server {
                     listen 127.0.0.1:{{port}};

@@ -15,7 +15,6 @@ public sealed record DialogOwner(long Id, long AssistantId, string? GuestId);
 /// </summary>
 public sealed class AccessCache(SqlStore store, TimeProvider time)
 {
-    // Bounds, not eviction policies: past them the map starts over, which costs a database read per entry once.
     private const int MaxDialogs = 200_000;
     private const int MaxAssistants = 10_000;
 
@@ -36,12 +35,7 @@ public sealed class AccessCache(SqlStore store, TimeProvider time)
         }
 
         owner = new DialogOwner(dialog.Id, dialog.AssistantId, dialog.GuestId);
-        if (_dialogs.Count >= MaxDialogs)
-        {
-            _dialogs.Clear();
-        }
-
-        _dialogs[dialogId] = owner;
+        _dialogs.SetBounded(dialogId, owner, MaxDialogs);
         return owner;
     }
 
@@ -59,15 +53,29 @@ public sealed class AccessCache(SqlStore store, TimeProvider time)
             return null;
         }
 
-        if (_assistants.Count >= MaxAssistants)
-        {
-            _assistants.Clear();
-        }
-
-        _assistants[assistantId] = (assistant, fetchedAt);
+        _assistants.SetBounded(assistantId, (assistant, fetchedAt), MaxAssistants);
         return assistant;
     }
 
     /// <summary>Forgets an assistant changed on this node, so its new settings apply here from the next request.</summary>
     public void InvalidateAssistant(long assistantId) => _assistants.TryRemove(assistantId, out _);
+}
+
+/// <summary>The bound every in-memory cache of the auth path keeps.</summary>
+internal static class BoundedCache
+{
+    /// <summary>
+    /// Stores <paramref name="value"/>; a map already holding <paramref name="max"/> entries starts over first. A bound,
+    /// not an eviction policy: what is forgotten costs one lookup again, and memory cannot grow with hostile input.
+    /// </summary>
+    public static void SetBounded<TKey, TValue>(this ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value, int max)
+        where TKey : notnull
+    {
+        if (map.Count >= max)
+        {
+            map.Clear();
+        }
+
+        map[key] = value;
+    }
 }

@@ -85,12 +85,7 @@ public sealed class TokenService
         var (principal, failure) = await ValidateUncachedAsync(token);
         if (principal is not null)
         {
-            if (_validated.Count >= MaxValidatedTokens)
-            {
-                _validated.Clear();
-            }
-
-            _validated[token] = principal;
+            _validated.SetBounded(token, principal, MaxValidatedTokens);
         }
 
         return (principal, failure);

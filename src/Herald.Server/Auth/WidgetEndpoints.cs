@@ -143,7 +143,7 @@ public static class WidgetEndpoints
             : TypedResults.Json(new Validation(false, null, check.Reason), HeraldJson.Options);
     }
 
-    private static async Task<IResult> SetDomainsAsync(HttpContext context, string id, RequestReader reader, EventHub hub, WidgetTokenService tokens, AccessCache cache)
+    private static async Task<IResult> SetDomainsAsync(HttpContext context, string id, RequestReader reader, EventHub hub, AccessCache cache)
     {
         var (assistantId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
@@ -169,12 +169,11 @@ public static class WidgetEndpoints
         }
 
         var updated = await hub.ExecuteAsync(new SetAssistantDomainsCommand(assistantId, domains!), context.RequestAborted);
-        tokens.Invalidate();
         cache.InvalidateAssistant(assistantId);
         return updated is null ? ApiError.NotFound($"Assistant {assistantId} does not exist.") : TypedResults.Json(AssistantDto.From(updated), HeraldJson.Options);
     }
 
-    private static async Task<IResult> SetIdentityAsync(HttpContext context, string id, RequestReader reader, EventHub hub, WidgetTokenService tokens, AccessCache cache)
+    private static async Task<IResult> SetIdentityAsync(HttpContext context, string id, RequestReader reader, EventHub hub, AccessCache cache)
     {
         var (assistantId, idError) = RequestReader.ParseId(id, "id");
         if (idError is not null)
@@ -194,8 +193,6 @@ public static class WidgetEndpoints
         }
 
         var updated = await hub.ExecuteAsync(new SetIdentityVerificationCommand(assistantId, required), context.RequestAborted);
-        // Widget-token checks carry the assistant too: both must see the new rule from the next request.
-        tokens.Invalidate();
         cache.InvalidateAssistant(assistantId);
         return updated is null
             ? ApiError.NotFound($"Assistant {assistantId} does not exist.")

@@ -16,12 +16,13 @@ namespace Herald.Server.Auth;
 /// Only the SHA-256 of a token is stored, so a database leak does not leak working tokens. Results are cached
 /// for a few seconds per node: a revocation takes effect on every node within <see cref="CacheFor"/>.
 /// </remarks>
-public sealed class WidgetTokenService(SqlStore store, IHostEnvironment environment, TimeProvider time)
+public sealed class WidgetTokenService(SqlStore store, AccessCache assistants, IHostEnvironment environment, TimeProvider time)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private const string Prefix = "hwt_";
 
-    private readonly ConcurrentDictionary<string, (WidgetTokenRecord? Token, AssistantRecord? Assistant, long At)> _cache = new(StringComparer.Ordinal);
+    // Token records by hash; the token's assistant comes from AccessCache, which holds each assistant once for every check.
+    private readonly ConcurrentDictionary<string, (WidgetTokenRecord? Token, long At)> _cache = new(StringComparer.Ordinal);
 
     /// <summary>In Development, <c>localhost</c> and <c>127.0.0.1</c> on any port are allowed everywhere (seed 000).</summary>
     public bool AllowLocalhost => environment.IsDevelopment();
@@ -42,18 +43,12 @@ public sealed class WidgetTokenService(SqlStore store, IHostEnvironment environm
         var now = time.GetTimestamp();
         if (!_cache.TryGetValue(hash, out var entry) || time.GetElapsedTime(entry.At) > CacheFor)
         {
-            var record = await store.FindWidgetTokenAsync(hash, ct);
-            var assistant = record is null ? null : await store.GetAssistantAsync(record.AssistantId, ct);
-            entry = (record, assistant, now);
-            if (_cache.Count > 100_000)
-            {
-                _cache.Clear();
-            }
-
-            _cache[hash] = entry;
+            entry = (await store.FindWidgetTokenAsync(hash, ct), now);
+            _cache.SetBounded(hash, entry, 100_000);
         }
 
-        var (tokenRecord, assistantRecord, _) = entry;
+        var tokenRecord = entry.Token;
+        var assistantRecord = tokenRecord is null ? null : await assistants.GetAssistantAsync(tokenRecord.AssistantId, ct);
         if (tokenRecord is null || assistantRecord is null)
         {
             return WidgetTokenCheck.Invalid("invalid token");
@@ -77,7 +72,7 @@ public sealed class WidgetTokenService(SqlStore store, IHostEnvironment environm
         return new WidgetTokenCheck(true, null, tokenRecord, assistantRecord);
     }
 
-    /// <summary>Forgets cached validations (after a revoke or a domain edit on this node).</summary>
+    /// <summary>Forgets cached token records (after a revoke or a rotation on this node).</summary>
     public void Invalidate() => _cache.Clear();
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

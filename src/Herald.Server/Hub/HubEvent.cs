@@ -68,40 +68,25 @@ public sealed class HubEvent
     public bool IsDurable => Id > 0;
 
     /// <summary>The complete SSE frame: <c>id:</c>, <c>event:</c>, <c>data:</c> lines and the blank line.</summary>
-    public byte[] SseFrame
-    {
-        get
-        {
-            var frame = Volatile.Read(ref _sseFrame);
-            if (frame is null)
-            {
-                // A race encodes twice at worst; the result is identical, so last writer wins harmlessly.
-                frame = Herald.Protocol.SseFrame.Encode(Id, Type, Data.Span);
-                Volatile.Write(ref _sseFrame, frame);
-            }
-
-            return frame;
-        }
-    }
+    public byte[] SseFrame => Encoded(ref _sseFrame, static e => Herald.Protocol.SseFrame.Encode(e.Id, e.Type, e.Data.Span));
 
     /// <summary>When this node first saw the event (Stopwatch ticks), for the publish-to-deliver histogram.</summary>
     public long ReceivedTimestamp { get; }
 
     /// <summary>The JSON text WebSocket and long-poll clients get (see <see cref="Protocol.WsFrame"/>).</summary>
-    public byte[] WsFrame
-    {
-        get
-        {
-            var frame = Volatile.Read(ref _wsFrame);
-            if (frame is null)
-            {
-                // A race encodes twice at worst; the result is identical, so last writer wins harmlessly.
-                frame = Herald.Protocol.WsFrame.Encode(Id, Type, Data.Span);
-                Volatile.Write(ref _wsFrame, frame);
-            }
+    public byte[] WsFrame => Encoded(ref _wsFrame, static e => Herald.Protocol.WsFrame.Encode(e.Id, e.Type, e.Data.Span));
 
-            return frame;
+    // Encodes a wire form on first use. A race encodes twice at worst; the result is identical, so the last writer wins harmlessly.
+    private byte[] Encoded(ref byte[]? slot, Func<HubEvent, byte[]> encode)
+    {
+        var frame = Volatile.Read(ref slot);
+        if (frame is null)
+        {
+            frame = encode(this);
+            Volatile.Write(ref slot, frame);
         }
+
+        return frame;
     }
 
     /// <summary>

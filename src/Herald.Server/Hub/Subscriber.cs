@@ -77,25 +77,39 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     /// <summary>Queues an event. Returns false when the subscriber is closed (possibly by this very call, on overflow).</summary>
     public bool TryEnqueue(HubEvent item)
     {
-        WakeBatch? none = null;
-        return TryEnqueue(item, ref none, batched: false);
+        var accepted = Enqueue(item, out var wake);
+        if (wake)
+        {
+            Wake();
+        }
+
+        return accepted;
     }
 
     /// <summary>
     /// Queues an event; a writer that needs waking is added to <paramref name="wakes"/> (started, or dispatched
     /// and replaced when full) instead of being queued on its own. The caller dispatches what is left.
     /// </summary>
-    internal bool TryEnqueue(HubEvent item, ref WakeBatch? wakes) => TryEnqueue(item, ref wakes, batched: true);
-
-    private bool TryEnqueue(HubEvent item, ref WakeBatch? wakes, bool batched)
+    internal bool TryEnqueue(HubEvent item, ref WakeBatch? wakes)
     {
-        bool wake;
+        var accepted = Enqueue(item, out var wake);
+        if (wake)
+        {
+            WakeBatch.Add(ref wakes, this);
+        }
+
+        return accepted;
+    }
+
+    // Queues (or, on overflow, closes); says whether the writer waits for a wake-up, which the caller arranges.
+    private bool Enqueue(HubEvent item, out bool wake)
+    {
         bool accepted;
-        bool hasItems;
         lock (_gate)
         {
             if (_closeReason is not null)
             {
+                wake = false;
                 return false;
             }
 
@@ -114,19 +128,6 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
 
             wake = _waiting;
             _waiting = false;
-            hasItems = _count > 0;
-        }
-
-        if (wake)
-        {
-            if (batched && hasItems)
-            {
-                WakeBatch.Add(ref wakes, this);
-            }
-            else
-            {
-                Wake();
-            }
         }
 
         if (!accepted)
@@ -197,7 +198,6 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     public void Close(string reason, bool drain = false)
     {
         bool wake;
-        bool hasItems;
         lock (_gate)
         {
             if (_closeReason is not null)
@@ -213,7 +213,6 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
 
             wake = _waiting;
             _waiting = false;
-            hasItems = _count > 0;
         }
 
         if (wake)
@@ -231,7 +230,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
         bool more;
         lock (_gate)
         {
-            // False only once closed and drained: that ends the writer's loop.
+            // False only once closed and drained: that ends the writer's loop at this wake-up, not the next.
             more = _count > 0 || _closeReason is null;
         }
 

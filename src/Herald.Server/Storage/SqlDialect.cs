@@ -22,13 +22,6 @@ public abstract class SqlDialect
     /// every statement is a round trip of the node's single writer, so dependent writes go in one statement.
     /// </summary>
     public virtual bool HasDataModifyingCte => false;
-
-    /// <summary>
-    /// Whether a parameter may be an array that <c>unnest</c> turns into rows (PostgreSQL): a batch of any size
-    /// is then one statement text, which a prepared-statement cache keeps, where a multi-row VALUES list is a
-    /// new text for every row count.
-    /// </summary>
-    public virtual bool HasArrayParameters => false;
 }
 
 public sealed class SqliteDialect : SqlDialect
@@ -59,6 +52,4 @@ public sealed class PostgresDialect : SqlDialect
     public override string Least => "LEAST";
 
     public override bool HasDataModifyingCte => true;
-
-    public override bool HasArrayParameters => true;
 }

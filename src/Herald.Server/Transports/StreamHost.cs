@@ -197,17 +197,15 @@ public sealed class StreamLease : IDisposable
     private void OnTimer()
     {
         bool warn;
+        bool expired;
         lock (_timer)
         {
             var untilExpiry = ExpiresAt - DateTimeOffset.UtcNow;
-            if (untilExpiry <= TimeSpan.Zero)
+            expired = untilExpiry <= TimeSpan.Zero;
+            // Otherwise the warning is due (or the timer fired a little early for the expiry): arm for the expiry.
+            warn = !expired && !_warned;
+            if (!expired)
             {
-                warn = false;
-            }
-            else
-            {
-                // The warning is due (or the timer fired a little early for the expiry): arm for the expiry.
-                warn = !_warned;
                 _warned = true;
                 _timer.Change(untilExpiry, Timeout.InfiniteTimeSpan);
             }
@@ -217,7 +215,7 @@ public sealed class StreamLease : IDisposable
         {
             Warn();
         }
-        else if (DateTimeOffset.UtcNow >= ExpiresAt)
+        else if (expired)
         {
             _subscriber.Close(DisconnectReasons.AuthExpired, drain: true);
         }

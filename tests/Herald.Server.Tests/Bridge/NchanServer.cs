@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Herald.Testing;
 
 namespace Herald.Server.Tests.Bridge;
 
@@ -10,12 +11,6 @@ namespace Herald.Server.Tests.Bridge;
 /// </summary>
 internal sealed class NchanServer : IAsyncDisposable
 {
-    private static readonly string[] ModuleCandidates =
-    [
-        "/usr/lib/nginx/modules/ngx_nchan_module.so",
-        "/usr/share/nginx/modules/ngx_nchan_module.so",
-    ];
-
     private readonly Process _process;
     private readonly string _directory;
 
@@ -30,18 +25,14 @@ internal sealed class NchanServer : IAsyncDisposable
 
     public static async Task<NchanServer> StartAsync()
     {
-        var nginx = new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("nginx is not installed (looked for /usr/sbin/nginx, /usr/bin/nginx). Install it: apt-get install nginx libnginx-mod-nchan.");
-        var module = ModuleCandidates.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException($"The nchan module is not installed (looked for {string.Join(", ", ModuleCandidates)}). Install it: apt-get install libnginx-mod-nchan.");
+        var nginx = NginxInstall.Binary;
+        var module = NginxInstall.NchanModule;
 
         var directory = Directory.CreateTempSubdirectory("herald-nchan-").FullName;
         var port = FreePort.Next();
-        // As root, nginx would run its workers as 'nobody', who cannot write the temp directory.
-        var user = Environment.UserName == "root" ? "user root;" : "";
         await File.WriteAllTextAsync(Path.Combine(directory, "nginx.conf"), $$"""
             load_module {{module}};
-            {{user}}
+            {{NginxInstall.UserDirective}}
             daemon off;
             master_process on;
             worker_processes 1;
@@ -50,11 +41,7 @@ internal sealed class NchanServer : IAsyncDisposable
             events { worker_connections 64; }
             http {
                 access_log off;
-                client_body_temp_path {{directory}}/body;
-                proxy_temp_path {{directory}}/proxy;
-                fastcgi_temp_path {{directory}}/fastcgi;
-                uwsgi_temp_path {{directory}}/uwsgi;
-                scgi_temp_path {{directory}}/scgi;
+                {{NginxInstall.TempPaths(directory)}}
                 server {
                     listen 127.0.0.1:{{port}};
                     location = /pub {

@@ -1,14 +1,15 @@
 using System.Buffers;
 using System.Text;
 
-namespace Herald.Redis.Tests;
+namespace Herald.Testing;
 
-/// <summary>Builds byte sequences, including ones split into several segments the way a socket delivers them.</summary>
-internal static class TestSequences
+/// <summary>Builds byte sequences, including ones split into several segments the way a socket delivers them
+/// (RESP parser tests and benchmarks).</summary>
+public static class TestSequences
 {
     public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
-    public static ReadOnlySequence<byte> Single(string text) => new(Bytes(text));
+    public static ReadOnlySequence<byte> Contiguous(string text) => new(Bytes(text));
 
     /// <summary>A sequence with a segment boundary at each of <paramref name="cuts"/>.</summary>
     public static ReadOnlySequence<byte> Split(byte[] bytes, params int[] cuts)
