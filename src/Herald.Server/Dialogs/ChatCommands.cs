@@ -1,3 +1,5 @@
+using System.Data;
+using System.Data.Common;
 using Dapper;
 using Herald.Protocol;
 using Herald.Server.Storage;
@@ -26,7 +28,12 @@ public static class DialogTopics
 /// Stores a message and emits its one <c>message:new</c> event in the same transaction. With a
 /// <c>client_message_id</c> already used in the dialog, returns that message and emits nothing (a retried POST).
 /// </summary>
-public sealed class PostMessageCommand(long dialogId, string sender, string text, string? clientMessageId = null) : WriteCommand<MessageRecord>
+/// <remarks>
+/// On PostgreSQL the messages of a write batch go to the server as one batch of statements
+/// (<see cref="IBatchedWrite"/>), each storing its message and updating its dialog in one statement; elsewhere
+/// (SQLite, in process) two statements per message.
+/// </remarks>
+public sealed class PostMessageCommand(long dialogId, string sender, string text, string? clientMessageId = null) : WriteCommand<MessageRecord>, IBatchedWrite
 {
     private const int PreviewLength = 200;
 
@@ -40,50 +47,103 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
             unread_count = CASE WHEN @sender = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
         """;
 
+    // PostgreSQL, one statement per message: the dialog is updated only when the message row was inserted (not a
+    // retried POST), and the updated dialog comes back with the message id. $1 dialog, $2 sender, $3 text, $4 now,
+    // $5 client_message_id, $6 preview.
+    private const string BatchedSql = """
+        WITH m AS (INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (dialog_id, client_message_id) DO NOTHING RETURNING id)
+        UPDATE dialogs SET last_message_at = $4, last_message_text = $6, last_message_sender = $2,
+            unread_count = CASE WHEN $2 = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
+        FROM m WHERE dialogs.id = $1
+        RETURNING m.id, dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at,
+            dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count
+        """;
+
+    // What the batched statement returned (IBatchedWrite.ReadAsync), for IBatchedWrite.CompleteAsync.
+    private long _messageId;
+    private DialogRecord? _dialog;
+
     /// <summary>True when the result is an earlier message with the same client_message_id.</summary>
     public bool WasDuplicate { get; private set; }
+
+    private string Preview => text.Length > PreviewLength ? text[..PreviewLength] : text;
 
     protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
         var connection = context.Connection;
-        var preview = text.Length > PreviewLength ? text[..PreviewLength] : text;
-        var args = new { dialogId, sender, text, preview, now = context.NowMs, clientMessageId };
-        long? id;
-        DialogRecord? dialog;
-        if (context.Dialect.HasDataModifyingCte)
+        var args = new { dialogId, sender, text, preview = Preview, now = context.NowMs, clientMessageId };
+        var id = await connection.ExecuteScalarAsync<long?>($"{InsertMessageSql} RETURNING id", args, context.Transaction);
+        var dialog = id is null ? null : await connection.QuerySingleAsync<DialogRecord>(
+            $"{UpdateDialogSql} WHERE id = @dialogId RETURNING *", args, context.Transaction);
+        return await FinishAsync(context, id ?? 0, dialog);
+    }
+
+    void IBatchedWrite.AddTo(DbBatch batch, WriteContext context)
+    {
+        _messageId = 0;
+        _dialog = null;
+        var command = batch.CreateBatchCommand();
+        command.CommandText = BatchedSql;
+        command.Parameters.Add(Parameter(command, DbType.Int64, dialogId));
+        command.Parameters.Add(Parameter(command, DbType.String, sender));
+        command.Parameters.Add(Parameter(command, DbType.String, text));
+        command.Parameters.Add(Parameter(command, DbType.Int64, context.NowMs));
+        command.Parameters.Add(Parameter(command, DbType.String, clientMessageId));
+        command.Parameters.Add(Parameter(command, DbType.String, Preview));
+        batch.BatchCommands.Add(command);
+    }
+
+    async Task IBatchedWrite.ReadAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        if (!await reader.ReadAsync(cancellationToken))
         {
-            // One round trip: the dialog is updated only when the message row was inserted (not a retried POST).
-            var rows = await connection.QueryAsync<long, DialogRecord, (long MessageId, DialogRecord Dialog)>(
-                $"""
-                WITH m AS ({InsertMessageSql} RETURNING id)
-                {UpdateDialogSql} FROM m WHERE dialogs.id = @dialogId RETURNING m.id AS message_id, dialogs.*
-                """,
-                static (messageId, updated) => (messageId, updated), args, context.Transaction, splitOn: "id");
-            var row = rows.FirstOrDefault();
-            id = row.Dialog is null ? null : row.MessageId;
-            dialog = row.Dialog;
-        }
-        else
-        {
-            id = await connection.ExecuteScalarAsync<long?>($"{InsertMessageSql} RETURNING id", args, context.Transaction);
-            dialog = id is null ? null : await connection.QuerySingleAsync<DialogRecord>(
-                $"{UpdateDialogSql} WHERE id = @dialogId RETURNING *", args, context.Transaction);
+            return; // no row inserted: a retried POST
         }
 
-        if (id is null || dialog is null)
+        _messageId = reader.GetInt64(0);
+        _dialog = new DialogRecord
+        {
+            Id = reader.GetInt64(1),
+            AssistantId = reader.GetInt64(2),
+            GuestId = reader.IsDBNull(3) ? null : reader.GetString(3),
+            CreatedAt = reader.GetInt64(4),
+            LastMessageAt = reader.IsDBNull(5) ? null : reader.GetInt64(5),
+            LastMessageText = reader.IsDBNull(6) ? null : reader.GetString(6),
+            LastMessageSender = reader.IsDBNull(7) ? null : reader.GetString(7),
+            UnreadCount = reader.GetInt64(8),
+        };
+    }
+
+    async Task<object?> IBatchedWrite.CompleteAsync(WriteContext context, CancellationToken cancellationToken) =>
+        await FinishAsync(context, _messageId, _dialog);
+
+    /// <summary>Emits the events of a stored message; for a retried POST (nothing stored) reads the earlier message instead.</summary>
+    private async Task<MessageRecord> FinishAsync(WriteContext context, long id, DialogRecord? dialog)
+    {
+        if (dialog is null)
         {
             WasDuplicate = true;
-            return await connection.QuerySingleAsync<MessageRecord>(
+            return await context.Connection.QuerySingleAsync<MessageRecord>(
                 "SELECT * FROM messages WHERE dialog_id = @dialogId AND client_message_id = @clientMessageId", new { dialogId, clientMessageId }, context.Transaction);
         }
 
-        var message = new MessageRecord { Id = id.Value, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
+        WasDuplicate = false;
+        var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
         context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());
         context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
         DialogTopics.EmitDialogUpdate(context, dialog);
         return message;
+    }
+
+    private static DbParameter Parameter(DbBatchCommand command, DbType type, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.DbType = type;
+        parameter.Value = value ?? DBNull.Value;
+        return parameter;
     }
 }
 

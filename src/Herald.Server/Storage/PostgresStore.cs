@@ -17,9 +17,12 @@ public sealed class PostgresStore : SqlStore
         _dataSource = NpgsqlDataSource.Create(WithDefaults(connectionString));
 
     /// <summary>
-    /// Automatic statement preparation unless the connection string sets it (<c>Max Auto Prepare=0</c> turns it
-    /// off): the node's single writer runs the same few statements thousands of times a second, and a prepared
-    /// statement skips PostgreSQL's parse and plan. In the two-node chat benchmark (S4) it took the POST p50 from 60 to 27 ms.
+    /// Defaults unless the connection string sets them. Automatic statement preparation (<c>Max Auto Prepare=0</c>
+    /// turns it off): the node's single writer runs the same few statements thousands of times a second, and a
+    /// prepared statement skips PostgreSQL's parse and plan; in the two-node chat benchmark (S4) it took the POST p50
+    /// from 60 to 27 ms. <c>No Reset On Close=true</c>: Herald changes no session state (its only lock is
+    /// transaction-scoped), so the reset statements Npgsql would otherwise send with the first command after every
+    /// return to the pool — once per write batch and per read — are server work for nothing.
     /// </summary>
     private static string WithDefaults(string connectionString)
     {
@@ -30,6 +33,11 @@ public sealed class PostgresStore : SqlStore
             builder.AutoPrepareMinUsages = 2;
         }
 
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         return builder.ConnectionString;
     }
 
@@ -37,21 +45,21 @@ public sealed class PostgresStore : SqlStore
         await _dataSource.OpenConnectionAsync(cancellationToken);
 
     /// <summary>
-    /// The whole batch in one statement: five array parameters that <c>unnest</c> turns into rows. One INSERT per
-    /// event was a round trip per event for the node's single writer (three per chat message capped the two-node
-    /// chat at ~700 messages/s); and unlike a VALUES list per row count, the text never changes, so the automatic
-    /// preparation keeps one prepared statement.
+    /// The sequence update and the whole batch's events in one statement, one round trip: the UPDATE of the
+    /// <c>herald_sequences</c> row hands out the ids (and takes the row lock, held to the commit that follows), and
+    /// the INSERT turns four array parameters into rows with <c>unnest</c>, numbering them from the updated value.
+    /// One INSERT per event was a round trip per event for the node's single writer (three per chat message capped
+    /// the two-node chat at ~700 messages/s); and unlike a VALUES list per row count, the text never changes, so the
+    /// automatic preparation keeps one prepared statement.
     /// </summary>
-    protected override async Task InsertEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long firstId, long now, CancellationToken ct)
+    protected override async Task<long> StoreEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
     {
-        var ids = new long[pending.Count];
         var topics = new string[pending.Count];
         var types = new string[pending.Count];
         var data = new string[pending.Count];
         var keys = new long[pending.Count];
         for (var i = 0; i < pending.Count; i++)
         {
-            ids[i] = firstId + i;
             topics[i] = pending[i].Topic;
             types[i] = pending[i].Type;
             data[i] = Encoding.UTF8.GetString(pending[i].Data);
@@ -60,13 +68,24 @@ public sealed class PostgresStore : SqlStore
 
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO events (id, topic, type, data, created_at, event_key)
-            SELECT u.id, u.topic, u.type, u.data, @c, u.event_key FROM unnest(@ids, @topics, @types, @data, @keys) AS u(id, topic, type, data, event_key)
+            WITH s AS (UPDATE herald_sequences SET value = value + $1 WHERE name = 'events' RETURNING value - $1 AS before),
+            i AS (INSERT INTO events (id, topic, type, data, created_at, event_key)
+                SELECT s.before + u.n, u.topic, u.type, u.data, $2, u.event_key
+                FROM s, unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS u(topic, type, data, event_key, n))
+            SELECT before + 1 FROM s
             """, (NpgsqlConnection)connection, (NpgsqlTransaction)tx)
         {
-            Parameters = { new("c", now), new("ids", ids), new("topics", topics), new("types", types), new("data", data), new("keys", keys) },
+            Parameters =
+            {
+                new() { Value = (long)pending.Count },
+                new() { Value = now },
+                new() { Value = topics },
+                new() { Value = types },
+                new() { Value = data },
+                new() { Value = keys },
+            },
         };
-        await command.ExecuteNonQueryAsync(ct);
+        return (long)(await command.ExecuteScalarAsync(ct) ?? throw new InvalidOperationException("The herald_sequences row 'events' is missing."));
     }
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -18,10 +18,12 @@ public abstract class SqlDialect
     public abstract string Least { get; }
 
     /// <summary>
-    /// Whether a <c>WITH</c> may hold an INSERT whose rows a following UPDATE uses (PostgreSQL). Over a network
-    /// every statement is a round trip of the node's single writer, so dependent writes go in one statement.
+    /// Whether the consecutive <see cref="IBatchedWrite"/> commands of a write batch are sent as one
+    /// <see cref="System.Data.Common.DbBatch"/> (PostgreSQL; their SQL may use data-modifying <c>WITH</c> and
+    /// <c>$n</c> parameters). Over a network every round trip is waited for by the node's single writer; SQLite
+    /// runs in process, and Microsoft.Data.Sqlite cannot batch.
     /// </summary>
-    public virtual bool HasDataModifyingCte => false;
+    public virtual bool BatchesStatements => false;
 }
 
 public sealed class SqliteDialect : SqlDialect
@@ -51,5 +53,5 @@ public sealed class PostgresDialect : SqlDialect
 
     public override string Least => "LEAST";
 
-    public override bool HasDataModifyingCte => true;
+    public override bool BatchesStatements => true;
 }

@@ -64,11 +64,15 @@ public abstract class SqlStore : IAsyncDisposable
     /// global sequence, stores them, and commits. Returns the committed events in id order.
     /// </summary>
     /// <remarks>
-    /// The sequence row is updated last, just before the event rows are inserted and the transaction
+    /// <para>The sequence row is updated last, just before the event rows are inserted and the transaction
     /// commits: the row lock it takes (PostgreSQL) or the database write lock (SQLite) is held until commit,
     /// so ids are handed out in commit order and without gaps across all nodes. A reader that has seen
     /// id N has therefore seen every event below N — the property Last-Event-ID resume depends on.
-    /// A command that throws fails the whole attempt; the writer then retries each command on its own.
+    /// A command that throws fails the whole attempt; the writer then retries each command on its own.</para>
+    /// <para>Where the dialect batches statements (PostgreSQL), consecutive <see cref="IBatchedWrite"/> commands
+    /// of one type go to the server as one <see cref="DbBatch"/>, and the sequence update and the event rows are
+    /// one statement (<see cref="StoreEventsAsync"/>): a batch of chat messages costs three round trips (the
+    /// messages with the lazily sent BEGIN, the events, COMMIT) whatever its size.</para>
     /// </remarks>
     public async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
     {
@@ -77,10 +81,26 @@ public abstract class SqlStore : IAsyncDisposable
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var pending = new List<PendingEvent>();
         var context = new WriteContext(connection, tx, Dialect, now, pending);
+        var batching = Dialect.BatchesStatements && connection.CanCreateBatch;
         results.Clear();
-        foreach (var command in commands)
+        for (var i = 0; i < commands.Count;)
         {
-            results.Add(await command.ExecuteAsync(context, cancellationToken));
+            if (batching && commands[i] is IBatchedWrite)
+            {
+                var end = i + 1;
+                while (end < commands.Count && commands[end].GetType() == commands[i].GetType())
+                {
+                    end++;
+                }
+
+                await RunBatchedAsync(context, commands, i, end, results, cancellationToken);
+                i = end;
+            }
+            else
+            {
+                results.Add(await commands[i].ExecuteAsync(context, cancellationToken));
+                i++;
+            }
         }
 
         if (pending.Count == 0)
@@ -89,11 +109,7 @@ public abstract class SqlStore : IAsyncDisposable
             return [];
         }
 
-        var last = await connection.ExecuteScalarAsync<long>(
-            "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
-            new { n = pending.Count }, tx);
-        var firstId = last - pending.Count + 1;
-        await InsertEventsAsync(connection, tx, pending, firstId, now, cancellationToken);
+        var firstId = await StoreEventsAsync(connection, tx, pending, now, cancellationToken);
 
         await tx.CommitAsync(cancellationToken);
 
@@ -109,15 +125,56 @@ public abstract class SqlStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stores a batch's events, ids <paramref name="firstId"/> onwards. Here one prepared INSERT run once per event,
-    /// which in process (SQLite) costs a bind and a step each; <see cref="PostgresStore"/> sends the batch in one
-    /// statement, because over a network every statement is a round trip of the node's single writer.
+    /// Commands <paramref name="from"/> to <paramref name="to"/> (exclusive), all <see cref="IBatchedWrite"/>, in one
+    /// <see cref="DbBatch"/>: one round trip. Their results and events are taken in command order once it has run.
     /// </summary>
-    protected virtual Task InsertEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long firstId, long now, CancellationToken ct) =>
-        connection.ExecuteAsync(new CommandDefinition(
+    private static async Task RunBatchedAsync(WriteContext context, IReadOnlyList<WriteCommand> commands, int from, int to, List<object?> results, CancellationToken ct)
+    {
+        await using (var batch = context.Connection.CreateBatch())
+        {
+            batch.Transaction = context.Transaction;
+            for (var i = from; i < to; i++)
+            {
+                ((IBatchedWrite)commands[i]).AddTo(batch, context);
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            for (var i = from; i < to; i++)
+            {
+                if (i > from && !await reader.NextResultAsync(ct))
+                {
+                    throw new InvalidOperationException($"{commands[i].GetType().Name}: the batch returned fewer result sets than commands.");
+                }
+
+                await ((IBatchedWrite)commands[i]).ReadAsync(reader, ct);
+            }
+        }
+
+        for (var i = from; i < to; i++)
+        {
+            results.Add(await ((IBatchedWrite)commands[i]).CompleteAsync(context, ct));
+        }
+    }
+
+    /// <summary>
+    /// Takes the next <paramref name="pending"/>.Count ids of the global sequence and stores the batch's events under
+    /// them; returns the first id. Here two steps: the sequence UPDATE, then one prepared INSERT run once per event,
+    /// which in process (SQLite) costs a bind and a step each. <see cref="PostgresStore"/> does both in one statement,
+    /// because over a network every statement is a round trip of the node's single writer. Either way the sequence
+    /// row is the last thing the transaction locks before its commit.
+    /// </summary>
+    protected virtual async Task<long> StoreEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
+    {
+        var last = await connection.ExecuteScalarAsync<long>(
+            "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
+            new { n = pending.Count }, tx);
+        var firstId = last - pending.Count + 1;
+        await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt, @EventKey)",
             pending.Select((e, i) => new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now, EventKey = e.Key }),
             tx, cancellationToken: ct));
+        return firstId;
+    }
 
     // ---- Reads -------------------------------------------------------------------------------------
 

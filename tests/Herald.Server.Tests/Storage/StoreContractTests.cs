@@ -1,8 +1,16 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Text;
+using System.Text.Json;
+using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Herald.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Tests.Storage;
 
@@ -140,6 +148,191 @@ public abstract class StoreContractTests : IAsyncLifetime
         await Task.WhenAll(writers);
         Assert.Equal(expected, seen.Count);
         Assert.Equal(seen.Count, seen.Distinct().Count());
+    }
+
+    private async Task<(DialogRecord First, DialogRecord Second)> TwoDialogsAsync()
+    {
+        var results = new List<object?>();
+        await Store.CommitBatchAsync([new CreateAssistantCommand("Shop", null)], results, CancellationToken.None);
+        var assistant = (AssistantRecord)results[0]!;
+        await Store.CommitBatchAsync([new GetOrCreateGuestDialogCommand(assistant.Id, "g1"), new GetOrCreateGuestDialogCommand(assistant.Id, "g2")],
+            results, CancellationToken.None);
+        return ((((DialogRecord, bool))results[0]!).Item1, (((DialogRecord, bool))results[1]!).Item1);
+    }
+
+    private static JsonElement Json(HubEvent e, string property) => JsonDocument.Parse(e.Data).RootElement.GetProperty(property);
+
+    /// <summary>
+    /// One batch of messages (one DbBatch on PostgreSQL): two to the same dialog, one to another, a retry of a message
+    /// committed earlier and a retry of one earlier in the same batch. Results, events and their ids come back in
+    /// command order; the retries return the earlier messages and emit nothing; the dialog is updated by both of its
+    /// messages, in order.
+    /// </summary>
+    [Fact]
+    public async Task CommitBatch_OfMessages_KeepsCommandOrder_SameDialogTwice_AndRetriedPosts()
+    {
+        var (d1, d2) = await TwoDialogsAsync();
+        var results = new List<object?>();
+        var first = new PostMessageCommand(d1.Id, "user", "earlier", "c-1");
+        await Store.CommitBatchAsync([first], results, CancellationToken.None);
+        var earlier = (MessageRecord)results[0]!;
+        var before = await Store.GetLastEventIdAsync();
+
+        PostMessageCommand[] batch =
+        [
+            new(d1.Id, "user", "one"),
+            new(d2.Id, "manager", "two"),
+            new(d1.Id, "user", "three", "c-3"),
+            new(d1.Id, "user", "earlier, retried", "c-1"),
+            new(d1.Id, "user", "three, retried", "c-3"),
+        ];
+        var events = await Store.CommitBatchAsync(batch, results, CancellationToken.None);
+
+        var messages = results.Cast<MessageRecord>().ToList();
+        Assert.Equal(["one", "two", "three", "earlier", "three"], messages.Select(m => m.Text));
+        Assert.Equal([false, false, false, true, true], batch.Select(c => c.WasDuplicate));
+        Assert.True(messages[0].Id > earlier.Id && messages[1].Id > messages[0].Id && messages[2].Id > messages[1].Id);
+        Assert.Equal(earlier.Id, messages[3].Id);
+        Assert.Equal(messages[2].Id, messages[4].Id);
+        Assert.Equal([d1.Id, d2.Id, d1.Id, d1.Id, d1.Id], messages.Select(m => m.DialogId));
+
+        // Three events per stored message, in command order, ids gapless from the sequence's previous value.
+        Assert.Equal(Enumerable.Range(1, 9).Select(i => before + i), events.Select(e => e.Id));
+        Assert.Equal(before + 9, await Store.GetLastEventIdAsync());
+        Assert.Equal([DialogTopics.For(d1.Id), DialogTopics.For(d2.Id), DialogTopics.For(d1.Id)], events.Where(e => e.Type == "message").Select(e => e.Topic));
+        Assert.Equal(messages.Take(3).Select(m => m.Id), events.Where(e => e.Type == "message").Select(e => Json(e, "message").GetProperty("id").GetInt64()));
+        Assert.Equal(messages.Take(3).Select(m => m.Id), events.Where(e => e.Type == "new_message").Select(e => Json(e, "message").GetProperty("id").GetInt64()));
+        var updates = events.Where(e => e.Type == "dialog_update").Select(e => Json(e, "dialog")).ToList();
+        Assert.Equal([d1.Id, d2.Id, d1.Id], updates.Select(u => u.GetProperty("id").GetInt64()));
+        Assert.Equal([2L, 0L, 3L], updates.Select(u => u.GetProperty("unread_count").GetInt64()));
+        Assert.Equal(["one", "two", "three"], updates.Select(u => u.GetProperty("last_message_text").GetString()));
+        Assert.Equal(events.Select(e => (e.Id, e.Topic, e.Type, Encoding.UTF8.GetString(e.Data.Span))),
+            (await Store.ReadEventRangeAsync(before, long.MaxValue, 100)).Select(e => (e.Id, e.Topic, e.Type, e.Data)));
+
+        // What is stored agrees: each dialog's messages, its counters and last message.
+        Assert.Equal(["earlier", "one", "three"], (await Store.ListMessagesAsync(d1.Id, null, 10)).Select(m => m.Text));
+        Assert.Equal(["two"], (await Store.ListMessagesAsync(d2.Id, null, 10)).Select(m => m.Text));
+        var stored1 = (await Store.GetDialogAsync(d1.Id))!;
+        Assert.Equal((3L, "three", "user"), (stored1.UnreadCount, stored1.LastMessageText, stored1.LastMessageSender));
+        var stored2 = (await Store.GetDialogAsync(d2.Id))!;
+        Assert.Equal((0L, "two", "manager"), (stored2.UnreadCount, stored2.LastMessageText, stored2.LastMessageSender));
+
+        // The same command objects run again, as the writer does after a failed batch: those with a client_message_id
+        // are retries now, whatever their earlier run returned.
+        events = await Store.CommitBatchAsync(batch[2..], results, CancellationToken.None);
+        Assert.Empty(events);
+        Assert.All(batch[2..], c => Assert.True(c.WasDuplicate));
+        Assert.Equal([messages[2].Id, earlier.Id, messages[2].Id], results.Cast<MessageRecord>().Select(m => m.Id));
+        Assert.Equal(3, (await Store.ListMessagesAsync(d1.Id, null, 10)).Count);
+    }
+
+    /// <summary>
+    /// A batch whose third message goes to a dialog that does not exist: the transaction fails as a whole, and the
+    /// writer's retry of each command alone fails only that one; the others commit with gapless ids in order.
+    /// </summary>
+    [Fact]
+    public async Task Writer_BatchWithAFailingMessage_IsolatesIt()
+    {
+        var (d1, d2) = await TwoDialogsAsync();
+        var before = await Store.GetLastEventIdAsync();
+        PostMessageCommand[] commands = [new(d1.Id, "user", "a"), new(d2.Id, "user", "b"), new(999_999, "user", "nowhere"), new(d1.Id, "user", "c")];
+
+        // As one batch the failure takes everything with it.
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.CommitBatchAsync(commands, [], CancellationToken.None));
+        Assert.Equal(before, await Store.GetLastEventIdAsync());
+        Assert.Empty(await Store.ListMessagesAsync(d1.Id, null, 10));
+
+        // Through the writer: queued before it starts, so its first batch holds all four.
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var bus = new RecordingBus();
+        var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
+            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
+        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
+        await writer.StartAsync(CancellationToken.None);
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => pending[2]);
+            var stored = new[] { await pending[0], await pending[1], await pending[3] };
+            Assert.Equal(["a", "b", "c"], stored.Select(m => m.Text));
+            Assert.Equal(["a", "c"], (await Store.ListMessagesAsync(d1.Id, null, 10)).Select(m => m.Text));
+            Assert.Equal(["b"], (await Store.ListMessagesAsync(d2.Id, null, 10)).Select(m => m.Text));
+            var published = bus.Events.ToList();
+            Assert.Equal(Enumerable.Range(1, 9).Select(i => before + i), published.Select(e => e.Id));
+            Assert.Equal(stored.Select(m => m.Id), published.Where(e => e.Type == "message").Select(e => Json(e, "message").GetProperty("id").GetInt64()));
+            Assert.Equal(before + 9, await Store.GetLastEventIdAsync());
+        }
+        finally
+        {
+            await writer.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Two nodes commit batches of chat messages concurrently while a reader follows the log: ids stay gapless and
+    /// in commit order (the reader never sees one before a smaller one), every event is seen once, and on each node
+    /// the message events follow the message ids.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentMessageBatches_OnTwoNodes_ReaderNeverSeesAGap()
+    {
+        var (d1, d2) = await TwoDialogsAsync();
+        await using var other = await OpenAsync();
+        var start = await Store.GetLastEventIdAsync();
+        const int Batches = 60;
+        var writers = new[] { (Store, d1), (other, d2) }.Select(node => Task.Run(async () =>
+        {
+            for (var i = 0; i < Batches; i++)
+            {
+                var batch = Enumerable.Range(0, 1 + (i % 3)).Select(k => (WriteCommand)new PostMessageCommand(node.Item2.Id, "user", $"{i}.{k}")).ToList();
+                await node.Item1.CommitBatchAsync(batch, [], CancellationToken.None);
+            }
+        })).ToArray();
+        var expected = 3 * 2 * Enumerable.Range(0, Batches).Sum(i => 1 + (i % 3));
+
+        var seen = new List<EventRecord>();
+        var last = start;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (seen.Count < expected && DateTime.UtcNow < deadline)
+        {
+            var page = await Store.ReadEventRangeAsync(last, long.MaxValue, 500);
+            foreach (var e in page)
+            {
+                Assert.True(e.Id == last + 1, $"reader saw id {e.Id} while {last + 1} was not visible yet");
+                last = e.Id;
+                seen.Add(e);
+            }
+
+            if (page.Count == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        await Task.WhenAll(writers);
+        Assert.Equal(expected, seen.Count);
+        foreach (var dialog in new[] { d1, d2 })
+        {
+            var ids = seen.Where(e => e.Topic == DialogTopics.For(dialog.Id))
+                .Select(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("message").GetProperty("id").GetInt64()).ToList();
+            Assert.Equal(expected / 6, ids.Count);
+            Assert.Equal(ids.Order(), ids);
+            Assert.Equal(expected / 6, (await Store.GetDialogAsync(dialog.Id))!.UnreadCount);
+        }
+    }
+
+    private sealed class RecordingBus : IEventBus
+    {
+        public ConcurrentQueue<HubEvent> Events { get; } = new();
+
+        public string State => "disabled";
+
+        public void Publish(IReadOnlyList<HubEvent> events)
+        {
+            foreach (var e in events)
+            {
+                Events.Enqueue(e);
+            }
+        }
     }
 }
 
