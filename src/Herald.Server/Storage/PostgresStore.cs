@@ -45,14 +45,20 @@ public sealed class PostgresStore : SqlStore
         await _dataSource.OpenConnectionAsync(cancellationToken);
 
     /// <summary>
-    /// The sequence update and the whole batch's events in one statement, one round trip: the UPDATE of the
-    /// <c>herald_sequences</c> row hands out the ids (and takes the row lock, held to the commit that follows), and
-    /// the INSERT turns four array parameters into rows with <c>unnest</c>, numbering them from the updated value.
-    /// One INSERT per event was a round trip per event for the node's single writer (three per chat message capped
-    /// the two-node chat at ~700 messages/s); and unlike a VALUES list per row count, the text never changes, so the
-    /// automatic preparation keeps one prepared statement.
+    /// The sequence update, the whole batch's events and the COMMIT in one round trip: one statement whose UPDATE of
+    /// the <c>herald_sequences</c> row hands out the ids (and takes the row lock, held to the commit right behind it)
+    /// and whose INSERT turns four array parameters into rows with <c>unnest</c>, numbered from the updated value;
+    /// then <c>COMMIT</c> in the same <see cref="NpgsqlBatch"/>. The batch succeeds only once PostgreSQL has
+    /// answered the COMMIT (after its fsync, unless <c>synchronous_commit</c> is off); a failure of either
+    /// statement leaves the transaction to be rolled back when it is disposed.
     /// </summary>
-    protected override async Task<long> StoreEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
+    /// <remarks>
+    /// One INSERT per event was a round trip per event for the node's single writer (three per chat message capped
+    /// the two-node chat at ~700 messages/s); unlike a VALUES list per row count, the text never changes, so the
+    /// automatic preparation keeps one prepared statement. Npgsql sees the COMMIT's answer (the connection is out of
+    /// its transaction block) and treats the <see cref="NpgsqlTransaction"/> as completed: disposing it sends nothing.
+    /// </remarks>
+    protected override async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
     {
         var topics = new string[pending.Count];
         var types = new string[pending.Count];
@@ -66,26 +72,47 @@ public sealed class PostgresStore : SqlStore
             keys[i] = pending[i].Key;
         }
 
-        await using var command = new NpgsqlCommand(
-            """
-            WITH s AS (UPDATE herald_sequences SET value = value + $1 WHERE name = 'events' RETURNING value - $1 AS before),
-            i AS (INSERT INTO events (id, topic, type, data, created_at, event_key)
-                SELECT s.before + u.n, u.topic, u.type, u.data, $2, u.event_key
-                FROM s, unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS u(topic, type, data, event_key, n))
-            SELECT before + 1 FROM s
-            """, (NpgsqlConnection)connection, (NpgsqlTransaction)tx)
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)tx)
         {
-            Parameters =
+            BatchCommands =
             {
-                new() { Value = (long)pending.Count },
-                new() { Value = now },
-                new() { Value = topics },
-                new() { Value = types },
-                new() { Value = data },
-                new() { Value = keys },
+                new NpgsqlBatchCommand(
+                    """
+                    WITH s AS (UPDATE herald_sequences SET value = value + $1 WHERE name = 'events' RETURNING value - $1 AS before),
+                    i AS (INSERT INTO events (id, topic, type, data, created_at, event_key)
+                        SELECT s.before + u.n, u.topic, u.type, u.data, $2, u.event_key
+                        FROM s, unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS u(topic, type, data, event_key, n))
+                    SELECT before + 1 FROM s
+                    """)
+                {
+                    Parameters =
+                    {
+                        new() { Value = (long)pending.Count },
+                        new() { Value = now },
+                        new() { Value = topics },
+                        new() { Value = types },
+                        new() { Value = data },
+                        new() { Value = keys },
+                    },
+                },
+                new NpgsqlBatchCommand("COMMIT"),
             },
         };
-        return (long)(await command.ExecuteScalarAsync(ct) ?? throw new InvalidOperationException("The herald_sequences row 'events' is missing."));
+        long? firstId = null;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            if (await reader.ReadAsync(ct))
+            {
+                firstId = reader.GetInt64(0);
+            }
+
+            // The COMMIT's (empty) result: an error in it surfaces here, before anyone is told the batch committed.
+            while (await reader.NextResultAsync(ct))
+            {
+            }
+        }
+
+        return firstId ?? throw new InvalidOperationException("The herald_sequences row 'events' is missing.");
     }
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();

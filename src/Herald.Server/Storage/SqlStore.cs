@@ -70,9 +70,9 @@ public abstract class SqlStore : IAsyncDisposable
     /// id N has therefore seen every event below N — the property Last-Event-ID resume depends on.
     /// A command that throws fails the whole attempt; the writer then retries each command on its own.</para>
     /// <para>Where the dialect batches statements (PostgreSQL), consecutive <see cref="IBatchedWrite"/> commands
-    /// of one type go to the server as one <see cref="DbBatch"/>, and the sequence update and the event rows are
-    /// one statement (<see cref="StoreEventsAsync"/>): a batch of chat messages costs three round trips (the
-    /// messages with the lazily sent BEGIN, the events, COMMIT) whatever its size.</para>
+    /// of one type go to the server as one <see cref="DbBatch"/>, and the sequence update, the event rows and the
+    /// COMMIT go together (<see cref="StoreEventsAndCommitAsync"/>): a batch of chat messages costs two round trips
+    /// (the messages with the lazily sent BEGIN; the events and COMMIT) whatever its size.</para>
     /// </remarks>
     public async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
     {
@@ -109,9 +109,7 @@ public abstract class SqlStore : IAsyncDisposable
             return [];
         }
 
-        var firstId = await StoreEventsAsync(connection, tx, pending, now, cancellationToken);
-
-        await tx.CommitAsync(cancellationToken);
+        var firstId = await StoreEventsAndCommitAsync(connection, tx, pending, now, cancellationToken);
 
         // Frames are encoded after commit so the sequence lock is not held for it.
         var committed = new HubEvent[pending.Count];
@@ -157,13 +155,13 @@ public abstract class SqlStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes the next <paramref name="pending"/>.Count ids of the global sequence and stores the batch's events under
-    /// them; returns the first id. Here two steps: the sequence UPDATE, then one prepared INSERT run once per event,
-    /// which in process (SQLite) costs a bind and a step each. <see cref="PostgresStore"/> does both in one statement,
-    /// because over a network every statement is a round trip of the node's single writer. Either way the sequence
-    /// row is the last thing the transaction locks before its commit.
+    /// Takes the next <paramref name="pending"/>.Count ids of the global sequence, stores the batch's events under
+    /// them and commits <paramref name="tx"/>; returns the first id. Here three steps: the sequence UPDATE, one
+    /// prepared INSERT run once per event, which in process (SQLite) costs a bind and a step each, and the commit.
+    /// <see cref="PostgresStore"/> sends all of it at once, because over a network every round trip is waited for by
+    /// the node's single writer. Either way the sequence row is the last thing the transaction locks before its commit.
     /// </summary>
-    protected virtual async Task<long> StoreEventsAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
+    protected virtual async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
     {
         var last = await connection.ExecuteScalarAsync<long>(
             "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",
@@ -173,6 +171,7 @@ public abstract class SqlStore : IAsyncDisposable
             "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@Id, @Topic, @Type, @Data, @CreatedAt, @EventKey)",
             pending.Select((e, i) => new EventRecord { Id = firstId + i, Topic = e.Topic, Type = e.Type, Data = Encoding.UTF8.GetString(e.Data), CreatedAt = now, EventKey = e.Key }),
             tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
         return firstId;
     }
 
