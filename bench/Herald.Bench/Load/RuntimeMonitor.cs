@@ -48,7 +48,10 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
     private RuntimeMonitor(EventPipeSession session)
     {
         _session = session;
-        _processing = Task.Run(Process);
+        // Its own thread: Process() blocks for the whole session. On the thread pool it held a pool thread for the run
+        // (two in S4), and with the worker readers the coordinator's pool ran out of free threads: its pacer and
+        // HTTP completions then waited up to ~0.9 s for the pool to add one, and the backlog went out as a burst.
+        _processing = Task.Factory.StartNew(Process, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Attaches to <paramref name="pid"/>; null when the runtime's diagnostic port cannot be reached.</summary>

@@ -143,7 +143,9 @@ internal sealed class WorkerPool : IAsyncDisposable
         private WorkerProcess(Process process)
         {
             _process = process;
-            _reader = Task.Run(ReadAsync);
+            // A thread of its own with blocking reads: an async read of a child's stdout pipe blocks a pool thread
+            // anyway, for as long as the worker runs (see RuntimeMonitor).
+            _reader = Task.Factory.StartNew(Read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
         public WorkerCounters? LastProgress { get; private set; }
@@ -219,11 +221,11 @@ internal sealed class WorkerPool : IAsyncDisposable
             _process.Dispose();
         }
 
-        private async Task ReadAsync()
+        private void Read()
         {
             try
             {
-                while (await _process.StandardOutput.ReadLineAsync() is { } line)
+                while (_process.StandardOutput.ReadLine() is { } line)
                 {
                     var message = JsonSerializer.Deserialize(line, WorkerJson.Default.WorkerMessage);
                     if (message is null)
