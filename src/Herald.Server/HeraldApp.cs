@@ -40,11 +40,15 @@ public static class HeraldApp
         services.Configure<HeraldOptions>(section);
         services.PostConfigure<HeraldOptions>(o => ApplySigningKeyPolicy(o, builder.Environment));
 
-        var limits = section.Get<HeraldOptions>()?.Limits ?? new LimitsOptions();
+        var startup = section.Get<HeraldOptions>() ?? new HeraldOptions();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = startup.Limits.MaxRequestBodyBytes;
+            if (startup.Streams.HandOffConnections)
+            {
+                kestrel.ConfigureEndpointDefaults(ConnectionHandoff.Install);
+            }
         });
 
         services.AddSingleton(TimeProvider.System);

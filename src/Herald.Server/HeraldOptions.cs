@@ -68,6 +68,13 @@ public sealed class StreamOptions
 
     /// <summary>Most events one replay (Last-Event-ID) sends before it answers with <c>reset</c> instead.</summary>
     public int MaxReplayEvents { get; set; } = 10_000;
+
+    /// <summary>
+    /// SSE streams on plain HTTP/1.1 connections leave Kestrel's request state once their headers are out and go on
+    /// over the bare connection (<see cref="Transports.ConnectionHandoff"/>): about 7 KB less per idle stream. False
+    /// keeps every stream inside Kestrel's request pipeline. Read at start-up.
+    /// </summary>
+    public bool HandOffConnections { get; set; } = true;
 }
 
 public sealed class ChatOptions

@@ -33,7 +33,7 @@ public static class HealthEndpoints
                 new ConnectionDetails(tracker.CountsByTransport(), registry.TopicCount,
                     registry.TopTopics(100).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)),
                 new Counters(metrics.Resumes.Total, metrics.ReplayedEvents.Total, metrics.Resets.Total, metrics.Disconnects.Total,
-                    metrics.DuplicatesDropped.Total, metrics.GapsFilled.Total)),
+                    metrics.DuplicatesDropped.Total, metrics.GapsFilled.Total, metrics.StreamsHandedOff.Total)),
                 HeraldJson.Options))
             .WithSummary("{active_connections, events_sent, connection_details: {by_transport, topics, by_topic}}.");
         return app;
@@ -45,5 +45,5 @@ public static class HealthEndpoints
 
     private sealed record ConnectionDetails(IReadOnlyDictionary<string, long> ByTransport, int Topics, IReadOnlyDictionary<string, int> ByTopic);
 
-    private sealed record Counters(long Resumes, long ReplayedEvents, long Resets, long ServerDisconnects, long DuplicatesDropped, long GapsFilled);
+    private sealed record Counters(long Resumes, long ReplayedEvents, long Resets, long ServerDisconnects, long DuplicatesDropped, long GapsFilled, long HandedOffStreams);
 }

@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.IO.Pipelines;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -26,6 +28,8 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
     // Events moved from the queue per write; they are written back to back and flushed once.
     private const int WriteBatch = 64;
+
+    private StreamHost Host => host;
 
     /// <summary>
     /// Reads the resume position: the <c>Last-Event-ID</c> header (what EventSource sends on reconnect) or the
@@ -68,9 +72,10 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        using var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
-        using var lease = host.Lease(subscriber, request.Principal);
-        var reason = DisconnectReasons.ClientClosed;
+        var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+        var stream = new LiveStream(this, subscriber, request.Label, host.Lease(subscriber, request.Principal));
+        var handedOff = false;
+        var live = false;
         try
         {
             var writer = response.BodyWriter;
@@ -78,40 +83,51 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             writer.Write(SseFrame.Retry(options.RetryMilliseconds + Random.Shared.Next(options.RetryJitterMilliseconds + 1)));
             // An immediate heartbeat lets clients (and herald doctor) tell a working stream from a buffering proxy.
             writer.Write(SseFrame.Heartbeat.Span);
-            long lastSent = 0;
             if (request.ResumeAfter is { } after)
             {
                 var result = await replay.ReadAsync(request.Topics, after, context.RequestAborted);
                 if (result.Reset is { } reset)
                 {
                     writer.Write(reset.SseFrame);
-                    lastSent = reset.Id;
+                    stream.LastSent = reset.Id;
                 }
                 else
                 {
                     // The client has everything up to its Last-Event-ID, replayed or not: an event at or below it that
                     // reaches this node only now (the client had it from another node, or before a reconnect) is not
                     // sent again. (Starting from the last replayed id missed that case when nothing was replayed.)
-                    lastSent = after;
+                    stream.LastSent = after;
                 }
 
                 foreach (var item in result.Events)
                 {
                     writer.Write(item.SseFrame);
-                    lastSent = item.Id;
+                    stream.LastSent = item.Id;
                 }
             }
 
-            if (await FlushAsync(subscriber, writer, context.RequestAborted))
+            if (!await FlushAsync(subscriber, writer, context.RequestAborted))
             {
-                reason = await PumpAsync(subscriber, writer, lastSent, context.RequestAborted);
-                if (reason == DisconnectReasons.ShuttingDown)
-                {
-                    // Everything queued has been written; tell the client when to come back, then end the stream.
-                    writer.Write(host.ReconnectFrame());
-                    await FlushAsync(subscriber, writer, context.RequestAborted);
-                }
+                return;
             }
+
+            if (host.Options.HandOffConnections)
+            {
+                // Kestrel lets go of its request state and the live phase goes on over the bare connection
+                // (ConnectionHandoff); the registration on this request's abort token goes with it.
+                aborted.Dispose();
+                handedOff = ConnectionHandoff.TryHandOff(context, stream.RunHandedOffAsync);
+                if (handedOff)
+                {
+                    metrics.StreamsHandedOff.Add(1);
+                    return;
+                }
+
+                aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+            }
+
+            live = true;
+            await stream.RunAsync(writer, bare: null, context.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -122,58 +138,164 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         }
         finally
         {
-            host.Close(subscriber, request.Label, reason);
+            if (!handedOff)
+            {
+                aborted.Dispose();
+                if (!live)
+                {
+                    stream.Close(DisconnectReasons.ClientClosed);
+                }
+            }
         }
     }
-    private async Task<string> PumpAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, long lastSent, CancellationToken aborted)
+
+    /// <summary>
+    /// A stream's live phase: events from the subscriber's queue to the wire until either side ends it, then the
+    /// stream is unregistered. It runs inside Kestrel's request, or on the bare connection after a
+    /// <see cref="ConnectionHandoff"/>, where it writes the body's chunked framing itself and ends the body.
+    /// </summary>
+    /// <remarks>One async method for the whole phase: each suspended async frame is ~150 bytes held by every idle stream.</remarks>
+    private sealed class LiveStream(SseTransport transport, Subscriber subscriber, string label, StreamLease? lease)
     {
-        while (await subscriber.WaitToReadAsync())
+        /// <summary>The id of the last durable event written; live events at or below it are not sent again.</summary>
+        public long LastSent { get; set; }
+
+        public Task RunHandedOffAsync(ConnectionContext connection)
         {
-            // Rented per wake-up, not for the connection's life: the shared pool keeps only a few arrays per
-            // size, so one held by each idle stream was a fresh 0.5 KB allocation per connection (S1 heap snapshot).
-            var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
-            var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
-            var oldest = 0L;
-            for (var i = 0; i < n; i++)
+            subscriber.Abort = connection.Abort;
+            return RunAsync(connection.Transport.Output, connection, connection.ConnectionClosed);
+        }
+
+        public async Task RunAsync(PipeWriter writer, ConnectionContext? bare, CancellationToken aborted)
+        {
+            var chunked = bare is not null;
+            using var closed = chunked ? aborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber) : default;
+            var lastSent = LastSent;
+            var writable = true;
+            try
             {
-                var item = batch[i]!;
-                batch[i] = null;
-                if (item.IsDurable)
+                while (writable && await subscriber.WaitToReadAsync())
                 {
-                    if (item.Id <= lastSent)
+                    writable = await transport.WriteQueuedAsync(subscriber, writer, chunked, ref lastSent, aborted);
+                }
+
+                if (writable && subscriber.CloseReason == DisconnectReasons.ShuttingDown)
+                {
+                    // Everything queued has been written; tell the client when to come back, then end the stream.
+                    var frame = transport.Host.ReconnectFrame();
+                    if (chunked)
                     {
-                        continue; // already sent by the replay
+                        ChunkedBody.WriteChunk(writer, frame);
+                    }
+                    else
+                    {
+                        writer.Write(frame);
                     }
 
-                    lastSent = item.Id;
+                    writable = await FlushAsync(subscriber, writer, aborted);
                 }
 
-                if (oldest == 0 && !item.IsHeartbeat)
+                if (writable && chunked)
                 {
-                    oldest = item.ReceivedTimestamp;
+                    ChunkedBody.WriteEnd(writer);
+                    await FlushAsync(subscriber, writer, aborted);
                 }
-
-                writer.Write(item.SseFrame);
-                metrics.EventsSent.Add(1);
             }
-
-            // Every slot used was cleared above, so the array goes back holding no events.
-            ArrayPool<HubEvent?>.Shared.Return(batch);
-            if (!await FlushAsync(subscriber, writer, aborted))
+            catch (OperationCanceledException)
             {
-                break;
             }
-
-            if (oldest != 0)
+            catch (IOException)
             {
-                metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
+                // The peer went away mid-write.
+            }
+            finally
+            {
+                Close(subscriber.CloseReason ?? DisconnectReasons.ClientClosed);
             }
         }
 
-        return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
+        public void Close(string reason)
+        {
+            lease?.Dispose();
+            transport.Host.Close(subscriber, label, reason);
+        }
     }
 
-    private static async ValueTask<bool> FlushAsync(Subscriber subscriber, System.IO.Pipelines.PipeWriter writer, CancellationToken aborted)
+    /// <summary>
+    /// Moves up to <see cref="WriteBatch"/> queued events to the wire (one chunk when <paramref name="chunked"/>) and
+    /// flushes; false when the connection can no longer be written to.
+    /// </summary>
+    private ValueTask<bool> WriteQueuedAsync(Subscriber subscriber, PipeWriter writer, bool chunked, ref long lastSent, CancellationToken aborted)
+    {
+        // Rented per wake-up, not for the connection's life: the shared pool keeps only a few arrays per
+        // size, so one held by each idle stream was a fresh 0.5 KB allocation per connection (S1 heap snapshot).
+        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+        var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
+        // First pass: keep what is to be sent, in place, and add up its size (one chunk per write when chunked).
+        var kept = 0;
+        var bytes = 0;
+        var oldest = 0L;
+        for (var i = 0; i < n; i++)
+        {
+            var item = batch[i]!;
+            batch[i] = null;
+            if (item.IsDurable)
+            {
+                if (item.Id <= lastSent)
+                {
+                    continue; // already sent by the replay
+                }
+
+                lastSent = item.Id;
+            }
+
+            if (oldest == 0 && !item.IsHeartbeat)
+            {
+                oldest = item.ReceivedTimestamp;
+            }
+
+            batch[kept++] = item;
+            bytes += item.SseFrame.Length;
+        }
+
+        if (chunked && bytes > 0)
+        {
+            ChunkedBody.WriteHeader(writer, bytes);
+        }
+
+        for (var i = 0; i < kept; i++)
+        {
+            writer.Write(batch[i]!.SseFrame);
+            batch[i] = null;
+        }
+
+        if (chunked && bytes > 0)
+        {
+            ChunkedBody.WriteTrailer(writer);
+        }
+
+        if (kept > 0)
+        {
+            metrics.EventsSent.Add(kept);
+        }
+
+        // Every slot used was cleared above, so the array goes back holding no events.
+        ArrayPool<HubEvent?>.Shared.Return(batch);
+        return oldest == 0 ? FlushAsync(subscriber, writer, aborted) : FlushAndRecordAsync(subscriber, writer, oldest, aborted);
+    }
+
+    private async ValueTask<bool> FlushAndRecordAsync(Subscriber subscriber, PipeWriter writer, long oldest, CancellationToken aborted)
+    {
+        var writable = await FlushAsync(subscriber, writer, aborted);
+        if (writable)
+        {
+            metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
+        }
+
+        return writable;
+    }
+
+    private static async ValueTask<bool> FlushAsync(Subscriber subscriber, PipeWriter writer, CancellationToken aborted)
     {
         // The heartbeat loop aborts the connection if this flush is still pending after the write timeout.
         subscriber.WriteStartedTicks = Environment.TickCount64;

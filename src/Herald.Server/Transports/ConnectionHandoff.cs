@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Herald.Server.Transports;
+
+/// <summary>
+/// Kestrel connection middleware that lets a response that never ends — an SSE stream — leave Kestrel's
+/// HTTP/1.1 machinery once its headers are out, and go on over the bare connection.
+/// </summary>
+/// <remarks>
+/// <para><b>Why.</b> An idle SSE stream is a request that never finishes, and for as long as it lasts Kestrel keeps
+/// the whole state of a request in progress: <c>Http1Connection</c>, the request and response header collections,
+/// the <c>HttpContext</c>, output producer, timeout control, the request line strings (which hold <c>?token=</c>), the
+/// middleware's suspended frames. The S1 heap snapshot put that at about 7 KB of a 16 KB idle connection. After the
+/// hand-off a stream is its socket, the socket's two pipes, and Herald's subscriber.</para>
+/// <para><b>How.</b> Kestrel's HTTP layer runs over a pass-through of the connection's pipes. A stream that has
+/// flushed its headers and first bytes calls <see cref="TryHandOff"/> with the rest of its work. From then on the
+/// pass-through tells Kestrel the client has left: reads complete empty, and writes — the end-of-body chunk Kestrel
+/// writes when the handler returns — are dropped. Kestrel finishes the request, finds no next request and lets go of
+/// the connection; this middleware then restores the real pipes and runs the continuation on them, which writes the
+/// rest of the chunked body itself and ends it. Kestrel's per-connection heartbeat callback is the one reference it
+/// would keep to its HTTP state for the connection's life, so it is registered through this object, which drops it
+/// at the hand-off.</para>
+/// <para>Only plain-text HTTP/1.1 responses with chunked bodies are handed off: over TLS the pipes below Kestrel
+/// carry ciphertext, and HTTP/2 multiplexes streams over one connection. Those stay in Kestrel, as does everything
+/// when <see cref="StreamOptions.HandOffConnections"/> is off.</para>
+/// </remarks>
+public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
+{
+    private readonly HandoffReader _input;
+    private readonly HandoffWriter _output;
+    private readonly IConnectionHeartbeatFeature? _heartbeat;
+    private Action<object>? _onHeartbeat;
+    private object? _onHeartbeatState;
+    private List<(Action<object> Action, object State)>? _moreHeartbeats;
+    private Func<ConnectionContext, Task>? _continuation;
+    private volatile bool _handedOff;
+
+    private ConnectionHandoff(IDuplexPipe transport, IConnectionHeartbeatFeature? heartbeat)
+    {
+        _heartbeat = heartbeat;
+        _input = new HandoffReader(this, transport.Input);
+        _output = new HandoffWriter(this, transport.Output);
+    }
+
+    /// <summary>Adds the middleware to a listen endpoint.</summary>
+    public static void Install(ListenOptions listen) => listen.Use(next => connection => RunAsync(connection, next));
+
+    /// <summary>
+    /// Called by a stream after its headers and first bytes have been flushed through Kestrel: if this connection can
+    /// be handed off, <paramref name="continuation"/> will run on the bare connection once Kestrel has let it go, and
+    /// the handler must return without touching the response again. False: carry on inside Kestrel.
+    /// </summary>
+    public static bool TryHandOff(HttpContext context, Func<ConnectionContext, Task> continuation)
+    {
+        if (context.Features.Get<ConnectionHandoff>() is not { } handoff
+            || context.Request.IsHttps
+            || !HttpMethods.IsGet(context.Request.Method)
+            || !string.Equals(context.Request.Protocol, "HTTP/1.1", StringComparison.Ordinal)
+            || !context.Response.HasStarted
+            || !string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        lock (handoff._input)
+        {
+            if (handoff._handedOff)
+            {
+                return false;
+            }
+
+            handoff._continuation = continuation;
+            handoff._handedOff = true;
+            // Kestrel's timeouts for this request are moot from here on, and their callback is what would keep the
+            // request's state alive.
+            handoff._onHeartbeat = null;
+            handoff._onHeartbeatState = null;
+            handoff._moreHeartbeats = null;
+        }
+
+        return true;
+    }
+
+    private static async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var transport = connection.Transport;
+        var features = connection.Features;
+        var heartbeat = features.Get<IConnectionHeartbeatFeature>();
+        var handoff = new ConnectionHandoff(transport, heartbeat);
+        connection.Transport = new DuplexPipe(handoff._input, handoff._output);
+        features.Set(handoff);
+        features.Set<IConnectionHeartbeatFeature>(handoff);
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            connection.Transport = transport;
+            features.Set<ConnectionHandoff>(null);
+            features.Set(heartbeat);
+        }
+
+        if (handoff._continuation is { } continuation)
+        {
+            handoff._continuation = null;
+            await continuation(connection);
+        }
+    }
+
+    void IConnectionHeartbeatFeature.OnHeartbeat(Action<object> action, object state)
+    {
+        lock (_input)
+        {
+            if (_handedOff)
+            {
+                return;
+            }
+
+            if (_onHeartbeat is null && _moreHeartbeats is null)
+            {
+                _onHeartbeat = action;
+                _onHeartbeatState = state;
+                _heartbeat?.OnHeartbeat(static s => ((ConnectionHandoff)s).Tick(), this);
+            }
+            else
+            {
+                (_moreHeartbeats ??= []).Add((action, state));
+            }
+        }
+    }
+
+    private void Tick()
+    {
+        Action<object>? action;
+        object? state;
+        List<(Action<object> Action, object State)>? more;
+        lock (_input)
+        {
+            action = _onHeartbeat;
+            state = _onHeartbeatState;
+            more = _moreHeartbeats;
+        }
+
+        if (action is not null)
+        {
+            action(state!);
+        }
+
+        if (more is not null)
+        {
+            foreach (var (a, s) in more.ToArray())
+            {
+                a(s);
+            }
+        }
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>Kestrel's view of the input: the real one until the hand-off, then a client that has closed.</summary>
+    private sealed class HandoffReader(ConnectionHandoff owner, PipeReader inner) : PipeReader
+    {
+        private static readonly ReadResult Ended = new(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+            owner._handedOff ? ValueTask.FromResult(Ended) : inner.ReadAsync(cancellationToken);
+
+        public override bool TryRead(out ReadResult result)
+        {
+            if (owner._handedOff)
+            {
+                result = Ended;
+                return true;
+            }
+
+            return inner.TryRead(out result);
+        }
+
+        public override void AdvanceTo(SequencePosition consumed)
+        {
+            if (!owner._handedOff)
+            {
+                inner.AdvanceTo(consumed);
+            }
+        }
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            if (!owner._handedOff)
+            {
+                inner.AdvanceTo(consumed, examined);
+            }
+        }
+
+        public override void CancelPendingRead()
+        {
+            if (!owner._handedOff)
+            {
+                inner.CancelPendingRead();
+            }
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+            if (!owner._handedOff)
+            {
+                inner.Complete(exception);
+            }
+        }
+    }
+
+    /// <summary>Kestrel's view of the output: the real one until the hand-off, then a sink.</summary>
+    private sealed class HandoffWriter(ConnectionHandoff owner, PipeWriter inner) : PipeWriter
+    {
+        // What Kestrel writes after the hand-off (a few bytes: the last chunk) lands here and is never read; writers
+        // on many connections may share it because nobody reads it.
+        private static readonly byte[] Sink = new byte[4096];
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => owner._handedOff ? 0 : inner.UnflushedBytes;
+
+        public override void Advance(int bytes)
+        {
+            if (!owner._handedOff)
+            {
+                inner.Advance(bytes);
+            }
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) =>
+            !owner._handedOff ? inner.GetMemory(sizeHint) : sizeHint <= Sink.Length ? Sink : new byte[sizeHint];
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
+            owner._handedOff ? ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false)) : inner.FlushAsync(cancellationToken);
+
+        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
+            owner._handedOff ? ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false)) : inner.WriteAsync(source, cancellationToken);
+
+        public override void CancelPendingFlush()
+        {
+            if (!owner._handedOff)
+            {
+                inner.CancelPendingFlush();
+            }
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+            if (!owner._handedOff)
+            {
+                inner.Complete(exception);
+            }
+        }
+    }
+}
