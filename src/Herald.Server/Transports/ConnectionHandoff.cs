@@ -56,7 +56,9 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
     /// </summary>
     public static bool TryHandOff(HttpContext context, Func<ConnectionContext, Task> continuation)
     {
-        if (context.Features.Get<ConnectionHandoff>() is not { } handoff
+        // Found through the heartbeat feature it stands in for, rather than as a feature of its own: one entry fewer
+        // in every connection's feature collection.
+        if (context.Features.Get<IConnectionHeartbeatFeature>() is not ConnectionHandoff handoff
             || context.Request.IsHttps
             || !HttpMethods.IsGet(context.Request.Method)
             || !string.Equals(context.Request.Protocol, "HTTP/1.1", StringComparison.Ordinal)
@@ -92,7 +94,6 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
         var heartbeat = features.Get<IConnectionHeartbeatFeature>();
         var handoff = new ConnectionHandoff(transport, heartbeat);
         connection.Transport = new DuplexPipe(handoff._input, handoff._output);
-        features.Set(handoff);
         features.Set<IConnectionHeartbeatFeature>(handoff);
         try
         {
@@ -101,7 +102,6 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
         finally
         {
             connection.Transport = transport;
-            features.Set<ConnectionHandoff>(null);
             features.Set(heartbeat);
         }
 
