@@ -126,7 +126,10 @@ internal static class LoadRunner
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var root = new JsonObject
         {
-            ["started_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            // When the bench process started and when this report was written. (Reports before 2026-12-02 have only
+            // "started_utc", and it holds the time of writing.)
+            ["started_utc"] = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+            ["finished_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["command_line"] = Environment.CommandLine,
             ["machine"] = machine,
             ["open_files_limit"] = new JsonObject { ["soft"] = limits.Soft, ["hard"] = limits.Hard },

@@ -68,20 +68,10 @@ public sealed class EventWriter : BackgroundService
 
     private async Task CommitAsync(List<WriteCommand> batch, List<object?> results)
     {
+        IReadOnlyList<Hub.HubEvent> events;
         try
         {
-            var events = await _store.CommitBatchAsync(batch, results, CancellationToken.None);
-            // Publish before completing the requests: when a POST returns 201, its event is already on its way.
-            if (events.Count > 0)
-            {
-                _metrics.EventsPublished.Add(events.Count);
-                _bus.Publish(events);
-            }
-
-            for (var i = 0; i < batch.Count; i++)
-            {
-                batch[i].Completion.TrySetResult(results[i]);
-            }
+            events = await _store.CommitBatchAsync(batch, results, CancellationToken.None);
         }
         catch (Exception) when (batch.Count > 1)
         {
@@ -90,6 +80,8 @@ public sealed class EventWriter : BackgroundService
             {
                 await CommitAsync([command], results);
             }
+
+            return;
         }
         catch (Exception ex)
         {
@@ -99,6 +91,29 @@ public sealed class EventWriter : BackgroundService
             }
 
             batch[0].Completion.TrySetException(ex);
+            return;
+        }
+
+        // Committed: from here on nothing may run the commands again (that would store them twice), and their
+        // requests succeed. Publish before completing them: when a POST returns 201, its event is on its way.
+        if (events.Count > 0)
+        {
+            _metrics.EventsPublished.Add(events.Count);
+            try
+            {
+                _bus.Publish(events);
+            }
+            catch (Exception ex)
+            {
+                // A fault in delivery, not in the write: the events are in the store, so subscribers still get them
+                // by Last-Event-ID, and other nodes through their store catch-up.
+                _logger.LogError(ex, "Publishing events {First}-{Last} failed after they were committed", events[0].Id, events[^1].Id);
+            }
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(results[i]);
         }
     }
 }

@@ -268,6 +268,39 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Delivery that throws after a batch has committed (a fault in the bus or a subscriber) must neither fail the
+    /// committed requests nor run them again: the writer once retried the whole batch command by command, which
+    /// stored every message twice.
+    /// </summary>
+    [Fact]
+    public async Task Writer_PublishThatThrowsAfterCommit_CompletesTheRequestsAndStoresEachMessageOnce()
+    {
+        var (d1, d2) = await TwoDialogsAsync();
+        var before = await Store.GetLastEventIdAsync();
+        PostMessageCommand[] commands = [new(d1.Id, "user", "a"), new(d2.Id, "user", "b"), new(d1.Id, "user", "c")];
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var bus = new ThrowingBus();
+        var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
+            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
+        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
+        await writer.StartAsync(CancellationToken.None);
+        try
+        {
+            var stored = new[] { await pending[0], await pending[1], await pending[2] };
+            Assert.Equal(["a", "b", "c"], stored.Select(m => m.Text));
+            Assert.Equal(["a", "c"], (await Store.ListMessagesAsync(d1.Id, null, 10)).Select(m => m.Text));
+            Assert.Equal(["b"], (await Store.ListMessagesAsync(d2.Id, null, 10)).Select(m => m.Text));
+            // Three events per message, stored once; the bus was asked once, with all of them.
+            Assert.Equal(before + 9, await Store.GetLastEventIdAsync());
+            Assert.Equal(1, bus.Calls);
+        }
+        finally
+        {
+            await writer.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>
     /// Two nodes commit batches of chat messages concurrently while a reader follows the log: ids stay gapless and
     /// in commit order (the reader never sees one before a smaller one), every event is seen once, and on each node
     /// the message events follow the message ids.
@@ -317,6 +350,21 @@ public abstract class StoreContractTests : IAsyncLifetime
             Assert.Equal(expected / 6, ids.Count);
             Assert.Equal(ids.Order(), ids);
             Assert.Equal(expected / 6, (await Store.GetDialogAsync(dialog.Id))!.UnreadCount);
+        }
+    }
+
+    private sealed class ThrowingBus : IEventBus
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public string State => "disabled";
+
+        public void Publish(IReadOnlyList<HubEvent> events)
+        {
+            Interlocked.Increment(ref _calls);
+            throw new InvalidOperationException("delivery failed");
         }
     }
 
