@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Tests.Infrastructure;
 
@@ -20,10 +21,12 @@ public sealed class HeraldTestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly bool _ownsDirectory;
+    private readonly ErrorLog _errors;
 
-    private HeraldTestServer(WebApplication app, string dataDirectory, bool ownsDirectory)
+    private HeraldTestServer(WebApplication app, string dataDirectory, bool ownsDirectory, ErrorLog errors)
     {
         _app = app;
+        _errors = errors;
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -62,9 +65,10 @@ public sealed class HeraldTestServer : IAsyncDisposable
             args.Add($"--{key}={value}");
         }
 
-        var app = HeraldApp.Build([.. args]);
+        var errors = new ErrorLog();
+        var app = HeraldApp.Build([.. args], builder => builder.Logging.AddProvider(errors));
         await app.StartAsync();
-        return new HeraldTestServer(app, dataDirectory, owns);
+        return new HeraldTestServer(app, dataDirectory, owns, errors);
     }
 
     public T GetService<T>() where T : notnull => _app.Services.GetRequiredService<T>();
@@ -108,9 +112,12 @@ public sealed class HeraldTestServer : IAsyncDisposable
     {
         using var response = await Client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}", new { sender = "user", text });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(response.IsSuccessStatusCode, $"POST message failed: {(int)response.StatusCode} {body}");
+        Assert.True(response.IsSuccessStatusCode, $"POST message failed: {(int)response.StatusCode} {body}{ServerErrors()}");
         return body;
     }
+
+    /// <summary>The server's Error and Critical log entries so far, for a failure message (empty when there are none).</summary>
+    public string ServerErrors() => _errors.Text();
 
     public async ValueTask DisposeAsync()
     {
@@ -139,4 +146,36 @@ public sealed class HeraldTestServer : IAsyncDisposable
 public sealed record Guest(long AssistantId, string GuestId, long DialogId)
 {
     public string Query => $"assistant_id={AssistantId}&guest_id={GuestId}";
+}
+
+/// <summary>
+/// Keeps a test node's Error and Critical log entries with their exceptions, so that a request that fails with
+/// 500 says why in the test's failure message (the console output of an in-process server is not shown by the runner).
+/// </summary>
+internal sealed class ErrorLog : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _entries = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public string Text() => _entries.IsEmpty ? "" : "\nserver errors:\n" + string.Join("\n", _entries);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(ErrorLog owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel) && owner._entries.Count < 50)
+            {
+                owner._entries.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+            }
+        }
+    }
 }
