@@ -7,8 +7,15 @@ import { EventSource } from 'eventsource';
 import { HeraldServer, waitFor } from './support/herald-server.mjs';
 
 test('eventsource reconnects by itself and gets missed events via Last-Event-ID', async () => {
-  // retry 4 s without jitter: the server restarts (≈1-2 s) and takes new messages before the client is back.
-  const server = await HeraldServer.start({ 'Herald:Streams:RetryMilliseconds': 4000, 'Herald:Streams:RetryJitterMilliseconds': 0 });
+  // retry 4 s without jitter: the server restarts (≈1-2 s) and takes new messages before the client is back. The
+  // drain on SIGTERM sends its own retry: (1-3 s by default, so restarted nodes' clients come back spread out); it
+  // is pinned to 4 s too, or a client told 1 s could be back before the messages are posted.
+  const server = await HeraldServer.start({
+    'Herald:Streams:RetryMilliseconds': 4000,
+    'Herald:Streams:RetryJitterMilliseconds': 0,
+    'Herald:Shutdown:ReconnectMinMilliseconds': 4000,
+    'Herald:Shutdown:ReconnectMaxMilliseconds': 4000,
+  });
   let es;
   try {
     const g = await server.guestDialog();
