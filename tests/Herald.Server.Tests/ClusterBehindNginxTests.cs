@@ -21,6 +21,9 @@ namespace Herald.Server.Tests;
 [Collection(ProcessTestsCollection.Name)]
 public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    // These conditions involve whole processes (restarts, failover): they get longer than Poll's default.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private readonly RedisServerFixture _redis = new();
     private PostgresFixture _postgres = null!;
@@ -95,12 +98,12 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, 12).Select(i => new ResumingClient((Kind)(i % 3), _nginx.BaseAddress, guest, start, stop.Token)).ToList();
         var running = clients.Select(c => c.RunAsync()).ToList();
-        await WaitUntilAsync(() => clients.All(c => c.Connections > 0));
+        await Poll.UntilAsync(() => clients.All(c => c.Connections > 0), Patience);
 
         var posted = new ConcurrentQueue<string>();
         using var stopPosting = new CancellationTokenSource();
         var publisher = Task.Run(() => PublishAsync(guest, posted, stopPosting.Token));
-        await WaitUntilAsync(() => posted.Count >= 10);
+        await Poll.UntilAsync(() => posted.Count >= 10, Patience);
 
         // 3. Rolling restart: each node drains on SIGTERM, exits within the timeout and comes back.
         foreach (var node in _nodes)
@@ -110,23 +113,23 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
             Assert.True(stopwatch.Elapsed < DrainTimeout, $"drain took {stopwatch.Elapsed}");
             output.WriteLine($"{node.BaseAddress} stopped after {stopwatch.ElapsedMilliseconds} ms; {posted.Count} messages posted so far");
             var before = posted.Count;
-            await WaitUntilAsync(() => posted.Count >= before + 5); // the other node carries the load alone
+            await Poll.UntilAsync(() => posted.Count >= before + 5, Patience); // the other node carries the load alone
             await node.StartAsync();
             await WaitForRedisAsync(node);
             // The documented procedure: the next node may stop once this one takes traffic from nginx again
             // (within fail_timeout of its return); its own commits show it.
             using var direct = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-            await WaitUntilAsync(async () => (await MetricsScrape.ReadAsync(direct))["herald_events_published_total"] > 0);
+            await Poll.UntilAsync(async () => (await MetricsScrape.ReadAsync(direct))["herald_events_published_total"] > 0, Patience);
         }
 
         var last = posted.Count;
-        await WaitUntilAsync(() => posted.Count >= last + 10);
+        await Poll.UntilAsync(() => posted.Count >= last + 10, Patience);
         await stopPosting.CancelAsync();
         await publisher;
 
         // 4. Every client has every message exactly once, in order.
         var expected = posted.ToList();
-        await WaitUntilAsync(() => clients.All(c => c.Texts.Count >= expected.Count), TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => clients.All(c => c.Texts.Count >= expected.Count), TimeSpan.FromSeconds(30));
         await stop.CancelAsync();
         await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(15));
         output.WriteLine($"{expected.Count} messages; connections per client: {string.Join(", ", clients.Select(c => $"{c.Kind}={c.Connections}"))}");
@@ -189,19 +192,10 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
     private static async Task WaitForRedisAsync(HeraldNodeProcess node)
     {
         using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        await WaitUntilAsync(async () => (await http.GetFromJsonAsync<JsonElement>("/api/sse/health")).GetProperty("redis").GetString() == "connected");
+        await Poll.UntilAsync(async () => (await http.GetFromJsonAsync<JsonElement>("/api/sse/health")).GetProperty("redis").GetString() == "connected", Patience);
     }
 
-    private static Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null) => WaitUntilAsync(() => Task.FromResult(condition()), timeout);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
-        while (!await condition())
-        {
-            await Task.Delay(20, cts.Token);
-        }
-    }
 
     private enum Kind
     {

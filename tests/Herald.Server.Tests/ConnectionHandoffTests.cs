@@ -24,7 +24,7 @@ public sealed class ConnectionHandoffTests
         await using var stream = await RawStream.OpenAsync(server, $"/api/events?topic=handoff&token={token}");
 
         Assert.StartsWith("retry: ", await stream.NextChunkAsync(), StringComparison.Ordinal);
-        await WaitUntilAsync(async () => await HandedOffAsync(server) == 1);
+        await Poll.UntilAsync(async () => await HandedOffAsync(server) == 1);
 
         var ids = new List<long>();
         for (var i = 0; i < 3; i++)
@@ -78,7 +78,7 @@ public sealed class ConnectionHandoffTests
         Assert.Equal(200, status);
         Assert.Equal("chunked", headers["transfer-encoding"]);
         Assert.StartsWith("retry: ", await stream.NextChunkAsync(), StringComparison.Ordinal);
-        await WaitUntilAsync(async () => await HandedOffAsync(server) == 1);
+        await Poll.UntilAsync(async () => await HandedOffAsync(server) == 1);
 
         using var published = await operatorClient.PostAsJsonAsync("/api/publish", new { topic = "again", @event = "tick", data = new { n = 1 } });
         published.EnsureSuccessStatusCode();
@@ -92,11 +92,11 @@ public sealed class ConnectionHandoffTests
         var token = await server.LoginAsync();
         var stream = await RawStream.OpenAsync(server, $"/api/events?topic=gone&token={token}");
         await stream.NextChunkAsync();
-        await WaitUntilAsync(async () => await HandedOffAsync(server) == 1);
+        await Poll.UntilAsync(async () => await HandedOffAsync(server) == 1);
         Assert.Equal(1, await ActiveAsync(server));
 
         await stream.DisposeAsync();
-        await WaitUntilAsync(async () => await ActiveAsync(server) == 0);
+        await Poll.UntilAsync(async () => await ActiveAsync(server) == 0);
     }
 
     [Fact]
@@ -121,14 +121,6 @@ public sealed class ConnectionHandoffTests
     private static async Task<long> ActiveAsync(HeraldTestServer server) =>
         (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats")).GetProperty("active_connections").GetInt64();
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
 
     /// <summary>HTTP/1.1 over a bare socket, with a chunked-body decoder that rejects anything malformed.</summary>
     private sealed class RawStream : IAsyncDisposable

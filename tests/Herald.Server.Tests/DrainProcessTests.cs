@@ -18,6 +18,9 @@ namespace Herald.Server.Tests;
 [Collection(ProcessTestsCollection.Name)]
 public sealed class DrainProcessTests
 {
+    // These conditions involve whole processes (restarts, failover): they get longer than Poll's default.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
 
     [Fact]
@@ -94,7 +97,7 @@ public sealed class DrainProcessTests
                     }
                 });
 
-                await WaitUntilAsync(() => acknowledged.Count >= 20 && seen.Count >= 10);
+                await Poll.UntilAsync(() => acknowledged.Count >= 20 && seen.Count >= 10, Patience);
                 // Like a browser, the socket's owner keeps reading, so it answers the server's close frame at once.
                 var closed = ws.WaitForCloseAsync(TimeSpan.FromSeconds(15));
                 var stopwatch = Stopwatch.StartNew();
@@ -179,14 +182,5 @@ public sealed class DrainProcessTests
         using var dialog = await client.PostAsync($"/api/widget/dialogs?{query}", null);
         var id = (await dialog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
         return ($"/api/dialogs/{id}", query);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

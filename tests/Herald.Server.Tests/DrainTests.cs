@@ -27,7 +27,7 @@ public sealed class DrainTests
         Assert.Equal("__pong__", await ws.ReceiveAsync());
         var head = (await server.Client.GetFromJsonAsync<JsonElement>($"/api/dialogs/{guest.DialogId}/poll?{guest.Query}")).GetProperty("last_event_id").GetInt64();
         var poll = server.Client.GetAsync($"/api/dialogs/{guest.DialogId}/poll?{guest.Query}&after_id={head}&timeout=25");
-        await WaitUntilAsync(async () => (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats"))
+        await Poll.UntilAsync(async () => (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats"))
             .GetProperty("connection_details").GetProperty("by_transport").TryGetProperty("long-poll", out var n) && n.GetInt64() == 1);
 
         var drain = server.Services.GetServices<IHostedService>().OfType<GracefulDrain>().Single();
@@ -77,14 +77,5 @@ public sealed class DrainTests
         var after = await MetricsScrape.ReadAsync(server.Client);
         Assert.Equal(3, after["herald_disconnects_total{reason=\"shutting_down\"}"] - before["herald_disconnects_total{reason=\"shutting_down\"}"]);
         Assert.Equal(0, after["herald_connections{transport=\"sse\"}"]);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }

@@ -97,7 +97,7 @@ public sealed class TransportTests : IAsyncLifetime
         var head = (await _server.Client.GetFromJsonAsync<JsonElement>($"/api/dialogs/{guest.DialogId}/poll?{guest.Query}")).GetProperty("last_event_id").GetInt64();
         var poll = _server.Client.GetFromJsonAsync<JsonElement>($"/api/dialogs/{guest.DialogId}/poll?{guest.Query}&after_id={head}&timeout=20");
         // The poll is waiting (it registered as a long-poll connection) before the message is posted.
-        await WaitUntilAsync(async () => (await _server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats"))
+        await Poll.UntilAsync(async () => (await _server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats"))
             .GetProperty("connection_details").GetProperty("by_transport").TryGetProperty("long-poll", out var n) && n.GetInt64() == 1);
         Assert.False(poll.IsCompleted);
         await _server.PostGuestMessageAsync(guest, "wake up");
@@ -246,13 +246,4 @@ public sealed class TransportTests : IAsyncLifetime
     }
 
     private static string Text(JsonElement e) => e.GetProperty("message").GetProperty("text").GetString()!;
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!await condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
-    }
 }

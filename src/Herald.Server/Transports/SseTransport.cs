@@ -74,8 +74,8 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
         var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
         var stream = new LiveStream(this, subscriber, request.Label, host.Lease(subscriber, request.Principal));
-        var handedOff = false;
-        var live = false;
+        // Set once the live phase has the stream: from then on it, not this handler, unregisters it at the end.
+        var passedOn = false;
         try
         {
             var writer = response.BodyWriter;
@@ -111,22 +111,17 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                 return;
             }
 
-            if (host.Options.HandOffConnections)
+            // Kestrel lets go of its request state and the live phase goes on over the bare connection, watching the
+            // connection instead of this request's abort token (false when the connection cannot be handed off, or
+            // Herald:Streams:HandOffConnections left the middleware out).
+            passedOn = ConnectionHandoff.TryHandOff(context, stream.RunHandedOffAsync);
+            if (passedOn)
             {
-                // Kestrel lets go of its request state and the live phase goes on over the bare connection
-                // (ConnectionHandoff); the registration on this request's abort token goes with it.
-                aborted.Dispose();
-                handedOff = ConnectionHandoff.TryHandOff(context, stream.RunHandedOffAsync);
-                if (handedOff)
-                {
-                    metrics.StreamsHandedOff.Add(1);
-                    return;
-                }
-
-                aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+                metrics.StreamsHandedOff.Add(1);
+                return;
             }
 
-            live = true;
+            passedOn = true;
             await stream.RunAsync(writer, bare: null, context.RequestAborted);
         }
         catch (OperationCanceledException)
@@ -138,13 +133,10 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         }
         finally
         {
-            if (!handedOff)
+            aborted.Dispose();
+            if (!passedOn)
             {
-                aborted.Dispose();
-                if (!live)
-                {
-                    stream.Close(DisconnectReasons.ClientClosed);
-                }
+                stream.Close(DisconnectReasons.ClientClosed);
             }
         }
     }

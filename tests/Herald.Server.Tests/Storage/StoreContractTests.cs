@@ -126,7 +126,19 @@ public abstract class StoreContractTests : IAsyncLifetime
         })).ToArray();
         var expected = 2 * Enumerable.Range(0, Batches).Sum(i => 1 + (i % 3));
 
-        var seen = new List<long>();
+        var seen = (await FollowGaplessAsync(start, expected)).Select(e => e.Id).ToList();
+        await Task.WhenAll(writers);
+        Assert.Equal(expected, seen.Count);
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+    }
+
+    /// <summary>
+    /// Reads the log after <paramref name="start"/> while writers commit, until <paramref name="expected"/> events (or
+    /// 60 s): every page must start exactly at last+1 — a reader must never see an id before a smaller one is visible.
+    /// </summary>
+    private async Task<List<EventRecord>> FollowGaplessAsync(long start, int expected)
+    {
+        var seen = new List<EventRecord>();
         var last = start;
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (seen.Count < expected && DateTime.UtcNow < deadline)
@@ -136,7 +148,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             {
                 Assert.True(e.Id == last + 1, $"reader saw id {e.Id} while {last + 1} was not visible yet");
                 last = e.Id;
-                seen.Add(e.Id);
+                seen.Add(e);
             }
 
             if (page.Count == 0)
@@ -145,9 +157,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             }
         }
 
-        await Task.WhenAll(writers);
-        Assert.Equal(expected, seen.Count);
-        Assert.Equal(seen.Count, seen.Distinct().Count());
+        return seen;
     }
 
     private async Task<(DialogRecord First, DialogRecord Second)> TwoDialogsAsync()
@@ -322,25 +332,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         })).ToArray();
         var expected = 3 * 2 * Enumerable.Range(0, Batches).Sum(i => 1 + (i % 3));
 
-        var seen = new List<EventRecord>();
-        var last = start;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (seen.Count < expected && DateTime.UtcNow < deadline)
-        {
-            var page = await Store.ReadEventRangeAsync(last, long.MaxValue, 500);
-            foreach (var e in page)
-            {
-                Assert.True(e.Id == last + 1, $"reader saw id {e.Id} while {last + 1} was not visible yet");
-                last = e.Id;
-                seen.Add(e);
-            }
-
-            if (page.Count == 0)
-            {
-                await Task.Yield();
-            }
-        }
-
+        var seen = await FollowGaplessAsync(start, expected);
         await Task.WhenAll(writers);
         Assert.Equal(expected, seen.Count);
         foreach (var dialog in new[] { d1, d2 })
