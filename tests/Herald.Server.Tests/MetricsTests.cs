@@ -70,6 +70,14 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.True(Delta("herald_delivery_latency_milliseconds_count") >= 2);
         Assert.Equal(after["herald_delivery_latency_milliseconds_count"], after["herald_delivery_latency_milliseconds_bucket{le=\"+Inf\"}"]);
         Assert.True(after["herald_delivery_latency_milliseconds_bucket{le=\"500\"}"] <= after["herald_delivery_latency_milliseconds_bucket{le=\"+Inf\"}"]);
+        // The three POSTs went through the writer: each is a write with its latency, and every batch has a size and a duration.
+        Assert.Equal(3, Delta("herald_store_write_latency_milliseconds_count"));
+        var batches = Delta("herald_store_write_batch_duration_milliseconds_count");
+        Assert.InRange(batches, 1, 3);
+        Assert.Equal(batches, Delta("herald_store_write_batch_size_count"));
+        Assert.Equal(3, Delta("herald_store_write_batch_size_sum"));
+        Assert.True(Delta("herald_store_write_batch_duration_milliseconds_sum") > 0);
+        Assert.Equal("histogram", after.TypeOf("herald_store_write_batch_size"));
         Assert.Equal(1, Delta("herald_resumes_total"));
         Assert.Equal(2, Delta("herald_resumes_replayed_events_total"));
         Assert.True(Delta("herald_auth_failures_total{reason=\"foreign dialog\"}") >= 1, after.Text);

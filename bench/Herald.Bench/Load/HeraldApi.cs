@@ -77,6 +77,13 @@ internal sealed class HeraldApi : IDisposable
         return await ReadJsonAsync(response, ct);
     }
 
+    public async Task<string> GetTextAsync(string path, CancellationToken ct = default)
+    {
+        using var response = await _http.GetAsync(path, ct);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private static StringContent Body(string json)

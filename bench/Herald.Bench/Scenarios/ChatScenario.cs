@@ -93,7 +93,9 @@ internal static class ChatScenario
             node.Context.Runtime?.TakeAllocations(0);
         }
 
+        var writer0 = ctx.Target is HeraldTarget herald ? await WriterMetrics.ScrapeAsync(herald.Api) : null;
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
+        var writer1 = ctx.Target is HeraldTarget heraldAfter ? await WriterMetrics.ScrapeAsync(heraldAfter.Api) : null;
         var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine1 = MachineSample.Read();
         progress.SetStatus(() => pool.Status("draining"));
@@ -123,6 +125,7 @@ internal static class ChatScenario
             result.Row("servers", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core together, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST{(layout.Services is { } services ? $"; {services} not included" : "")})");
         }
 
+        WriterMetrics.Report(result, $"writer on {layout.Nodes[0].Label}", $"{layout.Nodes[0].Key}_writer", writer0, writer1);
         foreach (var node in layout.Nodes)
         {
             node.Context.RuntimeRow(result, $"{node.Label} runtime", $"{node.Key}_runtime");

@@ -10,6 +10,11 @@ public sealed class HeraldMetrics : IDisposable
 {
     public const string MeterName = "Herald";
 
+    private static readonly double[] LatencyBuckets = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+
+    // Finer between 5 and 100 ms, where a node's commit times live and where a 50 ms target is judged.
+    private static readonly double[] WriteBuckets = [0.5, 1, 2, 5, 10, 15, 20, 30, 40, 50, 75, 100, 250, 500, 1000, 2500];
+
     private readonly Meter _meter;
 
     public HeraldMetrics(IMeterFactory meterFactory)
@@ -30,7 +35,16 @@ public sealed class HeraldMetrics : IDisposable
         RateLimited = new(_meter, "herald.rate_limited", "Requests refused by a rate or connection limit");
         DeliveryLatency = _meter.CreateHistogram<double>("herald.delivery.latency", "ms",
             "From the moment this node received an event to the moment its bytes were flushed to a connection",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500] });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        WriteLatency = _meter.CreateHistogram<double>("herald.store.write.latency", "ms",
+            "From the moment a write (a chat message, a dialog change) was queued to the moment its transaction had committed",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WriteBuckets });
+        WriteBatchDuration = _meter.CreateHistogram<double>("herald.store.write_batch.duration", "ms",
+            "One write batch (group commit): from its first statement to its commit, the commit's fsync included",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WriteBuckets });
+        WriteBatchSize = _meter.CreateHistogram<int>("herald.store.write_batch.size", "{write}",
+            "Writes committed together in one transaction",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
 
         // The backplane's figures, read when observed (ObserveRedis wires them once the bus exists).
         _meter.CreateObservableGauge("herald.redis.state", ObserveRedisStates,
@@ -53,6 +67,9 @@ public sealed class HeraldMetrics : IDisposable
     public CountedCounter AuthFailures { get; }
     public CountedCounter RateLimited { get; }
     public Histogram<double> DeliveryLatency { get; }
+    public Histogram<double> WriteLatency { get; }
+    public Histogram<double> WriteBatchDuration { get; }
+    public Histogram<int> WriteBatchSize { get; }
 
     internal Meter Meter => _meter;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
@@ -38,6 +39,7 @@ public sealed class EventWriter : BackgroundService
     /// <summary>Queues <paramref name="command"/> and completes once it has committed (or failed).</summary>
     public async Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken cancellationToken = default)
     {
+        command.QueuedAt = Stopwatch.GetTimestamp();
         await _queue.Writer.WriteAsync(command, cancellationToken);
         return (T)(await command.Completion.Task)!;
     }
@@ -69,6 +71,7 @@ public sealed class EventWriter : BackgroundService
     private async Task CommitAsync(List<WriteCommand> batch, List<object?> results)
     {
         IReadOnlyList<Hub.HubEvent> events;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             events = await _store.CommitBatchAsync(batch, results, CancellationToken.None);
@@ -96,6 +99,9 @@ public sealed class EventWriter : BackgroundService
 
         // Committed: from here on nothing may run the commands again (that would store them twice), and their
         // requests succeed. Publish before completing them: when a POST returns 201, its event is on its way.
+        var committed = Stopwatch.GetTimestamp();
+        _metrics.WriteBatchDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
+        _metrics.WriteBatchSize.Record(batch.Count);
         if (events.Count > 0)
         {
             _metrics.EventsPublished.Add(events.Count);
@@ -113,6 +119,7 @@ public sealed class EventWriter : BackgroundService
 
         for (var i = 0; i < batch.Count; i++)
         {
+            _metrics.WriteLatency.Record(Stopwatch.GetElapsedTime(batch[i].QueuedAt, committed).TotalMilliseconds);
             batch[i].Completion.TrySetResult(results[i]);
         }
     }

@@ -13,6 +13,9 @@ public abstract class WriteCommand
     public abstract Task<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken);
 
     internal TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>When the command was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for <c>herald.store.write.latency</c>.</summary>
+    internal long QueuedAt { get; set; }
 }
 
 /// <summary>
