@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -117,6 +117,8 @@ internal sealed class BenchOptions
           --server-env K=V       set an environment variable for the server (repeatable), e.g. --server-env DOTNET_gcConcurrent=1
           --keep-data            keep the temp data directory (and server.log)
           --no-settle-gc         S2/S3: measure right after connecting, without first inducing one full GC in the server
+          --heap-diff            S3/S4: live objects the publishing node kept per message over the window (two heap
+                                 snapshots, each a full collection: the run's latency figures are off)
           --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
 
         Load generator:

@@ -169,6 +169,10 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
             {
                 // Generations 0-2, the large and the pinned object heaps, as left by the collection that just ended.
                 LastHeapBytes = e.GenerationSize0 + e.GenerationSize1 + e.GenerationSize2 + e.GenerationSize3 + e.GenerationSize4;
+                if (LogEach)
+                {
+                    Console.Error.WriteLine($"[gc] heap: promoted from gen0 {e.TotalPromotedSize0 / 1024} KB, gen1 {e.TotalPromotedSize1 / 1024} KB; gen0 {e.GenerationSize0 / 1024} KB, gen1 {e.GenerationSize1 / 1024} KB, gen2 {e.GenerationSize2 / 1024} KB, pinned objects {e.PinnedObjectCount}");
+                }
                 HeapStatsCount++;
             }
         };

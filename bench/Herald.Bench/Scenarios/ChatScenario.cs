@@ -93,9 +93,26 @@ internal static class ChatScenario
             node.Context.Runtime?.TakeAllocations(0);
         }
 
+        // --heap-diff: what the publishing node keeps of the window's messages (live objects after a full
+        // collection, before and after; the snapshots themselves collect, so latency figures of such a run are off).
+        var heapBefore = ctx.Options.Flag("heap-diff") && ctx.Server.Pid is { } heapPid ? await HeapSnapshot.TakeAsync(heapPid, TimeSpan.FromSeconds(60)) : null;
         var writer0 = ctx.Target is HeraldTarget herald ? await WriterMetrics.ScrapeAsync(herald.Api) : null;
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
         var writer1 = ctx.Target is HeraldTarget heraldAfter ? await WriterMetrics.ScrapeAsync(heraldAfter.Api) : null;
+        var heapAfter = heapBefore is null ? null : await HeapSnapshot.TakeAsync(ctx.Server.Pid!.Value, TimeSpan.FromSeconds(60));
+        if (heapBefore is not null && heapAfter is null)
+        {
+            result.Notes.Add("--heap-diff: the second heap snapshot did not arrive");
+        }
+
+        if (heapBefore is not null && heapAfter is not null)
+        {
+            foreach (var (type, count, bytes) in HeapSnapshot.PerConnection(heapBefore, heapAfter, Math.Max(1, (long)(rate * duration.TotalSeconds)), 15))
+            {
+                result.Row("kept per message", $"{bytes,8:F1} B {count,6:F2} × {type}");
+            }
+        }
+
         var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine1 = MachineSample.Read();
         progress.SetStatus(() => pool.Status("draining"));
