@@ -164,6 +164,34 @@ public class RedisConnectionTests(RedisServerFixture server) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task A_command_that_has_its_reply_is_no_longer_referenced_by_the_connection()
+    {
+        // A queue that kept answered commands (ConcurrentQueue after TryPeek keeps every dequeued slot of its segment)
+        // makes a busy publisher's finished requests survive collections; here it would keep all five payloads alive.
+        await using var connection = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
+        var payloads = await PublishFiveAsync(connection);
+        await connection.PingAsync().Within();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.All(payloads, p => Assert.False(p.IsAlive, "an answered PUBLISH's payload is still reachable"));
+    }
+
+    // Not inlined, so no local of the caller's frame holds a payload while the test collects.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference[]> PublishFiveAsync(RedisConnection connection)
+    {
+        var payloads = Enumerable.Range(0, 5).Select(i => new byte[64]).ToArray();
+        foreach (var payload in payloads)
+        {
+            await connection.PublishAsync("conn:weak", payload).Within();
+        }
+
+        return payloads.Select(p => new WeakReference(p)).ToArray();
+    }
+
+    [Fact]
     public async Task First_connect_to_a_closed_port_throws_quickly()
     {
         var url = $"redis://127.0.0.1:{LoopbackPort.GetFree()}";
