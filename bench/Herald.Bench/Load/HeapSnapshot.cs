@@ -103,15 +103,15 @@ internal static class HeapSnapshot
         return result;
     }
 
-    /// <summary>Per-connection growth by type between two snapshots, largest first.</summary>
-    public static List<(string Type, double Count, double Bytes)> PerConnection(
-        Dictionary<string, (long Count, long Bytes)> before, Dictionary<string, (long Count, long Bytes)> after, long connections, int top)
+    /// <summary>Growth by type between two snapshots per connection, message or other unit, largest first.</summary>
+    public static List<(string Type, double Count, double Bytes)> GrowthPer(
+        Dictionary<string, (long Count, long Bytes)> before, Dictionary<string, (long Count, long Bytes)> after, long units, int top)
     {
         return after
             .Select(kv =>
             {
                 var (c0, b0) = before.GetValueOrDefault(kv.Key);
-                return (Type: kv.Key, Count: (kv.Value.Count - c0) / (double)connections, Bytes: (kv.Value.Bytes - b0) / (double)connections);
+                return (Type: kv.Key, Count: (kv.Value.Count - c0) / (double)units, Bytes: (kv.Value.Bytes - b0) / (double)units);
             })
             .OrderByDescending(x => x.Bytes)
             .Take(top)

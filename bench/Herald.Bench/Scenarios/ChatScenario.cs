@@ -95,24 +95,13 @@ internal static class ChatScenario
 
         // --heap-diff: what the publishing node keeps of the window's messages (live objects after a full
         // collection, before and after; the snapshots themselves collect, so latency figures of such a run are off).
-        var heapBefore = ctx.Options.Flag("heap-diff") && ctx.Server.Pid is { } heapPid ? await HeapSnapshot.TakeAsync(heapPid, TimeSpan.FromSeconds(60)) : null;
-        var writer0 = ctx.Target is HeraldTarget herald ? await WriterMetrics.ScrapeAsync(herald.Api) : null;
+        var heapPid = ctx.Options.Flag("heap-diff") ? ctx.Server.Pid : null;
+        var heapBefore = heapPid is { } pid ? await HeapSnapshot.TakeAsync(pid, TimeSpan.FromSeconds(60)) : null;
+        var herald = ctx.Target as HeraldTarget;
+        var writer0 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api);
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
-        var writer1 = ctx.Target is HeraldTarget heraldAfter ? await WriterMetrics.ScrapeAsync(heraldAfter.Api) : null;
-        var heapAfter = heapBefore is null ? null : await HeapSnapshot.TakeAsync(ctx.Server.Pid!.Value, TimeSpan.FromSeconds(60));
-        if (heapBefore is not null && heapAfter is null)
-        {
-            result.Notes.Add("--heap-diff: the second heap snapshot did not arrive");
-        }
-
-        if (heapBefore is not null && heapAfter is not null)
-        {
-            foreach (var (type, count, bytes) in HeapSnapshot.PerConnection(heapBefore, heapAfter, Math.Max(1, (long)(rate * duration.TotalSeconds)), 15))
-            {
-                result.Row("kept per message", $"{bytes,8:F1} B {count,6:F2} × {type}");
-            }
-        }
-
+        var writer1 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api);
+        var heapAfter = heapBefore is null ? null : await HeapSnapshot.TakeAsync(heapPid!.Value, TimeSpan.FromSeconds(60));
         var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine1 = MachineSample.Read();
         progress.SetStatus(() => pool.Status("draining"));
@@ -149,6 +138,21 @@ internal static class ChatScenario
         }
 
         ctx.AllocationRows(result, "message", pace.Issued, 15);
+        if (heapBefore is not null)
+        {
+            if (heapAfter is null)
+            {
+                result.Notes.Add("--heap-diff: the second heap snapshot did not arrive");
+            }
+            else
+            {
+                foreach (var (type, count, bytes) in HeapSnapshot.GrowthPer(heapBefore, heapAfter, Math.Max(1, pace.Issued), 15))
+                {
+                    result.Row("kept per message", $"{bytes,8:F1} B {count,6:F2} × {type}");
+                }
+            }
+        }
+
         result.Row("generator", $"CPU {genCpuMs / 10.0 / seconds:F0}% of one core (workers + coordinator)");
         if (machine0 is { } m0 && machine1 is { } m1)
         {

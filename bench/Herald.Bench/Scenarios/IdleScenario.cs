@@ -107,10 +107,10 @@ internal static class IdleScenario
 
         if (typesBefore is not null && typesAfter is not null && stats.Established > 0)
         {
-            var perConnection = HeapSnapshot.PerConnection(typesBefore, typesAfter, stats.Established, 60);
+            var perConnection = HeapSnapshot.GrowthPer(typesBefore, typesAfter, stats.Established, 60);
             // All live objects, not only the top types: compared with the managed heap's growth it shows how much of
             // the heap per connection is objects and how much is free space between them (fragmentation).
-            var liveTotal = HeapSnapshot.PerConnection(typesBefore, typesAfter, stats.Established, int.MaxValue).Sum(x => x.Bytes);
+            var liveTotal = HeapSnapshot.GrowthPer(typesBefore, typesAfter, stats.Established, int.MaxValue).Sum(x => x.Bytes);
             result.Row("live objects per connection, all types", $"{liveTotal / 1024:F2} KB");
             result.Set("live_bytes_per_connection", Math.Round(liveTotal));
             result.Row("live objects per connection", $"{perConnection.Sum(x => x.Bytes) / 1024:F2} KB in the top {perConnection.Count} types (heap snapshot after vs before; top 25 here, 60 in the JSON):");

@@ -47,18 +47,18 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
             unread_count = CASE WHEN @sender = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
         """;
 
-    // PostgreSQL, one statement per message: the dialog is updated only when the message row was inserted (not a
-    // retried POST), and the updated dialog comes back with the message id. $1 dialog, $2 sender, $3 text, $4 now,
-    // $5 client_message_id, $6 preview.
-    private const string BatchedSql = """
-        WITH m AS (INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (dialog_id, client_message_id) DO NOTHING RETURNING id)
-        UPDATE dialogs SET last_message_at = $4, last_message_text = $6, last_message_sender = $2,
-            unread_count = CASE WHEN $2 = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
-        FROM m WHERE dialogs.id = $1
+    // PostgreSQL, one statement per message, written from the same two pieces: the dialog is updated only when the
+    // message row was inserted (not a retried POST), and the updated dialog comes back with the message id. Positional
+    // ($1 = @dialogId, ... in AddTo's order) because Npgsql sends a batch command with only positional parameters
+    // as it is, without parsing its text for every execution.
+    private static readonly string BatchedSql = Positional(
+        $"""
+        WITH m AS ({InsertMessageSql} RETURNING id)
+        {UpdateDialogSql} FROM m WHERE dialogs.id = @dialogId
         RETURNING m.id, dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at,
             dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count
-        """;
+        """,
+        "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@preview");
 
     // What the batched statement returned (IBatchedWrite.ReadAsync), for IBatchedWrite.CompleteAsync.
     private long _messageId;
@@ -136,6 +136,18 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
         DialogTopics.EmitDialogUpdate(context, dialog);
         return message;
+    }
+
+    /// <summary><paramref name="sql"/> with each of <paramref name="names"/> replaced by <c>$1</c>, <c>$2</c>, ... in order.</summary>
+    private static string Positional(string sql, params string[] names)
+    {
+        // Longest first, so that no name is replaced inside a longer one that begins with it.
+        foreach (var (name, position) in names.Select((n, i) => (n, i + 1)).OrderByDescending(p => p.n.Length))
+        {
+            sql = sql.Replace(name, "$" + position, StringComparison.Ordinal);
+        }
+
+        return sql;
     }
 
     private static DbParameter Parameter(DbBatchCommand command, DbType type, object? value)

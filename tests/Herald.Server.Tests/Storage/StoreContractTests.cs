@@ -254,13 +254,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Empty(await Store.ListMessagesAsync(d1.Id, null, 10));
 
         // Through the writer: queued before it starts, so its first batch holds all four.
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var bus = new RecordingBus();
-        var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
-            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
-        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
-        await writer.StartAsync(CancellationToken.None);
-        try
+        await ThroughWriterAsync(bus, commands, async pending =>
         {
             await Assert.ThrowsAnyAsync<Exception>(() => pending[2]);
             var stored = new[] { await pending[0], await pending[1], await pending[3] };
@@ -271,11 +266,7 @@ public abstract class StoreContractTests : IAsyncLifetime
             Assert.Equal(Enumerable.Range(1, 9).Select(i => before + i), published.Select(e => e.Id));
             Assert.Equal(stored.Select(m => m.Id), published.Where(e => e.Type == "message").Select(e => Json(e, "message").GetProperty("id").GetInt64()));
             Assert.Equal(before + 9, await Store.GetLastEventIdAsync());
-        }
-        finally
-        {
-            await writer.StopAsync(CancellationToken.None);
-        }
+        });
     }
 
     /// <summary>
@@ -289,13 +280,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         var (d1, d2) = await TwoDialogsAsync();
         var before = await Store.GetLastEventIdAsync();
         PostMessageCommand[] commands = [new(d1.Id, "user", "a"), new(d2.Id, "user", "b"), new(d1.Id, "user", "c")];
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var bus = new ThrowingBus();
-        var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
-            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
-        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
-        await writer.StartAsync(CancellationToken.None);
-        try
+        await ThroughWriterAsync(bus, commands, async pending =>
         {
             var stored = new[] { await pending[0], await pending[1], await pending[2] };
             Assert.Equal(["a", "b", "c"], stored.Select(m => m.Text));
@@ -304,6 +290,23 @@ public abstract class StoreContractTests : IAsyncLifetime
             // Three events per message, stored once; the bus was asked once, with all of them.
             Assert.Equal(before + 9, await Store.GetLastEventIdAsync());
             Assert.Equal(1, bus.Calls);
+        });
+    }
+
+    /// <summary>
+    /// Queues <paramref name="commands"/> on a real <see cref="EventWriter"/> over <see cref="Store"/> before starting
+    /// it (so its first batch holds them all), runs <paramref name="check"/> on their pending results, stops it.
+    /// </summary>
+    private async Task ThroughWriterAsync(IEventBus bus, IReadOnlyList<PostMessageCommand> commands, Func<List<Task<MessageRecord>>, Task> check)
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
+            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
+        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
+        await writer.StartAsync(CancellationToken.None);
+        try
+        {
+            await check(pending);
         }
         finally
         {
