@@ -84,11 +84,13 @@ public static class HeraldApp
         services.AddSingleton<AccessCache>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
+        services.AddSingleton<GrantWatcher>();
 
         // Order matters: startup (migrate, bootstrap, position the dispatcher) completes before anything else runs.
         services.AddHostedService<StartupTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());

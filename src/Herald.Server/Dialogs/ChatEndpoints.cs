@@ -245,7 +245,7 @@ public static class ChatEndpoints
         }
 
         var (principal, dialog) = target!.Value;
-        await poll.PollAsync(context, [DialogTopics.For(dialog.Id)], $"dialog {dialog.Id} ({principal.Kind})");
+        await poll.PollAsync(context, [DialogTopics.For(dialog.Id)], $"dialog {dialog.Id} ({principal.Kind})", principal);
     }
 
     private static async Task<IResult> MarkReadAsync(HttpContext context, string id, AccessService access, EventHub hub)

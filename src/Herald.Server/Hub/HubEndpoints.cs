@@ -83,7 +83,7 @@ public static class HubEndpoints
             return;
         }
 
-        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})");
+        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller());
     }
 
     /// <summary>Reads <c>?topic=</c> (repeatable, or comma-separated) into a validated, distinct list.</summary>

@@ -192,6 +192,14 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<AssistantRecord?> GetAssistantAsync(long id, CancellationToken ct = default) =>
         QuerySingleAsync<AssistantRecord>("SELECT * FROM assistants WHERE id = @id", new { id }, ct);
 
+    /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
+    public Task<List<AssistantRecord>> GetAssistantsAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
+        QueryByIdsAsync<AssistantRecord>("SELECT * FROM assistants WHERE id IN @ids", ids, ct);
+
+    /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
+    public Task<List<WidgetTokenRecord>> GetWidgetTokensAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
+        QueryByIdsAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id IN @ids", ids, ct);
+
     public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
         QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
 
@@ -303,6 +311,27 @@ public abstract class SqlStore : IAsyncDisposable
     {
         await using var c = await OpenReadConnectionAsync(ct);
         return (await c.QueryAsync<T>(new CommandDefinition(sql, args, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Ids per <c>IN</c> list: well under SQLite's and PostgreSQL's parameter limits.</summary>
+    public const int MaxIdsPerQuery = 500;
+
+    private async Task<List<T>> QueryByIdsAsync<T>(string sql, IReadOnlyList<long> ids, CancellationToken ct)
+    {
+        var rows = new List<T>(ids.Count);
+        if (ids.Count == 0)
+        {
+            return rows;
+        }
+
+        await using var c = await OpenReadConnectionAsync(ct);
+        foreach (var chunk in ids.Chunk(MaxIdsPerQuery))
+        {
+            // Dapper expands "IN @ids" into one parameter per id.
+            rows.AddRange(await c.QueryAsync<T>(new CommandDefinition(sql, new { ids = chunk }, cancellationToken: ct)));
+        }
+
+        return rows;
     }
 
     private static string InClause(string format, int count) =>
