@@ -79,6 +79,8 @@ public static class HeraldApp
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
+        services.AddOptions<HeraldOptions>().ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();

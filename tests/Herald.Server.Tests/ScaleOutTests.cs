@@ -64,6 +64,8 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
             ["Herald:Redis:Url"] = infrastructure.Redis.Url,
             ["Herald:Auth:SigningKey"] = "scale-out-test-signing-key-shared-by-both-nodes",
             ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+            ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
+            ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
             ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             ["Herald:Limits:LoginsPerIpPerMinute"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",

@@ -219,11 +219,17 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<DialogRecord?> FindGuestDialogAsync(long assistantId, string guestId, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, ct);
 
-    /// <summary>Dialogs, most recently active first.</summary>
-    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, int limit, CancellationToken ct = default) =>
+    /// <summary>
+    /// Dialogs, most recently active first; without <paramref name="includeEmpty"/> only those with a message, so that
+    /// widgets opened and never written in (a flood of them, even) cannot push real conversations off the page.
+    /// </summary>
+    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, bool includeEmpty, int limit, CancellationToken ct = default) =>
         QueryListAsync<DialogRecord>(
-            "SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit",
-            new { assistantId, limit }, ct);
+            """
+            SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) AND (@includeEmpty OR last_message_at IS NOT NULL)
+            ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit
+            """,
+            new { assistantId, includeEmpty, limit }, ct);
 
     /// <summary>Messages of a dialog after <paramref name="afterId"/>, oldest first; or the newest <paramref name="limit"/> when <paramref name="afterId"/> is null.</summary>
     public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long dialogId, long? afterId, int limit, CancellationToken ct = default)

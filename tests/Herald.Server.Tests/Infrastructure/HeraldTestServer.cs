@@ -57,6 +57,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             // Tests post fast from one address; the tests of the limits set them explicitly.
             "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:DialogsPerIpPerMinute=0",
+            "--Herald:Limits:DialogsPerAssistantPerMinute=0",
             "--Herald:Limits:MessagesPerGuestPerSecond=0",
             "--Herald:Limits:LoginsPerIpPerMinute=0",
         };
