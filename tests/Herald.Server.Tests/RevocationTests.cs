@@ -106,10 +106,10 @@ public sealed class RevocationTests : IAsyncLifetime
     {
         var revoked = await SetUpAsync("revoke");
         var kept = await IssueAsync(revoked.AssistantId, "shop.example.com");
-        var keptDialog = await OpenSiteDialogAsync(kept.Token, "visitor-2");
+        var keptQuery = $"site_token={kept.Token}&guest_id=visitor-2";
+        var keptDialog = await OpenDialogFromShopAsync(keptQuery);
         using var client = WidgetClient(_a, Shop);
         await using var gone = await SseTestClient.ConnectAsync(client, $"/api/dialogs/{revoked.DialogId}/events?{revoked.Query}");
-        var keptQuery = $"site_token={kept.Token}&guest_id=visitor-2";
         await using var stays = await SseTestClient.ConnectAsync(client, $"/api/dialogs/{keptDialog}/events?{keptQuery}");
 
         await WithdrawAsync("revoke", revoked);
@@ -163,19 +163,15 @@ public sealed class RevocationTests : IAsyncLifetime
             case "guest-domains":
             {
                 await SetDomainsAsync(assistant, "shop.example.com");
-                using var open = new HttpRequestMessage(HttpMethod.Post, $"/api/widget/dialogs?assistant_id={assistant}&guest_id=visitor-1");
-                open.Headers.Add("Origin", Shop);
-                using var opened = await _a.Client.SendAsync(open);
-                Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
-                var dialogId = (await opened.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-                return new Widget(assistant, dialogId, $"assistant_id={assistant}&guest_id=visitor-1", "/ws/widget/dialogs", Shop, 0);
+                var query = $"assistant_id={assistant}&guest_id=visitor-1";
+                return new Widget(assistant, await OpenDialogFromShopAsync(query), query, "/ws/widget/dialogs", Shop, 0);
             }
 
             default:
             {
                 var (token, tokenId) = await IssueAsync(assistant, "shop.example.com");
-                var dialogId = await OpenSiteDialogAsync(token, "visitor-1");
-                return new Widget(assistant, dialogId, $"site_token={token}&guest_id=visitor-1", "/ws/site/dialogs", Shop, tokenId);
+                var query = $"site_token={token}&guest_id=visitor-1";
+                return new Widget(assistant, await OpenDialogFromShopAsync(query), query, "/ws/site/dialogs", Shop, tokenId);
             }
         }
     }
@@ -222,9 +218,9 @@ public sealed class RevocationTests : IAsyncLifetime
         return (body.GetProperty("token").GetString()!, body.GetProperty("id").GetInt64());
     }
 
-    private async Task<long> OpenSiteDialogAsync(string token, string guestId)
+    private async Task<long> OpenDialogFromShopAsync(string query)
     {
-        using var open = new HttpRequestMessage(HttpMethod.Post, $"/api/widget/dialogs?site_token={token}&guest_id={guestId}");
+        using var open = new HttpRequestMessage(HttpMethod.Post, $"/api/widget/dialogs?{query}");
         open.Headers.Add("Origin", Shop);
         using var opened = await _a.Client.SendAsync(open);
         Assert.Equal(HttpStatusCode.Created, opened.StatusCode);

@@ -125,6 +125,7 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
 
         var assistants = (await store.GetAssistantsAsync(assistantIds, ct)).ToDictionary(a => a.Id);
         var tokens = (await store.GetWidgetTokensAsync(tokenIds, ct)).ToDictionary(t => t.Id);
+        var fetched = tokenIds.ToHashSet();
         var changedTokens = new HashSet<long>();
         foreach (var id in tokenIds)
         {
@@ -160,8 +161,17 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
 
                 var changed = group.Stamp != stamp || group.TokenRefs.Keys.Any(changedTokens.Contains);
                 group.Stamp = stamp;
-                due.AddRange(changed ? group.Streams : group.Fresh);
-                group.Fresh.Clear();
+                foreach (var subscriber in changed ? group.Streams : group.Fresh)
+                {
+                    if (IsFetched(subscriber, fetched))
+                    {
+                        due.Add(subscriber);
+                    }
+                }
+
+                // A stream that came with a token opened after the ids were read waits for the next pass: an absent
+                // record here would read as "invalid token".
+                group.Fresh.RemoveWhere(subscriber => IsFetched(subscriber, fetched));
             }
 
             var closed = 0;
@@ -182,6 +192,9 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
             }
         }
     }
+
+    private static bool IsFetched(Subscriber subscriber, HashSet<long> tokenIds) =>
+        ((GuestPrincipal)subscriber.Principal!).SiteTokenId is not { } tokenId || tokenIds.Contains(tokenId);
 
     private string? Refusal(GuestPrincipal guest, AssistantRecord? assistant, Dictionary<long, WidgetTokenRecord> tokens)
     {
