@@ -124,6 +124,25 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     }
 
     [Fact]
+    public async Task IdentityRuleSwitchedOnA_EndsAnUnsignedGuestStreamHeldOnB()
+    {
+        var guest = await OpenDialogAsync(_a, "unsigned");
+        using var clientB = ClientFor(_b);
+        await using var onB = await SseTestClient.ConnectAsync(clientB, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
+        using var clientA = ClientFor(_a);
+        using var login = await clientA.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        clientA.DefaultRequestHeaders.Authorization = new("Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
+        using var rule = await clientA.PutAsJsonAsync($"/api/assistants/{guest.AssistantId}/identity", new { require_verified_identity = true });
+        Assert.True(rule.IsSuccessStatusCode);
+
+        // Within the documented 5 s, on the node that did not make the change (PostgreSQL store, no cache shared).
+        var last = await onB.NextAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("disconnect", last.EventType);
+        Assert.Equal("{\"reason\":\"auth_revoked\",\"detail\":\"unverified identity\"}", last.Data);
+        await onB.WaitForEndAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task RedisChannel_IsSeed000Format()
     {
         var guest = await OpenDialogAsync(_a, "seed");

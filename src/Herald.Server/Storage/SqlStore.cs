@@ -194,11 +194,11 @@ public abstract class SqlStore : IAsyncDisposable
 
     /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
     public Task<List<AssistantRecord>> GetAssistantsAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
-        QueryByIdsAsync<AssistantRecord>("SELECT * FROM assistants WHERE id IN @ids", ids, ct);
+        QueryByIdsAsync<AssistantRecord>("SELECT * FROM assistants WHERE id IN ({0})", ids, ct);
 
     /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
     public Task<List<WidgetTokenRecord>> GetWidgetTokensAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
-        QueryByIdsAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id IN @ids", ids, ct);
+        QueryByIdsAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id IN ({0})", ids, ct);
 
     public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
         QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
@@ -322,7 +322,7 @@ public abstract class SqlStore : IAsyncDisposable
     /// <summary>Ids per <c>IN</c> list: well under SQLite's and PostgreSQL's parameter limits.</summary>
     public const int MaxIdsPerQuery = 500;
 
-    private async Task<List<T>> QueryByIdsAsync<T>(string sql, IReadOnlyList<long> ids, CancellationToken ct)
+    private async Task<List<T>> QueryByIdsAsync<T>(string format, IReadOnlyList<long> ids, CancellationToken ct)
     {
         var rows = new List<T>(ids.Count);
         if (ids.Count == 0)
@@ -333,8 +333,14 @@ public abstract class SqlStore : IAsyncDisposable
         await using var c = await OpenReadConnectionAsync(ct);
         foreach (var chunk in ids.Chunk(MaxIdsPerQuery))
         {
-            // Dapper expands "IN @ids" into one parameter per id.
-            rows.AddRange(await c.QueryAsync<T>(new CommandDefinition(sql, new { ids = chunk }, cancellationToken: ct)));
+            // Named parameters, as for topics: Dapper's "IN @ids" becomes an array parameter on Npgsql, which IN does not take.
+            var parameters = new DynamicParameters();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                parameters.Add("t" + i, chunk[i]);
+            }
+
+            rows.AddRange(await c.QueryAsync<T>(new CommandDefinition(InClause(format, chunk.Length), parameters, cancellationToken: ct)));
         }
 
         return rows;
