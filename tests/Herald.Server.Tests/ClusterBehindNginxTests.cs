@@ -5,7 +5,7 @@ using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Herald.Server.Cli.Doctor;
+using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 using Xunit.Abstractions;

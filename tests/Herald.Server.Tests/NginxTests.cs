@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
-using Herald.Server.Cli.Doctor;
+using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 

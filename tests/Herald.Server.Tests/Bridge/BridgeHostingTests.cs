@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Herald.Cli.Seed004;
 using Herald.Server.Bridge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Herald.Cli.Seed004;
 using Herald.Server.Bridge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>The widget checks: CORS for the site's origin and the widget token.</summary>
 internal sealed partial class HeraldDoctor
