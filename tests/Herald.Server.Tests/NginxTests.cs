@@ -13,6 +13,7 @@ namespace Herald.Server.Tests;
 /// through it, <c>herald doctor</c> passes, and each fault of seeds 000/001 provoked in a variant of the file
 /// makes the doctor fail with that fault's diagnosis.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class NginxTests : IAsyncLifetime
 {
     private HeraldTestServer _server = null!;
