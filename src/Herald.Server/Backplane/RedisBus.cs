@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Herald.Redis;
+using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
 using Microsoft.Extensions.Options;
 
@@ -115,7 +116,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             }
             catch (Exception ex) when (ex is RedisException or IOException or System.Net.Sockets.SocketException or TimeoutException)
             {
-                _logger.LogWarning("Redis at {Endpoint} unreachable ({Error}); retrying in {Delay} ms", _clientOptions.Endpoint, ex.Message, delay.TotalMilliseconds);
+                _logger.LogWarning("Redis at {Endpoint} unreachable ({Error}); retrying in {Delay} ms", _clientOptions.Endpoint, LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
                 await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
             }
@@ -157,7 +158,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                 }
                 catch (RedisException ex)
                 {
-                    _logger.LogDebug("Publishing to Redis failed ({Error}); other nodes catch up from the store", ex.Message);
+                    _logger.LogDebug("Publishing to Redis failed ({Error}); other nodes catch up from the store", LogValue.Sanitize(ex.Message));
                 }
 
                 pending.Clear();
@@ -177,7 +178,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                 var topic = _channels.TopicFor(message.Channel);
                 if (topic is null || !RedisProtocol.TryDecode(topic, message.Payload, out var item, out var node))
                 {
-                    _logger.LogWarning("Ignoring a message on {Channel} that is not in Herald's backplane format", message.Channel);
+                    _logger.LogWarning("Ignoring a message on {Channel} that is not in Herald's backplane format", LogValue.Sanitize(message.Channel));
                     continue;
                 }
 

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Herald.Server.Diagnostics;
 using Microsoft.Net.Http.Headers;
 
 namespace Herald.Server.Bridge;
@@ -68,7 +69,7 @@ public static class BridgeEndpoints
 
         if (!service.Policy.IsOriginAllowed(context.Request.Headers.Origin))
         {
-            BridgeLog.OriginRefused(service.Logger, client, context.Request.Headers.Origin.ToString());
+            BridgeLog.OriginRefused(service.Logger, client, LogValue.Sanitize(context.Request.Headers.Origin.ToString()));
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }

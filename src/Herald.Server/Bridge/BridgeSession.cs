@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Herald.Protocol;
+using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Bridge;
 
@@ -149,7 +150,7 @@ internal sealed class BridgeSession : IDisposable
         switch (message)
         {
             case InvalidMessage invalid:
-                BridgeLog.RejectedMessage(_service.Logger, Client, invalid.Error);
+                BridgeLog.RejectedMessage(_service.Logger, Client, LogValue.Sanitize(invalid.Error));
                 await ReplyAsync(_replies.Error(invalid.Id, invalid.Error));
                 break;
             case CancelStreamMessage cancel:
