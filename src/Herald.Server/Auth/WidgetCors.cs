@@ -21,7 +21,7 @@ public sealed class WidgetCors(RequestDelegate next, IOptions<HeraldOptions> opt
     private const string WidgetHeaders = "Content-Type, Last-Event-ID, X-Site-Token";
     private const string OperatorHeaders = "Authorization, Content-Type, Last-Event-ID";
     private const string WidgetMethods = "GET, POST, OPTIONS";
-    private const string OperatorMethods = "GET, POST, PUT, DELETE, OPTIONS";
+    private const string OperatorMethods = "GET, POST, PUT, OPTIONS";
 
     private static readonly string[] DialogResources = ["messages", "typing", "events", "poll"];
 
