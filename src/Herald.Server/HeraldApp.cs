@@ -57,6 +57,8 @@ public static class HeraldApp
         services.PostConfigure<HeraldOptions>(o => ApplySigningKeyPolicy(o, builder.Environment));
 
         var startup = section.Get<HeraldOptions>() ?? new HeraldOptions();
+        AccessService.ValidateOptions(startup.Auth);
+        WidgetCors.ParseOperatorOrigins(startup.Cors.OperatorOrigins);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
