@@ -144,13 +144,7 @@ public sealed class SseEventReaderTests
     [MemberData(nameof(Cases))]
     public async Task ReadAll_WhatwgCase_SameEventsWholeBytewiseAndAtEverySplit(string name, string input, string[] expected, string end)
     {
-        var bytes = Encoding.UTF8.GetBytes(input);
-        foreach (var (label, chunks) in Splits(bytes))
-        {
-            var (events, state) = await ReadAsync(chunks);
-            Assert.True(expected.SequenceEqual(events), $"{name} ({label}): expected [{Show(expected)}] got [{Show(events)}]");
-            Assert.True(end == state, $"{name} ({label}): expected end state {Show([end])} got {Show([state])}");
-        }
+        await AssertAtEverySplitAsync(name, Encoding.UTF8.GetBytes(input), expected, end);
     }
 
     [Theory]
@@ -163,22 +157,14 @@ public sealed class SseEventReaderTests
         // Spec: "Streams must be decoded using the UTF-8 decode algorithm": U+FFFD for each invalid sequence, as the
         // whole stream decoded at once would give (a line end interrupts a truncated sequence).
         var bytes = "data: "u8.ToArray().Concat(value).Concat("\nevent: "u8.ToArray()).Concat(value).Concat("\n\n"u8.ToArray()).ToArray();
-        foreach (var (label, chunks) in Splits(bytes))
-        {
-            var (events, _) = await ReadAsync(chunks);
-            Assert.True(events.SequenceEqual([$"{decoded}|{decoded}|~||~"]), $"{label}: {Show(events)}");
-        }
+        await AssertAtEverySplitAsync("invalid UTF-8", bytes, [$"{decoded}|{decoded}|~||~"], "|~");
     }
 
     [Fact]
     public async Task ReadAll_PartialBomAtStart_IsNotStripped()
     {
         var bytes = new byte[] { 0xEF, 0xBB }.Concat("data: a\n\ndata: b\n\n"u8.ToArray()).ToArray();
-        foreach (var (label, chunks) in Splits(bytes))
-        {
-            var (events, _) = await ReadAsync(chunks);
-            Assert.True(events.SequenceEqual(["message|b|~||~"]), $"{label}: {Show(events)}");
-        }
+        await AssertAtEverySplitAsync("partial BOM", bytes, ["message|b|~||~"], "|~");
     }
 
     [Fact]
@@ -200,63 +186,17 @@ public sealed class SseEventReaderTests
     [InlineData("data: 123456", false)]
     [InlineData(": 456789012\n\n", true)]
     [InlineData(": 4567890123\n\n", false)]
-    public async Task ReadAll_LineLimit_IsAHardLimitAtEverySplit(string input, bool fits)
-    {
+    public async Task ReadAll_LineLimit_IsAHardLimitAtEverySplit(string input, bool fits) =>
         // maxLineBytes 11: "data: 12345" is exactly 11 bytes. Line ends do not count.
-        var bytes = Encoding.UTF8.GetBytes("data: first\n\n" + input);
-        foreach (var (label, chunks) in Splits(bytes))
-        {
-            var events = new List<SseEvent>();
-            using var reader = new SseEventReader(new ChunkedStream(chunks), maxLineBytes: 11);
-            var read = async () =>
-            {
-                await foreach (var e in reader.ReadAllAsync())
-                {
-                    events.Add(e);
-                }
-            };
-            if (fits)
-            {
-                await read();
-            }
-            else
-            {
-                var error = await Assert.ThrowsAsync<InvalidDataException>(read);
-                Assert.Contains("longer than 11 bytes", error.Message, StringComparison.Ordinal);
-            }
-
-            // Everything before the offending line was delivered.
-            Assert.True(events.Count >= 1 && events[0].Data == "first", label);
-        }
-    }
+        await AssertLimitAtEverySplitAsync(input, fits, maxLineBytes: 11, maxEventBytes: SseEventReader.DefaultMaxEventBytes, "a line longer than 11 bytes");
 
     [Theory]
     [InlineData("data: 123456789\ndata: 123456789\n\n", false)]
     [InlineData(": comment 1\ndata: 1234567\n\n", false)]
     [InlineData("data: 1234567\n\ndata: 1234567\n\ndata: 1234567\n\n", true)]
     [InlineData("data: 1234567\r\n\r\ndata: 1234567\r\n\r\n", true)]
-    public async Task ReadAll_EventLimit_CountsTheLinesOfOneBlock(string input, bool fits)
-    {
-        foreach (var (label, chunks) in Splits(Encoding.UTF8.GetBytes(input)))
-        {
-            using var reader = new SseEventReader(new ChunkedStream(chunks), maxEventBytes: 20);
-            var read = async () =>
-            {
-                await foreach (var _ in reader.ReadAllAsync())
-                {
-                }
-            };
-            if (fits)
-            {
-                await read();
-            }
-            else
-            {
-                var error = await Assert.ThrowsAsync<InvalidDataException>(read);
-                Assert.True(error.Message.Contains("event longer than 20 bytes", StringComparison.Ordinal), label);
-            }
-        }
-    }
+    public async Task ReadAll_EventLimit_CountsTheLinesOfOneBlock(string input, bool fits) =>
+        await AssertLimitAtEverySplitAsync(input, fits, maxLineBytes: SseEventReader.DefaultMaxLineBytes, maxEventBytes: 20, "an event longer than 20 bytes");
 
     [Fact]
     public async Task ReadAsync_CrAtTheEndOfARead_DispatchesWithoutWaitingForTheNextByte()
@@ -320,6 +260,45 @@ public sealed class SseEventReaderTests
 
         Assert.Equal(["reset|line1\nline2\nline3\nline4|7|7|~", "typing|{}|~|7|~"], events.Select(Format));
         Assert.Equal(TimeSpan.FromMilliseconds(5000), reader.ReconnectionTime);
+    }
+
+    private static async Task AssertAtEverySplitAsync(string name, byte[] bytes, string[] expected, string end)
+    {
+        foreach (var (label, chunks) in Splits(bytes))
+        {
+            var (events, state) = await ReadAsync(chunks);
+            Assert.True(expected.SequenceEqual(events), $"{name} ({label}): expected [{Show(expected)}] got [{Show(events)}]");
+            Assert.True(end == state, $"{name} ({label}): expected end state {Show([end])} got {Show([state])}");
+        }
+    }
+
+    /// <summary>After a first event, <paramref name="input"/> either reads to its end or fails with the limit's message.</summary>
+    private static async Task AssertLimitAtEverySplitAsync(string input, bool fits, int maxLineBytes, int maxEventBytes, string message)
+    {
+        foreach (var (label, chunks) in Splits(Encoding.UTF8.GetBytes("data: first\n\n" + input)))
+        {
+            var events = new List<SseEvent>();
+            using var reader = new SseEventReader(new ChunkedStream(chunks), maxLineBytes: maxLineBytes, maxEventBytes: maxEventBytes);
+            var read = async () =>
+            {
+                await foreach (var e in reader.ReadAllAsync())
+                {
+                    events.Add(e);
+                }
+            };
+            if (fits)
+            {
+                await read();
+            }
+            else
+            {
+                var error = await Assert.ThrowsAsync<InvalidDataException>(read);
+                Assert.True(error.Message.Contains(message, StringComparison.Ordinal), $"{label}: {error.Message}");
+            }
+
+            // Everything before the offending line was delivered.
+            Assert.True(events.Count >= 1 && events[0].Data == "first", label);
+        }
     }
 
     /// <summary>The same bytes delivered whole, one byte per read, and in two reads split at every position.</summary>
