@@ -150,9 +150,8 @@ internal sealed class BridgeStream : IDisposable
                     await _session.SendAsync(_replies.Connected(Id, (int)response.StatusCode, response.Headers.Concat(response.Content.Headers)), cancellationToken);
                 }
 
-                await using var body = new UpstreamReadStream(
-                    await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout, policy.Limits.MaxEventBytes);
-                var reader = new UpstreamEventReader(body);
+                await using var body = new UpstreamReadStream(await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout);
+                using var reader = new UpstreamEventReader(body, lastEventId, policy.Limits.MaxEventBytes);
                 try
                 {
                     await foreach (var sseEvent in reader.ReadAllAsync(cancellationToken))
@@ -169,7 +168,7 @@ internal sealed class BridgeStream : IDisposable
                 }
                 finally
                 {
-                    lastEventId = reader.LastEventId ?? lastEventId;
+                    lastEventId = reader.LastEventId;
                     retry = reader.ReconnectionInterval ?? retry;
                 }
 
