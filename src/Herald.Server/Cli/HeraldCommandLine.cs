@@ -20,7 +20,19 @@ public static class HeraldCommandLine
         switch (command)
         {
             case "serve":
-                await HeraldApp.Build(rest).RunAsync();
+                WebApplication app;
+                try
+                {
+                    app = HeraldApp.Build(rest);
+                }
+                catch (Bridge.BridgeSettingsException ex)
+                {
+                    // One line naming the setting, not a stack trace: the operator has a decision to make.
+                    await Console.Error.WriteLineAsync($"Invalid bridge settings: {ex.Message}");
+                    return 2;
+                }
+
+                await app.RunAsync();
                 return 0;
             case "users":
                 return await UsersCommand.RunAsync(rest);
