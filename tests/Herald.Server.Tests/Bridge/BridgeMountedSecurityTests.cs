@@ -49,6 +49,19 @@ public sealed class BridgeMountedSecurityTests
         await asOperator.CloseAsync();
     }
 
+    [Fact]
+    public async Task Mounted_OperatorSocket_ClosedWith4010WhenItsTokenExpires()
+    {
+        await using var herald = await StartAsync(new() { ["Herald:Auth:TokenLifetime"] = "00:00:03" });
+        var operatorToken = await herald.LoginAsync();
+        var client = await BridgeClient.ConnectAsync(new Uri(BridgeUri(herald) + "?token=" + Uri.EscapeDataString(operatorToken)));
+        await using var _ = client;
+
+        var status = await client.ReceiveCloseAsync();
+
+        Assert.Equal((WebSocketCloseStatus)Protocol.CloseCodes.AuthExpired, status);
+    }
+
     [Theory]
     [InlineData("https://evil.example", HttpStatusCode.Forbidden)]
     [InlineData("null", HttpStatusCode.Forbidden)]
