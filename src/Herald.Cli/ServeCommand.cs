@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Herald.Server;
+using Herald.Server.Bridge;
 
 namespace Herald.Cli;
 
@@ -34,7 +35,23 @@ internal static class ServeCommand
             return await HeraldCommandLine.FailUsageAsync(result, $"Unknown command '{result.UnmatchedTokens[0]}'.");
         }
 
-        await HeraldApp.Build(ConfigurationArguments(result, Urls)).RunAsync(cancellationToken);
+        WebApplication app;
+        try
+        {
+            app = HeraldApp.Build(ConfigurationArguments(result, Urls));
+        }
+        catch (BridgeSettingsException ex)
+        {
+            // One line naming the setting, not a stack trace: the operator has a decision to make.
+            await Console.Error.WriteLineAsync($"Invalid bridge settings: {ex.Message}");
+            return HeraldCommandLine.UsageError;
+        }
+
+        await using (app)
+        {
+            await app.RunAsync(cancellationToken);
+        }
+
         return 0;
     }
 
