@@ -115,23 +115,20 @@ public sealed class EventWriter : BackgroundService
 
         // Committed: from here on nothing may run the commands again (that would store them twice), and their
         // requests succeed whatever fails below. Publish before completing them: when a POST returns 201, its
-        // event is on its way.
+        // event is on its way. The figures come last and apart, so that a fault in them cannot stop the events.
         var committed = Stopwatch.GetTimestamp();
-        try
+        if (events.Count > 0)
         {
-            _metrics.WriteBatchDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
-            _metrics.WriteBatchSize.Record(batch.Count);
-            if (events.Count > 0)
+            try
             {
-                _metrics.EventsPublished.Add(events.Count);
                 _bus.Publish(events);
             }
-        }
-        catch (Exception ex)
-        {
-            // A fault in delivery (or in the figures), not in the write: the events are in the store, so subscribers
-            // still get them by Last-Event-ID, and other nodes through their store catch-up.
-            AfterCommitFault(events, ex);
+            catch (Exception ex)
+            {
+                // A fault in delivery, not in the write: the events are in the store, so subscribers still get them
+                // by Last-Event-ID, and other nodes through their store catch-up.
+                AfterCommitFault(events, ex);
+            }
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -141,6 +138,13 @@ public sealed class EventWriter : BackgroundService
 
         try
         {
+            if (events.Count > 0)
+            {
+                _metrics.EventsPublished.Add(events.Count);
+            }
+
+            _metrics.WriteBatchDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
+            _metrics.WriteBatchSize.Record(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 _metrics.WriteLatency.Record(Stopwatch.GetElapsedTime(batch[i].QueuedAt, committed).TotalMilliseconds);

@@ -10,7 +10,7 @@ internal static partial class StorageLog
     public static partial void WriteFailed(ILogger logger, string command, Exception exception);
 
     [LoggerMessage(EventId = 301, EventName = "AfterCommitFault", Level = LogLevel.Error,
-        Message = "Delivering events {First}-{Last} failed after they were committed; their writes succeed")]
+        Message = "A fault after a batch committed (events {First}-{Last}; 0-0 for none), in its delivery or its figures; its writes succeed")]
     public static partial void AfterCommitFault(ILogger logger, long first, long last, Exception exception);
 
     [LoggerMessage(EventId = 302, EventName = "WriterFault", Level = LogLevel.Error,
