@@ -145,11 +145,11 @@ public sealed class StreamHost(
 /// lease, and a second timer was ~200 bytes more per idle connection.</remarks>
 public sealed class StreamLease : IDisposable
 {
+    private static readonly TimeSpan FaultRetry = TimeSpan.FromSeconds(1);
+
     private readonly StreamHost _host;
     private readonly Subscriber _subscriber;
     private readonly TimeSpan _warningLead;
-    private static readonly TimeSpan FaultRetry = TimeSpan.FromSeconds(1);
-
     private readonly ITimer _timer;
     private bool _warned;
 
