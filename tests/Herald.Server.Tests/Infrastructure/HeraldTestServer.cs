@@ -131,7 +131,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
         await _app.DisposeAsync();
         if (_ownsDirectory)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // The node's store has closed its own pooled connections; ClearAllPools here would also close those of
+            // the nodes other tests are running at this moment (a 500 in an unrelated test).
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);
