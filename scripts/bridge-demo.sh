@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 settings="$(realpath "${1:-$root/scripts/bridge-demo.settings.json}")"
 configuration="${CONFIGURATION:-Debug}"
-herald="$root/src/Herald.Server/bin/$configuration/net10.0/herald"
+herald="$root/src/Herald.Cli/bin/$configuration/net10.0/herald"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/herald-bridge-demo.XXXXXX")"
 pids=()
 
@@ -51,7 +51,7 @@ wait_ready() {
 }
 
 echo "Building Herald ($configuration)..."
-dotnet build "$root/src/Herald.Server" -c "$configuration" -nologo -v quiet >"$logs/build.log" 2>&1 || { cat "$logs/build.log"; exit 1; }
+dotnet build "$root/src/Herald.Cli" -c "$configuration" -nologo -v quiet >"$logs/build.log" 2>&1 || { cat "$logs/build.log"; exit 1; }
 
 echo "Settings: $settings"
 "$herald" testserver --settings "$settings" >"$logs/testserver.log" 2>&1 &

@@ -39,7 +39,7 @@ dotnet test Herald.slnx -c Release --no-build -nologo -m:1 --logger "console;ver
 
 if [ -f clients/js/package.json ]; then
   echo "== JavaScript tests"
-  (cd clients/js && HERALD_DLL="$root/src/Herald.Server/bin/Release/net10.0/herald.dll" npm test) || status=$?
+  (cd clients/js && HERALD_DLL="$root/src/Herald.Cli/bin/Release/net10.0/herald.dll" npm test) || status=$?
 fi
 
 if [ $status -ne 0 ]; then

@@ -109,7 +109,7 @@ internal sealed class BenchOptions
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
           signalr-server --port N   the SignalR server that compare starts (not needed by hand)
 
-        Server (default: start src/Herald.Server/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
+        Server (default: start src/Herald.Cli/bin/Release/net10.0/herald.dll per scenario, temp data dir, free port):
           --url URL              use a running server instead
           --server-pid PID       its process id (for RSS and CPU figures)
           --server-dll PATH      another build of the server

@@ -1,12 +1,13 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Herald.Client.Internal;
 using Herald.Protocol;
+using Herald.Protocol.Sse;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -146,7 +147,7 @@ public sealed class HeraldClient : IDisposable
         {
             Content = JsonContent.Create(new LoginBody(email, password), ClientJsonContext.Default.LoginBody),
         };
-        return await SendJsonAsync(request, ClientJsonContext.Default.HeraldLogin, cancellationToken);
+        return await SendJsonAsync(request, ClientJsonContext.Default.HeraldLogin, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Creates the guest's dialog with an assistant, or returns the existing one (<c>POST /api/widget/dialogs</c>).</summary>
@@ -157,7 +158,7 @@ public sealed class HeraldClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(guest);
         using var request = CreateRequest(HttpMethod.Post, "api/widget/dialogs", [], guest);
-        return await SendJsonAsync(request, ClientJsonContext.Default.HeraldDialog, cancellationToken);
+        return await SendJsonAsync(request, ClientJsonContext.Default.HeraldDialog, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -220,7 +221,7 @@ public sealed class HeraldClient : IDisposable
         }
 
         using var request = CreateRequest(HttpMethod.Get, $"api/dialogs/{dialogId}/messages", query, credentials);
-        return await SendJsonAsync(request, ClientJsonContext.Default.ListHeraldMessage, cancellationToken);
+        return await SendJsonAsync(request, ClientJsonContext.Default.ListHeraldMessage, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Publishes a durable event to a generic topic (<c>POST /api/publish</c>).</summary>
@@ -245,7 +246,7 @@ public sealed class HeraldClient : IDisposable
 
         using var request = CreateRequest(HttpMethod.Post, "api/publish", [], credentials);
         request.Content = JsonContent.Create(new PublishBody(topic, eventName, data), ClientJsonContext.Default.PublishBody);
-        var answer = await SendJsonAsync(request, ClientJsonContext.Default.PublishAnswer, cancellationToken);
+        var answer = await SendJsonAsync(request, ClientJsonContext.Default.PublishAnswer, cancellationToken).ConfigureAwait(false);
         return answer.Id ?? throw new HeraldException("The server did not return an event id.");
     }
 
@@ -270,11 +271,11 @@ public sealed class HeraldClient : IDisposable
             request.Content = JsonContent.Create(body, ClientJsonContext.Default.PostMessageBody);
             try
             {
-                return await SendJsonAsync(request, ClientJsonContext.Default.HeraldMessage, cancellationToken);
+                return await SendJsonAsync(request, ClientJsonContext.Default.HeraldMessage, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < _options.PostRetries && IsRetryablePost(ex, cancellationToken))
             {
-                await Task.Delay(ReconnectBackoff.Delay(attempt, _options.ReconnectDelay, _options.MaxReconnectDelay), cancellationToken);
+                await Task.Delay(ReconnectBackoff.Delay(attempt, _options.ReconnectDelay, _options.MaxReconnectDelay), cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -300,7 +301,7 @@ public sealed class HeraldClient : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (position is null && _options.ResolveStartPosition)
             {
-                position = await TryGetHeadAsync(target, cancellationToken);
+                position = await TryGetHeadAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
             HttpResponseMessage? response;
@@ -308,13 +309,13 @@ public sealed class HeraldClient : IDisposable
             TimeSpan? retryAfter;
             try
             {
-                (response, failure, retryAfter) = await ConnectAsync(target, position, cancellationToken);
+                (response, failure, retryAfter) = await ConnectAsync(target, position, cancellationToken).ConfigureAwait(false);
             }
             catch (HeraldException ex) when (ex.StatusCode == HttpStatusCode.Unauthorized && !refreshedAfterRefusal && CanRefresh(target))
             {
                 // The token expired while we were away: one fresh token, one immediate retry; a second 401 is final.
                 refreshedAfterRefusal = true;
-                target = await RefreshCredentialsAsync(target, cancellationToken);
+                target = await RefreshCredentialsAsync(target, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -327,16 +328,15 @@ public sealed class HeraldClient : IDisposable
                 HeraldClientLog.Connected(_logger, target.StreamPath, position);
                 using (response)
                 {
-                    var stream = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken), _options.IdleTimeout);
-                    var parser = SseParser.Create(stream, static (_, data) => data.ToArray());
-                    await using var items = parser.EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+                    var stream = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _options.IdleTimeout);
+                    using var reader = new SseEventReader(stream);
                     while (true)
                     {
-                        // MoveNextAsync is wrapped, the yield is not: C# allows no yield inside a try with a catch.
-                        bool more;
+                        // The read is wrapped, the yield is not: C# allows no yield inside a try with a catch.
+                        SseEvent? frame;
                         try
                         {
-                            more = await items.MoveNextAsync();
+                            frame = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                         }
                         catch (Exception ex) when (IsTransient(ex, cancellationToken))
                         {
@@ -344,13 +344,19 @@ public sealed class HeraldClient : IDisposable
                             break;
                         }
 
-                        if (!more)
+                        if (frame is null)
                         {
                             failure = "the server ended the stream";
                             break;
                         }
 
-                        var evt = ToEvent(items.Current, target.Topic);
+                        if (!TryToEvent(frame, target.Topic, out var evt, out var problem))
+                        {
+                            // One bad frame must not end a subscription that never ends by itself: skip it, say so.
+                            HeraldClientLog.MalformedEvent(_logger, target.StreamPath, HeraldClientLog.Printable(frame.Type), HeraldClientLog.Printable(frame.Id), problem);
+                            continue;
+                        }
+
                         if (evt.Event == "disconnect")
                         {
                             // The node is draining; the stream ends next and the client reconnects by itself after the
@@ -364,7 +370,7 @@ public sealed class HeraldClient : IDisposable
                             authExpiring = true;
                             if (CanRefresh(target))
                             {
-                                (target, authExpiring) = await ExtendStreamAsync(target, evt, cancellationToken);
+                                (target, authExpiring) = await ExtendStreamAsync(target, evt, cancellationToken).ConfigureAwait(false);
                             }
                         }
                         else if (evt.IsReset)
@@ -386,9 +392,9 @@ public sealed class HeraldClient : IDisposable
                         yield return evt;
                     }
 
-                    if (parser.ReconnectionInterval != Timeout.InfiniteTimeSpan)
+                    if (reader.ReconnectionTime is { } reconnectionTime)
                     {
-                        retry = parser.ReconnectionInterval;
+                        retry = reconnectionTime;
                     }
                 }
             }
@@ -402,14 +408,14 @@ public sealed class HeraldClient : IDisposable
                     throw new HeraldException(HttpStatusCode.Unauthorized, ErrorCodes.Unauthorized, "The operator token expired; log in again and resume from the last event id.");
                 }
 
-                target = await RefreshCredentialsAsync(target, cancellationToken);
+                target = await RefreshCredentialsAsync(target, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
             var delay = retryAfter ?? ReconnectBackoff.Delay(failures, retry, _options.MaxReconnectDelay);
             failures++;
             HeraldClientLog.Reconnecting(_logger, target.StreamPath, failure ?? "unknown", (long)delay.TotalMilliseconds);
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -418,7 +424,7 @@ public sealed class HeraldClient : IDisposable
     private static async Task<StreamTarget> RefreshCredentialsAsync(StreamTarget target, CancellationToken cancellationToken)
     {
         var current = (OperatorCredentials)target.Credentials;
-        var token = await current.RefreshToken!(cancellationToken);
+        var token = await current.RefreshToken!(cancellationToken).ConfigureAwait(false);
         ArgumentException.ThrowIfNullOrEmpty(token, "refreshToken()");
         return target with { Credentials = current with { AccessToken = token } };
     }
@@ -429,9 +435,10 @@ public sealed class HeraldClient : IDisposable
     /// </summary>
     private async Task<(StreamTarget Target, bool StillExpiring)> ExtendStreamAsync(StreamTarget target, HeraldEvent evt, CancellationToken cancellationToken)
     {
-        var refreshed = await RefreshCredentialsAsync(target, cancellationToken);
+        var refreshed = await RefreshCredentialsAsync(target, cancellationToken).ConfigureAwait(false);
         // Only a path of this server's refresh endpoint: the token must not be sent anywhere an event names.
-        if (evt.Data.ValueKind != JsonValueKind.Object || !evt.Data.TryGetProperty("refresh", out var url) || url.GetString() is not { } path
+        if (evt.Data.ValueKind != JsonValueKind.Object || !evt.Data.TryGetProperty("refresh", out var url) || url.ValueKind != JsonValueKind.String
+            || url.GetString() is not { } path
             || !path.StartsWith("/api/streams/", StringComparison.Ordinal) || !path.EndsWith("/auth", StringComparison.Ordinal) || path.Contains("..", StringComparison.Ordinal))
         {
             return (refreshed, true);
@@ -442,7 +449,7 @@ public sealed class HeraldClient : IDisposable
         timeout.CancelAfter(_options.RequestTimeout);
         try
         {
-            using var response = await _http.SendAsync(request, timeout.Token);
+            using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
             return (refreshed, !response.IsSuccessStatusCode);
         }
         catch (Exception ex) when (IsTransient(ex, cancellationToken))
@@ -468,7 +475,7 @@ public sealed class HeraldClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, connectTimeout.Token);
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, connectTimeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsTransient(ex, cancellationToken))
         {
@@ -490,7 +497,7 @@ public sealed class HeraldClient : IDisposable
 
         using (response)
         {
-            var error = await ReadErrorAsync(response, cancellationToken);
+            var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
             if (IsFatal(response.StatusCode))
             {
                 HeraldClientLog.Refused(_logger, target.StreamPath, (int)response.StatusCode, error.ErrorCode);
@@ -509,14 +516,14 @@ public sealed class HeraldClient : IDisposable
         timeout.CancelAfter(_options.ConnectTimeout);
         try
         {
-            using var response = await _http.SendAsync(request, timeout.Token);
+            using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 // A refusal shows up again, with its details, on the stream request itself.
                 return null;
             }
 
-            var head = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.PollHead, timeout.Token);
+            var head = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.PollHead, timeout.Token).ConfigureAwait(false);
             return head?.LastEventId;
         }
         catch (Exception ex) when (IsTransient(ex, cancellationToken) || ex is JsonException)
@@ -525,23 +532,63 @@ public sealed class HeraldClient : IDisposable
         }
     }
 
-    private static HeraldEvent ToEvent(SseItem<byte[]> item, string? topic)
+    /// <summary>
+    /// Turns a frame into an event, or says why it is malformed: an <c>id</c> that is not one of Herald's positive
+    /// integers, or a <c>reset</c> without the id and payload the client moves its position by. A <c>data</c> that is
+    /// not JSON is not malformed: it becomes a JSON string.
+    /// </summary>
+    private static bool TryToEvent(SseEvent frame, string? topic, [NotNullWhen(true)] out HeraldEvent? evt, [NotNullWhen(false)] out string? problem)
     {
-        long? id = long.TryParse(item.EventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
-            ? parsed
-            : null;
+        evt = null;
+        long? id = null;
+        if (frame.Id is not null)
+        {
+            if (!long.TryParse(frame.Id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) || parsed <= 0)
+            {
+                problem = "the id is not a positive integer";
+                return false;
+            }
+
+            id = parsed;
+        }
+
         JsonElement data;
         try
         {
-            using var document = JsonDocument.Parse(item.Data);
+            using var document = JsonDocument.Parse(frame.Data);
             data = document.RootElement.Clone();
         }
         catch (JsonException)
         {
-            data = JsonSerializer.SerializeToElement(Encoding.UTF8.GetString(item.Data), ClientJsonContext.Default.String);
+            data = JsonSerializer.SerializeToElement(frame.Data, ClientJsonContext.Default.String);
         }
 
-        return new HeraldEvent(id, item.EventType, topic, data);
+        evt = new HeraldEvent(id, frame.Type, topic, data);
+        if (evt.IsReset)
+        {
+            if (id is null)
+            {
+                problem = "a reset without an id";
+                return false;
+            }
+
+            try
+            {
+                if (evt.Reset is null)
+                {
+                    problem = "a reset whose data is not an object";
+                    return false;
+                }
+            }
+            catch (JsonException ex)
+            {
+                problem = $"a reset whose data does not fit: {ex.Message}";
+                return false;
+            }
+        }
+
+        problem = null;
+        return true;
     }
 
     private HttpRequestMessage CreateRequest(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string>> query, HeraldCredentials credentials)
@@ -565,13 +612,13 @@ public sealed class HeraldClient : IDisposable
         timeout.CancelAfter(_options.RequestTimeout);
         try
         {
-            using var response = await _http.SendAsync(request, timeout.Token);
+            using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                throw await ReadErrorAsync(response, timeout.Token);
+                throw await ReadErrorAsync(response, timeout.Token).ConfigureAwait(false);
             }
 
-            return await response.Content.ReadFromJsonAsync(type, timeout.Token)
+            return await response.Content.ReadFromJsonAsync(type, timeout.Token).ConfigureAwait(false)
                 ?? throw new HeraldException($"Herald answered {(int)response.StatusCode} without a body.");
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
@@ -585,7 +632,7 @@ public sealed class HeraldClient : IDisposable
         ErrorBody? body = null;
         try
         {
-            body = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.ErrorBody, cancellationToken);
+            body = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.ErrorBody, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or HttpRequestException or IOException)
         {

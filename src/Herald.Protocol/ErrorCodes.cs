@@ -6,7 +6,7 @@ namespace Herald.Protocol;
 /// </summary>
 public static class ErrorCodes
 {
-    /// <summary>400: the body is not valid JSON, or a field has the wrong type.</summary>
+    /// <summary>400: the body is not valid JSON, a field has the wrong type, or data other than whitespace follows the JSON value.</summary>
     public const string InvalidJson = "invalid_json";
     /// <summary>400: a required field or query parameter is missing or empty.</summary>
     public const string MissingField = "missing_field";

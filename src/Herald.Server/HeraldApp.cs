@@ -26,11 +26,27 @@ public static class HeraldApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        ApplyLoggingDefaults(builder);
         configure?.Invoke(builder);
         AddHerald(builder);
         var app = builder.Build();
         MapHerald(app);
         return app;
+    }
+
+    /// <summary>
+    /// Quiet ASP.NET Core's request logging wherever Herald is hosted, not only where an appsettings.json says so: it
+    /// would write every query string (<c>?token=</c>, <c>?site_token=</c>) to the log. A configured level wins.
+    /// </summary>
+    private static void ApplyLoggingDefaults(WebApplicationBuilder builder)
+    {
+        foreach (var (category, level) in new[] { ("Microsoft.AspNetCore", LogLevel.Warning), ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None) })
+        {
+            if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
+            {
+                builder.Logging.AddFilter(category, level);
+            }
+        }
     }
 
     private static void AddHerald(WebApplicationBuilder builder)
@@ -41,6 +57,8 @@ public static class HeraldApp
         services.PostConfigure<HeraldOptions>(o => ApplySigningKeyPolicy(o, builder.Environment));
 
         var startup = section.Get<HeraldOptions>() ?? new HeraldOptions();
+        AccessService.ValidateOptions(startup.Auth);
+        WidgetCors.ParseOperatorOrigins(startup.Cors.OperatorOrigins);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

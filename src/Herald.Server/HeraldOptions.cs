@@ -12,6 +12,7 @@ public sealed class HeraldOptions
     public ChatOptions Chat { get; set; } = new();
     public RedisOptions Redis { get; set; } = new();
     public LimitsOptions Limits { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
 
     // Operations (Operations/OperationsOptions.cs): drain, proxies, metrics.
     public ShutdownOptions Shutdown { get; set; } = new();
@@ -45,6 +46,22 @@ public sealed class AuthOptions
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);
     /// <summary>Optional keys for <c>POST /api/publish</c> from services (header <c>X-Api-Key</c>).</summary>
     public string[] ApiKeys { get; set; } = [];
+    /// <summary>
+    /// Lets service keys read the chat topics (<c>dialog:{id}</c>, <c>dialogs</c>) over <c>/api/events</c> and
+    /// <c>/api/poll</c>, e.g. for an archive or analytics backend. Off: a key reaches generic topics only. Publishing
+    /// to a chat topic stays refused either way. Needs <see cref="ApiKeys"/> (checked at start).
+    /// </summary>
+    public bool ServiceChatRead { get; set; }
+}
+
+public sealed class CorsOptions
+{
+    /// <summary>
+    /// Origins (<c>scheme://host[:port]</c>, exact, never <c>*</c>) of operator apps served elsewhere than Herald,
+    /// e.g. an admin frontend on <c>http://localhost:3000</c>: they get CORS on every <c>/api</c> endpoint, with
+    /// <c>Authorization</c> allowed in preflights. Checked at start.
+    /// </summary>
+    public string[] OperatorOrigins { get; set; } = [];
 }
 
 public sealed class StreamOptions

@@ -135,7 +135,75 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Request_Malformed_GetsClearErrorAndChangesNothing(string method, string path, string? contentType, string? body, int status, string error)
+    public Task Request_Malformed_GetsClearErrorAndChangesNothing(string method, string path, string? contentType, string? body, int status, string error) =>
+        SendAndCheckAsync(method, path, contentType, body, status, error);
+
+    public static TheoryData<string, string, string> TrailingData()
+    {
+        // method, path template, body: a valid body followed by something that is not whitespace. Each would
+        // change data (or log in) if the part before the extra were taken.
+        const string garbage = " {\"text\":\"two\"} garbage";
+        var login = $"{{\"email\":\"{HeraldTestServer.AdminEmail}\",\"password\":\"{HeraldTestServer.AdminPassword}\"}}";
+        return new TheoryData<string, string, string>
+        {
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}" + garbage },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}{\"text\":\"two\"}" },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}x" },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"} // comment" },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}\u0000" },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}\u00a0" },
+            { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}\r\n}" },
+            { "POST", "/api/dialogs/{d}/messages?token={t}", "{\"text\":\"one\"}" + garbage },
+            { "POST", "/api/auth/login", login + garbage },
+            { "POST", "/api/auth/login", login + "]" },
+            { "POST", "/api/assistants?token={t}", "{\"name\":\"Extra\"}" + garbage },
+            { "POST", "/api/publish?token={t}", "{\"topic\":\"ok\",\"data\":1}" + garbage },
+            { "POST", "/api/publish?token={t}", "{\"topic\":\"ok\",\"data\":1,\"durable\":false} 1" },
+            { "POST", "/api/widgets?token={t}", "{\"assistant_id\":{a}}" + garbage },
+            { "POST", "/api/validate-widget-token", "{\"token\":\"{s}\",\"domain\":\"shop.example.com\"}" + garbage },
+            { "PUT", "/api/assistants/{a}/domains?token={t}", "{\"allowed_domains\":[\"other.example\"]}" + garbage },
+            { "PUT", "/api/assistants/{a}/identity?token={t}", "{\"require_verified_identity\":true}" + garbage },
+        };
+    }
+
+    /// <summary>Only whitespace may follow the JSON value: anything else is refused, and the value before it is not used.</summary>
+    [Theory]
+    [MemberData(nameof(TrailingData))]
+    public Task Body_WithDataAfterTheJsonValue_IsInvalidJsonAndChangesNothing(string method, string path, string body) =>
+        SendAndCheckAsync(method, path, "application/json", body, 400, "invalid_json");
+
+    [Fact]
+    public async Task Body_WithTrailingWhitespace_IsAccepted()
+    {
+        var guest = await _server.OpenGuestDialogAsync("trailing-whitespace", _guest.AssistantId);
+        using var content = new StringContent("{\"text\":\"kept\"} \r\n\t \n", Encoding.UTF8, "application/json");
+        using var response = await _server.Client.PostAsync($"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}", content);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Contains("\"kept\"", await _op.GetStringAsync($"/api/dialogs/{guest.DialogId}/messages"), StringComparison.Ordinal);
+    }
+
+    /// <summary>WebSocket client messages follow the same rule: the socket answers an error frame and stays open.</summary>
+    [Theory]
+    [InlineData("/ws?token={t}", "{\"type\":\"ping\"} garbage")]
+    [InlineData("/ws?token={t}", "{\"type\":\"subscribe\"}{\"type\":\"ping\"}")]
+    [InlineData("/ws/widget/dialogs/{d}?{q}", "{\"type\":\"auth\",\"token\":\"{t}\"} garbage")]
+    public async Task WebSocketMessage_WithDataAfterTheJsonValue_IsInvalidJson(string path, string message)
+    {
+        await using var ws = await WsTestClient.ConnectAsync(_server.BaseAddress, Expand(path));
+        if (path.StartsWith("/ws?", StringComparison.Ordinal))
+        {
+            Assert.Equal("connected", (await ws.ReceiveJsonAsync()).GetProperty("type").GetString());
+        }
+
+        await ws.SendAsync(Expand(message));
+        var reply = await ws.ReceiveJsonAsync();
+        Assert.Equal("error", reply.GetProperty("type").GetString());
+        Assert.Equal("invalid_json", reply.GetProperty("error").GetString());
+        await ws.SendAsync(path.StartsWith("/ws?", StringComparison.Ordinal) ? "{\"type\":\"ping\"}" : "__ping__");
+        Assert.Contains("pong", await ws.ReceiveAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task SendAndCheckAsync(string method, string path, string? contentType, string? body, int status, string error)
     {
         var before = await HistoryAsync();
         var url = Expand(path);

@@ -19,6 +19,7 @@ namespace Herald.Server.Tests;
 /// CI runs the short form. The long form: <c>HERALD_CHAOS_MESSAGES=3000 HERALD_CHAOS_CLIENTS=600 dotnet test
 /// tests/Herald.Server.Tests --filter FullyQualifiedName~ChaosTests</c>.
 /// </remarks>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Dialogs = 10;

@@ -5,7 +5,7 @@ using System.Net.ServerSentEvents;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Herald.Server.Cli.Doctor;
+using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 using Xunit.Abstractions;
@@ -18,6 +18,7 @@ namespace Herald.Server.Tests;
 /// one node, start it again, then the other — under a steady flow of messages loses nothing: every SSE, WebSocket
 /// and long-poll client behind nginx ends with every message exactly once, in order.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 [Collection(ProcessTestsCollection.Name)]
 public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLifetime
 {

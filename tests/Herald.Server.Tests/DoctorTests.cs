@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Herald.Server.Cli.Doctor;
+using Herald.Cli;
+using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests;
@@ -77,18 +78,22 @@ public sealed class DoctorTests : IAsyncLifetime
         Assert.StartsWith("nothing answers at this address", health.Cause, StringComparison.Ordinal);
         Assert.Equal(CheckStatus.Fail, report.Find("websocket")!.Status);
 
-        Assert.Equal(1, await DoctorCommand.RunAsync([$"http://127.0.0.1:{port}", "--timeout", "2", "--json"]));
-        Assert.Equal(0, await DoctorCommand.RunAsync([_server.BaseAddress.ToString(), "--email", HeraldTestServer.AdminEmail, "--password", HeraldTestServer.AdminPassword, "--json"]));
+        Assert.Equal(1, await HeraldCommandLine.RunAsync(["doctor", $"http://127.0.0.1:{port}", "--timeout", "2", "--json"]));
+        Assert.Equal(0, await HeraldCommandLine.RunAsync(["doctor", _server.BaseAddress.ToString(), "--email", HeraldTestServer.AdminEmail, "--password", HeraldTestServer.AdminPassword, "--json"]));
     }
 
     [Theory]
-    [InlineData(new string[0], "Give the base URL")]
+    [InlineData(new string[0], "Required argument 'base-url' missing")]
     [InlineData(new[] { "ftp://x" }, "not an http:// or https:// URL")]
     [InlineData(new[] { "http://x", "--token", "t", "--assistant-id", "1" }, "Give one credential")]
     [InlineData(new[] { "http://x", "--site-token", "hwt_x" }, "needs --origin")]
     [InlineData(new[] { "http://x", "--assistant-id", "0" }, "positive number")]
     [InlineData(new[] { "http://x", "--timeout", "soon" }, "--timeout")]
-    [InlineData(new[] { "http://x", "extra" }, "Unexpected arguments")]
+    [InlineData(new[] { "http://x", "--timeout", "0" }, "--timeout is seconds")]
+    [InlineData(new[] { "http://x", "--messages", "500" }, "--messages is 1-100")]
+    [InlineData(new[] { "http://x", "--email", "a@b.c" }, "--email needs --password")]
+    [InlineData(new[] { "http://x", "--origin", "shop" }, "is not a URL")]
+    [InlineData(new[] { "http://x", "extra" }, "Unrecognized command or argument 'extra'")]
     public void Command_BadUsage_IsRejectedWithAReason(string[] args, string error)
     {
         var (options, _, message) = DoctorCommand.Parse(args);

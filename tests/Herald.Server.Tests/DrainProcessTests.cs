@@ -15,6 +15,7 @@ namespace Herald.Server.Tests;
 /// reconnect hint, the process exits within <c>Herald:Shutdown:DrainTimeout</c>, and after a restart on the same
 /// data directory a Last-Event-ID resume shows every acknowledged message exactly once, in order.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 [Collection(ProcessTestsCollection.Name)]
 public sealed class DrainProcessTests
 {

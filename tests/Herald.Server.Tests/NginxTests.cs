@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
-using Herald.Server.Cli.Doctor;
+using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 
@@ -13,6 +13,7 @@ namespace Herald.Server.Tests;
 /// through it, <c>herald doctor</c> passes, and each fault of seeds 000/001 provoked in a variant of the file
 /// makes the doctor fail with that fault's diagnosis.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class NginxTests : IAsyncLifetime
 {
     private HeraldTestServer _server = null!;

@@ -9,6 +9,7 @@ namespace Herald.Server.Tests;
 /// <summary>
 /// Two Herald nodes as separate processes sharing a real redis-server and a real PostgreSQL cluster behave as one.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) : IClassFixture<ScaleOutTests.Infrastructure>, IAsyncLifetime
 {
     private readonly List<HeraldNodeProcess> _nodes = [];

@@ -280,7 +280,9 @@ public sealed class SseStreamTests : IAsyncLifetime
         Assert.Equal("disabled", health.GetProperty("redis").GetString());
         Assert.True(health.GetProperty("connections").GetInt32() >= 1);
 
-        var stats = await _server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats");
+        // Topic names are for operators (and service keys); the counts are public.
+        using var op = await _server.OperatorClientAsync();
+        var stats = await op.GetFromJsonAsync<JsonElement>("/api/sse/stats");
         Assert.True(stats.GetProperty("active_connections").GetInt32() >= 1);
         Assert.True(stats.GetProperty("events_sent").GetInt64() >= 1);
         var details = stats.GetProperty("connection_details");

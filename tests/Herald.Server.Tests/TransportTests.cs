@@ -146,7 +146,7 @@ public sealed class TransportTests : IAsyncLifetime
     [InlineData("/ws/widget/dialogs/{d}?assistant_id={a}&guest_id=intruder", 4003)]
     [InlineData("/ws/widget/dialogs/abc?assistant_id={a}&guest_id=owner", 4000)]
     [InlineData("/ws/dialogs/777777?token={t}", 4004)]
-    [InlineData("/ws/site/dialogs/{d}?site_token=nope", 4003)]
+    [InlineData("/ws/site/dialogs/{d}?site_token=nope&guest_id=owner", 4003)]
     [InlineData("/ws?token=forged", 4001)]
     public async Task WebSocket_AuthorisationFailure_ClosesWithDocumentedCode(string path, int code)
     {
@@ -157,6 +157,39 @@ public sealed class TransportTests : IAsyncLifetime
         var (closeCode, reason) = await ws.WaitForCloseAsync();
         Assert.Equal(code, closeCode);
         Assert.False(string.IsNullOrEmpty(reason));
+    }
+
+    /// <summary>Seed 001's widget URLs carry no guest_id; the close reason must say that this is what is missing.</summary>
+    [Theory]
+    [InlineData("/ws/widget/dialogs/{d}?assistant_id={a}")]
+    [InlineData("/ws/widget/dialogs/{d}?assistant_id={a}&guest_id=")]
+    [InlineData("/ws/site/dialogs/{d}?site_token={s}")]
+    public async Task DialogSocket_WithoutGuestId_ClosesWith4000NamingGuestId(string path)
+    {
+        var guest = await _server.OpenGuestDialogAsync("owner");
+        using var op = await _server.OperatorClientAsync();
+        using var issued = await op.PostAsJsonAsync("/api/widgets", new { assistant_id = guest.AssistantId, allowed_domains = new[] { "shop.example.com" } });
+        var siteToken = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var url = path.Replace("{d}", guest.DialogId.ToString()).Replace("{a}", guest.AssistantId.ToString()).Replace("{s}", siteToken);
+        await using var ws = await WsTestClient.ConnectAsync(_server.BaseAddress, url);
+        var (closeCode, reason) = await ws.WaitForCloseAsync();
+        Assert.Equal(4000, closeCode);
+        Assert.StartsWith("guest_id is missing", reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>Seed 002's client pings with the bare text <c>ping</c>; it gets the same answer as the JSON ping.</summary>
+    [Theory]
+    [InlineData("ping")]
+    [InlineData("ping\n")]
+    public async Task OperatorSocket_BareTextPing_GetsPong(string ping)
+    {
+        var token = await _server.LoginAsync();
+        await using var ws = await WsTestClient.ConnectAsync(_server.BaseAddress, $"/ws?token={token}");
+        Assert.Equal("connected", (await ws.ReceiveJsonAsync()).GetProperty("type").GetString());
+        await ws.SendAsync(ping);
+        Assert.Equal("{\"type\":\"pong\"}", await ws.ReceiveAsync());
+        await ws.SendAsync("pingx");
+        Assert.Equal("invalid_json", (await ws.ReceiveJsonAsync()).GetProperty("error").GetString());
     }
 
     [Fact]

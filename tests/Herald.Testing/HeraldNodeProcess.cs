@@ -41,7 +41,7 @@ public sealed class HeraldNodeProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts a node from <c>herald.dll</c> next to the test assembly (the test project references Herald.Server)
+    /// Starts a node from <c>herald.dll</c> next to the test assembly (the test project references src/Herald.Cli, the `herald` command)
     /// with <paramref name="settings"/> as <c>--Key=value</c> configuration, in Development.
     /// </summary>
     public static async Task<HeraldNodeProcess> StartAsync(IReadOnlyDictionary<string, string> settings, int? port = null)
@@ -49,7 +49,7 @@ public sealed class HeraldNodeProcess : IAsyncDisposable
         var dll = Path.Combine(AppContext.BaseDirectory, "herald.dll");
         if (!File.Exists(dll))
         {
-            throw new InvalidOperationException($"{dll} not found: the test project must reference src/Herald.Server.");
+            throw new InvalidOperationException($"{dll} not found: the test project must reference src/Herald.Cli (the herald command).");
         }
 
         var node = new HeraldNodeProcess(dll, port ?? LoopbackPort.GetFree(), settings);

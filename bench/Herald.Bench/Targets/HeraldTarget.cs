@@ -5,7 +5,7 @@ using Herald.Bench.Load;
 namespace Herald.Bench.Targets;
 
 /// <summary>
-/// Herald: the Release build of <c>src/Herald.Server</c> (or a running server given by <c>--url</c>), SSE
+/// Herald: the Release build of <c>src/Herald.Cli</c> (the <c>herald</c> command) (or a running server given by <c>--url</c>), SSE
 /// subscribers; topics through <c>GET /api/events</c> and <c>POST /api/publish</c>, dialogs through the chat API.
 /// </summary>
 internal sealed class HeraldTarget : IBenchTarget
@@ -41,7 +41,7 @@ internal sealed class HeraldTarget : IBenchTarget
             return new HeraldTarget(ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null));
         }
 
-        var dll = options.String("server-dll") ?? Path.Combine(LoadRunner.RepoRoot(), "src", "Herald.Server", "bin", "Release", "net10.0", "herald.dll");
+        var dll = options.String("server-dll") ?? Path.Combine(LoadRunner.RepoRoot(), "src", "Herald.Cli", "bin", "Release", "net10.0", "herald.dll");
         return new HeraldTarget(await ServerProcess.StartAsync(dll, [.. settings ?? [], .. options.All("server-arg")], options.All("server-env"), options.Flag("keep-data"), CancellationToken.None));
     }
 

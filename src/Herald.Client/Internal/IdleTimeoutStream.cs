@@ -6,7 +6,7 @@ namespace Herald.Client.Internal;
 /// </summary>
 /// <remarks>
 /// A connection that dies without a FIN or RST (a NAT entry dropped, a laptop suspended) never ends a read on
-/// its own. Herald writes a heartbeat comment to idle streams, and <see cref="System.Net.ServerSentEvents.SseParser"/>
+/// its own. Herald writes a heartbeat comment to idle streams, and <see cref="Herald.Protocol.Sse.SseEventReader"/>
 /// swallows comments, so the only place to notice their absence is the byte stream below the parser.
 /// </remarks>
 internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : Stream
@@ -23,7 +23,7 @@ internal sealed class IdleTimeoutStream(Stream inner, TimeSpan idleTimeout) : St
         idle.CancelAfter(idleTimeout);
         try
         {
-            return await inner.ReadAsync(buffer, idle.Token);
+            return await inner.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -69,9 +69,15 @@ public sealed class RequestReader(IOptions<HeraldOptions> options)
 
             var reader = new Utf8JsonReader(body);
             var value = JsonSerializer.Deserialize<T>(ref reader, HeraldJson.Options);
-            return value is null
-                ? (null, ApiError.BadRequest(ErrorCodes.InvalidJson, "The request body must be a JSON object, not null."))
-                : (value, null);
+            if (value is null)
+            {
+                return (null, ApiError.BadRequest(ErrorCodes.InvalidJson, "The request body must be a JSON object, not null."));
+            }
+
+            // The reader stops after one value: without this, "{..} garbage" or two objects would be taken as the first.
+            return IsJsonWhitespace(body.Slice(reader.Position))
+                ? (value, null)
+                : (null, ApiError.BadRequest(ErrorCodes.InvalidJson, "The body has data after its JSON value; send exactly one JSON object."));
         }
         catch (JsonException ex)
         {
@@ -113,6 +119,20 @@ public sealed class RequestReader(IOptions<HeraldOptions> options)
         return long.TryParse(raw, System.Globalization.NumberStyles.None, null, out var id)
             ? (id, null)
             : (null, ApiError.BadRequest(ErrorCodes.InvalidField, $"'{name}' must be a non-negative integer."));
+    }
+
+    // RFC 8259: space, horizontal tab, line feed and carriage return; nothing else (not NBSP, not NUL) may follow the value.
+    private static bool IsJsonWhitespace(ReadOnlySequence<byte> rest)
+    {
+        foreach (var segment in rest)
+        {
+            if (segment.Span.ContainsAnyExcept(" \t\n\r"u8))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private ApiError TooLarge() =>

@@ -3,6 +3,7 @@ using System.Text;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
+using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,20 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     private const int MaxGuestIdLength = 128;
 
     private readonly byte[][] _apiKeys = options.Value.Auth.ApiKeys.Where(k => k.Length > 0).Select(Encoding.UTF8.GetBytes).ToArray();
+    private readonly bool _serviceChatRead = options.Value.Auth.ServiceChatRead;
+
+    /// <summary>
+    /// Checks the access settings at start: <c>Herald:Auth:ServiceChatRead</c> opens chat to service keys, so it
+    /// must name a deployment that has them.
+    /// </summary>
+    public static void ValidateOptions(AuthOptions auth)
+    {
+        if (auth.ServiceChatRead && !auth.ApiKeys.Any(k => k.Length > 0))
+        {
+            throw new InvalidOperationException(
+                "Herald:Auth:ServiceChatRead is true but Herald:Auth:ApiKeys is empty: set the service keys that may read chat, or leave ServiceChatRead off.");
+        }
+    }
 
     /// <summary>Resolves an operator (JWT) or, when <paramref name="allowService"/>, a service (API key).</summary>
     public async Task<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false)
@@ -71,6 +86,53 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     public static bool IsWidgetRequest(HttpRequest request) =>
         request.Query.ContainsKey("assistant_id") || request.Query.ContainsKey("guest_id") || SiteToken(request) is not null;
 
+    /// <summary>True when a dialog endpoint resolves this request as a widget (see <see cref="AuthenticateAsync"/>).</summary>
+    public static bool UsesWidgetCredentials(HttpRequest request) => BearerToken(request) is null && IsWidgetRequest(request);
+
+    /// <summary>True when the request presents an operator token or an API key (valid or not).</summary>
+    public static bool HasOperatorOrServiceCredential(HttpRequest request) =>
+        request.Headers.ContainsKey("X-Api-Key") || BearerToken(request) is not null;
+
+    /// <summary>
+    /// May <paramref name="principal"/> read <paramref name="topics"/> through the generic hub (<c>/api/events</c>,
+    /// <c>/api/poll</c>)? Operators read everything; a service key reads no reserved (chat) topic unless
+    /// <c>Herald:Auth:ServiceChatRead</c> is set: a service is a backend for generic topics, not a chat reader.
+    /// </summary>
+    public ApiError? AuthorizeTopicRead(Principal principal, IReadOnlyList<string> topics)
+    {
+        if (principal is not ServicePrincipal || _serviceChatRead)
+        {
+            return null;
+        }
+
+        var reserved = topics.FirstOrDefault(ReservedTopics.IsReserved);
+        if (reserved is null)
+        {
+            return null;
+        }
+
+        metrics.AuthFailures.Add(1, "reason", "reserved topic");
+        // The topic passed ProtocolNames.IsValidTopic: safe to name in the detail.
+        return ApiError.Forbidden($"'{reserved}' is a reserved chat topic: service keys (X-Api-Key) may not read chat "
+            + "unless the deployment sets Herald:Auth:ServiceChatRead=true.");
+    }
+
+    /// <summary>
+    /// May anyone publish to <paramref name="topic"/> through <c>POST /api/publish</c>? Never to a reserved topic,
+    /// operators included: chat events come only from the chat API, which stores the message they announce.
+    /// </summary>
+    public ApiError? AuthorizeTopicPublish(string topic)
+    {
+        if (!ReservedTopics.IsReserved(topic))
+        {
+            return null;
+        }
+
+        metrics.AuthFailures.Add(1, "reason", "reserved topic");
+        return ApiError.Forbidden($"'{topic}' is a reserved chat topic: its events come only from the chat API, which stores each message "
+            + "(POST /api/dialogs/{id}/messages); publish to a topic outside the reserved namespaces.");
+    }
+
     public static string? SiteToken(HttpRequest request)
     {
         var token = request.Query["site_token"].ToString();
@@ -98,14 +160,16 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             return (null, Fail("missing site token", "Send '?site_token=<widget token>'."));
         }
 
-        var domain = DomainRules.RequestDomain(context.Request);
-        if (domain is null)
+        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        if (origin is null)
         {
-            metrics.AuthFailures.Add(1, "reason", "no origin");
-            return (null, ApiError.Forbidden("A site token is only valid with the Origin (or Referer) of an allowed domain."));
+            metrics.AuthFailures.Add(1, "reason", sent ? "domain not allowed" : "no origin");
+            return (null, ApiError.Forbidden(sent
+                ? "Site token refused: domain not allowed (the Origin is not an http(s) origin)."
+                : "A site token is only valid with the Origin (or Referer) of an allowed domain."));
         }
 
-        var check = await widgetTokens.ValidateAsync(token, domain, context.RequestAborted);
+        var check = await widgetTokens.ValidateAsync(token, origin.Domain, context.RequestAborted);
         if (!check.Valid)
         {
             metrics.AuthFailures.Add(1, "reason", check.Reason!);
@@ -149,10 +213,11 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         }
 
         // A browser on a foreign site sends its Origin: refuse it unless the assistant allows that domain
-        // (or it is Herald's own origin, e.g. the demo page). Non-browser clients send no Origin.
-        var domain = DomainRules.RequestDomain(context.Request);
-        if (domain is not null && !IsSameOrigin(context.Request, domain)
-            && !DomainRules.Matches(domain, DomainRules.Parse(assistant.AllowedDomains), widgetTokens.AllowLocalhost))
+        // (or it is Herald's own origin, e.g. the demo page). Non-browser clients send no Origin. An Origin that
+        // is not an http(s) origin (null from a sandboxed frame or file://, an extension's, garbage) is never allowed.
+        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        if (sent && (origin is null || (!IsSameOrigin(context.Request, origin.Domain)
+            && !DomainRules.Matches(origin.Domain, DomainRules.Parse(assistant.AllowedDomains), widgetTokens.AllowLocalhost))))
         {
             metrics.AuthFailures.Add(1, "reason", "domain not allowed");
             return (null, ApiError.Forbidden("domain not allowed: this assistant does not allow widgets on this site."));
@@ -254,16 +319,18 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         return true;
     }
 
-    private static string? BearerToken(HttpContext context)
+    private static string? BearerToken(HttpContext context) => BearerToken(context.Request);
+
+    private static string? BearerToken(HttpRequest request)
     {
-        var header = context.Request.Headers.Authorization.ToString();
+        var header = request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var value = header["Bearer ".Length..].Trim();
             return value.Length > 0 ? value : null;
         }
 
-        var query = context.Request.Query["token"].ToString();
+        var query = request.Query["token"].ToString();
         return query.Length > 0 ? query : null;
     }
 

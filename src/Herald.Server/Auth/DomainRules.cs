@@ -32,18 +32,22 @@ public static class DomainRules
         return result.Count > MaxDomains ? (null, $"At most {MaxDomains} domains.") : (result, null);
     }
 
-    /// <summary>The <c>host[:port]</c> a request comes from: its Origin, else its Referer; null when neither names one.</summary>
-    public static string? RequestDomain(HttpRequest request)
+    /// <summary>
+    /// Where a request says it comes from: its <c>Origin</c> when it sent one, else its <c>Referer</c>.
+    /// <c>Sent</c> without an <c>Origin</c> means the request named a source that is not an http(s) origin
+    /// (<c>null</c>, <c>chrome-extension://…</c>, <c>file://</c>, a path, garbage): never an allowed domain.
+    /// The Referer stands in only when no Origin was sent at all, never for an Origin the browser did send.
+    /// </summary>
+    public static (bool Sent, WebOrigin? Origin) RequestOrigin(HttpRequest request)
     {
-        var origin = request.Headers.Origin.ToString();
-        if (origin.Length == 0 || origin == "null")
+        var origin = request.Headers.Origin;
+        if (origin.Count > 0)
         {
-            origin = request.Headers.Referer.ToString();
+            return (true, origin.Count == 1 ? WebOrigin.TryParse(origin.ToString()) : null);
         }
 
-        return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? uri.IsDefaultPort ? uri.Host.ToLowerInvariant() : $"{uri.Host.ToLowerInvariant()}:{uri.Port}"
-            : null;
+        var referer = request.Headers.Referer;
+        return referer.Count > 0 ? (true, referer.Count == 1 ? WebOrigin.TryParseUrl(referer.ToString()) : null) : (false, null);
     }
 
     /// <summary>Does <paramref name="domain"/> (<c>host[:port]</c>) match one of <paramref name="patterns"/>?</summary>

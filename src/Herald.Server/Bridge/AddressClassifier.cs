@@ -153,6 +153,50 @@ public static class AddressClassifier
         return GlobalUnicast.Contains(address) ? AddressKind.Public : AddressKind.Reserved;
     }
 
+    /// <summary>
+    /// Whether <paramref name="address"/> (normalized) is assigned to one of this machine's interfaces. The list is
+    /// read again after <see cref="LocalAddressesLifetime"/>, so an address a DHCP lease or a new interface brings
+    /// is known within that time without a system call on every upstream connect.
+    /// </summary>
+    public static bool IsLocalInterfaceAddress(IPAddress address)
+    {
+        var snapshot = Volatile.Read(ref _localAddresses);
+        if (snapshot is null || Environment.TickCount64 >= snapshot.Expires)
+        {
+            snapshot = new LocalAddresses(ReadLocalAddresses(), Environment.TickCount64 + (long)LocalAddressesLifetime.TotalMilliseconds);
+            Volatile.Write(ref _localAddresses, snapshot);
+        }
+
+        return snapshot.Addresses.Contains(address);
+    }
+
+    private static readonly TimeSpan LocalAddressesLifetime = TimeSpan.FromSeconds(10);
+
+    private static LocalAddresses? _localAddresses;
+
+    private static HashSet<IPAddress> ReadLocalAddresses()
+    {
+        var addresses = new HashSet<IPAddress>();
+        try
+        {
+            foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+            {
+                foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+                {
+                    addresses.Add(Normalize(unicast.Address));
+                }
+            }
+        }
+        catch (System.Net.NetworkInformation.NetworkInformationException)
+        {
+            // No interface list (a restricted sandbox): nothing is known to be local, the kind rules still apply.
+        }
+
+        return addresses;
+    }
+
+    private sealed record LocalAddresses(HashSet<IPAddress> Addresses, long Expires);
+
     /// <summary>Lower-case words for error messages: "a private address".</summary>
     public static string Describe(AddressKind kind) => kind switch
     {

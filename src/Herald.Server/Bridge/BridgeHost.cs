@@ -22,7 +22,7 @@ public static class BridgeHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapBridge(settings.Path, settings, resolver);
+        app.MapBridge(settings.Path, settings, BridgeMode.Standalone, resolver);
         app.MapGet("/health", () => Results.Text("ok\n"));
         return app;
     }

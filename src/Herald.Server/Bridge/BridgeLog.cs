@@ -1,6 +1,6 @@
 namespace Herald.Server.Bridge;
 
-/// <summary>The bridge's log messages. Event ids 6001-6099 (issue 6) are stable; dashboards may filter on them.</summary>
+/// <summary>The bridge's log messages. Event ids 6001-6099 (issue 6; 6014-6015 issue 15) are stable; dashboards may filter on them.</summary>
 internal static partial class BridgeLog
 {
     [LoggerMessage(6001, LogLevel.Information, "WebSocket client {Client} connected")]
@@ -39,6 +39,12 @@ internal static partial class BridgeLog
     [LoggerMessage(6013, LogLevel.Warning, "Refused a bridge client from {Client}: origin '{Origin}' is not in proxy.allowedOrigins")]
     public static partial void OriginRefused(ILogger logger, string client, string origin);
 
-    [LoggerMessage(6012, LogLevel.Information, "Bridge listening at {Path}; upstream allow-list: {Networks}; token {TokenState}")]
-    public static partial void Mapped(ILogger logger, string path, string networks, string tokenState);
+    [LoggerMessage(6014, LogLevel.Warning, "Refused a bridge client from {Client}: its address holds as many connections as {Setting} allows")]
+    public static partial void TooManyConnections(ILogger logger, string client, string setting);
+
+    [LoggerMessage(6015, LogLevel.Information, "{Client}: the operator token that admitted this socket expired; closing with 4010")]
+    public static partial void AuthExpired(ILogger logger, string client);
+
+    [LoggerMessage(6012, LogLevel.Information, "Bridge listening at {Path}; upstream allow-list: {Networks}; credentials: {Authentication}")]
+    public static partial void Mapped(ILogger logger, string path, string networks, string authentication);
 }

@@ -1,8 +1,18 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Herald.Server.Auth;
 
 namespace Herald.Server.Bridge;
+
+/// <summary>Where a bridge runs; the defaults that protect it differ (docs/bridge.md, "Who may connect").</summary>
+public enum BridgeMode
+{
+    /// <summary><c>herald bridge</c>: seed 004's program, one user on this machine.</summary>
+    Standalone,
+    /// <summary>Mapped into the public Herald server (<c>Herald:Bridge:Enabled</c>).</summary>
+    Mounted,
+}
 
 /// <summary>
 /// <see cref="ProxySettings"/> validated and compiled: the allow-list, header rules, limits and token in the
@@ -12,7 +22,9 @@ public sealed class BridgePolicy
 {
     private static readonly string[] DefaultSchemes = ["http", "https"];
     private static readonly string[] DefaultHosts = ["*"];
-    private static readonly string[] DefaultNetworks = ["loopback"];
+    private static readonly string[] StandaloneNetworks = ["loopback"];
+    // A bridge in a public server must not become a way into the server's own network or its loopback services.
+    private static readonly string[] MountedNetworks = ["public"];
     private static readonly string[] DefaultForwardHeaders =
         ["Accept", "Accept-Language", "Authorization", "Cache-Control", "Content-Type", "Last-Event-ID", "User-Agent"];
 
@@ -31,10 +43,14 @@ public sealed class BridgePolicy
     private readonly HashSet<AddressKind> _kinds = [];
     private readonly string[] _forwardHeaders;
     private readonly byte[]? _tokenHash;
+    private readonly bool _anyOrigin;
+    private readonly IReadOnlyList<string> _originPatterns;
 
-    private BridgePolicy(ProxySettings settings)
+    private BridgePolicy(ProxySettings settings, BridgeMode mode)
     {
         Settings = settings;
+        Mode = mode;
+        Networks = settings.Allow.Networks ?? (mode == BridgeMode.Mounted ? MountedNetworks : StandaloneNetworks);
         _schemes = new HashSet<string>(settings.Allow.Schemes ?? DefaultSchemes, StringComparer.OrdinalIgnoreCase);
         foreach (var scheme in _schemes)
         {
@@ -48,7 +64,7 @@ public sealed class BridgePolicy
             Require(port is >= 1 and <= 65535, $"proxy.allow.ports: {port} is not a port.");
         }
 
-        foreach (var entry in settings.Allow.Networks ?? DefaultNetworks)
+        foreach (var entry in Networks)
         {
             switch (entry.Trim().ToLowerInvariant())
             {
@@ -80,6 +96,8 @@ public sealed class BridgePolicy
         Require(settings.Port is >= 0 and <= 65535, "proxy.port must be 0-65535.");
         Require(limits.MaxStreamsPerSocket >= 1, "proxy.limits.maxStreamsPerSocket must be at least 1.");
         Require(limits.MaxStreams >= 1, "proxy.limits.maxStreams must be at least 1.");
+        Require(limits.MaxStreamsPerAddress >= 0, "proxy.limits.maxStreamsPerAddress must not be negative (0 = no limit).");
+        Require(limits.MaxConnectionsPerAddress >= 0, "proxy.limits.maxConnectionsPerAddress must not be negative (0 = no limit).");
         Require(limits.MaxQueuedRequests >= 0, "proxy.limits.maxQueuedRequests must not be negative.");
         Require(limits.MaxMessageBytes >= 1024, "proxy.limits.maxMessageBytes must be at least 1024.");
         Require(limits.MaxBodyBytes >= 0, "proxy.limits.maxBodyBytes must not be negative.");
@@ -98,7 +116,34 @@ public sealed class BridgePolicy
         {
             _tokenHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.Token));
         }
+
+        var origins = settings.AllowedOrigins ?? [];
+        _anyOrigin = origins.Contains("*");
+        // Herald's own domain patterns and their validation (Auth/DomainRules), not a second syntax; the scheme of
+        // an entry written as a URL is dropped, as those rules compare host and port only.
+        var (patterns, error) = DomainRules.Normalize(origins.Where(o => o != "*").Select(o => o.Contains("://", StringComparison.Ordinal) ? o[(o.IndexOf("://", StringComparison.Ordinal) + 3)..].TrimEnd('/') : o));
+        Require(error is null, $"proxy.allowedOrigins: {error}");
+        _originPatterns = patterns!;
+        RequireAuthentication(settings, mode);
     }
+
+    /// <summary>Standalone or mounted.</summary>
+    public BridgeMode Mode { get; }
+
+    /// <summary>The <c>allow.networks</c> in force: the configured list, or the mode's default.</summary>
+    public IReadOnlyList<string> Networks { get; }
+
+    /// <summary>
+    /// Whether a client must present a credential (the token, or when mounted an operator JWT). The standalone
+    /// bridge without a token is open: it is only allowed to start so when it listens on loopback.
+    /// </summary>
+    public bool RequiresCredential => Mode == BridgeMode.Mounted ? !Settings.AllowAnonymous : RequiresToken;
+
+    /// <summary>For the startup log: which credentials admit a client.</summary>
+    public string DescribeAuthentication() =>
+        !RequiresCredential ? "none (anyone may connect)"
+        : Mode == BridgeMode.Mounted && Settings.AllowOperators ? RequiresToken ? "bridge token or operator token" : "operator token"
+        : "bridge token";
 
     /// <summary>The settings this policy was compiled from.</summary>
     public ProxySettings Settings { get; }
@@ -113,8 +158,41 @@ public sealed class BridgePolicy
     /// <summary>Idle timeout of an upstream read, or <see cref="Timeout.InfiniteTimeSpan"/> for <c>sseTimeout: 0</c>.</summary>
     public TimeSpan IdleTimeout => Settings.SseTimeout > 0 ? TimeSpan.FromMilliseconds(Settings.SseTimeout) : Timeout.InfiniteTimeSpan;
 
-    /// <exception cref="BridgeSettingsException">A setting is out of range or malformed.</exception>
-    public static BridgePolicy Compile(ProxySettings settings) => new(settings);
+    /// <exception cref="BridgeSettingsException">A setting is out of range or malformed, or the bridge would start open to everyone without saying so.</exception>
+    public static BridgePolicy Compile(ProxySettings settings, BridgeMode mode = BridgeMode.Standalone) => new(settings, mode);
+
+    /// <summary>
+    /// A bridge that anyone can reach and use fetches URLs for anyone; that must be a decision written in the
+    /// settings, never the result of leaving a setting out.
+    /// </summary>
+    private static void RequireAuthentication(ProxySettings settings, BridgeMode mode)
+    {
+        var hasToken = !string.IsNullOrEmpty(settings.Token);
+        if (settings.AllowAnonymous)
+        {
+            Require(!hasToken, mode == BridgeMode.Mounted
+                ? "Herald:Bridge:AllowAnonymous=true and Herald:Bridge:Token are both set; choose one."
+                : "proxy.allowAnonymous is true and proxy.token is set; choose one.");
+            return;
+        }
+
+        if (mode == BridgeMode.Mounted)
+        {
+            Require(hasToken || settings.AllowOperators,
+                "Herald:Bridge is enabled with no authentication (Herald:Bridge:AllowOperators=false, no Herald:Bridge:Token or HERALD_BRIDGE_TOKEN); " +
+                "set a token, or Herald:Bridge:AllowAnonymous=true to let anyone use it.");
+        }
+        else
+        {
+            Require(hasToken || IsLoopbackHost(settings.Host),
+                $"proxy.host '{settings.Host}' accepts connections from other machines and proxy.token is not set; " +
+                "set proxy.token (or HERALD_BRIDGE_TOKEN), listen on localhost, or set proxy.allowAnonymous: true to let anyone use it.");
+        }
+    }
+
+    private static bool IsLoopbackHost(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     internal static void Require(bool condition, string message)
     {
@@ -194,36 +272,42 @@ public sealed class BridgePolicy
             }
         }
 
+        var origin = IPAddress.TryParse(host.Trim('[', ']'), out _) ? "" : $" (resolved from '{host}')";
+        // The machine's own addresses reach its own services (Herald's /metrics, an admin port) as loopback does,
+        // but look public or private; a keyword never covers them, only a listed block does.
+        if (kind != AddressKind.Loopback && AddressClassifier.IsLocalInterfaceAddress(normalized))
+        {
+            return $"Target refused: {address}{origin} is an address of this server; list it in proxy.allow.networks to allow it.";
+        }
+
         if (_kinds.Contains(kind))
         {
             return null;
         }
 
-        var origin = IPAddress.TryParse(host.Trim('[', ']'), out _) ? "" : $" (resolved from '{host}')";
         var hint = kind == AddressKind.Metadata ? "list the exact address in proxy.allow.networks" : "add it to proxy.allow.networks";
         return $"Target refused: {address}{origin} is {AddressClassifier.Describe(kind)}; {hint} to allow it.";
     }
 
     /// <summary>
-    /// Whether a WebSocket upgrade with this <c>Origin</c> may proceed. Without the check, any web page a user
-    /// visits could open the bridge from the user's browser and reach what the bridge can reach.
+    /// Whether a WebSocket upgrade with this request's <c>Origin</c> may proceed. Without the check, any web page a
+    /// user visits could open the bridge from the user's browser and reach what the bridge can reach. A request
+    /// without <c>Origin</c> is not from a browser page, and its credential alone decides.
     /// </summary>
-    public bool IsOriginAllowed(string? origin)
+    public bool IsOriginAllowed(HttpRequest request)
     {
-        if (Settings.AllowedOrigins is not { } allowed || string.IsNullOrEmpty(origin))
+        var origin = request.Headers.Origin;
+        if (origin.Count == 0 || _anyOrigin)
         {
             return true;
         }
 
-        foreach (var entry in allowed)
-        {
-            if (entry == "*" || string.Equals(entry.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
+        // Only a strict http(s) origin names a site that could be allowed: "null" (sandboxed frames, file: pages),
+        // extension origins and garbage never do (the server's one Origin parser, Auth/WebOrigin).
+        var domain = origin.Count == 1 ? WebOrigin.TryParse(origin.ToString())?.Domain : null;
+        return domain is not null
+            && (AccessService.IsSameOrigin(request, domain)
+                || DomainRules.Matches(domain, _originPatterns, allowLocalhost: Mode == BridgeMode.Standalone));
     }
 
     /// <summary>Whether a client-supplied request header may be forwarded upstream.</summary>

@@ -1,3 +1,5 @@
+using Herald.Server.Hub;
+
 namespace Herald.Server.Bridge;
 
 /// <summary>What every socket of one bridge shares: the policy, the upstream client, the bridge-wide stream count.</summary>
@@ -11,7 +13,15 @@ internal sealed class BridgeService : IDisposable
         Logger = logger;
         Stopping = stopping;
         Upstream = new UpstreamClient(policy, resolver);
+        ConnectionsPerAddress = new AddressCounter(policy.Limits.MaxConnectionsPerAddress);
+        StreamsPerAddress = new AddressCounter(policy.Limits.MaxStreamsPerAddress);
     }
+
+    /// <summary>Open bridge sockets per client address (<c>proxy.limits.maxConnectionsPerAddress</c>).</summary>
+    public AddressCounter ConnectionsPerAddress { get; }
+
+    /// <summary>Running streams per client address over all its sockets (<c>proxy.limits.maxStreamsPerAddress</c>).</summary>
+    public AddressCounter StreamsPerAddress { get; }
 
     public BridgePolicy Policy { get; }
 

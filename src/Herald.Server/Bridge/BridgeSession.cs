@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Herald.Protocol;
+using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Bridge;
 
@@ -26,18 +27,29 @@ internal sealed class BridgeSession : IDisposable
     private readonly Queue<OpenStreamMessage> _queue = new();
     private readonly HashSet<Task> _running = [];
     private readonly BridgeReplyWriter _replies = new();
+    private readonly DateTimeOffset? _expiresAt;
     private BridgeStream? _sequential;
     private int _closeStarted;
 
-    public BridgeSession(WebSocket socket, BridgeService service, string client)
+    /// <param name="socket">The accepted WebSocket.</param>
+    /// <param name="service">What every socket of this bridge shares.</param>
+    /// <param name="client">The client's address and port, for logs.</param>
+    /// <param name="address">The client's address as the limits count it (<c>maxStreamsPerAddress</c>).</param>
+    /// <param name="expiresAt">When the operator token that admitted the socket expires; the socket closes then.</param>
+    public BridgeSession(WebSocket socket, BridgeService service, string client, string address, DateTimeOffset? expiresAt = null)
     {
         _socket = socket;
         _service = service;
         Client = client;
+        Address = address;
+        _expiresAt = expiresAt;
     }
 
-    /// <summary>The client's address, for logs.</summary>
+    /// <summary>The client's address and port, for logs.</summary>
     public string Client { get; }
+
+    /// <summary>The client's address, the key of the per-address limits.</summary>
+    public string Address { get; }
 
     public BridgeService Service => _service;
 
@@ -45,6 +57,13 @@ internal sealed class BridgeSession : IDisposable
     {
         BridgeLog.ClientConnected(_service.Logger, Client);
         using var stopping = _service.Stopping.Register(() => _ = CloseAsync(CloseCodes.ServiceRestart, "Bridge shutting down"));
+        // A socket never outlives the operator token that admitted it, as Herald's own streams do not.
+        using var expiry = _expiresAt is { } at ? new CancellationTokenSource(ClampDelay(at - DateTimeOffset.UtcNow)) : null;
+        using var expired = expiry?.Token.Register(() =>
+        {
+            BridgeLog.AuthExpired(_service.Logger, Client);
+            _ = CloseAsync(CloseCodes.AuthExpired, "Operator token expired; reconnect with a fresh one");
+        });
         var limit = _service.Policy.Limits.MaxMessageBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit, 4096));
         try
@@ -149,7 +168,7 @@ internal sealed class BridgeSession : IDisposable
         switch (message)
         {
             case InvalidMessage invalid:
-                BridgeLog.RejectedMessage(_service.Logger, Client, invalid.Error);
+                BridgeLog.RejectedMessage(_service.Logger, Client, LogValue.Sanitize(invalid.Error));
                 await ReplyAsync(_replies.Error(invalid.Id, invalid.Error));
                 break;
             case CancelStreamMessage cancel:
@@ -176,6 +195,10 @@ internal sealed class BridgeSession : IDisposable
             else if (ActiveStreamCount() >= _service.Policy.Limits.MaxStreamsPerSocket)
             {
                 refusal = $"Too many streams on this connection (proxy.limits.maxStreamsPerSocket: {_service.Policy.Limits.MaxStreamsPerSocket}).";
+            }
+            else if (!_service.StreamsPerAddress.TryAcquire(Address))
+            {
+                refusal = TooManyStreamsFromAddress;
             }
             else
             {
@@ -206,6 +229,7 @@ internal sealed class BridgeSession : IDisposable
                 _tagged.Remove(stream.Id!);
             }
 
+            _service.StreamsPerAddress.Release(Address);
             stream.Dispose();
         }
     }
@@ -260,9 +284,20 @@ internal sealed class BridgeSession : IDisposable
                 {
                     await TrySendAsync(replies.Error(null, $"Too many streams on this connection (proxy.limits.maxStreamsPerSocket: {_service.Policy.Limits.MaxStreamsPerSocket})."));
                 }
+                else if (!_service.StreamsPerAddress.TryAcquire(Address))
+                {
+                    await TrySendAsync(replies.Error(null, TooManyStreamsFromAddress));
+                }
                 else
                 {
-                    await stream.RunAsync();
+                    try
+                    {
+                        await stream.RunAsync();
+                    }
+                    finally
+                    {
+                        _service.StreamsPerAddress.Release(Address);
+                    }
                 }
             }
             finally
@@ -307,6 +342,12 @@ internal sealed class BridgeSession : IDisposable
         // The stream itself answers with 'closed' once it has stopped, so that reply comes after its last event.
         stream.Cancel();
     }
+
+    private string TooManyStreamsFromAddress =>
+        $"Too many streams from your address (proxy.limits.maxStreamsPerAddress: {_service.Policy.Limits.MaxStreamsPerAddress}); end one first.";
+
+    private static TimeSpan ClampDelay(TimeSpan delay) =>
+        delay <= TimeSpan.Zero ? TimeSpan.Zero : delay > TimeSpan.FromDays(24) ? TimeSpan.FromDays(24) : delay;
 
     private int ActiveStreamCount() => _tagged.Count + (_sequential is null ? 0 : 1);
 

@@ -34,8 +34,18 @@ public sealed class ProxySettings
     /// <summary>When set, clients must present it (<c>Authorization: Bearer</c> or <c>?token=</c>). Env <c>HERALD_BRIDGE_TOKEN</c> overrides.</summary>
     public string? Token { get; set; }
     /// <summary>
-    /// Browser origins allowed to open the bridge (exact <c>scheme://host[:port]</c>, or <c>*</c>). Unset = any. A
-    /// request without an <c>Origin</c> header (not a browser) is not affected.
+    /// Admit clients that present no credential. Mounted: needed to run without <see cref="Token"/> and without
+    /// <see cref="AllowOperators"/>; standalone: needed to listen beyond loopback without a token. Otherwise the
+    /// bridge refuses to start (docs/bridge.md, "Who may connect").
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+    /// <summary>Mounted only: an operator JWT (<c>POST /api/auth/login</c>) admits a client, as on Herald's other endpoints.</summary>
+    public bool AllowOperators { get; set; } = true;
+    /// <summary>
+    /// Browser origins allowed besides the server's own: Herald's domain patterns (<c>app.example</c>,
+    /// <c>app.example:8443</c>, <c>*.example.com</c>; a leading <c>https://</c> is ignored), or <c>*</c> for any.
+    /// Unset = the server's own origin only (standalone: also localhost pages). A request without an
+    /// <c>Origin</c> header (not a browser) is not affected.
     /// </summary>
     public string[]? AllowedOrigins { get; set; }
     /// <summary>Send the seed's legacy <c>data</c> message after every <c>sse-event</c>.</summary>
@@ -58,7 +68,8 @@ public sealed class AllowListSettings
     public int[]? Ports { get; set; }
     /// <summary>
     /// Where the resolved address may lie: CIDR blocks, single addresses, or the keywords <c>loopback</c>,
-    /// <c>private</c> and <c>public</c>. Default <c>loopback</c> only.
+    /// <c>private</c> and <c>public</c>. Default: <c>loopback</c> for the standalone bridge, <c>public</c> when
+    /// mounted in the server. An address of this machine's own interfaces needs a CIDR or the address itself.
     /// </summary>
     public string[]? Networks { get; set; }
 }
@@ -70,6 +81,10 @@ public sealed class BridgeLimitSettings
     public int MaxStreamsPerSocket { get; set; } = 8;
     /// <summary>Concurrent upstream streams on the whole bridge.</summary>
     public int MaxStreams { get; set; } = 512;
+    /// <summary>Concurrent upstream streams of one client address, over all its sockets; 0 = no limit.</summary>
+    public int MaxStreamsPerAddress { get; set; } = 64;
+    /// <summary>Concurrent bridge sockets from one client address, idle or not; 0 = no limit.</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 16;
     /// <summary>Requests without an id waiting behind the one that is streaming.</summary>
     public int MaxQueuedRequests { get; set; } = 16;
     /// <summary>Largest WebSocket message a client may send; a larger one closes the socket with 1009.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
+using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Bridge;
 
@@ -32,7 +33,8 @@ internal sealed class BridgeStream : IDisposable
     /// <summary>The raw JSON id of the request, or <see langword="null"/> for a sequential (seed) request.</summary>
     public string? Id => _message.Id;
 
-    private string Label => Id ?? "-";
+    // For logs only: the id is the client's raw JSON, which may hold U+2028, C1 controls or bidi overrides.
+    private string Label => Id is null ? "-" : LogValue.Sanitize(Id);
 
     /// <summary>Stops the stream on the client's request; it answers <c>closed</c> with "Cancelled by client.".</summary>
     public void Cancel()
@@ -54,7 +56,7 @@ internal sealed class BridgeStream : IDisposable
         if (!_service.TryAcquireStream())
         {
             var message = $"The bridge is at its limit of {_service.Policy.Limits.MaxStreams} streams (proxy.limits.maxStreams); try again later.";
-            BridgeLog.StreamFailed(logger, _session.Client, Label, message);
+            BridgeLog.StreamFailed(logger, _session.Client, Label, LogValue.Sanitize(message));
             await _session.TrySendAsync(_replies.Error(Id, message));
             return;
         }
@@ -79,18 +81,18 @@ internal sealed class BridgeStream : IDisposable
         }
         catch (BridgeUpstreamException ex)
         {
-            BridgeLog.StreamFailed(logger, _session.Client, Label, ex.Message);
+            BridgeLog.StreamFailed(logger, _session.Client, Label, LogValue.Sanitize(ex.Message));
             await _session.TrySendAsync(_replies.Error(Id, ex.Message, ex.Status, ex.Body));
         }
         catch (UpstreamIdleException ex)
         {
-            BridgeLog.StreamFailed(logger, _session.Client, Label, ex.Message);
+            BridgeLog.StreamFailed(logger, _session.Client, Label, LogValue.Sanitize(ex.Message));
             await _session.TrySendAsync(_replies.Error(Id, ex.Message));
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
             var message = $"The connection to the SSE server was lost: {ex.Message}";
-            BridgeLog.StreamFailed(logger, _session.Client, Label, message);
+            BridgeLog.StreamFailed(logger, _session.Client, Label, LogValue.Sanitize(message));
             await _session.TrySendAsync(_replies.Error(Id, message));
         }
         catch (Exception ex)
@@ -123,7 +125,7 @@ internal sealed class BridgeStream : IDisposable
         var reconnected = false;
         var attempts = 0;
         // Without the query: it often carries tokens, and logs are read by more people than the bridge's clients.
-        BridgeLog.StreamStarting(_service.Logger, _session.Client, Label, request.Method.Method, UpstreamClient.Describe(request.Uri) + request.Uri.AbsolutePath);
+        BridgeLog.StreamStarting(_service.Logger, _session.Client, Label, request.Method.Method, LogValue.Sanitize(UpstreamClient.Describe(request.Uri) + request.Uri.AbsolutePath));
         while (true)
         {
             Exception? drop = null;
@@ -148,9 +150,8 @@ internal sealed class BridgeStream : IDisposable
                     await _session.SendAsync(_replies.Connected(Id, (int)response.StatusCode, response.Headers.Concat(response.Content.Headers)), cancellationToken);
                 }
 
-                await using var body = new UpstreamReadStream(
-                    await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout, policy.Limits.MaxEventBytes);
-                var reader = new UpstreamEventReader(body);
+                await using var body = new UpstreamReadStream(await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout);
+                using var reader = new UpstreamEventReader(body, lastEventId, policy.Limits.MaxEventBytes);
                 try
                 {
                     await foreach (var sseEvent in reader.ReadAllAsync(cancellationToken))
@@ -167,7 +168,7 @@ internal sealed class BridgeStream : IDisposable
                 }
                 finally
                 {
-                    lastEventId = reader.LastEventId ?? lastEventId;
+                    lastEventId = reader.LastEventId;
                     retry = reader.ReconnectionInterval ?? retry;
                 }
 
@@ -188,7 +189,7 @@ internal sealed class BridgeStream : IDisposable
             }
 
             var delay = Math.Min((long)(retry ?? TimeSpan.FromMilliseconds(policy.Resume.DefaultRetry)).TotalMilliseconds, policy.Resume.MaxRetry);
-            BridgeLog.Resuming(_service.Logger, _session.Client, Label, delay, lastEventId ?? "", attempts);
+            BridgeLog.Resuming(_service.Logger, _session.Client, Label, delay, LogValue.Sanitize(lastEventId), attempts);
             await Task.Delay(TimeSpan.FromMilliseconds(delay), cancellationToken);
             reconnected = true;
         }

@@ -1,48 +1,71 @@
 using System.Globalization;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using System.Text;
+using Herald.Protocol.Sse;
 
 namespace Herald.Server.Bridge;
 
 /// <summary>One dispatched SSE event in the shape of the seed's <c>sse-event</c> payload.</summary>
-/// <param name="Id">The <c>id</c> field of this event, or <see langword="null"/> when the event had none.</param>
-/// <param name="Event">The event type; <c>message</c> when the event had no <c>event</c> field.</param>
+/// <param name="Id">The <c>id</c> field of this event's own block, or <see langword="null"/> when the block had none.</param>
+/// <param name="Event">The event type; <c>message</c> when the block had no <c>event</c> field or an empty one.</param>
 /// <param name="Data">The data lines joined with LF.</param>
-/// <param name="Retry">The <c>retry</c> field of this event in milliseconds, as the seed shows it ("5000"), or <see langword="null"/>.</param>
+/// <param name="Retry">The <c>retry</c> field of this event's own block in milliseconds, as the seed shows it ("5000"), or <see langword="null"/>.</param>
 internal sealed record UpstreamEvent(string? Id, string Event, string Data, string? Retry);
 
 /// <summary>
-/// Reads an event stream with <see cref="SseParser"/>, which implements the WHATWG parsing rules (CR / LF /
-/// CRLF, a leading BOM, comments, digit-only <c>retry</c>, NUL-free <c>id</c>, no dispatch of an event that
-/// the stream ends in the middle of), and keeps the two values a reconnect needs.
+/// Reads an upstream event stream with Herald's <see cref="SseEventReader"/> (the WHATWG interpretation rules to the
+/// letter) and keeps the two values a reconnect needs.
 /// </summary>
-internal sealed class UpstreamEventReader(Stream stream)
+internal sealed class UpstreamEventReader : IDisposable
 {
-    // Spec: "the stream must be decoded as UTF-8" — invalid sequences become U+FFFD, as a browser does.
-    private readonly SseParser<string> _parser = SseParser.Create(stream, static (_, data) => Encoding.UTF8.GetString(data));
+    private readonly SseEventReader _reader;
+    private readonly int _maxEventBytes;
+
+    /// <param name="stream">The upstream body.</param>
+    /// <param name="lastEventId">The last event ID string of the previous connection of this stream, if any.</param>
+    /// <param name="maxEventBytes"><c>proxy.limits.maxEventBytes</c>: the longest line and the largest event.</param>
+    public UpstreamEventReader(Stream stream, string? lastEventId = null, int maxEventBytes = SseEventReader.DefaultMaxEventBytes)
+    {
+        _reader = new SseEventReader(stream, lastEventId, maxEventBytes, maxEventBytes);
+        _maxEventBytes = maxEventBytes;
+    }
 
     /// <summary>
-    /// The last event ID string as EventSource keeps it: updated when an event is dispatched, from the id buffer
-    /// that persists across events, and sent as <c>Last-Event-ID</c> when reconnecting. <see langword="null"/>
-    /// until the first event is dispatched (the previous connection's value then still holds); empty after <c>id:</c>
-    /// with no value, which per the spec resets it.
+    /// The last event ID string as EventSource keeps it and sends it as <c>Last-Event-ID</c> when reconnecting: set at
+    /// every blank line, also one ending a block without data, from the id buffer that persists across events;
+    /// empty after <c>id:</c> with no value, which per the spec resets it.
     /// </summary>
-    public string? LastEventId { get; private set; }
+    public string LastEventId => _reader.LastEventId;
 
-    /// <summary>The last <c>retry</c> the server sent on this connection (even on an event that was never dispatched).</summary>
-    public TimeSpan? ReconnectionInterval => _parser.ReconnectionInterval == Timeout.InfiniteTimeSpan ? null : _parser.ReconnectionInterval;
+    /// <summary>The last <c>retry</c> the server sent on this connection (even in a block that dispatched nothing).</summary>
+    public TimeSpan? ReconnectionInterval => _reader.ReconnectionTime;
 
     public async IAsyncEnumerable<UpstreamEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var item in _parser.EnumerateAsync(cancellationToken))
+        while (true)
         {
-            LastEventId = _parser.LastEventId;
+            SseEvent? sseEvent;
+            try
+            {
+                sseEvent = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException)
+            {
+                throw new BridgeUpstreamException(
+                    $"The SSE server sent a line or event larger than {_maxEventBytes} bytes (proxy.limits.maxEventBytes).");
+            }
+
+            if (sseEvent is null)
+            {
+                yield break;
+            }
+
             yield return new UpstreamEvent(
-                item.EventId,
-                item.EventType,
-                item.Data,
-                item.ReconnectionInterval is { } retry ? ((long)retry.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : null);
+                sseEvent.Id,
+                sseEvent.Type,
+                sseEvent.Data,
+                sseEvent.Retry is { } retry ? ((long)retry.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : null);
         }
     }
+
+    public void Dispose() => _reader.Dispose();
 }

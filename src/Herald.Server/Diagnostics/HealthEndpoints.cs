@@ -1,10 +1,16 @@
+using System.Text.Json.Serialization;
 using Herald.Server.Api;
+using Herald.Server.Auth;
 using Herald.Server.Backplane;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Diagnostics;
 
-/// <summary><c>/api/sse/health</c> and <c>/api/sse/stats</c>, in the shapes seed 000's runbook uses.</summary>
+/// <summary>
+/// <c>/api/sse/health</c> and <c>/api/sse/stats</c>, in the shapes seed 000's runbook uses. Anyone sees the counts;
+/// the live topic names (<c>by_topic</c>: which dialogs have viewers, whose <c>user:…</c> topics are open) only an
+/// operator or a service key.
+/// </summary>
 public static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
@@ -25,17 +31,31 @@ public static class HealthEndpoints
             return TypedResults.Json(new Health(status, tracker.Count, redis, dispatcher.LastDeliveredId), HeraldJson.Options);
         }).WithSummary("{status, connections, redis}: healthy, or degraded while the Redis backplane is disconnected.");
 
-        api.MapGet("/stats", (ConnectionTracker tracker, TopicRegistry registry, HeraldMetrics metrics) =>
-            TypedResults.Json(new Stats(
+        api.MapGet("/stats", async Task<IResult> (HttpContext context, AccessService access, ConnectionTracker tracker, TopicRegistry registry, HeraldMetrics metrics) =>
+        {
+            // A credential that is sent is checked (a wrong key is told so); without one the answer has counts only.
+            var named = false;
+            if (AccessService.HasOperatorOrServiceCredential(context.Request))
+            {
+                var (_, error) = await access.AuthenticateOperatorAsync(context, allowService: true);
+                if (error is not null)
+                {
+                    return error;
+                }
+
+                named = true;
+            }
+
+            return TypedResults.Json(new Stats(
                 tracker.Count,
                 metrics.EventsSent.Total,
                 metrics.EventsPublished.Total,
                 new ConnectionDetails(tracker.CountsByTransport(), registry.TopicCount,
-                    registry.TopTopics(100).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal)),
+                    named ? registry.TopTopics(100).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null),
                 new Counters(metrics.Resumes.Total, metrics.ReplayedEvents.Total, metrics.Resets.Total, metrics.Disconnects.Total,
                     metrics.DuplicatesDropped.Total, metrics.GapsFilled.Total, metrics.StreamsHandedOff.Total)),
-                HeraldJson.Options))
-            .WithSummary("{active_connections, events_sent, connection_details: {by_transport, topics, by_topic}}.");
+                HeraldJson.Options);
+        }).WithSummary("{active_connections, events_sent, connection_details: {by_transport, topics[, by_topic with an operator token or X-Api-Key]}}.");
         return app;
     }
 
@@ -43,7 +63,8 @@ public static class HealthEndpoints
 
     private sealed record Stats(int ActiveConnections, long EventsSent, long EventsPublished, ConnectionDetails ConnectionDetails, Counters Counters);
 
-    private sealed record ConnectionDetails(IReadOnlyDictionary<string, long> ByTransport, int Topics, IReadOnlyDictionary<string, int> ByTopic);
+    private sealed record ConnectionDetails(IReadOnlyDictionary<string, long> ByTransport, int Topics,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, int>? ByTopic);
 
     private sealed record Counters(long Resumes, long ReplayedEvents, long Resets, long ServerDisconnects, long DuplicatesDropped, long GapsFilled, long HandedOffStreams);
 }

@@ -17,8 +17,7 @@ public sealed class ConnectionTracker
     private readonly HashSet<Subscriber>[] _buckets = Enumerable.Range(0, BucketCount).Select(_ => new HashSet<Subscriber>()).ToArray();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _byTransport = new(StringComparer.Ordinal);
     private readonly int _maxConnections;
-    private readonly int _maxPerIp;
-    private readonly ConcurrentDictionary<string, StrongBox<int>> _perIp = new(StringComparer.Ordinal);
+    private readonly AddressCounter _perIp;
     private readonly HeraldMetrics _metrics;
     private int _next;
     private int _count;
@@ -26,7 +25,7 @@ public sealed class ConnectionTracker
     public ConnectionTracker(IOptions<HeraldOptions> options, HeraldMetrics metrics)
     {
         _maxConnections = options.Value.Streams.MaxConnections;
-        _maxPerIp = options.Value.Limits.MaxConnectionsPerIp;
+        _perIp = new AddressCounter(options.Value.Limits.MaxConnectionsPerIp);
         _metrics = metrics;
         metrics.Meter.CreateObservableGauge("herald.connections", () =>
             _byTransport.Select(kv => new System.Diagnostics.Metrics.Measurement<long>(Interlocked.Read(ref kv.Value.Value),
@@ -45,19 +44,24 @@ public sealed class ConnectionTracker
             return false;
         }
 
-        if (_maxPerIp > 0)
+        if (!_perIp.TryAcquire(clientKey))
         {
-            var box = _perIp.GetOrAdd(clientKey, static _ => new StrongBox<int>());
-            if (Interlocked.Increment(ref box.Value) > _maxPerIp)
-            {
-                Interlocked.Decrement(ref box.Value);
-                Interlocked.Decrement(ref _count);
-                _metrics.RateLimited.Add(1, "limit", "connections_per_ip");
-                return false;
-            }
+            Interlocked.Decrement(ref _count);
+            _metrics.RateLimited.Add(1, "limit", "connections_per_ip");
+            return false;
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Frees a slot taken by <see cref="TryReserve"/> for a connection that was never registered as a subscriber
+    /// (a bridge socket: it counts under the same limits, but receives no events).
+    /// </summary>
+    public void Release(string clientKey)
+    {
+        Interlocked.Decrement(ref _count);
+        _perIp.Release(clientKey);
     }
 
     /// <summary>Registers a connection that holds a reserved slot.</summary>
@@ -83,12 +87,7 @@ public sealed class ConnectionTracker
         }
 
         Interlocked.Decrement(ref _byTransport.GetOrAdd(subscriber.Transport, static _ => new StrongBox<long>()).Value);
-        Interlocked.Decrement(ref _count);
-        if (_maxPerIp > 0 && _perIp.TryGetValue(subscriber.ClientKey, out var box) && Interlocked.Decrement(ref box.Value) == 0)
-        {
-            // Drop idle entries so the map does not grow with every address ever seen; a racing reserve re-adds it.
-            _perIp.TryRemove(new KeyValuePair<string, StrongBox<int>>(subscriber.ClientKey, box));
-        }
+        Release(subscriber.ClientKey);
     }
 
     public IReadOnlyDictionary<string, long> CountsByTransport() =>

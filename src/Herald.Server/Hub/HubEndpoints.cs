@@ -8,7 +8,8 @@ namespace Herald.Server.Hub;
 
 /// <summary>
 /// The generic hub for non-chat uses (seed 003: notifications, progress, dashboards): publish to any topic,
-/// subscribe to several topics on one SSE stream.
+/// subscribe to several topics on one SSE stream. The chat topics are reserved (<see cref="ReservedTopics"/>):
+/// nobody publishes to them here, and a service key reads them only where the deployment allows it.
 /// </summary>
 public static class HubEndpoints
 {
@@ -24,7 +25,7 @@ public static class HubEndpoints
         return app;
     }
 
-    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, EventHub hub)
+    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, EventHub hub, AccessService access)
     {
         var (body, error) = await reader.ReadJsonAsync<PublishRequest>(context);
         if (error is not null)
@@ -36,6 +37,11 @@ public static class HubEndpoints
         {
             return ApiError.BadRequest(string.IsNullOrEmpty(body.Topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
                 "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'.");
+        }
+
+        if (access.AuthorizeTopicPublish(body.Topic) is { } reserved)
+        {
+            return reserved;
         }
 
         var eventName = body.Event ?? "message";
@@ -61,9 +67,9 @@ public static class HubEndpoints
         return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task StreamAsync(HttpContext context, SseTransport sse)
+    private static async Task StreamAsync(HttpContext context, SseTransport sse, AccessService access)
     {
-        var (topics, error) = ParseTopics(context.Request);
+        var (topics, error) = ParseReadableTopics(context, access);
         if (error is not null)
         {
             await error.ExecuteAsync(context);
@@ -74,9 +80,9 @@ public static class HubEndpoints
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static async Task PollAsync(HttpContext context, LongPollTransport poll)
+    private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {
-        var (topics, error) = ParseTopics(context.Request);
+        var (topics, error) = ParseReadableTopics(context, access);
         if (error is not null)
         {
             await error.ExecuteAsync(context);
@@ -84,6 +90,12 @@ public static class HubEndpoints
         }
 
         await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller());
+    }
+
+    private static (IReadOnlyList<string>? Topics, ApiError? Error) ParseReadableTopics(HttpContext context, AccessService access)
+    {
+        var (topics, error) = ParseTopics(context.Request);
+        return error is null && access.AuthorizeTopicRead(context.Caller(), topics!) is { } refused ? (null, refused) : (topics, error);
     }
 
     /// <summary>Reads <c>?topic=</c> (repeatable, or comma-separated) into a validated, distinct list.</summary>

@@ -143,6 +143,12 @@ public sealed class StreamHost(
 
     internal void Forget(StreamLease lease) => _leases.TryRemove(new KeyValuePair<string, StreamLease>(lease.ConnectionId, lease));
 
+    internal void LeaseFault(Subscriber subscriber, TimeSpan retry, Exception exception)
+    {
+        HubLog.LeaseFault(_logger, subscriber.Transport, (long)retry.TotalMilliseconds, exception);
+        metrics.LoopFault("lease");
+    }
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamLease> _leases = new(StringComparer.Ordinal);
 }
 
@@ -151,6 +157,8 @@ public sealed class StreamHost(
 /// lease, and a second timer was ~200 bytes more per idle connection.</remarks>
 public sealed class StreamLease : IDisposable
 {
+    private static readonly TimeSpan FaultRetry = TimeSpan.FromSeconds(1);
+
     private readonly StreamHost _host;
     private readonly Subscriber _subscriber;
     private readonly TimeSpan _warningLead;
@@ -206,7 +214,29 @@ public sealed class StreamLease : IDisposable
         }
     }
 
+    // A timer callback that throws ends the process, and a lease whose expiry step failed would never close its
+    // stream: a fault is logged and counted and the timer fires again shortly (it re-checks the expiry then).
     private void OnTimer()
+    {
+        try
+        {
+            OnTimerCore();
+        }
+        catch (Exception ex)
+        {
+            _host.LeaseFault(_subscriber, FaultRetry, ex);
+            try
+            {
+                _timer.Change(FaultRetry, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The stream ended meanwhile; nothing is left to expire.
+            }
+        }
+    }
+
+    private void OnTimerCore()
     {
         bool warn;
         bool expired;

@@ -35,6 +35,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     private static readonly byte[] Pong = "__pong__"u8.ToArray();
     private static readonly byte[] JsonPong = "{\"type\":\"pong\"}"u8.ToArray();
 
+    // At most 123 bytes (RFC 6455's limit on a close reason).
+    private const string GuestIdMissing = "guest_id is missing: widget sockets need &guest_id=<visitor id> (1-128 of A-Z a-z 0-9 - _ .)";
+
     private readonly ILogger _logger = loggers.CreateLogger("WebSocket");
 
     /// <summary>Which credential a dialog socket takes, by its URL (seed 001's three pools).</summary>
@@ -58,6 +61,14 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         if (idError is not null)
         {
             await CloseAsync(socket, idError);
+            return;
+        }
+
+        // Seed 001's widget URLs (?site_token=, ?assistant_id=) carry no guest_id; the reason says what to add
+        // before any credential check could give a less helpful one.
+        if (kind != DialogSocketKind.Operator && string.IsNullOrEmpty(context.Request.Query["guest_id"]))
+        {
+            await CloseAsync(socket, ApiError.BadRequest(ErrorCodes.MissingField, GuestIdMissing));
             return;
         }
 
@@ -133,6 +144,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
     {
+        // Seed 002's client pings with the bare text "ping"; it gets the JSON ping's answer.
+        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        {
+            return HubEvent.Direct(JsonPong);
+        }
+
         OperatorMessage? message;
         try
         {
@@ -140,7 +157,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
         catch (JsonException)
         {
-            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are JSON objects: {\"type\":\"subscribe\"|\"ping\", ...}.");
+            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are \"ping\" or JSON objects: {\"type\":\"subscribe\"|\"ping\", ...}.");
         }
 
         switch (message?.Type)

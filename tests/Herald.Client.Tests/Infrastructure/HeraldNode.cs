@@ -117,9 +117,10 @@ public sealed class HeraldNode : IAsyncDisposable
             }
         }
 
+        // Disposing the app disposes its store, which closes its own pooled connections (never ClearAllPools: other
+        // nodes of the same test process may be serving).
         await _app.DisposeAsync();
         _app = null;
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Herald.Cli.Seed004;
 using Herald.Server.Bridge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -132,10 +133,11 @@ public sealed class BridgeHostingTests
         [
             "--urls", "http://127.0.0.1:0", "--environment", "Development",
             $"--Herald:Storage:DataDirectory={data.Path}", "--Herald:Bridge:Enabled=true", "--Herald:Bridge:Path=/ws/bridge",
+            "--Herald:Bridge:Token=t0ken", "--Herald:Bridge:Allow:Networks:0=loopback",
         ], builder => builder.Logging.ClearProviders());
         await app.StartAsync().WaitAsync(Within.Timeout);
         var authority = new Uri(app.Urls.Single()).Authority;
-        await using var client = await BridgeClient.ConnectAsync(new Uri($"ws://{authority}/ws/bridge"));
+        await using var client = await BridgeClient.ConnectAsync(new Uri($"ws://{authority}/ws/bridge?token=t0ken"));
 
         await client.SendTextAsync(TestBridgeClient.BuildRequest(server.Settings, "via main server"));
 

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Herald.Cli.Seed004;
 using Herald.Server.Bridge;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -154,6 +155,33 @@ public sealed class BridgeProtocolTests
         Assert.Contains(expected, error.Message(), StringComparison.Ordinal);
         await client.SendTextAsync(TestBridgeClient.BuildRequest(server.Settings, "still works"));
         Assert.Equal("closed", (await client.ReceiveUntilEndAsync())[^1].Type());
+    }
+
+    /// <summary>A valid request followed by anything but whitespace is refused whole; its upstream is never contacted.</summary>
+    [Theory]
+    [InlineData(" garbage")]
+    [InlineData("{\"address\":\"127.0.0.1\"}")]
+    [InlineData("\u2028")]
+    public async Task Request_WithDataAfterTheJsonValue_RepliesErrorWithoutConnecting(string extra)
+    {
+        var requests = 0;
+        await using var upstream = await UpstreamServer.StartAsync(async context =>
+        {
+            Interlocked.Increment(ref requests);
+            await UpstreamServer.StartEventStreamAsync(context);
+        });
+        await using var bridge = await BridgeServer.StartAsync(s => s.Allow.Networks = ["loopback"]);
+        await using var client = await bridge.ConnectAsync();
+
+        await client.SendTextAsync(JsonSerializer.Serialize(upstream.Request("/")) + extra);
+        var error = await client.ReceiveAsync();
+        await client.SendTextAsync(JsonSerializer.Serialize(upstream.Request("/")) + " \r\n\t");
+        var connected = await client.ReceiveAsync();
+
+        Assert.Equal("error", error.Type());
+        Assert.Contains("Malformed request: not valid JSON", error.Message(), StringComparison.Ordinal);
+        Assert.Equal("connected", connected.Type());
+        Assert.Equal(1, Volatile.Read(ref requests));
     }
 
     [Fact]

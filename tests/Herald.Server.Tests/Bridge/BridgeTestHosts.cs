@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Herald.Server.Bridge;
+using Herald.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -32,11 +33,19 @@ internal sealed class BridgeServer : IAsyncDisposable
     /// <summary><c>ws://127.0.0.1:PORT/proxy</c>.</summary>
     public Uri Uri { get; }
 
-    public static async Task<BridgeServer> StartAsync(Action<ProxySettings>? configure = null, HostResolver? resolver = null)
+    // logs: receives the bridge's log entries; none are kept without it.
+    public static async Task<BridgeServer> StartAsync(Action<ProxySettings>? configure = null, HostResolver? resolver = null, LogCapture? logs = null)
     {
         var settings = new ProxySettings { Host = "127.0.0.1", Port = 0 };
         configure?.Invoke(settings);
-        var app = BridgeHost.Build(settings, builder => builder.Logging.ClearProviders(), resolver);
+        var app = BridgeHost.Build(settings, builder =>
+        {
+            builder.Logging.ClearProviders();
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+            }
+        }, resolver);
         await app.StartAsync().WaitAsync(Within.Timeout);
         var http = new Uri(app.Urls.Single());
         return new BridgeServer(app, new Uri($"ws://{http.Authority}{settings.Path}"));

@@ -4,7 +4,7 @@ using Herald.Server.Bridge;
 namespace Herald.Server.Tests.Bridge;
 
 /// <summary>
-/// The WHATWG event-stream rules as the bridge applies them (SseParser underneath), and how each event maps
+/// The WHATWG event-stream rules as the bridge applies them (Herald's SseEventReader underneath), and how each event maps
 /// onto the seed's <c>sse-event</c> payload.
 /// </summary>
 public sealed class SseParsingTests
@@ -27,6 +27,10 @@ public sealed class SseParsingTests
         { "field without colon is an empty value", "data\n\n", ["~|message||~"] },
         { "event defaults to message", "id: 7\ndata: x\n\n", ["7|message|x|~"] },
         { "event type resets after dispatch", "event: a\ndata: 1\n\ndata: 2\n\n", ["~|a|1|~", "~|message|2|~"] },
+        { "event type resets after a block without data", "event: foo\n\ndata: x\n\n", ["~|message|x|~"] },
+        { "empty event is message", "event:\ndata: x\n\n", ["~|message|x|~"] },
+        { "retry of a block without data is not the next event's", "retry: 1000\n\ndata: x\n\n", ["~|message|x|~"] },
+        { "id of a block without data is not the next event's", "id: 5\n\ndata: x\n\n", ["~|message|x|~"] },
         { "retry all digits", "retry: 5000\ndata: x\n\n", ["~|message|x|5000"] },
         { "retry with a letter ignored", "retry: 50a\ndata: x\n\n", ["~|message|x|~"] },
         { "retry with a sign ignored", "retry: -1\ndata: x\n\n", ["~|message|x|~"] },
@@ -60,28 +64,29 @@ public sealed class SseParsingTests
     [Fact]
     public async Task LastEventId_PersistsAcrossEvents_AsEventSourceKeepsIt()
     {
-        var reader = new UpstreamEventReader(new MemoryStream(Encoding.UTF8.GetBytes("id: 5\ndata: a\n\ndata: b\n\nid: 6\n\n")));
+        using var reader = new UpstreamEventReader(new MemoryStream(Encoding.UTF8.GetBytes("id: 5\ndata: a\n\ndata: b\n\nid: 6\n\n")));
         List<string?> seen = [];
         await foreach (var e in reader.ReadAllAsync(CancellationToken.None).WithCancellation(CancellationToken.None))
         {
             seen.Add(reader.LastEventId);
         }
 
-        // The id of the undispatched block (6) does not count: the last event ID string changes on dispatch only.
+        // Spec, dispatch step 1 ("Set the last event ID string of the event source to the value of the last event ID
+        // buffer") comes before step 2 returns for a block without data: its id (6) is the last event ID.
         Assert.Equal(["5", "5"], seen);
-        Assert.Equal("5", reader.LastEventId);
+        Assert.Equal("6", reader.LastEventId);
     }
 
     [Fact]
     public async Task ReconnectionInterval_TakenEvenFromAnUndispatchedBlock()
     {
-        var reader = new UpstreamEventReader(new MemoryStream("retry: 1234\n\n"u8.ToArray()));
+        using var reader = new UpstreamEventReader(new MemoryStream("retry: 1234\n\n"u8.ToArray()));
         await foreach (var _ in reader.ReadAllAsync(CancellationToken.None))
         {
         }
 
         Assert.Equal(TimeSpan.FromMilliseconds(1234), reader.ReconnectionInterval);
-        Assert.Null(reader.LastEventId);
+        Assert.Equal("", reader.LastEventId);
     }
 
     [Theory]
@@ -90,8 +95,7 @@ public sealed class SseParsingTests
     [InlineData("data: 0123456789\r\ndata: 0123456789\r\ndata: 0123456789\r\ndata: 0123456789\r\n\r\n")]
     public async Task ReadStream_LineOrEventOverLimit_Fails(string input)
     {
-        var stream = new UpstreamReadStream(new MemoryStream(Encoding.UTF8.GetBytes(input)), Timeout.InfiniteTimeSpan, maxEventBytes: 30);
-        var reader = new UpstreamEventReader(stream);
+        using var reader = new UpstreamEventReader(new MemoryStream(Encoding.UTF8.GetBytes(input)), maxEventBytes: 30);
         var error = await Assert.ThrowsAsync<BridgeUpstreamException>(async () =>
         {
             await foreach (var _ in reader.ReadAllAsync(CancellationToken.None))
@@ -106,9 +110,9 @@ public sealed class SseParsingTests
     {
         // 100 events of 20 bytes each: 2000 bytes in all, but no single event near the 30-byte limit.
         var input = string.Concat(Enumerable.Repeat("data: 0123456789abcd\r\n\r\n", 100));
-        var stream = new UpstreamReadStream(new MemoryStream(Encoding.UTF8.GetBytes(input)), Timeout.InfiniteTimeSpan, maxEventBytes: 30);
+        using var reader = new UpstreamEventReader(new MemoryStream(Encoding.UTF8.GetBytes(input)), maxEventBytes: 30);
         var count = 0;
-        await foreach (var _ in new UpstreamEventReader(stream).ReadAllAsync(CancellationToken.None))
+        await foreach (var _ in reader.ReadAllAsync(CancellationToken.None))
         {
             count++;
         }
@@ -118,9 +122,10 @@ public sealed class SseParsingTests
 
     private static async Task<List<string>> ReadAsync(string input, int chunk)
     {
-        var stream = new UpstreamReadStream(new ChunkedStream(Encoding.UTF8.GetBytes(input), chunk), Timeout.InfiniteTimeSpan, 1 << 20);
+        var stream = new UpstreamReadStream(new ChunkedStream(Encoding.UTF8.GetBytes(input), chunk), Timeout.InfiniteTimeSpan);
+        using var reader = new UpstreamEventReader(stream);
         List<string> events = [];
-        await foreach (var e in new UpstreamEventReader(stream).ReadAllAsync(CancellationToken.None))
+        await foreach (var e in reader.ReadAllAsync(CancellationToken.None))
         {
             events.Add($"{e.Id ?? "~"}|{e.Event}|{e.Data}|{e.Retry ?? "~"}");
         }

@@ -21,12 +21,10 @@ public sealed class HeraldTestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly bool _ownsDirectory;
-    private readonly ErrorLog _errors;
-
-    private HeraldTestServer(WebApplication app, string dataDirectory, bool ownsDirectory, ErrorLog errors)
+    private HeraldTestServer(WebApplication app, string dataDirectory, bool ownsDirectory, LogCapture logs)
     {
         _app = app;
-        _errors = errors;
+        Logs = logs;
         DataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -41,6 +39,9 @@ public sealed class HeraldTestServer : IAsyncDisposable
     public string DataDirectory { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>What the node logged (at the levels its configuration lets through; Warning unless a test sets <c>Logging:LogLevel:*</c>).</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>Starts a node. <paramref name="settings"/> are configuration keys such as <c>Herald:Streams:HeartbeatInterval</c>.</summary>
     public static async Task<HeraldTestServer> StartAsync(IDictionary<string, string>? settings = null, string? dataDirectory = null, int port = 0,
@@ -67,10 +68,10 @@ public sealed class HeraldTestServer : IAsyncDisposable
             args.Add($"--{key}={value}");
         }
 
-        var errors = new ErrorLog();
-        var app = HeraldApp.Build([.. args], builder => builder.Logging.AddProvider(errors));
+        var logs = new LogCapture();
+        var app = HeraldApp.Build([.. args], builder => builder.Logging.AddProvider(logs));
         await app.StartAsync();
-        return new HeraldTestServer(app, dataDirectory, owns, errors);
+        return new HeraldTestServer(app, dataDirectory, owns, logs);
     }
 
     public T GetService<T>() where T : notnull => _app.Services.GetRequiredService<T>();
@@ -119,7 +120,7 @@ public sealed class HeraldTestServer : IAsyncDisposable
     }
 
     /// <summary>The server's Error and Critical log entries so far, for a failure message (empty when there are none).</summary>
-    public string ServerErrors() => _errors.Text();
+    public string ServerErrors() => Logs.Text(LogLevel.Error);
 
     public async ValueTask DisposeAsync()
     {
@@ -132,7 +133,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
         await _app.DisposeAsync();
         if (_ownsDirectory)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // The node's store has closed its own pooled connections; ClearAllPools here would also close those of
+            // the nodes other tests are running at this moment (a 500 in an unrelated test).
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);
@@ -148,36 +150,4 @@ public sealed class HeraldTestServer : IAsyncDisposable
 public sealed record Guest(long AssistantId, string GuestId, long DialogId)
 {
     public string Query => $"assistant_id={AssistantId}&guest_id={GuestId}";
-}
-
-/// <summary>
-/// Keeps a test node's Error and Critical log entries with their exceptions, so that a request that fails with
-/// 500 says why in the test's failure message (the console output of an in-process server is not shown by the runner).
-/// </summary>
-internal sealed class ErrorLog : ILoggerProvider
-{
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _entries = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public string Text() => _entries.IsEmpty ? "" : "\nserver errors:\n" + string.Join("\n", _entries);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(ErrorLog owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel) && owner._entries.Count < 50)
-            {
-                owner._entries.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
-            }
-        }
-    }
 }

@@ -427,6 +427,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 }
 
 /// <summary>One PostgreSQL cluster for the class; each test gets its own database.</summary>
+[Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class PostgresStoreContractTests(PostgresStoreContractTests.Cluster cluster)
     : StoreContractTests, IClassFixture<PostgresStoreContractTests.Cluster>
 {

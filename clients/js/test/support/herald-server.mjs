@@ -13,8 +13,8 @@ const repo = resolve(here, '../../../..');
 export function heraldDll() {
   const candidates = [
     process.env.HERALD_DLL,
-    join(repo, 'src/Herald.Server/bin/Release/net10.0/herald.dll'),
-    join(repo, 'src/Herald.Server/bin/Debug/net10.0/herald.dll'),
+    join(repo, 'src/Herald.Cli/bin/Release/net10.0/herald.dll'),
+    join(repo, 'src/Herald.Cli/bin/Debug/net10.0/herald.dll'),
   ].filter(Boolean);
   const found = candidates.find((p) => existsSync(p));
   if (!found) {

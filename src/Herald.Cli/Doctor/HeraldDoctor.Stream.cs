@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>The SSE checks: the endpoint answers a stream, the prelude arrives at once, test messages are delivered.</summary>
 internal sealed partial class HeraldDoctor

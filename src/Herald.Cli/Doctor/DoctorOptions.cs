@@ -1,4 +1,4 @@
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>What <c>herald doctor</c> checks and with which credential.</summary>
 internal sealed record DoctorOptions

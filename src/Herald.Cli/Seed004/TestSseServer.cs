@@ -1,9 +1,10 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text;
+using Herald.Server.Bridge;
 
-namespace Herald.Server.Bridge;
+namespace Herald.Cli.Seed004;
 
 /// <summary>
 /// Seed 004's test SSE server (<c>herald testserver</c>): every request to <c>/events</c> (or <c>/</c>), GET or

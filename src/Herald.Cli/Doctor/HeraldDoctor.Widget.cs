@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>The widget checks: CORS for the site's origin and the widget token.</summary>
 internal sealed partial class HeraldDoctor
@@ -18,7 +18,7 @@ internal sealed partial class HeraldDoctor
         if (target?.WidgetQuery is not { } query)
         {
             report.Add(_options.Mode == "operator"
-                ? new CheckResult("cors", CheckStatus.Info, "not checked: CORS applies to widget requests (--assistant-id or --site-token); operator endpoints never answer CORS")
+                ? new CheckResult("cors", CheckStatus.Info, "not checked: CORS applies to widget requests (--assistant-id or --site-token); operator endpoints answer CORS only to Herald:Cors:OperatorOrigins")
                 : new CheckResult("cors", CheckStatus.Skip, "not checked: no dialog (see 'dialog')"));
             return;
         }

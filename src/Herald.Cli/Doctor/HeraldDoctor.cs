@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>
 /// Seed 000's checklist, run against a live deployment through whatever sits in front of it: health and Redis,

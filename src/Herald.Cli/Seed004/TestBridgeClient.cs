@@ -1,9 +1,10 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Herald.Server.Bridge;
 
-namespace Herald.Server.Bridge;
+namespace Herald.Cli.Seed004;
 
 /// <summary>
 /// Seed 004's test client (<c>herald testclient</c>): connects to the bridge, sends <c>maxMessages</c> requests

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>How one check ended. Only <see cref="Fail"/> and <see cref="Skip"/> make the doctor exit non-zero.</summary>
 internal enum CheckStatus

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>The WebSocket check: an upgrade through whatever proxy is in front, then a ping.</summary>
 internal sealed partial class HeraldDoctor

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>What the probe saw on the stream, and when (<see cref="Stopwatch"/> ticks).</summary>
 internal sealed record SseProbeItem(SseProbeItem.Kinds Kind, long Timestamp, string? Id = null, string? EventType = null, string? Data = null, int? Retry = null)

@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>Requests with a timeout, and what an unexpected answer most likely means.</summary>
 internal sealed partial class HeraldDoctor

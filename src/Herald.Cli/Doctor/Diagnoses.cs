@@ -1,4 +1,4 @@
-namespace Herald.Server.Cli.Doctor;
+namespace Herald.Cli.Doctor;
 
 /// <summary>
 /// The likely causes and fixes the doctor names, in one place. Each comes from an outage written up in seed 000

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using Herald.Server;
+using Herald.Server.Bridge;
+
+namespace Herald.Cli;
+
+/// <summary><c>herald serve</c> (also <c>herald</c> alone): runs the gateway.</summary>
+/// <remarks>
+/// Every token the command does not declare goes to ASP.NET Core configuration as it is, so
+/// <c>--Herald:Storage:Provider=postgres</c> (or <c>--Herald:Storage:Provider postgres</c>) sets a setting for
+/// this run exactly as the environment variable <c>Herald__Storage__Provider</c> would.
+/// </remarks>
+internal static class ServeCommand
+{
+    private static readonly Option<string> Urls = new("--urls")
+    {
+        Description = $"Where to listen, e.g. http://0.0.0.0:8000 (default {HeraldApp.DefaultUrl}, or ASPNETCORE_URLS).",
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("serve", "Run the gateway. Any --Section:Key=value after it sets a configuration value for this run.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        command.Options.Add(Urls);
+        command.SetAction(RunAsync);
+        return command;
+    }
+
+    public static async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
+    {
+        if (result.UnmatchedTokens.Count > 0 && IsBareWord(result.UnmatchedTokens[0]))
+        {
+            return await HeraldCommandLine.FailUsageAsync(result, $"Unknown command '{result.UnmatchedTokens[0]}'.");
+        }
+
+        WebApplication app;
+        try
+        {
+            app = HeraldApp.Build(ConfigurationArguments(result, Urls));
+        }
+        catch (BridgeSettingsException ex)
+        {
+            // One line naming the setting, not a stack trace: the operator has a decision to make.
+            await Console.Error.WriteLineAsync($"Invalid bridge settings: {ex.Message}");
+            return HeraldCommandLine.UsageError;
+        }
+
+        await using (app)
+        {
+            await app.RunAsync(cancellationToken);
+        }
+
+        return 0;
+    }
+
+    /// <summary>The tokens for ASP.NET Core configuration: the undeclared ones, plus <paramref name="urls"/> when given.</summary>
+    internal static string[] ConfigurationArguments(ParseResult result, Option<string>? urls = null)
+    {
+        List<string> args = [.. result.UnmatchedTokens];
+        if (urls is not null && result.GetValue(urls) is { } value)
+        {
+            args.AddRange(["--urls", value]);
+        }
+
+        return [.. args];
+    }
+
+    // A first token that is neither an option nor key=value is a mistyped command, not configuration.
+    private static bool IsBareWord(string token) => !token.StartsWith('-') && !token.Contains('=', StringComparison.Ordinal);
+}

@@ -1,0 +1,285 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
+using Herald.Server.Hub;
+using Herald.Server.Storage;
+using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Tests.Backplane;
+
+/// <summary>
+/// The contract every <see cref="IEventBus"/> keeps, as <c>StoreContractTests</c> is for stores and SignalR's
+/// <c>ScaleoutHubLifetimeManagerTests</c> for its backplanes: a node's committed events reach its own subscribers
+/// once and in id order, ephemeral ones once, and <c>Publish</c> never waits on the network. Each test builds its
+/// nodes as the server does — a <see cref="TopicRegistry"/>, an <see cref="EventDispatcher"/> over one shared store,
+/// and the bus under test — and publishes what a writer would: batches of committed events.
+/// </summary>
+public abstract class BusContractTests : IAsyncLifetime
+{
+    private const string Topic = "contract";
+    private readonly string _directory = Directory.CreateTempSubdirectory("herald-bus-").FullName;
+    private readonly List<BusNode> _nodes = [];
+
+    /// <summary>The store every node shares, as the nodes of one deployment share PostgreSQL.</summary>
+    protected SqlStore Store { get; private set; } = null!;
+
+    /// <summary>What <see cref="IEventBus.State"/> says once the bus is up.</summary>
+    protected abstract string ConnectedState { get; }
+
+    /// <summary>Creates and starts the bus of one node, delivering into <paramref name="dispatcher"/>.</summary>
+    protected abstract Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics);
+
+    /// <summary>Stops a bus made by <see cref="StartBusAsync"/>.</summary>
+    protected abstract Task StopBusAsync(IEventBus bus);
+
+    public virtual async Task InitializeAsync()
+    {
+        Store = new SqliteStore(Path.Combine(_directory, "herald.db"));
+        await Store.MigrateAsync();
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await StopBusAsync(node.Bus);
+            node.Dispose();
+        }
+
+        await Store.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Publish_CommittedBatches_ReachTheLocalSubscriberOnceInIdOrder()
+    {
+        var node = await StartNodeAsync();
+        List<long> published = [];
+        for (var batch = 0; batch < 10; batch++)
+        {
+            var events = await CommitAsync(20);
+            node.Bus.Publish(events);
+            published.AddRange(events.Select(e => e.Id));
+        }
+
+        Assert.Equal(published, await node.ReceiveAsync(published.Count));
+    }
+
+    [Fact]
+    public async Task Publish_Ephemeral_ReachesTheLocalSubscriber()
+    {
+        var node = await StartNodeAsync();
+        node.Bus.Publish([Ephemeral("typing")]);
+        var received = await node.ReceiveEventsAsync(1);
+        Assert.Equal(["typing"], received.Select(e => e.Type));
+        Assert.False(received[0].IsDurable);
+    }
+
+    [Fact]
+    public async Task State_OnceStarted_ReportsTheBackplane()
+    {
+        var node = await StartNodeAsync();
+        await Poll.UntilAsync(() => node.Bus.State == ConnectedState);
+    }
+
+    [Fact]
+    public async Task Publish_TopicWithNoSubscriberOnTheNode_IsDroppedWithoutHoldingBackLaterEvents()
+    {
+        var node = await StartNodeAsync();
+        var elsewhere = await Store.CommitBatchAsync([new PublishEventCommand("nobody-listens", "message", "1"u8.ToArray())], [], CancellationToken.None);
+        node.Bus.Publish(elsewhere);
+        var mine = await CommitAsync(3);
+        node.Bus.Publish(mine);
+        Assert.Equal(mine.Select(e => e.Id), await node.ReceiveAsync(3));
+    }
+
+    /// <summary>Starts a node whose one subscriber listens to the contract topic.</summary>
+    protected async Task<BusNode> StartNodeAsync()
+    {
+        var registry = new TopicRegistry();
+        var subscriber = new Subscriber("contract", [Topic], 100_000, 1 << 26);
+        registry.Add(subscriber);
+        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new HeraldMetrics(services.GetRequiredService<IMeterFactory>());
+        var dispatcher = new EventDispatcher(registry, Store, metrics, NullLogger<EventDispatcher>.Instance);
+        await dispatcher.InitializeAsync(CancellationToken.None);
+        var node = new BusNode(await StartBusAsync(dispatcher, metrics), dispatcher, subscriber, services);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Commits <paramref name="count"/> events on the contract topic, as the writer does before it publishes.</summary>
+    protected async Task<IReadOnlyList<HubEvent>> CommitAsync(int count)
+    {
+        var commands = Enumerable.Range(0, count)
+            .Select(i => (WriteCommand)new PublishEventCommand(Topic, "message", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"))).ToList();
+        return await Store.CommitBatchAsync(commands, [], CancellationToken.None);
+    }
+
+    protected static HubEvent Ephemeral(string type) => new(0, Topic, type, "{}"u8.ToArray(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+    protected static HeraldOptions Options(Action<HeraldOptions> configure)
+    {
+        var options = new HeraldOptions();
+        configure(options);
+        return options;
+    }
+
+    /// <summary>One node: its bus, its dispatcher, and a subscriber of the contract topic.</summary>
+    protected sealed class BusNode(IEventBus bus, EventDispatcher dispatcher, Subscriber subscriber, ServiceProvider services) : IDisposable
+    {
+        private readonly HubEvent?[] _buffer = new HubEvent?[4096];
+        private readonly List<HubEvent> _received = [];
+
+        public IEventBus Bus { get; } = bus;
+
+        public EventDispatcher Dispatcher { get; } = dispatcher;
+
+        /// <summary>Everything the subscriber has received so far.</summary>
+        public IReadOnlyList<HubEvent> Received => _received;
+
+        /// <summary>Waits until the subscriber has received <paramref name="count"/> events in all; their ids.</summary>
+        public async Task<List<long>> ReceiveAsync(int count) => (await ReceiveEventsAsync(count)).Select(e => e.Id).ToList();
+
+        public async Task<List<HubEvent>> ReceiveEventsAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            while (_received.Count < count)
+            {
+                Assert.True(await subscriber.WaitToReadAsync().AsTask().WaitAsync(timeout.Token), $"subscriber closed: {subscriber.CloseReason}");
+                var n = subscriber.Drain(_buffer);
+                _received.AddRange(_buffer.Take(n).Select(e => e!));
+            }
+
+            return [.. _received];
+        }
+
+        public void Dispose()
+        {
+            Dispatcher.Dispose();
+            services.Dispose();
+        }
+    }
+}
+
+/// <summary>The single-node bus: a loopback into the node's own dispatcher.</summary>
+public sealed class InProcessBusContractTests : BusContractTests
+{
+    protected override string ConnectedState => "disabled";
+
+    protected override Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics) => Task.FromResult<IEventBus>(new InProcessBus(dispatcher));
+
+    protected override Task StopBusAsync(IEventBus bus) => Task.CompletedTask;
+}
+
+/// <summary>
+/// The Redis bus against a real redis-server (one per test): the local contract, plus what a backplane adds —
+/// every node gets every event once and in order, ephemeral events cross once, and an outage neither blocks
+/// publishers nor outlives the reconnect.
+/// </summary>
+public sealed class RedisBusContractTests : BusContractTests
+{
+    private readonly RedisServerFixture _redis = new();
+
+    protected override string ConnectedState => "connected";
+
+    public override async Task InitializeAsync()
+    {
+        await _redis.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
+        var bus = new RedisBus(dispatcher, metrics, options, NullLogger<RedisBus>.Instance);
+        await bus.StartAsync(CancellationToken.None);
+        await Poll.UntilAsync(() => bus.State == "connected");
+        return bus;
+    }
+
+    protected override async Task StopBusAsync(IEventBus bus)
+    {
+        var redis = (RedisBus)bus;
+        await redis.StopAsync(CancellationToken.None);
+        await redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Publish_OnEitherNode_ReachesEveryNodeOnceInIdOrder()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var fromA = await CommitAsync(50);
+        a.Bus.Publish(fromA);
+        await b.ReceiveAsync(50);
+
+        // B publishes only after it has A's events, so on A's subscription to Redis every echo of A's own events comes
+        // before B's: once A has B's last event, any duplicate of its own would already have been delivered.
+        var fromB = await CommitAsync(50);
+        b.Bus.Publish(fromB);
+        List<long> all = [.. fromA.Select(e => e.Id), .. fromB.Select(e => e.Id)];
+        Assert.Equal(all, await a.ReceiveAsync(100));
+        Assert.Equal(all, await b.ReceiveAsync(100));
+
+        // The same fence the other way: once B has A's next event, B's own echoes are behind it. ReceiveAsync drains
+        // whatever is queued, so a duplicate anywhere before the fence would make a list longer than expected.
+        var fence = await CommitAsync(1);
+        a.Bus.Publish(fence);
+        List<long> withFence = [.. all, fence[0].Id];
+        Assert.Equal(withFence, await b.ReceiveAsync(101));
+        Assert.Equal(withFence, await a.ReceiveAsync(101));
+    }
+
+    [Fact]
+    public async Task Publish_Ephemeral_ReachesTheOtherNodeOnce_AndIsNotEchoedToThePublisher()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        a.Bus.Publish([Ephemeral("typing")]);
+        Assert.Equal(["typing"], (await b.ReceiveEventsAsync(1)).Select(e => e.Type));
+
+        // A fence from B: when A has it, Redis has already handed A the echo of its own ephemeral event (if any).
+        var fence = await CommitAsync(1);
+        b.Bus.Publish(fence);
+        var atA = await a.ReceiveEventsAsync(2);
+        Assert.Equal(["typing", "message"], atA.Select(e => e.Type));
+        Assert.Equal(2, a.Received.Count);
+        Assert.Equal(2, (await b.ReceiveEventsAsync(2)).Count);
+    }
+
+    [Fact]
+    public async Task Publish_WhileRedisIsDown_ReturnsAtOnceAndDeliversLocally_ThenCrossesNodesAgainAfterTheReconnect()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        await _redis.StopAsync();
+        await Poll.UntilAsync(() => a.Bus.State == "disconnected");
+
+        var during = await CommitAsync(5);
+        var publish = Task.Run(() => a.Bus.Publish(during));
+        await publish.WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(during.Select(e => e.Id), await a.ReceiveAsync(5));
+
+        await _redis.StartAsync();
+        await Poll.UntilAsync(() => a.Bus.State == "connected" && b.Bus.State == "connected", TimeSpan.FromSeconds(30));
+
+        // What Redis lost while down is not the bus's to recover: B catches up from the store (StoreWatcher does this in
+        // the server). After that, new events cross again over the re-established subscriptions.
+        await b.Dispatcher.CatchUpAsync();
+        var after = await CommitAsync(5);
+        a.Bus.Publish(after);
+        Assert.Equal([.. during.Select(e => e.Id), .. after.Select(e => e.Id)], await b.ReceiveAsync(10));
+    }
+}
