@@ -228,7 +228,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             ? (null, identityError)
             : (new GuestPrincipal(assistantId, guestId!)
             {
-                AdmittedDomain = domain is not null && !IsSameOrigin(context.Request, domain) ? domain : null,
+                AdmittedDomain = origin is not null && !IsSameOrigin(context.Request, origin.Domain) ? origin.Domain : null,
                 IdentifierHash = PresentedHash(context.Request),
             }, null);
     }

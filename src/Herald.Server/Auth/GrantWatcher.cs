@@ -22,7 +22,7 @@ namespace Herald.Server.Auth;
 /// closed with <see cref="DisconnectReasons.AuthRevoked"/> and seed 000's reason as the detail; what was queued for it
 /// is dropped.</para>
 /// </remarks>
-public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens, ILogger<GrantWatcher> logger) : BackgroundService
+public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens, Diagnostics.HeraldMetrics metrics, ILogger<GrantWatcher> logger) : BackgroundService
 {
     /// <summary>How often open streams are re-checked; well inside the 5 s that docs/security.md promises.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
@@ -99,6 +99,7 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
                 {
                     // A store hiccup must not end the re-checks: the next pass compares against the last good one.
                     GrantLog.RecheckFailed(logger, ex);
+                    metrics.LoopFault("grant_watcher");
                 }
             }
         }
