@@ -64,6 +64,14 @@ public sealed class RevocationTests : IAsyncLifetime
         // The stream is live (and, on the other node, its caches now hold the grant as it was).
         await using var sse = transport == "sse" ? await SseTestClient.ConnectAsync(client, $"/api/dialogs/{widget.DialogId}/events?{widget.Query}") : null;
         await using var ws = transport == "websocket" ? await WsTestClient.ConnectAsync(node.BaseAddress, $"{widget.SocketPath}/{widget.DialogId}?{widget.Query}", widget.Origin) : null;
+        if (ws is not null)
+        {
+            // A ping round trip proves the socket's subscriber is registered: a message posted before that would not
+            // reach it (a socket opened without last_event_id starts live), and the test would wait in vain.
+            await ws.SendAsync("__ping__");
+            Assert.Equal("__pong__", await ws.ReceiveAsync());
+        }
+
         using (var post = await client.PostAsJsonAsync($"/api/widget/dialogs/{widget.DialogId}/messages?{widget.Query}", new { text = "before" }))
         {
             Assert.Equal(HttpStatusCode.Created, post.StatusCode);
