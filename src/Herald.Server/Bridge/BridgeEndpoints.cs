@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Herald.Protocol.Diagnostics;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Diagnostics;

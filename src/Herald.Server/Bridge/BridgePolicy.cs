@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Herald.Protocol.Web;
 using Herald.Server.Auth;
 
 namespace Herald.Server.Bridge;

@@ -1,3 +1,4 @@
+using Herald.Protocol.Limits;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Bridge;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Herald.Protocol;
+using Herald.Protocol.Diagnostics;
 using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Bridge;

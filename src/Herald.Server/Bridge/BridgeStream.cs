@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
+using Herald.Protocol.Diagnostics;
 using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Bridge;

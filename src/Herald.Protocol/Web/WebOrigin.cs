@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Herald.Server.Auth;
+namespace Herald.Protocol.Web;
 
 /// <summary>
 /// An http(s) origin, <c>scheme://host[:port]</c>, parsed strictly from an <c>Origin</c> header (or the start of a

@@ -1,6 +1,6 @@
-using Herald.Server.Diagnostics;
+using Herald.Protocol.Diagnostics;
 
-namespace Herald.Server.Tests.Diagnostics;
+namespace Herald.Protocol.Tests.Diagnostics;
 
 public sealed class LogValueTests
 {

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Herald.Server.Auth;
+namespace Herald.Protocol.Web;
 
 /// <summary>
 /// Which origins a widget may run on. A pattern is a host (<c>shop.example.com</c>), a host with a port
@@ -30,24 +30,6 @@ public static class DomainRules
         }
 
         return result.Count > MaxDomains ? (null, $"At most {MaxDomains} domains.") : (result, null);
-    }
-
-    /// <summary>
-    /// Where a request says it comes from: its <c>Origin</c> when it sent one, else its <c>Referer</c>.
-    /// <c>Sent</c> without an <c>Origin</c> means the request named a source that is not an http(s) origin
-    /// (<c>null</c>, <c>chrome-extension://…</c>, <c>file://</c>, a path, garbage): never an allowed domain.
-    /// The Referer stands in only when no Origin was sent at all, never for an Origin the browser did send.
-    /// </summary>
-    public static (bool Sent, WebOrigin? Origin) RequestOrigin(HttpRequest request)
-    {
-        var origin = request.Headers.Origin;
-        if (origin.Count > 0)
-        {
-            return (true, origin.Count == 1 ? WebOrigin.TryParse(origin.ToString()) : null);
-        }
-
-        var referer = request.Headers.Referer;
-        return referer.Count > 0 ? (true, referer.Count == 1 ? WebOrigin.TryParseUrl(referer.ToString()) : null) : (false, null);
     }
 
     /// <summary>Does <paramref name="domain"/> (<c>host[:port]</c>) match one of <paramref name="patterns"/>?</summary>

@@ -1,6 +1,6 @@
-using Herald.Server.Auth;
+using Herald.Protocol.Web;
 
-namespace Herald.Server.Tests;
+namespace Herald.Protocol.Tests.Web;
 
 /// <summary>The strict Origin grammar: what counts as an http(s) origin, and how it is echoed.</summary>
 public sealed class WebOriginTests

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Herald.Server.Diagnostics;
+namespace Herald.Protocol.Diagnostics;
 
 /// <summary>
 /// Makes a value that came from outside (a header, a body, an upstream's answer, an exception message quoting
@@ -14,7 +14,7 @@ namespace Herald.Server.Diagnostics;
 /// DEL, C1 controls, U+2028/U+2029, format characters (Unicode category Cf) and unpaired surrogates. A backslash is
 /// left as it is, so a literal "\u000A" in the input reads the same as an escaped LF; both are harmless on one line.
 /// </remarks>
-internal static class LogValue
+public static class LogValue
 {
     /// <summary>Characters of input kept by default; the rest is left out with a count (an upstream body can be large).</summary>
     public const int MaxLength = 1024;

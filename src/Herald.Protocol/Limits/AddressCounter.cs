@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 
-namespace Herald.Server.Hub;
+namespace Herald.Protocol.Limits;
 
 /// <summary>How many of something (connections, bridge streams) each client address holds now, under one limit.</summary>
-internal sealed class AddressCounter(int limit)
+public sealed class AddressCounter(int limit)
 {
     private readonly ConcurrentDictionary<string, StrongBox<int>> _counts = new(StringComparer.Ordinal);
 
