@@ -4,9 +4,6 @@ using System.Net.Sockets;
 
 namespace Herald.Bridge;
 
-/// <summary>Resolves a host name to its addresses; replaceable so tests can map a name to a private address.</summary>
-internal delegate Task<IPAddress[]> HostResolver(string host, CancellationToken cancellationToken);
-
 /// <summary>
 /// Opens upstream HTTP requests under the allow-list. Scheme, host and port are checked before each request
 /// (and each redirect); the resolved address is checked in <see cref="SocketsHttpHandler.ConnectCallback"/>,
