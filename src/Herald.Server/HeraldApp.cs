@@ -97,16 +97,20 @@ public static class HeraldApp
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
+        services.AddOptions<HeraldOptions>().ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
+        services.AddSingleton<GrantWatcher>();
 
         // Order matters: startup (migrate, bootstrap, position the dispatcher) completes before anything else runs.
         services.AddHostedService<StartupTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Herald.Testing;
+using Microsoft.Extensions.Logging;
 using static Herald.Redis.Tests.TestHelpers;
 
 namespace Herald.Redis.Tests;
@@ -197,5 +198,46 @@ public sealed class ReconnectTests(RedisServerFixture server) : IClassFixture<Re
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(3), $"timing out took {stopwatch.Elapsed}");
     }
 
+    [Fact]
+    public async Task A_fault_while_supervising_the_connection_does_not_stop_reconnecting()
+    {
+        // The logger is what the supervisor calls between noticing the loss and reconnecting; one that throws there
+        // used to end supervision for good: the subscriber stayed deaf after the server came back.
+        var logger = new ThrowOnceLogger("lost its connection");
+        var options = Options(server.Url);
+        options.Logger = logger;
+        await using var publisher = await RedisConnection.ConnectAsync(Options(server.Url)).Within();
+        await using var subscriber = await RedisSubscriber.ConnectAsync(options).Within();
+        await subscriber.SubscribeAsync("fault:1").Within();
+        var resubscribed = WhenReconnected(subscriber);
+
+        await server.RestartAsync();
+        await resubscribed;
+
+        Assert.True(logger.Thrown);
+        Assert.Equal(1, await publisher.PublishAsync("fault:1", "after"u8.ToArray()).Within());
+        Assert.Equal("after", Text(await subscriber.Messages.NextAsync()));
+    }
+
     private static string Text(RedisMessage message) => Encoding.UTF8.GetString(message.Payload.Span);
+
+    /// <summary>Throws the first time a message containing <paramref name="text"/> is logged.</summary>
+    private sealed class ThrowOnceLogger(string text) : ILogger
+    {
+        private int _thrown;
+
+        public bool Thrown => Volatile.Read(ref _thrown) != 0;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains(text, StringComparison.Ordinal) && Interlocked.Exchange(ref _thrown, 1) == 0)
+            {
+                throw new InvalidOperationException("injected: the logger failed");
+            }
+        }
+    }
 }

@@ -124,7 +124,6 @@ public sealed partial class UiTests : IAsyncLifetime
         }
         finally
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(directory, recursive: true);
         }
     }

@@ -103,50 +103,86 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
     private async Task MonitorAsync(RedisPhysicalConnection physical)
     {
         var token = _stop.Token;
-        try
+        while (true)
         {
-            while (true)
+            try
             {
-                var heartbeat = HeartbeatAsync(physical, token);
-                var reason = await physical.Completion;
-                await heartbeat;
-                if (token.IsCancellationRequested)
+                await SuperviseAsync(physical, token);
+                return;
+            }
+            catch (Exception ex) when (!token.IsCancellationRequested)
+            {
+                // Nothing in SuperviseAsync is expected to throw (a logger can); if it does, supervising must go on, or the
+                // client would never reconnect again. It resumes with the newest connection (a closed one is replaced at
+                // once), after the minimum delay so that a fault on every turn cannot spin.
+                LogSafely(ex);
+                physical = _current ?? physical;
+                try
+                {
+                    await Task.Delay(_options.ReconnectMinDelay, token);
+                }
+                catch (OperationCanceledException)
                 {
                     return;
-                }
-
-                LastError = reason;
-                _logger.LogWarning(
-                    reason, "Redis {Role} lost its connection to {Endpoint}; reconnecting", _role, _options.Endpoint);
-                Raise(() => _stateChanged(false, reason));
-
-                var next = await ReconnectAsync(token);
-                if (next is null)
-                {
-                    return;
-                }
-
-                _current = next;
-                if (token.IsCancellationRequested)
-                {
-                    await next.DisposeAsync();
-                    return;
-                }
-
-                physical = next;
-                Interlocked.Increment(ref _reconnectCount);
-                _logger.LogInformation("Redis {Role} reconnected to {Endpoint}", _role, _options.Endpoint);
-                Raise(() => _stateChanged(true, null));
-                if (_reconnected is not null)
-                {
-                    Raise(_reconnected);
                 }
             }
+            catch (Exception)
+            {
+                return;
+            }
         }
-        catch (Exception ex)
+    }
+
+    private void LogSafely(Exception exception)
+    {
+        try
         {
-            // Nothing above is expected to throw; if it does, say so rather than silently stop reconnecting.
-            _logger.LogError(ex, "Redis {Role} for {Endpoint} stopped reconnecting", _role, _options.Endpoint);
+            _logger.LogError(exception, "Redis {Role} for {Endpoint}: supervising the connection failed; it goes on", _role, _options.Endpoint);
+        }
+        catch (Exception)
+        {
+            // The logger may be what failed; the fault is not worth ending supervision for.
+        }
+    }
+
+    private async Task SuperviseAsync(RedisPhysicalConnection physical, CancellationToken token)
+    {
+        while (true)
+        {
+            var heartbeat = HeartbeatAsync(physical, token);
+            var reason = await physical.Completion;
+            await heartbeat;
+            if (token.IsCancellationRequested)
+            {
+                return;
+            }
+
+            LastError = reason;
+            _logger.LogWarning(
+                reason, "Redis {Role} lost its connection to {Endpoint}; reconnecting", _role, _options.Endpoint);
+            Raise(() => _stateChanged(false, reason));
+
+            var next = await ReconnectAsync(token);
+            if (next is null)
+            {
+                return;
+            }
+
+            _current = next;
+            if (token.IsCancellationRequested)
+            {
+                await next.DisposeAsync();
+                return;
+            }
+
+            physical = next;
+            Interlocked.Increment(ref _reconnectCount);
+            _logger.LogInformation("Redis {Role} reconnected to {Endpoint}", _role, _options.Endpoint);
+            Raise(() => _stateChanged(true, null));
+            if (_reconnected is not null)
+            {
+                Raise(_reconnected);
+            }
         }
     }
 

@@ -19,6 +19,9 @@ namespace Herald.Server.Backplane;
 /// <para>Redis pub/sub is fire-and-forget: a message published while a node is disconnected never reaches it.
 /// Nothing durable depends on it: the <see cref="StoreWatcher"/> notices the store's head moving past what the node
 /// has delivered and catches up from the store — after a reconnect at once, during an outage continuously.</para>
+/// <para>Neither loop ends before the node stops: a message or a batch that fails is logged and counted
+/// (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>) and the loop goes on with the
+/// next. A dead receive loop would leave the node deaf to ephemeral events and a store poll behind for durable ones.</para>
 /// </remarks>
 public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
@@ -26,6 +29,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private readonly RedisChannels _channels;
     private readonly RedisClientOptions _clientOptions;
     private readonly ILogger<RedisBus> _logger;
+    private readonly HeraldMetrics _metrics;
     private readonly Channel<HubEvent> _outbox = Channel.CreateBounded<HubEvent>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
@@ -33,9 +37,10 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private RedisSubscriber? _subscriber;
     private Task _run = Task.CompletedTask;
 
-    public RedisBus(EventDispatcher dispatcher, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
+    public RedisBus(EventDispatcher dispatcher, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
     {
         _dispatcher = dispatcher;
+        _metrics = metrics;
         _logger = logger;
         var redis = options.Value.Redis;
         _channels = new RedisChannels(redis.ChannelPrefix);
@@ -66,7 +71,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             if (!_outbox.Writer.TryWrite(item))
             {
                 // Full only when Redis has been unusable for a long time; durable events are caught up from the store.
-                _logger.LogWarning("Backplane outbox full; event {Id} on {Topic} not published to Redis", item.Id, item.Topic);
+                BackplaneLog.OutboxFull(_logger, item.Id, item.Topic);
             }
         }
     }
@@ -117,7 +122,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             }
             catch (Exception ex) when (ex is RedisException or IOException or System.Net.Sockets.SocketException or TimeoutException)
             {
-                _logger.LogWarning("Redis at {Endpoint} unreachable ({Error}); retrying in {Delay} ms", _clientOptions.Endpoint, LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
+                BackplaneLog.RedisUnreachable(_logger, _clientOptions.Endpoint.ToString(), LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
                 await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
             }
@@ -131,10 +136,19 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         _subscriber!.Reconnected += (_, _) => Reconnected?.Invoke();
         foreach (var pattern in _channels.Patterns)
         {
-            await _subscriber.PSubscribeAsync(pattern);
+            try
+            {
+                await _subscriber.PSubscribeAsync(pattern);
+            }
+            catch (RedisConnectionException ex)
+            {
+                // Lost between connecting and subscribing: the subscriber keeps the pattern and makes it on reconnect,
+                // then raises Reconnected (a catch-up). Letting this escape would end the loops below before they began.
+                BackplaneLog.SubscribeDeferred(_logger, pattern, ex.Message);
+            }
         }
 
-        _logger.LogInformation("Redis backplane connected to {Endpoint} as node {Node}", _clientOptions.Endpoint, NodeId);
+        BackplaneLog.RedisConnected(_logger, _clientOptions.Endpoint.ToString(), NodeId);
         Reconnected?.Invoke();
         await Task.WhenAll(PublishLoopAsync(stopping), ReceiveLoopAsync(stopping));
     }
@@ -147,19 +161,25 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(stopping))
             {
-                // Pipelined: every queued event is written before the first reply is awaited, in id order.
-                while (pending.Count < 256 && reader.TryRead(out var item))
-                {
-                    pending.Add(_publisher!.PublishAsync(_channels.ChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId)));
-                }
-
                 try
                 {
+                    // Pipelined: every queued event is written before the first reply is awaited, in id order.
+                    while (pending.Count < 256 && reader.TryRead(out var item))
+                    {
+                        pending.Add(_publisher!.PublishAsync(_channels.ChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId)));
+                    }
+
                     await Task.WhenAll(pending);
                 }
                 catch (RedisException ex)
                 {
-                    _logger.LogDebug("Publishing to Redis failed ({Error}); other nodes catch up from the store", LogValue.Sanitize(ex.Message));
+                    BackplaneLog.PublishFailed(_logger, LogValue.Sanitize(ex.Message));
+                }
+                catch (Exception ex) when (!stopping.IsCancellationRequested)
+                {
+                    // What was taken from the outbox is not retried: durable events reach other nodes through the store.
+                    BackplaneLog.PublishFault(_logger, pending.Count, ex);
+                    _metrics.LoopFault("redis_publish");
                 }
 
                 pending.Clear();
@@ -176,23 +196,36 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         {
             await foreach (var message in _subscriber!.Messages.ReadAllAsync(stopping))
             {
-                var topic = _channels.TopicFor(message.Channel);
-                if (topic is null || !RedisProtocol.TryDecode(topic, message.Payload, out var item, out var node))
+                try
                 {
-                    _logger.LogWarning("Ignoring a message on {Channel} that is not in Herald's backplane format", LogValue.Sanitize(message.Channel));
-                    continue;
+                    Receive(message);
                 }
-
-                if (!item!.IsDurable && node == NodeId)
+                catch (Exception ex)
                 {
-                    continue; // our own ephemeral event, already delivered locally
+                    BackplaneLog.ReceiveFault(_logger, LogValue.Sanitize(message.Channel), ex);
+                    _metrics.LoopFault("redis_receive");
                 }
-
-                _dispatcher.Deliver(item);
             }
         }
         catch (OperationCanceledException)
         {
         }
+    }
+
+    private void Receive(RedisMessage message)
+    {
+        var topic = _channels.TopicFor(message.Channel);
+        if (topic is null || !RedisProtocol.TryDecode(topic, message.Payload, out var item, out var node))
+        {
+            BackplaneLog.ForeignMessage(_logger, LogValue.Sanitize(message.Channel));
+            return;
+        }
+
+        if (!item!.IsDurable && node == NodeId)
+        {
+            return; // our own ephemeral event, already delivered locally
+        }
+
+        _dispatcher.Deliver(item);
     }
 }

@@ -1,3 +1,4 @@
+using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
 using Herald.Server.Storage;
 
@@ -11,8 +12,11 @@ namespace Herald.Server.Backplane;
 /// Checks every 250 ms while Redis is disconnected (so subscribers keep getting every durable event, slightly
 /// later, through an outage) and every 2 s while connected (one indexed single-row read). A head that stays
 /// ahead of the node for longer than the reorder window is caught up; right after a reconnect, at once.
+/// A failed check is logged and counted and the next one follows after the same wait (which is the back-off);
+/// only the host stopping ends the loop.
 /// </remarks>
-public sealed class StoreWatcher(RedisBus bus, EventDispatcher dispatcher, SqlStore store, ILogger<StoreWatcher> logger) : BackgroundService
+public sealed class StoreWatcher(RedisBus bus, EventDispatcher dispatcher, SqlStore store, HeraldMetrics metrics, ILogger<StoreWatcher> logger)
+    : BackgroundService
 {
     private readonly SemaphoreSlim _kick = new(0, 1);
 
@@ -46,11 +50,12 @@ public sealed class StoreWatcher(RedisBus bus, EventDispatcher dispatcher, SqlSt
                     behindSince = 0;
                     var before = dispatcher.LastDeliveredId;
                     await dispatcher.CatchUpAsync(stoppingToken);
-                    logger.LogInformation("Caught up events {From}..{To} from the store (backplane {State})", before + 1, dispatcher.LastDeliveredId, bus.State);
+                    BackplaneLog.CaughtUp(logger, before + 1, dispatcher.LastDeliveredId, bus.State);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    logger.LogWarning(ex, "Catching up from the store failed; retrying");
+                    BackplaneLog.CatchUpFailed(logger, ex);
+                    metrics.LoopFault("store_watcher");
                 }
             }
         }

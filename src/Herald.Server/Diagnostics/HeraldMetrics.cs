@@ -33,6 +33,7 @@ public sealed class HeraldMetrics : IDisposable
         StreamsHandedOff = new(_meter, "herald.streams.handed_off", "SSE streams that left Kestrel's request state once their headers were out (Transports/ConnectionHandoff)");
         AuthFailures = new(_meter, "herald.auth.failures", "Rejected credentials, by reason");
         RateLimited = new(_meter, "herald.rate_limited", "Requests refused by a rate or connection limit");
+        LoopFaults = new(_meter, "herald.loop.faults", "Faults a long-lived loop caught in one iteration and survived, by loop");
         DeliveryLatency = _meter.CreateHistogram<double>("herald.delivery.latency", "ms",
             "From the moment this node received an event to the moment its bytes were flushed to a connection",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -66,12 +67,30 @@ public sealed class HeraldMetrics : IDisposable
     public CountedCounter StreamsHandedOff { get; }
     public CountedCounter AuthFailures { get; }
     public CountedCounter RateLimited { get; }
+    public CountedCounter LoopFaults { get; }
     public Histogram<double> DeliveryLatency { get; }
     public Histogram<double> WriteLatency { get; }
     public Histogram<double> WriteBatchDuration { get; }
     public Histogram<int> WriteBatchSize { get; }
 
     internal Meter Meter => _meter;
+
+    /// <summary>
+    /// Counts a fault that <paramref name="loop"/> (<c>heartbeat</c>, <c>dispatcher</c>, <c>writer</c>, <c>retention</c>,
+    /// <c>store_watcher</c>, <c>redis_receive</c>, <c>redis_publish</c>, <c>lease</c>, <c>grant_watcher</c>) caught and survived.
+    /// </summary>
+    /// <remarks>Never throws: a metrics listener that throws may be the very fault being reported, and a second
+    /// exception from the catch block would end the loop after all. The in-process total is counted first.</remarks>
+    public void LoopFault(string loop)
+    {
+        try
+        {
+            LoopFaults.Add(1, "loop", loop);
+        }
+        catch (Exception)
+        {
+        }
+    }
 
     /// <summary>
     /// Makes <c>herald.redis.state</c> report what <paramref name="state"/> returns (<c>connected</c>,

@@ -159,7 +159,8 @@ public sealed class EventDispatcher : IDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogWarning(ex, "Filling an event gap from the store failed; retrying after the reorder window");
+            HubLog.GapFillFailed(_logger, ex);
+            _metrics.LoopFault("dispatcher");
             lock (_gate)
             {
                 if (!_gapTimerArmed && _held.Count > 0)
@@ -187,7 +188,7 @@ public sealed class EventDispatcher : IDisposable
 
                 if (record.Id != _lastId + 1)
                 {
-                    _logger.LogWarning("Events {From}..{To} are no longer in the store; skipping them", _lastId + 1, record.Id - 1);
+                    HubLog.EventsTrimmed(_logger, _lastId + 1, record.Id - 1);
                 }
 
                 DeliverInOrderLocked(_held.Remove(record.Id, out var live) ? live : record.ToHubEvent());
@@ -229,13 +230,24 @@ public sealed class EventDispatcher : IDisposable
         FanOut(item);
     }
 
+    // Never throws: the caller may be in the middle of draining held events (which would stay held), of a batch
+    // the writer hands over (whose later events would not be delivered), or in the backplane's receive loop. The
+    // event counts as delivered either way: running it again could give it twice to the subscribers that had it.
     private void FanOut(HubEvent item)
     {
-        var delivered = _registry.Publish(item);
-        _metrics.EventsDispatched.Add(1);
-        if (delivered > 0)
+        try
         {
-            _metrics.EventsQueued.Add(delivered);
+            var delivered = _registry.Publish(item);
+            _metrics.EventsDispatched.Add(1);
+            if (delivered > 0)
+            {
+                _metrics.EventsQueued.Add(delivered);
+            }
+        }
+        catch (Exception ex)
+        {
+            HubLog.DispatchFault(_logger, item.Id, item.Topic, ex);
+            _metrics.LoopFault("dispatcher");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Herald.Server.Diagnostics;
 
 namespace Herald.Server.Hub;
 
@@ -9,8 +10,12 @@ namespace Herald.Server.Hub;
 /// Each topic keeps its subscribers in an array that is replaced, never mutated, on subscribe and
 /// unsubscribe (copy-on-write). Fan-out reads the current array without a lock and without allocating,
 /// which is what the broadcast path needs; subscribing is rare by comparison and pays the copy.
+/// <para>A fault while queuing to one subscriber (its abort, called on overflow, may throw) is logged and counted
+/// and the fan-out goes on: the subscribers after it in the list still get the event, which they used to miss.</para>
 /// </remarks>
-public sealed class TopicRegistry
+/// <param name="metrics">Counts fan-out faults (<c>herald_loop_faults_total{loop="dispatcher"}</c>); optional for tests and benchmarks.</param>
+/// <param name="logger">Logs fan-out faults; optional for tests and benchmarks.</param>
+public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRegistry>? logger = null)
 {
     private readonly ConcurrentDictionary<string, TopicSubscribers> _topics = new(StringComparer.Ordinal);
 
@@ -57,22 +62,52 @@ public sealed class TopicRegistry
         var snapshot = entry.Snapshot;
         if (snapshot.Length == 1)
         {
-            return snapshot[0].TryEnqueue(item) ? 1 : 0;
+            try
+            {
+                return snapshot[0].TryEnqueue(item) ? 1 : 0;
+            }
+            catch (Exception ex)
+            {
+                OnFault(snapshot[0], item, ex);
+                return 0;
+            }
         }
 
         // Many writers to wake: in batches, so each pool work item runs several of them (see WakeBatch).
+        // The try sits outside the loop and restarts it after the faulty subscriber: the broadcast path pays nothing for it.
         var delivered = 0;
         WakeBatch? wakes = null;
-        foreach (var subscriber in snapshot)
+        var i = 0;
+        while (i < snapshot.Length)
         {
-            if (subscriber.TryEnqueue(item, ref wakes))
+            try
             {
-                delivered++;
+                for (; i < snapshot.Length; i++)
+                {
+                    if (snapshot[i].TryEnqueue(item, ref wakes))
+                    {
+                        delivered++;
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                OnFault(snapshot[i], item, ex);
+                i++;
             }
         }
 
         wakes?.Dispatch();
         return delivered;
+    }
+
+    private void OnFault(Subscriber subscriber, HubEvent item, Exception exception)
+    {
+        metrics?.LoopFault("dispatcher");
+        if (logger is not null)
+        {
+            HubLog.FanOutFault(logger, item.Id, item.Topic, subscriber.Transport, exception);
+        }
     }
 
     public bool HasSubscribers(string topic) => _topics.ContainsKey(topic);

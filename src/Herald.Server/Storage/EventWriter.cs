@@ -58,7 +58,22 @@ public sealed class EventWriter : BackgroundService
                 batch.Add(command);
             }
 
-            await CommitAsync(batch, results);
+            try
+            {
+                await CommitAsync(batch, results);
+            }
+            catch (Exception ex)
+            {
+                // CommitAsync answers store failures itself and lets nothing escape once a batch has committed, so this
+                // is a fault before any commit: failing what is unanswered runs nothing twice, and the writer, the only
+                // one of the node, goes on with the next batch.
+                StorageLog.WriterFault(_logger, batch.Count, ex);
+                _metrics.LoopFault("writer");
+                foreach (var command in batch)
+                {
+                    command.Completion.TrySetException(ex);
+                }
+            }
         }
     }
 
@@ -90,7 +105,8 @@ public sealed class EventWriter : BackgroundService
         {
             if (ex is not StoreValidationException)
             {
-                _logger.LogError(ex, "Write of {Command} failed", batch[0].GetType().Name);
+                StorageLog.WriteFailed(_logger, batch[0].GetType().Name, ex);
+                _metrics.LoopFault("writer");
             }
 
             batch[0].Completion.TrySetException(ex);
@@ -98,13 +114,11 @@ public sealed class EventWriter : BackgroundService
         }
 
         // Committed: from here on nothing may run the commands again (that would store them twice), and their
-        // requests succeed. Publish before completing them: when a POST returns 201, its event is on its way.
+        // requests succeed whatever fails below. Publish before completing them: when a POST returns 201, its
+        // event is on its way. The figures come last and apart, so that a fault in them cannot stop the events.
         var committed = Stopwatch.GetTimestamp();
-        _metrics.WriteBatchDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
-        _metrics.WriteBatchSize.Record(batch.Count);
         if (events.Count > 0)
         {
-            _metrics.EventsPublished.Add(events.Count);
             try
             {
                 _bus.Publish(events);
@@ -113,15 +127,39 @@ public sealed class EventWriter : BackgroundService
             {
                 // A fault in delivery, not in the write: the events are in the store, so subscribers still get them
                 // by Last-Event-ID, and other nodes through their store catch-up.
-                _logger.LogError(ex, "Publishing events {First}-{Last} failed after they were committed", events[0].Id, events[^1].Id);
+                AfterCommitFault(events, ex);
             }
         }
 
         for (var i = 0; i < batch.Count; i++)
         {
-            _metrics.WriteLatency.Record(Stopwatch.GetElapsedTime(batch[i].QueuedAt, committed).TotalMilliseconds);
             batch[i].Completion.TrySetResult(results[i]);
         }
+
+        try
+        {
+            if (events.Count > 0)
+            {
+                _metrics.EventsPublished.Add(events.Count);
+            }
+
+            _metrics.WriteBatchDuration.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
+            _metrics.WriteBatchSize.Record(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                _metrics.WriteLatency.Record(Stopwatch.GetElapsedTime(batch[i].QueuedAt, committed).TotalMilliseconds);
+            }
+        }
+        catch (Exception ex)
+        {
+            AfterCommitFault(events, ex);
+        }
+    }
+
+    private void AfterCommitFault(IReadOnlyList<Hub.HubEvent> events, Exception exception)
+    {
+        StorageLog.AfterCommitFault(_logger, events.Count > 0 ? events[0].Id : 0, events.Count > 0 ? events[^1].Id : 0, exception);
+        _metrics.LoopFault("writer");
     }
 }
 

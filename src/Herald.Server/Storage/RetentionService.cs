@@ -1,9 +1,13 @@
+using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Storage;
 
 /// <summary>Trims the event log: keeps the newest N events of every topic, and everything younger than the retention age.</summary>
-public sealed class RetentionService(SqlStore store, IOptions<HeraldOptions> options, ILogger<RetentionService> logger) : BackgroundService
+/// <remarks>A failed pass is logged and counted, and the next interval tries again; only the host stopping ends the loop
+/// (a cancellation from anywhere else used to end it too).</remarks>
+public sealed class RetentionService(SqlStore store, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RetentionService> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -19,12 +23,13 @@ public sealed class RetentionService(SqlStore store, IOptions<HeraldOptions> opt
                     var removed = await store.TrimEventsAsync(cutoff, storage.RetainEventsPerTopic, stoppingToken);
                     if (removed > 0)
                     {
-                        logger.LogInformation("Retention removed {Count} events", removed);
+                        StorageLog.RetentionRemoved(logger, removed);
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    logger.LogWarning(ex, "Event retention failed; will retry");
+                    StorageLog.RetentionFailed(logger, ex);
+                    metrics.LoopFault("retention");
                 }
             }
         }

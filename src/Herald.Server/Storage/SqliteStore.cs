@@ -31,7 +31,7 @@ public sealed class SqliteStore : SqlStore
             DefaultTimeout = 30,
         }.ToString();
 
-        using var connection = new SqliteConnection(_connectionString);
+        using var connection = new PooledConnection(this);
         connection.Open();
         using var command = connection.CreateCommand();
         // WAL is a property of the file: set once, readers never block the writer and vice versa.
@@ -46,11 +46,20 @@ public sealed class SqliteStore : SqlStore
     private readonly Timer _checkpoints;
     private int _checkpointing;
 
+    // Microsoft.Data.Sqlite's pool (10.0.11) can lend one native connection to two users: when it needs a new
+    // connection it takes back any that look abandoned ("active" with no owner), and a connection being returned
+    // looks exactly like that for an instant. Taken back then, it goes into the pool twice. Taking and returning
+    // this store's connections under one lock closes that window; both are short (a pop or a push, a PRAGMA).
+    private readonly Lock _pool = new();
+
     public string DatabasePath { get; }
+
+    /// <summary>The connection string, which is also the key of the store's connection pool in Microsoft.Data.Sqlite.</summary>
+    internal string ConnectionString => _connectionString;
 
     protected override async ValueTask<DbConnection> OpenReadConnectionAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(_connectionString);
+        var connection = new PooledConnection(this);
         await connection.OpenAsync(cancellationToken);
         using var command = connection.CreateCommand();
         // NORMAL in WAL mode: a commit is durable against process crashes; the OS may lose the last
@@ -77,7 +86,7 @@ public sealed class SqliteStore : SqlStore
 
         try
         {
-            using var connection = new SqliteConnection(_connectionString);
+            using var connection = new PooledConnection(this);
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
@@ -102,6 +111,32 @@ public sealed class SqliteStore : SqlStore
     {
         await _checkpoints.DisposeAsync();
         Checkpoint();
-        SqliteConnection.ClearAllPools();
+        // This store's pool only. ClearAllPools would also close the connections of every other store in the
+        // process, including ones in use: an in-process node failed requests with ObjectDisposedException.
+        using var connection = new SqliteConnection(_connectionString);
+        lock (_pool)
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+    }
+
+    /// <summary>A connection of this store: opened and closed (taken from and given back to the pool) under the store's pool lock.</summary>
+    private sealed class PooledConnection(SqliteStore store) : SqliteConnection(store._connectionString)
+    {
+        public override void Open()
+        {
+            lock (store._pool)
+            {
+                base.Open();
+            }
+        }
+
+        public override void Close()
+        {
+            lock (store._pool)
+            {
+                base.Close();
+            }
+        }
     }
 }

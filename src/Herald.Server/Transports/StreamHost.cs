@@ -13,6 +13,7 @@ namespace Herald.Server.Transports;
 public sealed class StreamHost(
     TopicRegistry registry,
     ConnectionTracker tracker,
+    Auth.GrantWatcher grants,
     HeraldMetrics metrics,
     IOptions<HeraldOptions> options,
     ILoggerFactory loggerFactory)
@@ -30,9 +31,10 @@ public sealed class StreamHost(
     /// <summary>
     /// Registers a subscriber, or returns null when the node is at its connection limit or draining
     /// (<see cref="Refusal"/> says which). <paramref name="quiet"/> logs at Debug only: a long poll is one request
-    /// per answer, and two Information lines per poll would drown everything else.
+    /// per answer, and two Information lines per poll would drown everything else. A widget's stream is watched by the
+    /// <see cref="Auth.GrantWatcher"/> and closed when <paramref name="principal"/>'s grant is withdrawn.
     /// </summary>
-    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool quiet = false)
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, Auth.Principal principal, bool quiet = false)
     {
         var clientKey = Api.RateLimits.ClientKey(context);
         if (IsDraining || !tracker.TryReserve(clientKey))
@@ -40,16 +42,18 @@ public sealed class StreamHost(
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey, Principal = principal };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
         tracker.Add(subscriber);
+        grants.Add(subscriber);
         if (IsDraining)
         {
             // A drain that began between the check above and the registration may have missed this one.
             registry.Remove(subscriber);
             tracker.Remove(subscriber);
+            grants.Remove(subscriber);
             return null;
         }
 
@@ -67,6 +71,7 @@ public sealed class StreamHost(
     {
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
+        grants.Remove(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
         if (reason != DisconnectReasons.ClientClosed)
         {
@@ -109,6 +114,13 @@ public sealed class StreamHost(
     }
 
     /// <summary>
+    /// The last bytes of an SSE stream whose grant was withdrawn (see <see cref="Auth.GrantWatcher"/>): a
+    /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
+    /// </summary>
+    public static byte[] RevokedFrame(string? detail) =>
+        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = DisconnectReasons.AuthRevoked, detail }, Api.HeraldJson.Options));
+
+    /// <summary>
     /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an
     /// <c>auth-expiring</c> event naming this connection; a fresh token presented for the connection
     /// (<c>POST /api/streams/{id}/auth</c>, or <c>{"type":"auth"}</c> on a WebSocket) extends it; otherwise the
@@ -131,6 +143,12 @@ public sealed class StreamHost(
 
     internal void Forget(StreamLease lease) => _leases.TryRemove(new KeyValuePair<string, StreamLease>(lease.ConnectionId, lease));
 
+    internal void LeaseFault(Subscriber subscriber, TimeSpan retry, Exception exception)
+    {
+        HubLog.LeaseFault(_logger, subscriber.Transport, (long)retry.TotalMilliseconds, exception);
+        metrics.LoopFault("lease");
+    }
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamLease> _leases = new(StringComparer.Ordinal);
 }
 
@@ -139,6 +157,8 @@ public sealed class StreamHost(
 /// lease, and a second timer was ~200 bytes more per idle connection.</remarks>
 public sealed class StreamLease : IDisposable
 {
+    private static readonly TimeSpan FaultRetry = TimeSpan.FromSeconds(1);
+
     private readonly StreamHost _host;
     private readonly Subscriber _subscriber;
     private readonly TimeSpan _warningLead;
@@ -194,7 +214,29 @@ public sealed class StreamLease : IDisposable
         }
     }
 
+    // A timer callback that throws ends the process, and a lease whose expiry step failed would never close its
+    // stream: a fault is logged and counted and the timer fires again shortly (it re-checks the expiry then).
     private void OnTimer()
+    {
+        try
+        {
+            OnTimerCore();
+        }
+        catch (Exception ex)
+        {
+            _host.LeaseFault(_subscriber, FaultRetry, ex);
+            try
+            {
+                _timer.Change(FaultRetry, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The stream ended meanwhile; nothing is left to expire.
+            }
+        }
+    }
+
+    private void OnTimerCore()
     {
         bool warn;
         bool expired;

@@ -85,6 +85,8 @@ public sealed class HeraldNode : IAsyncDisposable
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             // Client tests log in and post more often than the per-IP/per-guest rate limits allow; tests may re-enable them.
             "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:DialogsPerIpPerMinute=0",
+            "--Herald:Limits:DialogsPerAssistantPerMinute=0",
             "--Herald:Limits:MessagesPerGuestPerSecond=0",
             "--Herald:Limits:LoginsPerIpPerMinute=0",
         };
@@ -115,9 +117,10 @@ public sealed class HeraldNode : IAsyncDisposable
             }
         }
 
+        // Disposing the app disposes its store, which closes its own pooled connections (never ClearAllPools: other
+        // nodes of the same test process may be serving).
         await _app.DisposeAsync();
         _app = null;
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
     public async ValueTask DisposeAsync()

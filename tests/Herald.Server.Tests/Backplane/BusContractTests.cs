@@ -32,7 +32,7 @@ public abstract class BusContractTests : IAsyncLifetime
     protected abstract string ConnectedState { get; }
 
     /// <summary>Creates and starts the bus of one node, delivering into <paramref name="dispatcher"/>.</summary>
-    protected abstract Task<IEventBus> StartBusAsync(EventDispatcher dispatcher);
+    protected abstract Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics);
 
     /// <summary>Stops a bus made by <see cref="StartBusAsync"/>.</summary>
     protected abstract Task StopBusAsync(IEventBus bus);
@@ -105,9 +105,10 @@ public abstract class BusContractTests : IAsyncLifetime
         var subscriber = new Subscriber("contract", [Topic], 100_000, 1 << 26);
         registry.Add(subscriber);
         var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var dispatcher = new EventDispatcher(registry, Store, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<EventDispatcher>.Instance);
+        var metrics = new HeraldMetrics(services.GetRequiredService<IMeterFactory>());
+        var dispatcher = new EventDispatcher(registry, Store, metrics, NullLogger<EventDispatcher>.Instance);
         await dispatcher.InitializeAsync(CancellationToken.None);
-        var node = new BusNode(await StartBusAsync(dispatcher), dispatcher, subscriber, services);
+        var node = new BusNode(await StartBusAsync(dispatcher, metrics), dispatcher, subscriber, services);
         _nodes.Add(node);
         return node;
     }
@@ -171,7 +172,7 @@ public sealed class InProcessBusContractTests : BusContractTests
 {
     protected override string ConnectedState => "disabled";
 
-    protected override Task<IEventBus> StartBusAsync(EventDispatcher dispatcher) => Task.FromResult<IEventBus>(new InProcessBus(dispatcher));
+    protected override Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics) => Task.FromResult<IEventBus>(new InProcessBus(dispatcher));
 
     protected override Task StopBusAsync(IEventBus bus) => Task.CompletedTask;
 }
@@ -199,10 +200,10 @@ public sealed class RedisBusContractTests : BusContractTests
         await _redis.DisposeAsync();
     }
 
-    protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher)
+    protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
-        var bus = new RedisBus(dispatcher, options, NullLogger<RedisBus>.Instance);
+        var bus = new RedisBus(dispatcher, metrics, options, NullLogger<RedisBus>.Instance);
         await bus.StartAsync(CancellationToken.None);
         await Poll.UntilAsync(() => bus.State == "connected");
         return bus;

@@ -59,6 +59,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             // Tests post fast from one address; the tests of the limits set them explicitly.
             "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:DialogsPerIpPerMinute=0",
+            "--Herald:Limits:DialogsPerAssistantPerMinute=0",
             "--Herald:Limits:MessagesPerGuestPerSecond=0",
             "--Herald:Limits:LoginsPerIpPerMinute=0",
         };
@@ -132,7 +134,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
         await _app.DisposeAsync();
         if (_ownsDirectory)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            // The node's store has closed its own pooled connections; ClearAllPools here would also close those of
+            // the nodes other tests are running at this moment (a 500 in an unrelated test).
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

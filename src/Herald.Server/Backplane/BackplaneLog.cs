@@ -1,0 +1,47 @@
+namespace Herald.Server.Backplane;
+
+/// <summary>
+/// The Redis backplane's and the store watcher's log messages. Event ids 400-499 are stable (the ranges of all
+/// <c>*Log</c> classes are listed on <see cref="Hub.HubLog"/>).
+/// </summary>
+internal static partial class BackplaneLog
+{
+    [LoggerMessage(EventId = 400, EventName = "RedisUnreachable", Level = LogLevel.Warning,
+        Message = "Redis at {Endpoint} unreachable ({Error}); retrying in {DelayMs} ms")]
+    public static partial void RedisUnreachable(ILogger logger, string endpoint, string error, double delayMs);
+
+    [LoggerMessage(EventId = 401, EventName = "RedisConnected", Level = LogLevel.Information,
+        Message = "Redis backplane connected to {Endpoint} as node {Node}")]
+    public static partial void RedisConnected(ILogger logger, string endpoint, string node);
+
+    [LoggerMessage(EventId = 402, EventName = "OutboxFull", Level = LogLevel.Warning,
+        Message = "Backplane outbox full; event {Id} on {Topic} not published to Redis")]
+    public static partial void OutboxFull(ILogger logger, long id, string topic);
+
+    [LoggerMessage(EventId = 403, EventName = "PublishFailed", Level = LogLevel.Debug,
+        Message = "Publishing to Redis failed ({Error}); other nodes catch up from the store")]
+    public static partial void PublishFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 404, EventName = "ForeignMessage", Level = LogLevel.Warning,
+        Message = "Ignoring a message on {Channel} that is not in Herald's backplane format")]
+    public static partial void ForeignMessage(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 405, EventName = "ReceiveFault", Level = LogLevel.Error,
+        Message = "Handling a backplane message on {Channel} failed; receiving goes on (durable events are caught up from the store)")]
+    public static partial void ReceiveFault(ILogger logger, string channel, Exception exception);
+
+    [LoggerMessage(EventId = 406, EventName = "PublishFault", Level = LogLevel.Error,
+        Message = "The backplane publish loop failed on {Count} events; it goes on (other nodes catch them up from the store)")]
+    public static partial void PublishFault(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 407, EventName = "SubscribeDeferred", Level = LogLevel.Warning,
+        Message = "Subscribing to {Pattern} failed ({Error}); it is made on reconnect")]
+    public static partial void SubscribeDeferred(ILogger logger, string pattern, string error);
+
+    [LoggerMessage(EventId = 410, EventName = "CaughtUp", Level = LogLevel.Information,
+        Message = "Caught up events {From}..{To} from the store (backplane {State})")]
+    public static partial void CaughtUp(ILogger logger, long from, long to, string state);
+
+    [LoggerMessage(EventId = 411, EventName = "CatchUpFailed", Level = LogLevel.Error, Message = "Catching up from the store failed; retrying")]
+    public static partial void CatchUpFailed(ILogger logger, Exception exception);
+}
