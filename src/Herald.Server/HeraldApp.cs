@@ -163,7 +163,7 @@ public static class HeraldApp
         app.MapHeraldOperations();
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
-        Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
+        Bridge.GatewayBridgeAccess.MapBridgeIfEnabled(app);
     }
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>

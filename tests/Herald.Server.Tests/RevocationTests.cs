@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Herald.Protocol;
+using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
@@ -160,7 +161,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             return (null, Fail("missing site token", "Send '?site_token=<widget token>'."));
         }
 
-        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        var (sent, origin) = RequestOrigin.Read(context.Request);
         if (origin is null)
         {
             metrics.AuthFailures.Add(1, "reason", sent ? "domain not allowed" : "no origin");
@@ -215,7 +216,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         // A browser on a foreign site sends its Origin: refuse it unless the assistant allows that domain
         // (or it is Herald's own origin, e.g. the demo page). Non-browser clients send no Origin. An Origin that
         // is not an http(s) origin (null from a sandboxed frame or file://, an extension's, garbage) is never allowed.
-        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        var (sent, origin) = RequestOrigin.Read(context.Request);
         if (sent && (origin is null || (!IsSameOrigin(context.Request, origin.Domain)
             && !DomainRules.Matches(origin.Domain, DomainRules.Parse(assistant.AllowedDomains), widgetTokens.AllowLocalhost))))
         {

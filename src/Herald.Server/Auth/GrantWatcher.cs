@@ -1,4 +1,5 @@
 using Herald.Protocol;
+using Herald.Protocol.Web;
 using Herald.Server.Hub;
 using Herald.Server.Storage;
 
