@@ -180,7 +180,7 @@ public sealed class BridgeHostingTests
         await client.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).WaitAsync(Within.Timeout);
         await stopping.WaitAsync(Within.Timeout);
 
-        Assert.Equal((WebSocketCloseStatus)Protocol.CloseCodes.ServiceRestart, status);
+        Assert.Equal((WebSocketCloseStatus)Protocol.Disconnect.ShuttingDown.Code, status);
     }
 
     /// <summary>A temp directory removed at the end of the test (after the app that used it is disposed).</summary>
