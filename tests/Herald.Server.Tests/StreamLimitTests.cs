@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
