@@ -8,10 +8,10 @@ using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Herald.Server.Tests;
+namespace Herald.Server.Tests.Transports.Handoff;
 
 /// <summary>
-/// SSE streams that leave Kestrel after their headers (Transports/ConnectionHandoff): read off a raw socket with a
+/// SSE streams that leave Kestrel after their headers (Transports/Handoff/ConnectionHandoff): read off a raw socket with a
 /// strict chunked-body decoder, because after the hand-off Herald writes the HTTP/1.1 chunk framing itself.
 /// </summary>
 public sealed class ConnectionHandoffTests
