@@ -5,6 +5,7 @@ using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
 using Herald.Server.Operations;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
 using Herald.Server.Ui;

@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 
 namespace Herald.Bench.Micro;

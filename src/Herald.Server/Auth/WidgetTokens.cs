@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Herald.Protocol;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

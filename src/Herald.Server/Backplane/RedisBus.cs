@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Herald.Redis;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 using Microsoft.Extensions.Options;
 

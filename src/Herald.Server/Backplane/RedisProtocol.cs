@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using Herald.Protocol;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Backplane;

@@ -1,4 +1,6 @@
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Hub;
@@ -8,7 +10,7 @@ namespace Herald.Server.Hub;
 /// the local writer, the backplane, or a catch-up read from the store.
 /// </summary>
 /// <remarks>
-/// <para>Durable event ids are gapless and in commit order (see <see cref="SqlStore.CommitBatchAsync"/>), so
+/// <para>Durable event ids are gapless and in commit order (see <see cref="BatchCommit.CommitBatchAsync"/>), so
 /// the next event this node must deliver is always <c>last + 1</c>. An id at or below <c>last</c> is a
 /// duplicate (the backplane echoing a locally delivered event, a catch-up overlapping the live flow) and is
 /// dropped. An id beyond <c>last + 1</c> means an event is still on its way — another node published it a

@@ -1,5 +1,7 @@
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Hub;

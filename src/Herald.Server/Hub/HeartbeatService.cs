@@ -1,5 +1,6 @@
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;

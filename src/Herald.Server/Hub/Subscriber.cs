@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Sources;
 using Herald.Protocol;
+using Herald.Server.Events;
 
 namespace Herald.Server.Hub;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 
 namespace Herald.Server.Hub;
 

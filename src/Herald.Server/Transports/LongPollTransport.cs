@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Transports;

@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,5 +1,6 @@
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 using Microsoft.Extensions.Options;
 

@@ -8,6 +8,7 @@ using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Transports;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Auth;
 using Herald.Server.Backplane;
+using Herald.Server.Events;
 using Herald.Server.Hub;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Server.Transports;

@@ -1,3 +1,4 @@
+using Herald.Server.Events;
 using Herald.Server.Hub;
 
 namespace Herald.Server.Tests.Hub;

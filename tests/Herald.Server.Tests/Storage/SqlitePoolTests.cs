@@ -1,5 +1,6 @@
 using System.Text;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.Data.Sqlite;
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
+using Herald.Server.Storage;
 
-namespace Herald.Server.Storage;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// A unit of work that changes stored data and may emit events. The <see cref="EventWriter"/> runs many of
@@ -86,7 +87,7 @@ public sealed class WriteContext
     /// <param name="topic">The topic.</param>
     /// <param name="type">The SSE event name.</param>
     /// <param name="data">UTF-8 JSON payload.</param>
-    /// <param name="key">Optional filter key within the topic (see <see cref="Hub.HubEvent.Key"/>).</param>
+    /// <param name="key">Optional filter key within the topic (see <see cref="Events.HubEvent.Key"/>).</param>
     public PendingEvent Emit(string topic, string type, byte[] data, long key = 0)
     {
         var pending = new PendingEvent(topic, type, data, key);
@@ -96,7 +97,7 @@ public sealed class WriteContext
 }
 
 /// <summary>An event emitted by a command, waiting for its batch to commit.</summary>
-public sealed class PendingEvent(string topic, string type, byte[] data, long key)
+public sealed class PendingEvent(string topic, string type, byte[] data, long key) : INewEvent
 {
     public long Key { get; } = key;
     public string Topic { get; } = topic;
