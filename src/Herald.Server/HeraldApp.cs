@@ -77,6 +77,7 @@ public static class HeraldApp
         services.AddSingleton<TopicRegistry>();
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<EventDispatcher>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventDispatcher>());
         var redisUrl = section.GetSection("Redis")["Url"];
         if (string.IsNullOrWhiteSpace(redisUrl))
         {

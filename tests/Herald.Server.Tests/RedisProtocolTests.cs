@@ -1,7 +1,6 @@
 using System.Text;
 using Herald.Server.Backplane;
 using Herald.Server.Events;
-using Herald.Server.Hub;
 
 namespace Herald.Server.Tests;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Events;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Tests.Infrastructure;
 

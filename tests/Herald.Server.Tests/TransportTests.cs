@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests;
@@ -30,7 +31,7 @@ public sealed class TransportTests : IAsyncLifetime
 
         var late = new HubEvent(seenEventId, Dialogs.DialogTopics.For(guest.DialogId), "message",
             JsonSerializer.SerializeToUtf8Bytes(new { type = "message:new", message = new { id = seen, text = "already seen" } }), 0);
-        Assert.Equal(1, _server.GetService<Herald.Server.Hub.TopicRegistry>().Publish(late));
+        Assert.Equal(1, _server.GetService<TopicRegistry>().Publish(late));
         await _server.PostGuestMessageAsync(guest, "new");
 
         var next = await ws.ReceiveJsonAsync();

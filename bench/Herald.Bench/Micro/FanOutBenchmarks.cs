@@ -1,7 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Herald.Server.Events;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Bench.Micro;
 

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Herald.Redis;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
-using Herald.Server.Hub;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Backplane;
@@ -14,10 +13,10 @@ namespace Herald.Server.Backplane;
 /// <remarks>
 /// <para>The publishing node delivers its own events directly (no round trip through Redis for local
 /// subscribers, and local delivery goes on while Redis is down) and publishes them; every node, the publisher
-/// included, receives them back from Redis, where the <see cref="EventDispatcher"/> drops the copy it already has by id.
+/// included, receives them back from Redis, where the dispatcher (<see cref="IEventSink"/>) drops the copy it already has by id.
 /// Ephemeral events have no id, so a node skips its own by the <c>herald_node</c> field instead.</para>
 /// <para>Redis pub/sub is fire-and-forget: a message published while a node is disconnected never reaches it.
-/// Nothing durable depends on it: the <see cref="StoreWatcher"/> notices the store's head moving past what the node
+/// Nothing durable depends on it: the pipeline's <c>StoreWatcher</c> notices the store's head moving past what the node
 /// has delivered and catches up from the store — after a reconnect at once, during an outage continuously.</para>
 /// <para>Neither loop ends before the node stops: a message or a batch that fails is logged and counted
 /// (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>) and the loop goes on with the
@@ -25,7 +24,7 @@ namespace Herald.Server.Backplane;
 /// </remarks>
 public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
-    private readonly EventDispatcher _dispatcher;
+    private readonly IEventSink _dispatcher;
     private readonly RedisChannels _channels;
     private readonly RedisClientOptions _clientOptions;
     private readonly ILogger<RedisBus> _logger;
@@ -37,7 +36,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private RedisSubscriber? _subscriber;
     private Task _run = Task.CompletedTask;
 
-    public RedisBus(EventDispatcher dispatcher, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
+    public RedisBus(IEventSink dispatcher, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
     {
         _dispatcher = dispatcher;
         _metrics = metrics;

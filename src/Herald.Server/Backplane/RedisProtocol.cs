@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Events;
-using Herald.Server.Hub;
 
 namespace Herald.Server.Backplane;
 

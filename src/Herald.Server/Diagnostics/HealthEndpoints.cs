@@ -3,6 +3,7 @@ using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Backplane;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Diagnostics;
 

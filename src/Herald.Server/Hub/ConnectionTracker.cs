@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Herald.Server.Diagnostics;
+using Herald.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
+using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
 namespace Herald.Server.Hub;
@@ -63,7 +64,7 @@ public static class HubEndpoints
             return TypedResults.Json(new PublishResponse(null, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
         }
 
-        var id = await hub.PublishDurableAsync(body.Topic, eventName, payload, context.RequestAborted);
+        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic, eventName, payload), context.RequestAborted)).Id;
         return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 

@@ -3,6 +3,7 @@ using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Transports;
 

@@ -6,6 +6,7 @@ using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;

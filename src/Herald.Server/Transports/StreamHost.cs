@@ -2,6 +2,7 @@ using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Transports;

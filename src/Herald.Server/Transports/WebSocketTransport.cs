@@ -10,6 +10,7 @@ using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Transports;
 

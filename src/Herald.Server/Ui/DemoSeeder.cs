@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
-using Herald.Server.Hub;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Hosting.Server;

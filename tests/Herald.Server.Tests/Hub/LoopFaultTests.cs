@@ -6,6 +6,7 @@ using Herald.Server.Auth;
 using Herald.Server.Backplane;
 using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Server.Transports;
 using Herald.Testing;

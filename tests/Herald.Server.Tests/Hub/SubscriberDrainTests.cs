@@ -1,5 +1,5 @@
 using Herald.Server.Events;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Tests.Hub;
 

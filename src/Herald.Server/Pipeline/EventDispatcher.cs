@@ -1,9 +1,9 @@
+using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
-using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// Delivers events to this node's subscribers exactly once and in id order, whatever path they came by:
@@ -20,7 +20,7 @@ namespace Herald.Server.Hub;
 /// Last-Event-ID is always a complete prefix of its topics.</para>
 /// <para>Ephemeral events (no id) go straight to subscribers.</para>
 /// </remarks>
-public sealed class EventDispatcher : IDisposable
+public sealed class EventDispatcher : IEventSink, IDisposable
 {
     private const int CatchUpPage = 1000;
     private const int MaxHeld = 10_000;
@@ -161,7 +161,7 @@ public sealed class EventDispatcher : IDisposable
         }
         catch (Exception ex)
         {
-            HubLog.GapFillFailed(_logger, ex);
+            PipelineLog.GapFillFailed(_logger, ex);
             _metrics.LoopFault("dispatcher");
             lock (_gate)
             {
@@ -190,7 +190,7 @@ public sealed class EventDispatcher : IDisposable
 
                 if (record.Id != _lastId + 1)
                 {
-                    HubLog.EventsTrimmed(_logger, _lastId + 1, record.Id - 1);
+                    PipelineLog.EventsTrimmed(_logger, _lastId + 1, record.Id - 1);
                 }
 
                 DeliverInOrderLocked(_held.Remove(record.Id, out var live) ? live : record.ToHubEvent());
@@ -248,7 +248,7 @@ public sealed class EventDispatcher : IDisposable
         }
         catch (Exception ex)
         {
-            HubLog.DispatchFault(_logger, item.Id, item.Topic, ex);
+            PipelineLog.DispatchFault(_logger, item.Id, item.Topic, ex);
             _metrics.LoopFault("dispatcher");
         }
     }
