@@ -86,6 +86,7 @@ public static class HeraldApp
         else
         {
             // Several nodes: Redis carries live events, the shared store fills whatever pub/sub loses.
+            services.AddSingleton(sp => BackplaneChannels(sp.GetRequiredService<IOptions<HeraldOptions>>().Value.Redis));
             services.AddSingleton<RedisBus>();
             services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
         }
@@ -102,6 +103,8 @@ public static class HeraldApp
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
+        // The chat domain's topic namespaces: only the chat API, which stores each message, publishes to them.
+        services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed]));
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
 
@@ -163,6 +166,14 @@ public static class HeraldApp
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
         Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
     }
+
+    /// <summary>
+    /// The backplane's topic-to-channel map: dialog topics keep seed 000's channel <c>ws:dialog:{id}</c>, so
+    /// <c>redis-cli PSUBSCRIBE "ws:dialog:*"</c> shows chat traffic exactly where the seed's runbook looks for it; every
+    /// other topic goes to <c>{Herald:Redis:ChannelPrefix}{topic}</c> (default <c>herald:topic:</c>).
+    /// </summary>
+    public static RedisChannels BackplaneChannels(RedisOptions redis) =>
+        new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>
         storage.Provider.ToLowerInvariant() switch

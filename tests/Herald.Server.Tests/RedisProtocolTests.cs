@@ -53,7 +53,7 @@ public sealed class RedisProtocolTests
     [InlineData("notifications", "herald:topic:notifications")]
     public void Channels_MapTopicsBothWays(string topic, string channel)
     {
-        var channels = new RedisChannels("herald:topic:");
+        var channels = HeraldApp.BackplaneChannels(new RedisOptions { ChannelPrefix = "herald:topic:" });
         Assert.Equal(channel, channels.ChannelFor(topic));
         Assert.Equal(topic, channels.TopicFor(channel));
     }

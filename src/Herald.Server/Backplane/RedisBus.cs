@@ -36,13 +36,13 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private RedisSubscriber? _subscriber;
     private Task _run = Task.CompletedTask;
 
-    public RedisBus(IEventSink dispatcher, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
+    public RedisBus(IEventSink dispatcher, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
     {
         _dispatcher = dispatcher;
+        _channels = channels;
         _metrics = metrics;
         _logger = logger;
         var redis = options.Value.Redis;
-        _channels = new RedisChannels(redis.ChannelPrefix);
         NodeId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
         _clientOptions = new RedisClientOptions
         {

@@ -9,7 +9,7 @@ namespace Herald.Server.Hub;
 
 /// <summary>
 /// The generic hub for non-chat uses (seed 003: notifications, progress, dashboards): publish to any topic,
-/// subscribe to several topics on one SSE stream. The chat topics are reserved (<see cref="ReservedTopics"/>):
+/// subscribe to several topics on one SSE stream. The chat topics are reserved (<see cref="Auth.ReservedTopics"/>):
 /// nobody publishes to them here, and a service key reads them only where the deployment allows it.
 /// </summary>
 public static class HubEndpoints

@@ -205,7 +205,7 @@ public sealed class RedisBusContractTests : BusContractTests
     protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
-        var bus = new RedisBus(dispatcher, metrics, options, NullLogger<RedisBus>.Instance);
+        var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance);
         await bus.StartAsync(CancellationToken.None);
         await Poll.UntilAsync(() => bus.State == "connected");
         return bus;
