@@ -7,6 +7,7 @@ using Herald.Server.Hub;
 using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Topics;
 using Herald.Server.Transports;
 using Herald.Server.Ui;
 using Microsoft.Extensions.Options;

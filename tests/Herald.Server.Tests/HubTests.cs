@@ -2,9 +2,9 @@ using System.Text;
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
-using Herald.Server.Hub;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Topics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -17,7 +17,7 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/sse").WithTags("Diagnostics");
-        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher, Transports.StreamHost host) =>
+        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher, StreamHost host) =>
         {
             var redis = bus.State;
             if (host.IsDraining)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
-using Herald.Server.Transports;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Operations;

@@ -8,7 +8,6 @@ using Herald.Server.Events;
 using Herald.Server.Hub;
 using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
-using Herald.Server.Transports;
 using Herald.Testing;
 using Microsoft.Data.Sqlite;
 

@@ -5,7 +5,7 @@ using Herald.Server.Auth;
 using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Topics;
 
 /// <summary>
 /// The generic hub for non-chat uses (seed 003: notifications, progress, dashboards): publish to any topic,

@@ -1,6 +1,6 @@
 using Herald.Server.Pipeline;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Topics;
 
 /// <summary>A generic durable event (<c>POST /api/publish</c>).</summary>
 public sealed class PublishEventCommand(string topic, string type, byte[] data) : WriteCommand<PendingEvent>
