@@ -2,10 +2,11 @@ using System.Text.Json.Serialization;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
 using Herald.Server.Pipeline;
 
-namespace Herald.Server.Diagnostics;
+namespace Herald.Server.Operations;
 
 /// <summary>
 /// <c>/api/sse/health</c> and <c>/api/sse/stats</c>, in the shapes seed 000's runbook uses. Anyone sees the counts;
