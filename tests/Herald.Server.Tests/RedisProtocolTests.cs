@@ -57,4 +57,16 @@ public sealed class RedisProtocolTests
         Assert.Equal(channel, channels.ChannelFor(topic));
         Assert.Equal(topic, channels.TopicFor(channel));
     }
+
+    [Fact]
+    public void Channels_MapOnlyTheNamespacesTheyAreGiven()
+    {
+        var channels = new RedisChannels("t:", [new ChannelMapping("chat:", "seed:chat:")]);
+        Assert.Equal(["seed:chat:*", "t:*"], channels.Patterns);
+        Assert.Equal("seed:chat:1", channels.ChannelFor("chat:1"));
+        Assert.Equal("chat:1", channels.TopicFor("seed:chat:1"));
+        Assert.Equal("t:dialog:1", channels.ChannelFor("dialog:1"));
+        Assert.Equal("dialog:1", channels.TopicFor("t:dialog:1"));
+        Assert.Null(channels.TopicFor("ws:dialog:1"));
+    }
 }
