@@ -101,6 +101,8 @@ public static class HeraldApp
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
+        services.AddOptions<HeraldOptions>().ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
@@ -108,11 +110,13 @@ public static class HeraldApp
         services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed]));
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
+        services.AddSingleton<GrantWatcher>();
 
         // Order matters: startup (migrate, bootstrap, position the dispatcher) completes before anything else runs.
         services.AddHostedService<StartupTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
@@ -165,7 +169,7 @@ public static class HeraldApp
         app.MapHeraldOperations();
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
-        Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
+        Bridge.GatewayBridgeAccess.MapBridgeIfEnabled(app);
     }
 
     /// <summary>

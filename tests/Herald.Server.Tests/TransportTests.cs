@@ -4,6 +4,7 @@ using System.Text.Json;
 using Herald.Server.Events;
 using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 

@@ -14,6 +14,7 @@ namespace Herald.Server.Hub;
 public sealed class StreamHost(
     TopicRegistry registry,
     ConnectionTracker tracker,
+    Auth.GrantWatcher grants,
     HeraldMetrics metrics,
     IOptions<HeraldOptions> options,
     ILoggerFactory loggerFactory)
@@ -31,9 +32,10 @@ public sealed class StreamHost(
     /// <summary>
     /// Registers a subscriber, or returns null when the node is at its connection limit or draining
     /// (<see cref="Refusal"/> says which). <paramref name="quiet"/> logs at Debug only: a long poll is one request
-    /// per answer, and two Information lines per poll would drown everything else.
+    /// per answer, and two Information lines per poll would drown everything else. A widget's stream is watched by the
+    /// <see cref="Auth.GrantWatcher"/> and closed when <paramref name="principal"/>'s grant is withdrawn.
     /// </summary>
-    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool quiet = false)
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, Auth.Principal principal, bool quiet = false)
     {
         var clientKey = Api.RateLimits.ClientKey(context);
         if (IsDraining || !tracker.TryReserve(clientKey))
@@ -41,16 +43,18 @@ public sealed class StreamHost(
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey, Principal = principal };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
         tracker.Add(subscriber);
+        grants.Add(subscriber);
         if (IsDraining)
         {
             // A drain that began between the check above and the registration may have missed this one.
             registry.Remove(subscriber);
             tracker.Remove(subscriber);
+            grants.Remove(subscriber);
             return null;
         }
 
@@ -64,20 +68,21 @@ public sealed class StreamHost(
     }
 
     /// <summary>Unregisters; counts and logs why the connection ended.</summary>
-    public void Close(Subscriber subscriber, string label, string fallbackReason, bool quiet = false)
+    public void Close(Subscriber subscriber, string label, Disconnect fallbackReason, bool quiet = false)
     {
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
+        grants.Remove(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
-        if (reason != DisconnectReasons.ClientClosed)
+        if (reason != Disconnect.ClientClosed)
         {
-            metrics.Disconnects.Add(1, "reason", reason);
+            metrics.Disconnects.Add(1, "reason", reason.Reason);
         }
 
         var level = quiet ? LogLevel.Debug : LogLevel.Information;
         if (_logger.IsEnabled(level))
         {
-            StreamLog.Disconnected(_logger, level, subscriber.Transport, label, string.Join(",", subscriber.Topics), reason);
+            StreamLog.Disconnected(_logger, level, subscriber.Transport, label, string.Join(",", subscriber.Topics), reason.Reason);
         }
     }
 
@@ -105,9 +110,16 @@ public sealed class StreamHost(
     {
         var min = Math.Max(0, _shutdown.ReconnectMinMilliseconds);
         var retry = min + Random.Shared.Next(Math.Max(0, _shutdown.ReconnectMaxMilliseconds - min) + 1);
-        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{DisconnectReasons.ShuttingDown}\",\"retry\":{retry}}}");
+        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{Disconnect.ShuttingDown.Reason}\",\"retry\":{retry}}}");
         return [.. SseFrame.Retry(retry), .. SseFrame.Encode(0, "disconnect", data)];
     }
+
+    /// <summary>
+    /// The last bytes of an SSE stream whose grant was withdrawn (see <see cref="Auth.GrantWatcher"/>): a
+    /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
+    /// </summary>
+    public static byte[] RevokedFrame(string? detail) =>
+        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = Disconnect.AuthRevoked.Reason, detail }, Api.HeraldJson.Options));
 
     /// <summary>
     /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an
@@ -248,7 +260,7 @@ public sealed class StreamLease : IDisposable
         }
         else if (expired)
         {
-            _subscriber.Close(DisconnectReasons.AuthExpired, drain: true);
+            _subscriber.Close(Disconnect.AuthExpired, drain: true);
         }
     }
 

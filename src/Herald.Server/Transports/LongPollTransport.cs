@@ -24,7 +24,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
     private const int DefaultTimeoutSeconds = 25;
     private const int MaxEventsPerAnswer = 500;
 
-    public async Task PollAsync(HttpContext context, IReadOnlyList<string> topics, string label)
+    public async Task PollAsync(HttpContext context, IReadOnlyList<string> topics, string label, Auth.Principal principal)
     {
         var query = context.Request.Query;
         var (after, afterError) = RequestReader.ParseOptionalPosition(query["after_id"], "after_id");
@@ -51,7 +51,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             return;
         }
 
-        var subscriber = host.TryOpen(context, TransportName, topics, label, quiet: true);
+        var subscriber = host.TryOpen(context, TransportName, topics, label, principal, quiet: true);
         if (subscriber is null)
         {
             await host.Refusal().ExecuteAsync(context);
@@ -73,7 +73,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
                 timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
-                using var wake = timeout.Token.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed, drain: true), subscriber);
+                using var wake = timeout.Token.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed, drain: true), subscriber);
                 var buffer = new HubEvent?[64];
                 while (events.Count == 0 && await subscriber.WaitToReadAsync())
                 {
@@ -89,6 +89,13 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
                 }
             }
 
+            if (subscriber.CloseReason == Disconnect.AuthRevoked)
+            {
+                // The grant was withdrawn while the poll waited: answer as the next poll would.
+                await ApiError.Forbidden($"Access refused: {subscriber.CloseDetail}.").ExecuteAsync(context);
+                return;
+            }
+
             var last = events.Count > 0 ? events[^1].Id : after.Value;
             await WriteAsync(context, events, last);
             metrics.EventsSent.Add(events.Count);
@@ -100,7 +107,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
         }
         finally
         {
-            host.Close(subscriber, label, DisconnectReasons.ClientClosed, quiet: true);
+            host.Close(subscriber, label, Disconnect.ClientClosed, quiet: true);
         }
     }
 

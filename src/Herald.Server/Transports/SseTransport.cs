@@ -56,7 +56,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
     public async Task StreamAsync(HttpContext context, StreamRequest request)
     {
-        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label);
+        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label, request.Principal);
         if (subscriber is null)
         {
             await host.Refusal().ExecuteAsync(context);
@@ -74,7 +74,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+        var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed), subscriber);
         var stream = new LiveStream(this, subscriber, request.Label, host.Lease(subscriber, request.Principal));
         // Set once the live phase has the stream: from then on it, not this handler, unregisters it at the end.
         var passedOn = false;
@@ -138,7 +138,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             aborted.Dispose();
             if (!passedOn)
             {
-                stream.Close(DisconnectReasons.ClientClosed);
+                stream.Close(Disconnect.ClientClosed);
             }
         }
     }
@@ -163,7 +163,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         public async Task RunAsync(PipeWriter writer, ConnectionContext? bare, CancellationToken aborted)
         {
             var chunked = bare is not null;
-            using var closed = chunked ? aborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber) : default;
+            using var closed = chunked ? aborted.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed), subscriber) : default;
             var lastSent = LastSent;
             var writable = true;
             try
@@ -173,10 +173,14 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                     writable = await transport.WriteQueuedAsync(subscriber, writer, chunked, ref lastSent, aborted);
                 }
 
-                if (writable && subscriber.CloseReason == DisconnectReasons.ShuttingDown)
+                var reason = subscriber.CloseReason;
+                // Shutting down: everything queued has been written; tell the client when to come back, then end the
+                // stream. Revoked: say why before the end, or the client's reconnect would learn only "403".
+                var final = reason == Disconnect.ShuttingDown ? transport.Host.ReconnectFrame()
+                    : reason == Disconnect.AuthRevoked ? StreamHost.RevokedFrame(subscriber.CloseDetail)
+                    : null;
+                if (writable && final is { } frame)
                 {
-                    // Everything queued has been written; tell the client when to come back, then end the stream.
-                    var frame = transport.Host.ReconnectFrame();
                     if (chunked)
                     {
                         ChunkedBody.WriteChunk(writer, frame);
@@ -204,11 +208,11 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             }
             finally
             {
-                Close(subscriber.CloseReason ?? DisconnectReasons.ClientClosed);
+                Close(subscriber.CloseReason ?? Disconnect.ClientClosed);
             }
         }
 
-        public void Close(string reason)
+        public void Close(Disconnect reason)
         {
             lease?.Dispose();
             transport.Host.Close(subscriber, label, reason);
