@@ -5,7 +5,9 @@ using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;
 using Herald.Server.Operations;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Topics;
 using Herald.Server.Transports;
 using Herald.Server.Ui;
 using Microsoft.Extensions.Options;
@@ -76,6 +78,7 @@ public static class HeraldApp
         services.AddSingleton<TopicRegistry>();
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<EventDispatcher>();
+        services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventDispatcher>());
         var redisUrl = section.GetSection("Redis")["Url"];
         if (string.IsNullOrWhiteSpace(redisUrl))
         {
@@ -84,6 +87,7 @@ public static class HeraldApp
         else
         {
             // Several nodes: Redis carries live events, the shared store fills whatever pub/sub loses.
+            services.AddSingleton(sp => BackplaneChannels(sp.GetRequiredService<IOptions<HeraldOptions>>().Value.Redis));
             services.AddSingleton<RedisBus>();
             services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
         }
@@ -102,6 +106,8 @@ public static class HeraldApp
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
+        // The chat domain's topic namespaces: only the chat API, which stores each message, publishes to them.
+        services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed]));
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
         services.AddSingleton<GrantWatcher>();
@@ -165,6 +171,14 @@ public static class HeraldApp
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
         Bridge.GatewayBridgeAccess.MapBridgeIfEnabled(app);
     }
+
+    /// <summary>
+    /// The backplane's topic-to-channel map: dialog topics keep seed 000's channel <c>ws:dialog:{id}</c>, so
+    /// <c>redis-cli PSUBSCRIBE "ws:dialog:*"</c> shows chat traffic exactly where the seed's runbook looks for it; every
+    /// other topic goes to <c>{Herald:Redis:ChannelPrefix}{topic}</c> (default <c>herald:topic:</c>).
+    /// </summary>
+    public static RedisChannels BackplaneChannels(RedisOptions redis) =>
+        new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>
         storage.Provider.ToLowerInvariant() switch

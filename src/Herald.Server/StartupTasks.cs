@@ -1,6 +1,6 @@
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

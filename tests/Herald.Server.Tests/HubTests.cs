@@ -1,8 +1,10 @@
 using System.Text;
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Topics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Herald.Server.Backplane;
-using Herald.Server.Hub;
+using Herald.Server.Events;
 
 namespace Herald.Server.Tests;
 
@@ -53,8 +53,20 @@ public sealed class RedisProtocolTests
     [InlineData("notifications", "herald:topic:notifications")]
     public void Channels_MapTopicsBothWays(string topic, string channel)
     {
-        var channels = new RedisChannels("herald:topic:");
+        var channels = HeraldApp.BackplaneChannels(new RedisOptions { ChannelPrefix = "herald:topic:" });
         Assert.Equal(channel, channels.ChannelFor(topic));
         Assert.Equal(topic, channels.TopicFor(channel));
+    }
+
+    [Fact]
+    public void Channels_MapOnlyTheNamespacesTheyAreGiven()
+    {
+        var channels = new RedisChannels("t:", [new ChannelMapping("chat:", "seed:chat:")]);
+        Assert.Equal(["seed:chat:*", "t:*"], channels.Patterns);
+        Assert.Equal("seed:chat:1", channels.ChannelFor("chat:1"));
+        Assert.Equal("chat:1", channels.TopicFor("seed:chat:1"));
+        Assert.Equal("t:dialog:1", channels.ChannelFor("dialog:1"));
+        Assert.Equal("dialog:1", channels.TopicFor("t:dialog:1"));
+        Assert.Null(channels.TopicFor("ws:dialog:1"));
     }
 }

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Tests.Infrastructure;
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 
@@ -28,9 +30,9 @@ public sealed class TransportTests : IAsyncLifetime
         await ws.SendAsync("__ping__");
         Assert.Equal("__pong__", await ws.ReceiveAsync()); // the connection's subscriber is registered by now
 
-        var late = new Herald.Server.Hub.HubEvent(seenEventId, Dialogs.DialogTopics.For(guest.DialogId), "message",
+        var late = new HubEvent(seenEventId, Dialogs.DialogTopics.For(guest.DialogId), "message",
             JsonSerializer.SerializeToUtf8Bytes(new { type = "message:new", message = new { id = seen, text = "already seen" } }), 0);
-        Assert.Equal(1, _server.GetService<Herald.Server.Hub.TopicRegistry>().Publish(late));
+        Assert.Equal(1, _server.GetService<TopicRegistry>().Publish(late));
         await _server.PostGuestMessageAsync(guest, "new");
 
         var next = await ws.ReceiveJsonAsync();

@@ -1,6 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 
 namespace Herald.Bench.Micro;
 

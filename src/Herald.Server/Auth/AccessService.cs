@@ -4,7 +4,6 @@ using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +14,7 @@ namespace Herald.Server.Auth;
 /// (REST, SSE, WebSocket, long-poll). Credentials, in order: <c>Authorization: Bearer</c> or <c>?token=</c>
 /// (operator JWT), <c>X-Api-Key</c> (service), <c>?assistant_id=&amp;guest_id=</c> (guest widget).
 /// </summary>
-public sealed class AccessService(TokenService tokens, AccessCache cache, WidgetTokenService widgetTokens, IOptions<HeraldOptions> options, HeraldMetrics metrics)
+public sealed class AccessService(TokenService tokens, AccessCache cache, WidgetTokenService widgetTokens, ReservedTopics reservedTopics, IOptions<HeraldOptions> options, HeraldMetrics metrics)
 {
     private const int MaxGuestIdLength = 128;
 
@@ -106,7 +105,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             return null;
         }
 
-        var reserved = topics.FirstOrDefault(ReservedTopics.IsReserved);
+        var reserved = topics.FirstOrDefault(reservedTopics.IsReserved);
         if (reserved is null)
         {
             return null;
@@ -124,7 +123,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     /// </summary>
     public ApiError? AuthorizeTopicPublish(string topic)
     {
-        if (!ReservedTopics.IsReserved(topic))
+        if (!reservedTopics.IsReserved(topic))
         {
             return null;
         }

@@ -1,6 +1,7 @@
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Dialogs;
+using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Identity;
 
@@ -16,7 +17,7 @@ public static class AuthEndpoints
         return app;
     }
 
-    private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, Transports.StreamHost host)
+    private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, StreamHost host)
     {
         var (principal, error) = await access.AuthenticateOperatorAsync(context);
         if (error is not null)

@@ -1,6 +1,7 @@
 using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

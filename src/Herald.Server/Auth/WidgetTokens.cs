@@ -4,6 +4,7 @@ using System.Text;
 using Dapper;
 using Herald.Protocol;
 using Herald.Protocol.Web;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

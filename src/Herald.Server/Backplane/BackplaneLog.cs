@@ -2,7 +2,7 @@ namespace Herald.Server.Backplane;
 
 /// <summary>
 /// The Redis backplane's and the store watcher's log messages. Event ids 400-499 are stable (the ranges of all
-/// <c>*Log</c> classes are listed on <see cref="Hub.HubLog"/>).
+/// <c>*Log</c> classes are listed on <c>Hub.HubLog</c>).
 /// </summary>
 internal static partial class BackplaneLog
 {

@@ -1,9 +1,9 @@
-using Herald.Server.Hub;
+using Herald.Server.Events;
 
 namespace Herald.Server.Backplane;
 
 /// <summary>
-/// Carries events to every node's <see cref="EventDispatcher"/>, including this node's own.
+/// Carries events to every node's <see cref="IEventSink"/> (its dispatcher), including this node's own.
 /// </summary>
 /// <remarks>
 /// The in-process bus is a loopback; the Redis bus (issue "Scale out") publishes to Redis and delivers the
@@ -19,7 +19,7 @@ public interface IEventBus
 }
 
 /// <summary>The single-node bus: delivers straight to this node's dispatcher.</summary>
-public sealed class InProcessBus(EventDispatcher dispatcher) : IEventBus
+public sealed class InProcessBus(IEventSink dispatcher) : IEventBus
 {
     public string State => "disabled";
 

@@ -2,7 +2,7 @@ using System.Threading.Channels;
 using Herald.Protocol.Diagnostics;
 using Herald.Redis;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
+using Herald.Server.Events;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Backplane;
@@ -14,10 +14,10 @@ namespace Herald.Server.Backplane;
 /// <remarks>
 /// <para>The publishing node delivers its own events directly (no round trip through Redis for local
 /// subscribers, and local delivery goes on while Redis is down) and publishes them; every node, the publisher
-/// included, receives them back from Redis, where the <see cref="EventDispatcher"/> drops the copy it already has by id.
+/// included, receives them back from Redis, where the dispatcher (<see cref="IEventSink"/>) drops the copy it already has by id.
 /// Ephemeral events have no id, so a node skips its own by the <c>herald_node</c> field instead.</para>
 /// <para>Redis pub/sub is fire-and-forget: a message published while a node is disconnected never reaches it.
-/// Nothing durable depends on it: the <see cref="StoreWatcher"/> notices the store's head moving past what the node
+/// Nothing durable depends on it: the pipeline's <c>StoreWatcher</c> notices the store's head moving past what the node
 /// has delivered and catches up from the store — after a reconnect at once, during an outage continuously.</para>
 /// <para>Neither loop ends before the node stops: a message or a batch that fails is logged and counted
 /// (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>) and the loop goes on with the
@@ -25,7 +25,7 @@ namespace Herald.Server.Backplane;
 /// </remarks>
 public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
-    private readonly EventDispatcher _dispatcher;
+    private readonly IEventSink _dispatcher;
     private readonly RedisChannels _channels;
     private readonly RedisClientOptions _clientOptions;
     private readonly ILogger<RedisBus> _logger;
@@ -37,13 +37,13 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private RedisSubscriber? _subscriber;
     private Task _run = Task.CompletedTask;
 
-    public RedisBus(EventDispatcher dispatcher, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
+    public RedisBus(IEventSink dispatcher, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
     {
         _dispatcher = dispatcher;
+        _channels = channels;
         _metrics = metrics;
         _logger = logger;
         var redis = options.Value.Redis;
-        _channels = new RedisChannels(redis.ChannelPrefix);
         NodeId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
         _clientOptions = new RedisClientOptions
         {

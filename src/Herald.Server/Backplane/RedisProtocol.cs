@@ -3,7 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using Herald.Protocol;
-using Herald.Server.Hub;
+using Herald.Server.Events;
 
 namespace Herald.Server.Backplane;
 

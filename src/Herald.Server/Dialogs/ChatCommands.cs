@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using Dapper;
 using Herald.Protocol;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Dialogs;

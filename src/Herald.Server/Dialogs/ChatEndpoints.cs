@@ -1,7 +1,7 @@
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Transports;
 using Microsoft.Extensions.Options;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Herald.Protocol.Limits;
 using Herald.Server.Diagnostics;
+using Herald.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;

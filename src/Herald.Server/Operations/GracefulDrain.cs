@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
-using Herald.Server.Transports;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Operations;
@@ -18,7 +17,7 @@ namespace Herald.Server.Operations;
 /// with 1012, waiting long polls answer at once. Clients reconnect — to the other node behind the proxy — and
 /// resume from their Last-Event-ID, so nothing is lost.</para>
 /// <para>Then the host stops Kestrel, which waits for the requests in flight (including POSTs whose commits are
-/// queued in the <see cref="Storage.EventWriter"/>); the writer, stopped after Kestrel, commits whatever is still
+/// queued in the <see cref="Pipeline.EventWriter"/>); the writer, stopped after Kestrel, commits whatever is still
 /// queued. Streams still open shortly before the deadline (a peer that stopped reading) are aborted so the
 /// writer keeps the remainder of the budget.</para>
 /// </remarks>

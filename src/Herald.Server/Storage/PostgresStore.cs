@@ -7,7 +7,7 @@ namespace Herald.Server.Storage;
 /// <summary>
 /// PostgreSQL through Npgsql: the store several nodes share. Event ids stay gapless and in commit order
 /// across nodes because every batch updates the one <c>herald_sequences</c> row last, holding its row lock
-/// until commit (see <see cref="SqlStore.CommitBatchAsync"/>).
+/// until commit (see <see cref="SqlStore.StoreEventsAndCommitAsync"/>).
 /// </summary>
 /// <remarks>
 /// Writes have a pool of their own, of <see cref="WritePoolSize"/> connections. Npgsql hands idle connections
@@ -81,7 +81,7 @@ public sealed class PostgresStore : SqlStore
     /// automatic preparation keeps one prepared statement. Npgsql sees the COMMIT's answer (the connection is out of
     /// its transaction block) and treats the <see cref="NpgsqlTransaction"/> as completed: disposing it sends nothing.
     /// </remarks>
-    protected override async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
+    public override async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct)
     {
         var topics = new string[pending.Count];
         var types = new string[pending.Count];

@@ -18,7 +18,7 @@ public abstract class SqlDialect
     public abstract string Least { get; }
 
     /// <summary>
-    /// Whether the consecutive <see cref="IBatchedWrite"/> commands of a write batch are sent as one
+    /// Whether the consecutive <c>Pipeline.IBatchedWrite</c> commands of a write batch are sent as one
     /// <see cref="System.Data.Common.DbBatch"/> (PostgreSQL; their SQL may use data-modifying <c>WITH</c> and
     /// <c>$n</c> parameters). Over a network every round trip is waited for by the node's single writer; SQLite
     /// runs in process, and Microsoft.Data.Sqlite cannot batch.

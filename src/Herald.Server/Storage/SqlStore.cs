@@ -2,7 +2,6 @@ using System.Data;
 using System.Data.Common;
 using System.Text;
 using Dapper;
-using Herald.Server.Hub;
 
 namespace Herald.Server.Storage;
 
@@ -11,8 +10,9 @@ namespace Herald.Server.Storage;
 /// <see cref="PostgresStore"/> supply connections and the <see cref="SqlDialect"/>.
 /// </summary>
 /// <remarks>
-/// Reads run on pooled connections and may run concurrently. Writes go only through
-/// <see cref="CommitBatchAsync"/>, called by the single <see cref="EventWriter"/> loop of this node.
+/// Reads run on pooled connections and may run concurrently. Events are written only through
+/// <see cref="BeginWriteAsync"/> and <see cref="StoreEventsAndCommitAsync"/>, by the pipeline's batch commit
+/// (<c>Pipeline.BatchCommit</c>), which the single <c>EventWriter</c> loop of this node runs.
 /// </remarks>
 public abstract class SqlStore : IAsyncDisposable
 {
@@ -60,97 +60,20 @@ public abstract class SqlStore : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="commands"/> in one transaction, assigns the events they emitted the next ids of the
-    /// global sequence, stores them, and commits. Returns the committed events in id order.
+    /// Opens a write connection and begins the write transaction on it; the caller disposes both, transaction first.
+    /// Only the pipeline's batch commit (<c>Pipeline.BatchCommit</c>) writes events, on the node's single writer loop.
     /// </summary>
-    /// <remarks>
-    /// <para>The sequence row is updated last, just before the event rows are inserted and the transaction
-    /// commits: the row lock it takes (PostgreSQL) or the database write lock (SQLite) is held until commit,
-    /// so ids are handed out in commit order and without gaps across all nodes. A reader that has seen
-    /// id N has therefore seen every event below N — the property Last-Event-ID resume depends on.
-    /// A command that throws fails the whole attempt; the writer then retries each command on its own.</para>
-    /// <para>Where the dialect batches statements (PostgreSQL), consecutive <see cref="IBatchedWrite"/> commands
-    /// of one type go to the server as one <see cref="DbBatch"/>, and the sequence update, the event rows and the
-    /// COMMIT go together (<see cref="StoreEventsAndCommitAsync"/>): a batch of chat messages costs two round trips
-    /// (the messages with the lazily sent BEGIN; the events and COMMIT) whatever its size.</para>
-    /// </remarks>
-    public async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
+    public async ValueTask<(DbConnection Connection, DbTransaction Transaction)> BeginWriteAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenWriteConnectionAsync(cancellationToken);
-        await using var tx = await BeginWriteTransactionAsync(connection, cancellationToken);
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var pending = new List<PendingEvent>();
-        var context = new WriteContext(connection, tx, Dialect, now, pending);
-        var batching = Dialect.BatchesStatements && connection.CanCreateBatch;
-        results.Clear();
-        for (var i = 0; i < commands.Count;)
+        var connection = await OpenWriteConnectionAsync(cancellationToken);
+        try
         {
-            if (batching && commands[i] is IBatchedWrite)
-            {
-                var end = i + 1;
-                while (end < commands.Count && commands[end].GetType() == commands[i].GetType())
-                {
-                    end++;
-                }
-
-                await RunBatchedAsync(context, commands, i, end, results, cancellationToken);
-                i = end;
-            }
-            else
-            {
-                results.Add(await commands[i].ExecuteAsync(context, cancellationToken));
-                i++;
-            }
+            return (connection, await BeginWriteTransactionAsync(connection, cancellationToken));
         }
-
-        if (pending.Count == 0)
+        catch
         {
-            await tx.CommitAsync(cancellationToken);
-            return [];
-        }
-
-        var firstId = await StoreEventsAndCommitAsync(connection, tx, pending, now, cancellationToken);
-
-        // Frames are encoded after commit so the sequence lock is not held for it.
-        var committed = new HubEvent[pending.Count];
-        for (var i = 0; i < pending.Count; i++)
-        {
-            pending[i].Id = firstId + i;
-            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key);
-        }
-
-        return committed;
-    }
-
-    /// <summary>
-    /// Commands <paramref name="from"/> to <paramref name="to"/> (exclusive), all <see cref="IBatchedWrite"/>, in one
-    /// <see cref="DbBatch"/>: one round trip. Their results and events are taken in command order once it has run.
-    /// </summary>
-    private static async Task RunBatchedAsync(WriteContext context, IReadOnlyList<WriteCommand> commands, int from, int to, List<object?> results, CancellationToken ct)
-    {
-        await using (var batch = context.Connection.CreateBatch())
-        {
-            batch.Transaction = context.Transaction;
-            for (var i = from; i < to; i++)
-            {
-                ((IBatchedWrite)commands[i]).AddTo(batch, context);
-            }
-
-            await using var reader = await batch.ExecuteReaderAsync(ct);
-            for (var i = from; i < to; i++)
-            {
-                if (i > from && !await reader.NextResultAsync(ct))
-                {
-                    throw new InvalidOperationException($"{commands[i].GetType().Name}: the batch returned fewer result sets than commands.");
-                }
-
-                await ((IBatchedWrite)commands[i]).ReadAsync(reader, ct);
-            }
-        }
-
-        for (var i = from; i < to; i++)
-        {
-            results.Add(await ((IBatchedWrite)commands[i]).CompleteAsync(context, ct));
+            await connection.DisposeAsync();
+            throw;
         }
     }
 
@@ -161,7 +84,7 @@ public abstract class SqlStore : IAsyncDisposable
     /// <see cref="PostgresStore"/> sends all of it at once, because over a network every round trip is waited for by
     /// the node's single writer. Either way the sequence row is the last thing the transaction locks before its commit.
     /// </summary>
-    protected virtual async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, List<PendingEvent> pending, long now, CancellationToken ct)
+    public virtual async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct)
     {
         var last = await connection.ExecuteScalarAsync<long>(
             "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value",

@@ -6,7 +6,7 @@ namespace Herald.Server.Storage;
 
 /// <summary>
 /// SQLite in WAL mode: one file under the data directory, concurrent readers, one writer (this node's
-/// <see cref="EventWriter"/>). Suitable for one node; several nodes need <see cref="PostgresStore"/>.
+/// <c>EventWriter</c>). Suitable for one node; several nodes need <see cref="PostgresStore"/>.
 /// </summary>
 public sealed class SqliteStore : SqlStore
 {

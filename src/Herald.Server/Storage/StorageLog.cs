@@ -2,7 +2,7 @@ namespace Herald.Server.Storage;
 
 /// <summary>
 /// The store's log messages: the writer and retention. Event ids 300-399 are stable (the ranges of all
-/// <c>*Log</c> classes are listed on <see cref="Hub.HubLog"/>).
+/// <c>*Log</c> classes are listed on <c>Hub.HubLog</c>).
 /// </summary>
 internal static partial class StorageLog
 {

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
+using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Transports;
 

@@ -8,7 +8,9 @@ using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
+using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Transports;
 

@@ -4,7 +4,7 @@ using System.Text;
 using Herald.Protocol.Web;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -2,9 +2,11 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Server.Topics;
 using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -203,7 +205,7 @@ public sealed class RedisBusContractTests : BusContractTests
     protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
-        var bus = new RedisBus(dispatcher, metrics, options, NullLogger<RedisBus>.Instance);
+        var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance);
         await bus.StartAsync(CancellationToken.None);
         await Poll.UntilAsync(() => bus.State == "connected");
         return bus;

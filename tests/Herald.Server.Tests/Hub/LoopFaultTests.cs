@@ -4,9 +4,10 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Auth;
 using Herald.Server.Backplane;
+using Herald.Server.Events;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Tests.Infrastructure;
-using Herald.Server.Transports;
 using Herald.Testing;
 using Microsoft.Data.Sqlite;
 

@@ -1,4 +1,5 @@
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 
 namespace Herald.Server.Tests.Hub;
 

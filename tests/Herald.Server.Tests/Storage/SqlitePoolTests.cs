@@ -1,6 +1,7 @@
 using System.Text;
-using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Topics;
 using Microsoft.Data.Sqlite;
 
 namespace Herald.Server.Tests.Storage;

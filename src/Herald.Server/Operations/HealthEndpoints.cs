@@ -2,9 +2,11 @@ using System.Text.Json.Serialization;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
+using Herald.Server.Pipeline;
 
-namespace Herald.Server.Diagnostics;
+namespace Herald.Server.Operations;
 
 /// <summary>
 /// <c>/api/sse/health</c> and <c>/api/sse/stats</c>, in the shapes seed 000's runbook uses. Anyone sees the counts;
@@ -16,7 +18,7 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/sse").WithTags("Diagnostics");
-        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher, Transports.StreamHost host) =>
+        api.MapGet("/health", (ConnectionTracker tracker, IEventBus bus, EventDispatcher dispatcher, StreamHost host) =>
         {
             var redis = bus.State;
             if (host.IsDraining)

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// Which subscribers on this node listen to which topic.
@@ -106,7 +107,7 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
         metrics?.LoopFault("dispatcher");
         if (logger is not null)
         {
-            HubLog.FanOutFault(logger, item.Id, item.Topic, subscriber.Transport, exception);
+            PipelineLog.FanOutFault(logger, item.Id, item.Topic, subscriber.Transport, exception);
         }
     }
 

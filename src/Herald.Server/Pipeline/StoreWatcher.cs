@@ -1,8 +1,8 @@
+using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
 using Herald.Server.Storage;
 
-namespace Herald.Server.Backplane;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// The safety net under the backplane: watches the store's newest event id and catches up whatever this node

@@ -1,7 +1,8 @@
 using System.Text;
+using Herald.Server.Events;
 using Herald.Server.Storage;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 internal static class HubEventRecords
 {

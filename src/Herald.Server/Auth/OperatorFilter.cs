@@ -1,6 +1,6 @@
-using Herald.Server.Auth;
+using Herald.Server.Api;
 
-namespace Herald.Server.Api;
+namespace Herald.Server.Auth;
 
 /// <summary>
 /// Operator-only endpoint groups: the credential is checked once, by a filter on the group, before any handler

@@ -1,7 +1,8 @@
 using System.Threading.Tasks.Sources;
 using Herald.Protocol;
+using Herald.Server.Events;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// One live connection's side of the hub: a bounded queue of events waiting to be written, and the
@@ -60,7 +61,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     /// <summary>Environment.TickCount64 when the current write began, or 0 when none is in progress.</summary>
     public long WriteStartedTicks { get; set; }
 
-    /// <summary>The <see cref="ConnectionTracker"/> bucket this connection lives in.</summary>
+    /// <summary>The <c>Hub.ConnectionTracker</c> bucket this connection lives in.</summary>
     internal int TrackerBucket { get; set; }
 
     /// <summary>Aborts the underlying connection (used when a write hangs past its deadline).</summary>

@@ -1,9 +1,10 @@
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
-using Herald.Server.Hub;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server.Transports;
+namespace Herald.Server.Hub;
 
 /// <summary>
 /// What every transport does around its bytes: take a slot under the connection limit, register the

@@ -2,13 +2,14 @@ using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
+using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Topics;
 
 /// <summary>
 /// The generic hub for non-chat uses (seed 003: notifications, progress, dashboards): publish to any topic,
-/// subscribe to several topics on one SSE stream. The chat topics are reserved (<see cref="ReservedTopics"/>):
+/// subscribe to several topics on one SSE stream. The chat topics are reserved (<see cref="Auth.ReservedTopics"/>):
 /// nobody publishes to them here, and a service key reads them only where the deployment allows it.
 /// </summary>
 public static class HubEndpoints
@@ -63,7 +64,7 @@ public static class HubEndpoints
             return TypedResults.Json(new PublishResponse(null, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
         }
 
-        var id = await hub.PublishDurableAsync(body.Topic, eventName, payload, context.RequestAborted);
+        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic, eventName, payload), context.RequestAborted)).Id;
         return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// Writers to wake, run one after another on one thread-pool thread: a broadcast to thousands of subscribers

@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Storage;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server.Storage;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// The node's single write path: queues <see cref="WriteCommand"/>s, commits them in batches (group commit),
@@ -85,7 +87,7 @@ public sealed class EventWriter : BackgroundService
 
     private async Task CommitAsync(List<WriteCommand> batch, List<object?> results)
     {
-        IReadOnlyList<Hub.HubEvent> events;
+        IReadOnlyList<HubEvent> events;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -156,7 +158,7 @@ public sealed class EventWriter : BackgroundService
         }
     }
 
-    private void AfterCommitFault(IReadOnlyList<Hub.HubEvent> events, Exception exception)
+    private void AfterCommitFault(IReadOnlyList<HubEvent> events, Exception exception)
     {
         StorageLog.AfterCommitFault(_logger, events.Count > 0 ? events[0].Id : 0, events.Count > 0 ? events[^1].Id : 0, exception);
         _metrics.LoopFault("writer");

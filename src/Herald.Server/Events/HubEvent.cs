@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Herald.Protocol;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Events;
 
 /// <summary>
 /// One event as it flows through a node: identity, routing, payload and the wire bytes built from them.

@@ -1,14 +1,16 @@
+using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
+using Herald.Server.Events;
 using Herald.Server.Storage;
 
-namespace Herald.Server.Hub;
+namespace Herald.Server.Pipeline;
 
 /// <summary>
 /// Delivers events to this node's subscribers exactly once and in id order, whatever path they came by:
 /// the local writer, the backplane, or a catch-up read from the store.
 /// </summary>
 /// <remarks>
-/// <para>Durable event ids are gapless and in commit order (see <see cref="SqlStore.CommitBatchAsync"/>), so
+/// <para>Durable event ids are gapless and in commit order (see <see cref="BatchCommit.CommitBatchAsync"/>), so
 /// the next event this node must deliver is always <c>last + 1</c>. An id at or below <c>last</c> is a
 /// duplicate (the backplane echoing a locally delivered event, a catch-up overlapping the live flow) and is
 /// dropped. An id beyond <c>last + 1</c> means an event is still on its way — another node published it a
@@ -18,7 +20,7 @@ namespace Herald.Server.Hub;
 /// Last-Event-ID is always a complete prefix of its topics.</para>
 /// <para>Ephemeral events (no id) go straight to subscribers.</para>
 /// </remarks>
-public sealed class EventDispatcher : IDisposable
+public sealed class EventDispatcher : IEventSink, IDisposable
 {
     private const int CatchUpPage = 1000;
     private const int MaxHeld = 10_000;
@@ -159,7 +161,7 @@ public sealed class EventDispatcher : IDisposable
         }
         catch (Exception ex)
         {
-            HubLog.GapFillFailed(_logger, ex);
+            PipelineLog.GapFillFailed(_logger, ex);
             _metrics.LoopFault("dispatcher");
             lock (_gate)
             {
@@ -188,7 +190,7 @@ public sealed class EventDispatcher : IDisposable
 
                 if (record.Id != _lastId + 1)
                 {
-                    HubLog.EventsTrimmed(_logger, _lastId + 1, record.Id - 1);
+                    PipelineLog.EventsTrimmed(_logger, _lastId + 1, record.Id - 1);
                 }
 
                 DeliverInOrderLocked(_held.Remove(record.Id, out var live) ? live : record.ToHubEvent());
@@ -246,7 +248,7 @@ public sealed class EventDispatcher : IDisposable
         }
         catch (Exception ex)
         {
-            HubLog.DispatchFault(_logger, item.Id, item.Topic, ex);
+            PipelineLog.DispatchFault(_logger, item.Id, item.Topic, ex);
             _metrics.LoopFault("dispatcher");
         }
     }

@@ -1,0 +1,42 @@
+using System.Data.Common;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Pipeline;
+
+/// <summary>What a <see cref="WriteCommand"/> sees: the open connection and transaction, the batch clock, and a way to emit events.</summary>
+public sealed class WriteContext
+{
+    private readonly List<PendingEvent> _events;
+
+    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events)
+    {
+        Dialect = dialect;
+        Connection = connection;
+        Transaction = transaction;
+        NowMs = nowMs;
+        _events = events;
+    }
+
+    public DbConnection Connection { get; }
+
+    /// <summary>The engine's SQL differences, for a command that can do better on one of them.</summary>
+    public SqlDialect Dialect { get; }
+
+    public DbTransaction Transaction { get; }
+
+    /// <summary>One timestamp for the whole batch, Unix milliseconds.</summary>
+    public long NowMs { get; }
+
+    /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
+    /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>
+    /// <param name="topic">The topic.</param>
+    /// <param name="type">The SSE event name.</param>
+    /// <param name="data">UTF-8 JSON payload.</param>
+    /// <param name="key">Optional filter key within the topic (see <see cref="Events.HubEvent.Key"/>).</param>
+    public PendingEvent Emit(string topic, string type, byte[] data, long key = 0)
+    {
+        var pending = new PendingEvent(topic, type, data, key);
+        _events.Add(pending);
+        return pending;
+    }
+}
