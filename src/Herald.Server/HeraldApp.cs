@@ -96,6 +96,8 @@ public static class HeraldApp
         services.AddSingleton<WebSocketTransport>();
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
+        // One logger of the category seed 000 greps for, taken by every chat POST (creating one per request costs a lookup and an allocation each time).
+        services.AddKeyedSingleton(ChatLog.Category, (sp, _) => sp.GetRequiredService<ILoggerFactory>().CreateLogger(ChatLog.Category));
         services.AddSingleton<RateLimits>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();

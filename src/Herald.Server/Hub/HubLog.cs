@@ -2,13 +2,8 @@ namespace Herald.Server.Hub;
 
 /// <summary>
 /// The hub's log messages: heartbeat, dispatch and stream leases. Event ids 200-299 are stable; alerts and log
-/// queries may use them.
+/// queries may use them (every range: <see cref="Diagnostics.LogEventIds"/>).
 /// </summary>
-/// <remarks>
-/// Event id ranges of the server's <c>*Log</c> classes: 100-199 <c>StreamLog</c> (category <c>SSE Manager</c>),
-/// 200-299 <c>HubLog</c>, 300-399 <c>StorageLog</c>, 400-499 <c>BackplaneLog</c>, 6001-6099 <c>BridgeLog</c>.
-/// A fault a loop survived is logged with its exception and counted in <c>herald_loop_faults_total{loop}</c>.
-/// </remarks>
 internal static partial class HubLog
 {
     [LoggerMessage(EventId = 200, EventName = "HeartbeatFault", Level = LogLevel.Error,

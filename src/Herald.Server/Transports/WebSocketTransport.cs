@@ -37,7 +37,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     // At most 123 bytes (RFC 6455's limit on a close reason).
     private const string GuestIdMissing = "guest_id is missing: widget sockets need &guest_id=<visitor id> (1-128 of A-Z a-z 0-9 - _ .)";
 
-    private readonly ILogger _logger = loggers.CreateLogger("WebSocket");
+    private readonly ILogger _logger = loggers.CreateLogger(TransportLog.WebSocketCategory);
 
     /// <summary>Which credential a dialog socket takes, by its URL (seed 001's three pools).</summary>
     public enum DialogSocketKind
@@ -425,7 +425,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => CloseCodes.TooManyRequests,
             _ => CloseCodes.BadRequest,
         };
-        _logger.LogInformation("WebSocket refused: {Code} {Error}", code, error.Code);
+        TransportLog.WebSocketRefused(_logger, code, error.Code);
         return CloseAsync(socket, code, error.Detail);
     }
 
