@@ -3,6 +3,7 @@ using Herald.Server;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
 using Herald.Server.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Cli;
 
@@ -39,7 +40,17 @@ internal static class UsersCommand
         }
 
         // The same configuration (appsettings, environment, --Herald:...) the server would use, without serving.
-        await using var app = HeraldApp.Build([.. ServeCommand.ConfigurationArguments(result), "--urls", "http://127.0.0.1:0"]);
+        WebApplication app;
+        try
+        {
+            app = HeraldApp.Build([.. ServeCommand.ConfigurationArguments(result), "--urls", "http://127.0.0.1:0"]);
+        }
+        catch (OptionsValidationException ex)
+        {
+            return await ServeCommand.InvalidConfigurationAsync(ex);
+        }
+
+        await using var owned = app;
         var store = app.Services.GetRequiredService<SqlStore>();
         await store.MigrateAsync(cancellationToken);
         var hash = app.Services.GetRequiredService<OperatorPasswords>().Hash(password);
