@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Herald.Bridge;
 using Herald.Server;
-using Herald.Server.Bridge;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Cli;

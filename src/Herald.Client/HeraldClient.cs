@@ -328,7 +328,7 @@ public sealed class HeraldClient : IDisposable
                 HeraldClientLog.Connected(_logger, target.StreamPath, position);
                 using (response)
                 {
-                    var stream = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _options.IdleTimeout);
+                    var stream = new IdleTimeoutReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _options.IdleTimeout);
                     using var reader = new SseEventReader(stream);
                     while (true)
                     {
@@ -629,7 +629,7 @@ public sealed class HeraldClient : IDisposable
 
     private static async Task<HeraldException> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        ErrorBody? body = null;
+        Internal.ErrorBody? body = null;
         try
         {
             body = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.ErrorBody, cancellationToken).ConfigureAwait(false);

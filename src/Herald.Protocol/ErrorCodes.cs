@@ -52,6 +52,12 @@ public static class DisconnectReasons
     public const string ShuttingDown = "shutting_down";
     /// <summary>The credential that authorised the stream expired.</summary>
     public const string AuthExpired = "auth_expired";
+    /// <summary>
+    /// What authorised the stream no longer does (site token revoked or rotated, domains changed, the identity rule
+    /// switched on, the assistant's domains no longer allow the page); the SSE event's <c>detail</c> and the WebSocket
+    /// close reason name which.
+    /// </summary>
+    public const string AuthRevoked = "auth_revoked";
     /// <summary>The client closed the connection.</summary>
     public const string ClientClosed = "client_closed";
     /// <summary>Missed pings: the peer stopped answering.</summary>
@@ -77,6 +83,8 @@ public static class CloseCodes
     public const int NotFound = 4004;
     /// <summary>The credential expired and no fresh one was presented.</summary>
     public const int AuthExpired = 4010;
+    /// <summary>The credential was revoked or no longer grants the stream; the close reason names why.</summary>
+    public const int AuthRevoked = 4011;
     /// <summary>Rate or connection limit hit.</summary>
     public const int TooManyRequests = 4029;
     /// <summary>The client could not keep up; reconnect with last_event_id.</summary>

@@ -103,16 +103,20 @@ public static class HeraldApp
         // One logger of the category seed 000 greps for, taken by every chat POST (creating one per request costs a lookup and an allocation each time).
         services.AddKeyedSingleton(ChatLog.Category, (sp, _) => sp.GetRequiredService<ILoggerFactory>().CreateLogger(ChatLog.Category));
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
+        services.AddOptions<HeraldOptions>().ValidateOnStart();
         services.AddSingleton<TokenService>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
+        services.AddSingleton<GrantWatcher>();
 
         // Order matters: startup (migrate, bootstrap, position the dispatcher) completes before anything else runs.
         services.AddHostedService<StartupTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
@@ -165,7 +169,7 @@ public static class HeraldApp
         app.MapHeraldOperations();
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
-        Bridge.BridgeEndpoints.MapBridgeIfEnabled(app, app.Configuration);
+        Bridge.GatewayBridgeAccess.MapBridgeIfEnabled(app);
     }
 
     private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>

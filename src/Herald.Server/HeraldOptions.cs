@@ -131,4 +131,16 @@ public sealed class LimitsOptions
 
     /// <summary>Login attempts per client IP per minute; 0 = no limit.</summary>
     public int LoginsPerIpPerMinute { get; set; } = 10;
+
+    /// <summary>New dialogs one client IP may open per minute, sustained (429 above); 0 = no limit. A returning visitor's dialog does not count.</summary>
+    public double DialogsPerIpPerMinute { get; set; } = 30;
+
+    /// <summary>New dialogs one client IP may open in a burst (several visitors behind one NAT).</summary>
+    public int DialogBurstPerIp { get; set; } = 20;
+
+    /// <summary>New dialogs per assistant per minute from all addresses together, sustained; 0 = no limit.</summary>
+    public double DialogsPerAssistantPerMinute { get; set; } = 600;
+
+    /// <summary>New dialogs per assistant in a burst.</summary>
+    public int DialogBurstPerAssistant { get; set; } = 200;
 }

@@ -93,11 +93,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         var limits = options.Limits;
         Range(failures, "Limits:MaxRequestBodyBytes", limits.MaxRequestBodyBytes, 1024, 1L << 30);
         Range(failures, "Limits:MaxConnectionsPerIp", limits.MaxConnectionsPerIp, 0, 10_000_000);
-        Range(failures, "Limits:MessagesPerIpPerSecond", limits.MessagesPerIpPerSecond, 0, 1_000_000);
-        Range(failures, "Limits:MessageBurstPerIp", limits.MessageBurstPerIp, 1, 1_000_000);
-        Range(failures, "Limits:MessagesPerGuestPerSecond", limits.MessagesPerGuestPerSecond, 0, 1_000_000);
-        Range(failures, "Limits:MessageBurstPerGuest", limits.MessageBurstPerGuest, 1, 1_000_000);
-        Range(failures, "Limits:LoginsPerIpPerMinute", limits.LoginsPerIpPerMinute, 0, 1_000_000);
+        // The rates and bursts are LimitsValidation's (Api/RateLimits.cs), next to the code that applies them.
 
         var shutdown = options.Shutdown;
         Range(failures, "Shutdown:DrainTimeout", shutdown.DrainTimeout, Instant, TimeSpan.FromHours(1));

@@ -6,6 +6,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 

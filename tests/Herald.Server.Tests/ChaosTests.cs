@@ -41,6 +41,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             ["Herald:Redis:Url"] = _redis.Url,
             ["Herald:Auth:SigningKey"] = "chaos-test-signing-key-shared-by-both-nodes-0123",
             ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+            ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
+            ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
             ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             ["Herald:Limits:LoginsPerIpPerMinute"] = "0",
             ["Herald:Streams:RetryMilliseconds"] = "200",

@@ -44,6 +44,8 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
             ["Herald:Auth:SigningKey"] = "cluster-test-signing-key-shared-by-both-nodes-42",
             ["Herald:Shutdown:DrainTimeout"] = DrainTimeout.ToString(),
             ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+            ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
+            ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
             ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             ["Herald:Limits:LoginsPerIpPerMinute"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",

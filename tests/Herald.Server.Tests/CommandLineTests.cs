@@ -64,7 +64,7 @@ public sealed class CommandLineTests
     [InlineData("Herald:Cors:OperatorOrigins:0=*", "Herald:Cors:OperatorOrigins: '*' is not an origin")]
     [InlineData("Herald:Redis:Url=http://127.0.0.1:6379", "Herald:Redis:Url is not a Redis URL: A Redis URL must start with redis://")]
     [InlineData("Herald:Limits:MaxConnectionsPerIp=-1", "Herald:Limits:MaxConnectionsPerIp must be between 0 and 10000000 (got -1)")]
-    [InlineData("Herald:Limits:MessagesPerIpPerSecond=NaN", "Herald:Limits:MessagesPerIpPerSecond must be between 0 and 1000000 (got NaN)")]
+    [InlineData("Herald:Limits:MessagesPerIpPerSecond=NaN", "Herald:Limits:MessagesPerIpPerSecond must be 0 (no limit) or more, not NaN")]
     [InlineData("Herald:Shutdown:DrainTimeout=00:00:00", "Herald:Shutdown:DrainTimeout must be between 100 ms and 1 h (got 00:00:00)")]
     [InlineData("Herald:Shutdown:ReconnectMaxMilliseconds=10", "Herald:Shutdown:ReconnectMaxMilliseconds must be between 1000 and 3600000 (got 10)")]
     [InlineData("Herald:Network:TrustedProxies=nginx.local", "Herald:Network:TrustedProxies has 'nginx.local', which is neither an IP address nor a network")]

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Herald.Server.Operations;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

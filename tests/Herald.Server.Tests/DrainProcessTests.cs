@@ -36,6 +36,8 @@ public sealed class DrainProcessTests
                 ["Herald:Shutdown:DrainTimeout"] = DrainTimeout.ToString(),
                 ["Logging:Console:FormatterName"] = "json",
                 ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+                ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
+                ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
                 ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             };
             await using var node = await HeraldNodeProcess.StartAsync(settings);

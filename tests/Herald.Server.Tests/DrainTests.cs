@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Operations;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

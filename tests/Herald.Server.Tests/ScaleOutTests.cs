@@ -65,6 +65,8 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
             ["Herald:Redis:Url"] = infrastructure.Redis.Url,
             ["Herald:Auth:SigningKey"] = "scale-out-test-signing-key-shared-by-both-nodes",
             ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
+            ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
+            ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
             ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             ["Herald:Limits:LoginsPerIpPerMinute"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -120,6 +122,25 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         Assert.Equal(a.Select(e => (e.EventId, e.Data)), b.Select(e => (e.EventId, e.Data)));
         Assert.True(await onA.IsQuietAsync(TimeSpan.FromMilliseconds(500)), "node A delivered an event twice");
         Assert.True(await onB.IsQuietAsync(TimeSpan.FromMilliseconds(100)), "node B delivered an event twice");
+    }
+
+    [Fact]
+    public async Task IdentityRuleSwitchedOnA_EndsAnUnsignedGuestStreamHeldOnB()
+    {
+        var guest = await OpenDialogAsync(_a, "unsigned");
+        using var clientB = ClientFor(_b);
+        await using var onB = await SseTestClient.ConnectAsync(clientB, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
+        using var clientA = ClientFor(_a);
+        using var login = await clientA.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        clientA.DefaultRequestHeaders.Authorization = new("Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
+        using var rule = await clientA.PutAsJsonAsync($"/api/assistants/{guest.AssistantId}/identity", new { require_verified_identity = true });
+        Assert.True(rule.IsSuccessStatusCode);
+
+        // Within the documented 5 s, on the node that did not make the change (PostgreSQL store, no cache shared).
+        var last = await onB.NextAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("disconnect", last.EventType);
+        Assert.Equal("{\"reason\":\"auth_revoked\",\"detail\":\"unverified identity\"}", last.Data);
+        await onB.WaitForEndAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 

@@ -106,6 +106,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         // Extra --server-arg values come later on the command line and win.
         info.ArgumentList.Add("--Herald:Limits:MaxConnectionsPerIp=0");
         info.ArgumentList.Add("--Herald:Limits:MessagesPerIpPerSecond=0");
+        info.ArgumentList.Add("--Herald:Limits:DialogsPerIpPerMinute=0");
+        info.ArgumentList.Add("--Herald:Limits:DialogsPerAssistantPerMinute=0");
         foreach (var arg in extraArgs)
         {
             info.ArgumentList.Add(arg);

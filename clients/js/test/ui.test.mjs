@@ -41,7 +41,7 @@ async function newPage(label, options = {}) {
 }
 
 async function dialogs() {
-  const r = await server.json('GET', '/api/dialogs', undefined, { Authorization: `Bearer ${operatorToken}` });
+  const r = await server.json('GET', '/api/dialogs?include_empty=true', undefined, { Authorization: `Bearer ${operatorToken}` });
   assert.equal(r.status, 200);
   return r.body;
 }
@@ -293,6 +293,37 @@ describe('widget and console in Chromium', () => {
     await operator.page.locator('#login-error', { hasText: 'Your session has ended' }).waitFor({ timeout: 10_000 });
     assert.equal(await operator.page.locator('#app').isVisible(), false);
     assert.equal(await operator.page.evaluate(() => sessionStorage.getItem('herald.console.token')), null);
+    await operator.page.context().close();
+  });
+
+  test('a flood of opened dialogs leaves the visitors who wrote on the console list, live and after a reload', async () => {
+    const { operator, visitor, dialogId } = await conversation('flood', 'Anyone there? (before the flood)');
+    await operator.row(dialogId).waitFor({ timeout: 10_000 });
+    const assistantId = (await dialogs()).find((d) => d.id === dialogId).assistant_id;
+    const open = (guest) => server.json('POST', `/api/widget/dialogs?assistant_id=${assistantId}&guest_id=${guest}`);
+    for (let i = 0; i < 120; i += 20) {
+      const opened = await Promise.all(Array.from({ length: 20 }, (_, j) => open(`flood-${i + j}`)));
+      assert.ok(opened.every((r) => r.status === 201), 'a flood dialog was not created');
+    }
+
+    // A visitor who writes after the flood: once that row shows, the console has had every flood event before it.
+    const late = await open('late-writer');
+    const posted = await server.json('POST', `/api/widget/dialogs/${late.body.id}/messages?assistant_id=${assistantId}&guest_id=late-writer`, { text: 'After the flood' });
+    assert.equal(posted.status, 201);
+    const withMessages = async () => (await dialogs()).filter((d) => d.last_message_at).map((d) => d.id);
+    for (const phase of ['live', 'reloaded']) {
+      await operator.row(late.body.id).filter({ hasText: 'After the flood' }).waitFor({ timeout: 10_000 });
+      const shown = await operator.rows.evaluateAll((bs) => bs.map((b) => Number(b.dataset.dialogId)));
+      assert.equal(shown[0], late.body.id, `${phase}: the latest conversation is not first`);
+      assert.ok(shown.includes(dialogId), `${phase}: the visitor who wrote before the flood was pushed off the list`);
+      assert.deepEqual([...shown].sort((a, b) => a - b), (await withMessages()).sort((a, b) => a - b), `${phase}: rows other than the conversations`);
+      if (phase === 'live') {
+        await operator.page.reload();
+        await operator.waitForConnection('open');
+      }
+    }
+    assert.deepEqual([...visitor.page.problems, ...operator.page.problems], []);
+    await visitor.page.context().close();
     await operator.page.context().close();
   });
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using Herald.Server.Bridge;
+using Herald.Bridge;
 
 namespace Herald.Cli.Seed004;
 

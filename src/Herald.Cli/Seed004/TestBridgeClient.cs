@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Text.Json;
 using System.Text;
-using Herald.Server.Bridge;
+using System.Text.Json;
+using Herald.Bridge;
 
 namespace Herald.Cli.Seed004;
 

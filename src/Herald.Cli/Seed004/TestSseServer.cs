@@ -1,8 +1,8 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text;
-using Herald.Server.Bridge;
+using Herald.Bridge;
 
 namespace Herald.Cli.Seed004;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Herald.Protocol;
 
 namespace Herald.Server.Api;
@@ -33,11 +32,9 @@ public sealed class ApiError(int status, string code, string detail) : IResult
             response.Headers.RetryAfter = seconds.ToString();
         }
 
-        response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(response.Body, new ErrorBody(Code, Detail), HeraldJson.Options, httpContext.RequestAborted);
+        response.ContentType = ErrorBody.ContentType;
+        await new ErrorBody(Code, Detail).WriteAsync(response.Body, httpContext.RequestAborted);
     }
 
     public override string ToString() => $"{Status} {Code}: {Detail}";
-
-    private sealed record ErrorBody(string Error, string Detail);
 }

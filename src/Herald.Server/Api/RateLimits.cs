@@ -6,14 +6,17 @@ using Microsoft.Extensions.Options;
 namespace Herald.Server.Api;
 
 /// <summary>
-/// Per-client rate limits on the write endpoints: token buckets per IP and per guest for posting, a fixed
-/// window per IP for logins. A refusal is 429 with <c>Retry-After</c> and <c>{"error":"rate_limited"}</c>.
+/// Per-client rate limits on the write endpoints: token buckets per IP and per guest for posting, per IP and per
+/// assistant for opening dialogs, a fixed window per IP for logins. A refusal is 429 with <c>Retry-After</c> and
+/// <c>{"error":"rate_limited"}</c>.
 /// </summary>
 public sealed class RateLimits : IDisposable
 {
     private readonly PartitionedRateLimiter<string>? _perIp;
     private readonly PartitionedRateLimiter<string>? _perGuest;
     private readonly PartitionedRateLimiter<string>? _logins;
+    private readonly PartitionedRateLimiter<string>? _dialogsPerIp;
+    private readonly PartitionedRateLimiter<string>? _dialogsPerAssistant;
     private readonly HeraldMetrics _metrics;
 
     public RateLimits(IOptions<HeraldOptions> options, HeraldMetrics metrics)
@@ -22,6 +25,8 @@ public sealed class RateLimits : IDisposable
         var limits = options.Value.Limits;
         _perIp = Bucket(limits.MessagesPerIpPerSecond, limits.MessageBurstPerIp);
         _perGuest = Bucket(limits.MessagesPerGuestPerSecond, limits.MessageBurstPerGuest);
+        _dialogsPerIp = Bucket(limits.DialogsPerIpPerMinute / 60, limits.DialogBurstPerIp);
+        _dialogsPerAssistant = Bucket(limits.DialogsPerAssistantPerMinute / 60, limits.DialogBurstPerAssistant);
         if (limits.LoginsPerIpPerMinute > 0)
         {
             _logins = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
@@ -36,6 +41,14 @@ public sealed class RateLimits : IDisposable
     /// <summary>Checks the posting limits; <paramref name="guestKey"/> is null for operators.</summary>
     public ApiError? TryPost(HttpContext context, string? guestKey) =>
         Acquire(_perIp, ClientKey(context), "messages_per_ip") ?? (guestKey is null ? null : Acquire(_perGuest, guestKey, "messages_per_guest"));
+
+    /// <summary>
+    /// Checks the limits on opening a new dialog: per address, so one client cannot flood the operators' list, and per
+    /// assistant, so many addresses together cannot either.
+    /// </summary>
+    public ApiError? TryOpenDialog(HttpContext context, long assistantId) =>
+        Acquire(_dialogsPerIp, ClientKey(context), "dialogs_per_ip")
+        ?? Acquire(_dialogsPerAssistant, assistantId.ToString(System.Globalization.CultureInfo.InvariantCulture), "dialogs_per_assistant");
 
     public ApiError? TryLogin(HttpContext context) => Acquire(_logins, ClientKey(context), "logins_per_ip");
 
@@ -74,5 +87,39 @@ public sealed class RateLimits : IDisposable
         _perIp?.Dispose();
         _perGuest?.Dispose();
         _logins?.Dispose();
+        _dialogsPerIp?.Dispose();
+        _dialogsPerAssistant?.Dispose();
+    }
+}
+
+/// <summary>Refuses to start with rate limits that cannot work (a negative rate, a burst below one).</summary>
+public sealed class LimitsValidation : IValidateOptions<HeraldOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HeraldOptions options)
+    {
+        var limits = options.Limits;
+        var errors = new List<string>();
+        Rate(errors, nameof(limits.MessagesPerIpPerSecond), limits.MessagesPerIpPerSecond, nameof(limits.MessageBurstPerIp), limits.MessageBurstPerIp);
+        Rate(errors, nameof(limits.MessagesPerGuestPerSecond), limits.MessagesPerGuestPerSecond, nameof(limits.MessageBurstPerGuest), limits.MessageBurstPerGuest);
+        Rate(errors, nameof(limits.DialogsPerIpPerMinute), limits.DialogsPerIpPerMinute, nameof(limits.DialogBurstPerIp), limits.DialogBurstPerIp);
+        Rate(errors, nameof(limits.DialogsPerAssistantPerMinute), limits.DialogsPerAssistantPerMinute, nameof(limits.DialogBurstPerAssistant), limits.DialogBurstPerAssistant);
+        if (limits.LoginsPerIpPerMinute < 0)
+        {
+            errors.Add($"Herald:Limits:{nameof(limits.LoginsPerIpPerMinute)} must be 0 (no limit) or more, not {limits.LoginsPerIpPerMinute}.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Rate(List<string> errors, string rateName, double rate, string burstName, int burst)
+    {
+        if (!double.IsFinite(rate) || rate < 0)
+        {
+            errors.Add($"Herald:Limits:{rateName} must be 0 (no limit) or more, not {rate}.");
+        }
+        else if (rate > 0 && burst < 1)
+        {
+            errors.Add($"Herald:Limits:{burstName} must be at least 1 while {rateName} is on, not {burst}.");
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Herald.Protocol;
+using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
@@ -160,7 +161,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             return (null, Fail("missing site token", "Send '?site_token=<widget token>'."));
         }
 
-        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        var (sent, origin) = RequestOrigin.Read(context.Request);
         if (origin is null)
         {
             metrics.AuthFailures.Add(1, "reason", sent ? "domain not allowed" : "no origin");
@@ -185,7 +186,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         var identityError = VerifyIdentity(context.Request, check.Assistant!, guestId!);
         return identityError is not null
             ? (null, identityError)
-            : (new GuestPrincipal(check.Assistant!.Id, guestId!) { SiteTokenId = check.Token!.Id }, null);
+            : (new GuestPrincipal(check.Assistant!.Id, guestId!) { SiteTokenId = check.Token!.Id, IdentifierHash = PresentedHash(context.Request) }, null);
     }
 
     /// <summary>Resolves a guest from <c>assistant_id</c> + <c>guest_id</c>.</summary>
@@ -215,7 +216,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         // A browser on a foreign site sends its Origin: refuse it unless the assistant allows that domain
         // (or it is Herald's own origin, e.g. the demo page). Non-browser clients send no Origin. An Origin that
         // is not an http(s) origin (null from a sandboxed frame or file://, an extension's, garbage) is never allowed.
-        var (sent, origin) = DomainRules.RequestOrigin(context.Request);
+        var (sent, origin) = RequestOrigin.Read(context.Request);
         if (sent && (origin is null || (!IsSameOrigin(context.Request, origin.Domain)
             && !DomainRules.Matches(origin.Domain, DomainRules.Parse(assistant.AllowedDomains), widgetTokens.AllowLocalhost))))
         {
@@ -224,7 +225,13 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         }
 
         var identityError = VerifyIdentity(context.Request, assistant, guestId!);
-        return identityError is not null ? (null, identityError) : (new GuestPrincipal(assistantId, guestId!), null);
+        return identityError is not null
+            ? (null, identityError)
+            : (new GuestPrincipal(assistantId, guestId!)
+            {
+                AdmittedDomain = origin is not null && !IsSameOrigin(context.Request, origin.Domain) ? origin.Domain : null,
+                IdentifierHash = PresentedHash(context.Request),
+            }, null);
     }
 
     /// <summary>Is <paramref name="domain"/> this server's own host (a page Herald serves itself)?</summary>
@@ -247,15 +254,8 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     // Verified identities: the site's backend signs the visitor id, identifier_hash = hex(HMAC-SHA256(secret, guest_id)).
     private ApiError? VerifyIdentity(HttpRequest request, AssistantRecord assistant, string guestId)
     {
-        if (assistant.RequireVerifiedIdentity == 0)
-        {
-            return null;
-        }
-
         var presented = request.Query["identifier_hash"].ToString();
-        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(assistant.IdentitySecret ?? ""), Encoding.UTF8.GetBytes(guestId)));
-        if (presented.Length == expected.Length
-            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented.ToLowerInvariant()), Encoding.ASCII.GetBytes(expected)))
+        if (IsVerifiedIdentity(assistant, guestId, presented))
         {
             return null;
         }
@@ -263,6 +263,23 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         return Fail(presented.Length == 0 ? "unverified identity" : "bad identifier_hash",
             "This assistant requires a verified identity: send identifier_hash = HMAC-SHA256(guest_id) from your backend.");
     }
+
+    /// <summary>Does <paramref name="presented"/> satisfy the assistant's identity rule for <paramref name="guestId"/>? (Always, when the rule is off.)</summary>
+    public static bool IsVerifiedIdentity(AssistantRecord assistant, string guestId, string? presented)
+    {
+        if (assistant.RequireVerifiedIdentity == 0)
+        {
+            return true;
+        }
+
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(assistant.IdentitySecret ?? ""), Encoding.UTF8.GetBytes(guestId)));
+        return presented is not null && presented.Length == expected.Length
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented.ToLowerInvariant()), Encoding.ASCII.GetBytes(expected));
+    }
+
+    // Kept for the re-check of open streams even when the rule is off, so that switching it on spares signed visitors.
+    private static string? PresentedHash(HttpRequest request) =>
+        request.Query["identifier_hash"].ToString() is { Length: > 0 } hash ? hash : null;
 
     /// <summary>
     /// Authorises access to one dialog. Operators see every dialog (404 when it does not exist); a guest sees

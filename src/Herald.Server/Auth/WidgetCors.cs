@@ -1,3 +1,4 @@
+using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Storage;
 using Microsoft.Extensions.Options;

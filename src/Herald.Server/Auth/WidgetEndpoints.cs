@@ -1,4 +1,5 @@
 using Herald.Protocol;
+using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Dialogs;
 using Herald.Server.Hub;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Herald.Protocol;
+using Herald.Protocol.Web;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;
@@ -14,7 +15,8 @@ namespace Herald.Server.Auth;
 /// </summary>
 /// <remarks>
 /// Only the SHA-256 of a token is stored, so a database leak does not leak working tokens. Results are cached
-/// for a few seconds per node: a revocation takes effect on every node within <see cref="CacheFor"/>.
+/// for a few seconds per node: a revocation takes effect on every node within <see cref="CacheFor"/>, for requests
+/// here and for open streams through <see cref="GrantWatcher"/>.
 /// </remarks>
 public sealed class WidgetTokenService(SqlStore store, AccessCache assistants, IHostEnvironment environment, TimeProvider time)
 {
@@ -49,27 +51,33 @@ public sealed class WidgetTokenService(SqlStore store, AccessCache assistants, I
 
         var tokenRecord = entry.Token;
         var assistantRecord = tokenRecord is null ? null : await assistants.GetAssistantAsync(tokenRecord.AssistantId, ct);
-        if (tokenRecord is null || assistantRecord is null)
+        return Refusal(tokenRecord, assistantRecord, domain) is { } reason
+            ? WidgetTokenCheck.Invalid(reason)
+            : new WidgetTokenCheck(true, null, tokenRecord, assistantRecord);
+    }
+
+    /// <summary>
+    /// Why <paramref name="token"/> of <paramref name="assistant"/> does not admit <paramref name="domain"/> (null = no
+    /// domain check), in seed 000's words; null when it does. Shared by requests and the re-check of open streams.
+    /// </summary>
+    public string? Refusal(WidgetTokenRecord? token, AssistantRecord? assistant, string? domain)
+    {
+        if (token is null || assistant is null)
         {
-            return WidgetTokenCheck.Invalid("invalid token");
+            return "invalid token";
         }
 
-        if (tokenRecord.RevokedAt is not null)
+        if (token.RevokedAt is not null)
         {
-            return WidgetTokenCheck.Invalid("revoked");
+            return "revoked";
         }
 
-        if (tokenRecord.DomainsVersion != assistantRecord.DomainsVersion)
+        if (token.DomainsVersion != assistant.DomainsVersion)
         {
-            return WidgetTokenCheck.Invalid("domains changed");
+            return "domains changed";
         }
 
-        if (domain is not null && !DomainRules.Matches(domain, DomainRules.Parse(tokenRecord.AllowedDomains), AllowLocalhost))
-        {
-            return WidgetTokenCheck.Invalid("domain not allowed");
-        }
-
-        return new WidgetTokenCheck(true, null, tokenRecord, assistantRecord);
+        return domain is not null && !DomainRules.Matches(domain, DomainRules.Parse(token.AllowedDomains), AllowLocalhost) ? "domain not allowed" : null;
     }
 
     /// <summary>Forgets cached token records (after a revoke or a rotation on this node).</summary>

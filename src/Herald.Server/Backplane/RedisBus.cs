@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Herald.Protocol.Diagnostics;
 using Herald.Redis;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;

@@ -77,7 +77,7 @@ public sealed class HeraldMetrics : IDisposable
 
     /// <summary>
     /// Counts a fault that <paramref name="loop"/> (<c>heartbeat</c>, <c>dispatcher</c>, <c>writer</c>, <c>retention</c>,
-    /// <c>store_watcher</c>, <c>redis_receive</c>, <c>redis_publish</c>, <c>lease</c>) caught and survived.
+    /// <c>store_watcher</c>, <c>redis_receive</c>, <c>redis_publish</c>, <c>lease</c>, <c>grant_watcher</c>) caught and survived.
     /// </summary>
     /// <remarks>Never throws: a metrics listener that throws may be the very fault being reported, and a second
     /// exception from the catch block would end the loop after all. The in-process total is counted first.</remarks>

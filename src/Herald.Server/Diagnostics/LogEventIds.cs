@@ -10,7 +10,8 @@ namespace Herald.Server.Diagnostics;
 /// <list type="table">
 /// <listheader><term>ids</term><description>class (category)</description></listheader>
 /// <item><term>1-99</term><description><c>Herald.Client.Internal.HeraldClientLog</c> (the .NET client, in the consuming app)</description></item>
-/// <item><term>100-199</term><description><see cref="StreamLog"/> (<c>SSE Manager</c>): connect, disconnect, drain</description></item>
+/// <item><term>100-139</term><description><see cref="StreamLog"/> (<c>SSE Manager</c>): connect, disconnect, drain</description></item>
+/// <item><term>140-149</term><description><c>Auth.GrantLog</c>: streams closed because their grant was withdrawn</description></item>
 /// <item><term>200-299</term><description><c>Hub.HubLog</c>: heartbeat, dispatch, stream leases</description></item>
 /// <item><term>300-399</term><description><c>Storage.StorageLog</c>: the writer, retention</description></item>
 /// <item><term>400-499</term><description><c>Backplane.BackplaneLog</c>: the Redis bus, the store watcher</description></item>
@@ -19,7 +20,7 @@ namespace Herald.Server.Diagnostics;
 /// <item><term>700-799</term><description><c>Operations.OperationsLog</c>: start-up, first operator, metrics</description></item>
 /// <item><term>800-899</term><description><c>Ui.UiLog</c>: the demo</description></item>
 /// <item><term>900-999</term><description><c>Herald.Redis.Internal.RedisLog</c>: the Redis client's connections</description></item>
-/// <item><term>6001-6099</term><description><c>Bridge.BridgeLog</c> (<c>Herald.Bridge</c>)</description></item>
+/// <item><term>6001-6099</term><description><c>Herald.Bridge.BridgeLog</c> (<c>Herald.Bridge</c>)</description></item>
 /// </list>
 /// A fault a loop survived is logged with its exception and counted in <c>herald_loop_faults_total{loop}</c>.
 /// </remarks>
@@ -29,7 +30,8 @@ internal static class LogEventIds
     public static IReadOnlyList<(string LogClass, int First, int Last)> Ranges { get; } =
     [
         ("HeraldClientLog", 1, 99),
-        ("StreamLog", 100, 199),
+        ("StreamLog", 100, 139),
+        ("GrantLog", 140, 149),
         ("HubLog", 200, 299),
         ("StorageLog", 300, 399),
         ("BackplaneLog", 400, 499),

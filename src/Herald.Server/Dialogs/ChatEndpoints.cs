@@ -19,7 +19,7 @@ public static class ChatEndpoints
         var operators = app.MapGroup("/api").WithTags("Chat").RequireOperator();
         operators.MapPost("/assistants", CreateAssistantAsync).WithSummary("Create an assistant (operator).");
         operators.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
-        operators.MapGet("/dialogs", ListDialogsAsync).WithSummary("Dialogs, most recent first (operator).");
+        operators.MapGet("/dialogs", ListDialogsAsync).WithSummary("Dialogs with messages, latest message first; ?include_empty=true adds dialogs nobody has written in (operator).");
         operators.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
 
         // Dialog endpoints take an operator or the dialog's own guest (AuthorizeAsync below).
@@ -73,7 +73,7 @@ public static class ChatEndpoints
         return TypedResults.Json(assistants.Select(AssistantDto.From), HeraldJson.Options);
     }
 
-    private static async Task<IResult> OpenGuestDialogAsync(HttpContext context, AccessService access, EventHub hub)
+    private static async Task<IResult> OpenGuestDialogAsync(HttpContext context, AccessService access, EventHub hub, SqlStore store, RateLimits limits)
     {
         var (principal, authError) = await access.AuthenticateWidgetAsync(context);
         if (authError is not null)
@@ -82,6 +82,18 @@ public static class ChatEndpoints
         }
 
         var guest = (GuestPrincipal)principal!;
+        // A returning visitor (every page view asks) gets its dialog with one read: no write, and no count against
+        // the limits, which are for new dialogs only.
+        if (await store.FindGuestDialogAsync(guest.AssistantId, guest.GuestId, context.RequestAborted) is { } existing)
+        {
+            return TypedResults.Json(DialogDto.From(existing), HeraldJson.Options);
+        }
+
+        if (limits.TryOpenDialog(context, guest.AssistantId) is { } limited)
+        {
+            return limited;
+        }
+
         var (dialog, created) = await hub.ExecuteAsync(new GetOrCreateGuestDialogCommand(guest.AssistantId, guest.GuestId), context.RequestAborted);
         var dto = DialogDto.From(dialog);
         return created ? TypedResults.Json(dto, HeraldJson.Options, statusCode: StatusCodes.Status201Created) : TypedResults.Json(dto, HeraldJson.Options);
@@ -101,7 +113,13 @@ public static class ChatEndpoints
             assistantId = id;
         }
 
-        var dialogs = await store.ListDialogsAsync(assistantId, options.Value.Chat.MaxHistoryPage, context.RequestAborted);
+        var includeEmpty = false;
+        if (context.Request.Query.TryGetValue("include_empty", out var rawInclude) && !bool.TryParse(rawInclude, out includeEmpty))
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, "'include_empty' is true or false.");
+        }
+
+        var dialogs = await store.ListDialogsAsync(assistantId, includeEmpty, options.Value.Chat.MaxHistoryPage, context.RequestAborted);
         return TypedResults.Json(dialogs.Select(DialogDto.From), HeraldJson.Options);
     }
 
@@ -243,7 +261,7 @@ public static class ChatEndpoints
         }
 
         var (principal, dialog) = target!.Value;
-        await poll.PollAsync(context, [DialogTopics.For(dialog.Id)], $"dialog {dialog.Id} ({principal.Kind})");
+        await poll.PollAsync(context, [DialogTopics.For(dialog.Id)], $"dialog {dialog.Id} ({principal.Kind})", principal);
     }
 
     private static async Task<IResult> MarkReadAsync(HttpContext context, string id, AccessService access, EventHub hub)

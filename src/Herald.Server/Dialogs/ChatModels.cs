@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Storage;
 
@@ -22,7 +23,7 @@ public sealed record DialogDto(long Id, long AssistantId, string? GuestId, strin
 public sealed record AssistantDto(long Id, string Name, string CreatedAt, IReadOnlyList<string> AllowedDomains, bool RequireVerifiedIdentity)
 {
     public static AssistantDto From(AssistantRecord a) => new(a.Id, a.Name, HeraldJson.FormatTime(a.CreatedAt),
-        Auth.DomainRules.Parse(a.AllowedDomains), a.RequireVerifiedIdentity != 0);
+        DomainRules.Parse(a.AllowedDomains), a.RequireVerifiedIdentity != 0);
 }
 
 /// <summary>The event seed 000's clients parse: <c>{"type":"message:new","message":{...}}</c>.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Herald.Protocol.Limits;
 using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 

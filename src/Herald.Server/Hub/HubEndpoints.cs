@@ -89,7 +89,7 @@ public static class HubEndpoints
             return;
         }
 
-        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})");
+        await poll.PollAsync(context, topics!, $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller());
     }
 
     private static (IReadOnlyList<string>? Topics, ApiError? Error) ParseReadableTopics(HttpContext context, AccessService access)

@@ -31,6 +31,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     private int _bytes;
     private bool _waiting;
     private string? _closeReason;
+    private string? _closeDetail;
     // Continuations run on whichever thread signals; Wake and WakeBatch make sure that is a pool thread.
     private ManualResetValueTaskSourceCore<bool> _signal;
 
@@ -49,6 +50,9 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     public string ClientKey { get; init; } = "";
 
     public IReadOnlyList<string> Topics { get; }
+
+    /// <summary>Who opened the connection; widget streams are re-checked against it when their grant changes.</summary>
+    public Auth.Principal? Principal { get; init; }
 
     /// <summary>Environment.TickCount64 of the last completed write; the heartbeat loop reads it.</summary>
     public long LastWriteTicks { get; set; }
@@ -70,6 +74,18 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
             lock (_gate)
             {
                 return _closeReason;
+            }
+        }
+    }
+
+    /// <summary>What the close reason does not say by itself (e.g. <c>revoked</c> for <see cref="DisconnectReasons.AuthRevoked"/>), or null.</summary>
+    public string? CloseDetail
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _closeDetail;
             }
         }
     }
@@ -195,7 +211,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     /// Closes the subscriber. With <paramref name="drain"/> the writer still writes what is queued (graceful
     /// shutdown); otherwise queued events are dropped and the writer stops at once.
     /// </summary>
-    public void Close(string reason, bool drain = false)
+    public void Close(string reason, bool drain = false, string? detail = null)
     {
         bool wake;
         lock (_gate)
@@ -206,6 +222,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
             }
 
             _closeReason = reason;
+            _closeDetail = detail;
             if (!drain)
             {
                 ClearQueue();

@@ -1,3 +1,5 @@
+using Herald.Protocol.Web;
+
 namespace Herald.Server.Storage;
 
 // Rows as stored. Times are Unix milliseconds (UTC) in both SQLite and PostgreSQL, so the SQL is shared.
@@ -17,7 +19,7 @@ public sealed class AssistantRecord
     public long? OperatorId { get; set; }
     public long CreatedAt { get; set; }
 
-    /// <summary>JSON array of domain patterns (see <c>Auth.DomainRules</c>).</summary>
+    /// <summary>JSON array of domain patterns (see <c>Herald.Protocol.Web.DomainRules</c>).</summary>
     public string AllowedDomains { get; set; } = "[]";
     public long DomainsVersion { get; set; } = 1;
     public long RequireVerifiedIdentity { get; set; }

@@ -192,6 +192,14 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<AssistantRecord?> GetAssistantAsync(long id, CancellationToken ct = default) =>
         QuerySingleAsync<AssistantRecord>("SELECT * FROM assistants WHERE id = @id", new { id }, ct);
 
+    /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
+    public Task<List<AssistantRecord>> GetAssistantsAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
+        QueryByIdsAsync<AssistantRecord>("SELECT * FROM assistants WHERE id IN ({0})", ids, ct);
+
+    /// <summary>Those of <paramref name="ids"/> that exist, in one query per <see cref="MaxIdsPerQuery"/> ids (the re-check of open streams).</summary>
+    public Task<List<WidgetTokenRecord>> GetWidgetTokensAsync(IReadOnlyList<long> ids, CancellationToken ct = default) =>
+        QueryByIdsAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id IN ({0})", ids, ct);
+
     public Task<IReadOnlyList<AssistantRecord>> ListAssistantsAsync(CancellationToken ct = default) =>
         QueryListAsync<AssistantRecord>("SELECT * FROM assistants ORDER BY id", null, ct);
 
@@ -211,11 +219,17 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<DialogRecord?> FindGuestDialogAsync(long assistantId, string guestId, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, ct);
 
-    /// <summary>Dialogs, most recently active first.</summary>
-    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, int limit, CancellationToken ct = default) =>
+    /// <summary>
+    /// Dialogs, most recently active first; without <paramref name="includeEmpty"/> only those with a message, so that
+    /// widgets opened and never written in (a flood of them, even) cannot push real conversations off the page.
+    /// </summary>
+    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, bool includeEmpty, int limit, CancellationToken ct = default) =>
         QueryListAsync<DialogRecord>(
-            "SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit",
-            new { assistantId, limit }, ct);
+            """
+            SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) AND (@includeEmpty OR last_message_at IS NOT NULL)
+            ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit
+            """,
+            new { assistantId, includeEmpty, limit }, ct);
 
     /// <summary>Messages of a dialog after <paramref name="afterId"/>, oldest first; or the newest <paramref name="limit"/> when <paramref name="afterId"/> is null.</summary>
     public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long dialogId, long? afterId, int limit, CancellationToken ct = default)
@@ -303,6 +317,33 @@ public abstract class SqlStore : IAsyncDisposable
     {
         await using var c = await OpenReadConnectionAsync(ct);
         return (await c.QueryAsync<T>(new CommandDefinition(sql, args, cancellationToken: ct))).AsList();
+    }
+
+    /// <summary>Ids per <c>IN</c> list: well under SQLite's and PostgreSQL's parameter limits.</summary>
+    public const int MaxIdsPerQuery = 500;
+
+    private async Task<List<T>> QueryByIdsAsync<T>(string format, IReadOnlyList<long> ids, CancellationToken ct)
+    {
+        var rows = new List<T>(ids.Count);
+        if (ids.Count == 0)
+        {
+            return rows;
+        }
+
+        await using var c = await OpenReadConnectionAsync(ct);
+        foreach (var chunk in ids.Chunk(MaxIdsPerQuery))
+        {
+            // Named parameters, as for topics: Dapper's "IN @ids" becomes an array parameter on Npgsql, which IN does not take.
+            var parameters = new DynamicParameters();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                parameters.Add("t" + i, chunk[i]);
+            }
+
+            rows.AddRange(await c.QueryAsync<T>(new CommandDefinition(InClause(format, chunk.Length), parameters, cancellationToken: ct)));
+        }
+
+        return rows;
     }
 
     private static string InClause(string format, int count) =>

@@ -22,7 +22,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
     private const int DefaultTimeoutSeconds = 25;
     private const int MaxEventsPerAnswer = 500;
 
-    public async Task PollAsync(HttpContext context, IReadOnlyList<string> topics, string label)
+    public async Task PollAsync(HttpContext context, IReadOnlyList<string> topics, string label, Auth.Principal principal)
     {
         var query = context.Request.Query;
         var (after, afterError) = RequestReader.ParseOptionalPosition(query["after_id"], "after_id");
@@ -49,7 +49,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             return;
         }
 
-        var subscriber = host.TryOpen(context, TransportName, topics, label, quiet: true);
+        var subscriber = host.TryOpen(context, TransportName, topics, label, principal, quiet: true);
         if (subscriber is null)
         {
             await host.Refusal().ExecuteAsync(context);
@@ -85,6 +85,13 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
                         }
                     }
                 }
+            }
+
+            if (subscriber.CloseReason == DisconnectReasons.AuthRevoked)
+            {
+                // The grant was withdrawn while the poll waited: answer as the next poll would.
+                await ApiError.Forbidden($"Access refused: {subscriber.CloseDetail}.").ExecuteAsync(context);
+                return;
             }
 
             var last = events.Count > 0 ? events[^1].Id : after.Value;

@@ -54,7 +54,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
     public async Task StreamAsync(HttpContext context, StreamRequest request)
     {
-        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label);
+        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label, request.Principal);
         if (subscriber is null)
         {
             await host.Refusal().ExecuteAsync(context);
@@ -171,10 +171,16 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                     writable = await transport.WriteQueuedAsync(subscriber, writer, chunked, ref lastSent, aborted);
                 }
 
-                if (writable && subscriber.CloseReason == DisconnectReasons.ShuttingDown)
+                var final = subscriber.CloseReason switch
                 {
                     // Everything queued has been written; tell the client when to come back, then end the stream.
-                    var frame = transport.Host.ReconnectFrame();
+                    DisconnectReasons.ShuttingDown => transport.Host.ReconnectFrame(),
+                    // Say why before the end, or the client's reconnect would learn only "403".
+                    DisconnectReasons.AuthRevoked => StreamHost.RevokedFrame(subscriber.CloseDetail),
+                    _ => null,
+                };
+                if (writable && final is { } frame)
+                {
                     if (chunked)
                     {
                         ChunkedBody.WriteChunk(writer, frame);

@@ -13,6 +13,7 @@ namespace Herald.Server.Transports;
 public sealed class StreamHost(
     TopicRegistry registry,
     ConnectionTracker tracker,
+    Auth.GrantWatcher grants,
     HeraldMetrics metrics,
     IOptions<HeraldOptions> options,
     ILoggerFactory loggerFactory)
@@ -30,9 +31,10 @@ public sealed class StreamHost(
     /// <summary>
     /// Registers a subscriber, or returns null when the node is at its connection limit or draining
     /// (<see cref="Refusal"/> says which). <paramref name="quiet"/> logs at Debug only: a long poll is one request
-    /// per answer, and two Information lines per poll would drown everything else.
+    /// per answer, and two Information lines per poll would drown everything else. A widget's stream is watched by the
+    /// <see cref="Auth.GrantWatcher"/> and closed when <paramref name="principal"/>'s grant is withdrawn.
     /// </summary>
-    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, bool quiet = false)
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, Auth.Principal principal, bool quiet = false)
     {
         var clientKey = Api.RateLimits.ClientKey(context);
         if (IsDraining || !tracker.TryReserve(clientKey))
@@ -40,16 +42,18 @@ public sealed class StreamHost(
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey, Principal = principal };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
         tracker.Add(subscriber);
+        grants.Add(subscriber);
         if (IsDraining)
         {
             // A drain that began between the check above and the registration may have missed this one.
             registry.Remove(subscriber);
             tracker.Remove(subscriber);
+            grants.Remove(subscriber);
             return null;
         }
 
@@ -67,6 +71,7 @@ public sealed class StreamHost(
     {
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
+        grants.Remove(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
         if (reason != DisconnectReasons.ClientClosed)
         {
@@ -107,6 +112,13 @@ public sealed class StreamHost(
         var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{DisconnectReasons.ShuttingDown}\",\"retry\":{retry}}}");
         return [.. SseFrame.Retry(retry), .. SseFrame.Encode(0, "disconnect", data)];
     }
+
+    /// <summary>
+    /// The last bytes of an SSE stream whose grant was withdrawn (see <see cref="Auth.GrantWatcher"/>): a
+    /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
+    /// </summary>
+    public static byte[] RevokedFrame(string? detail) =>
+        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = DisconnectReasons.AuthRevoked, detail }, Api.HeraldJson.Options));
 
     /// <summary>
     /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an

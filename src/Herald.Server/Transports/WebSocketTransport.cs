@@ -20,7 +20,8 @@ namespace Herald.Server.Transports;
 /// <remarks>
 /// Authorisation runs after the upgrade so that a failure reaches the browser as a close code and reason it can
 /// read (a refused upgrade is only "connection failed" to a browser): 4000 bad request, 4001 unauthorized,
-/// 4003 forbidden, 4004 not found, 4029 connection limit (see <see cref="CloseCodes"/>).
+/// 4003 forbidden, 4004 not found, 4029 connection limit (see <see cref="CloseCodes"/>); an open socket whose grant is
+/// withdrawn closes with 4011 and the reason (<see cref="GrantWatcher"/>).
 /// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
 /// </remarks>
 public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, TokenService tokens, HeraldMetrics metrics, ILoggerFactory loggers)
@@ -178,7 +179,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task RunSessionAsync(HttpContext context, WebSocket socket, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
     {
-        var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label);
+        var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label, session.Principal);
         if (subscriber is null)
         {
             await (host.IsDraining
@@ -204,7 +205,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             }
 
             reason = await PumpAsync(socket, subscriber, session, context.RequestAborted);
-            await CloseAsync(socket, CloseCodeFor(reason), reason);
+            await CloseAsync(socket, CloseCodeFor(reason), subscriber.CloseDetail is { } detail ? $"{reason}: {detail}" : reason);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
@@ -451,6 +452,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         DisconnectReasons.SlowConsumer => CloseCodes.SlowConsumer,
         DisconnectReasons.ShuttingDown => CloseCodes.ServiceRestart,
         DisconnectReasons.AuthExpired => CloseCodes.AuthExpired,
+        DisconnectReasons.AuthRevoked => CloseCodes.AuthRevoked,
         DisconnectReasons.PingTimeout => CloseCodes.PingTimeout,
         "message_too_big" => (int)WebSocketCloseStatus.MessageTooBig,
         _ => CloseCodes.Normal,

@@ -541,10 +541,14 @@ async function startFeed() {
   feed.on('dialog_update', (e) => {
     const d = e.data && e.data.dialog;
     if (!d) return;
+    // Listed from its first message on, as GET /api/dialogs does: widgets opened and never written in (a flood of
+    // them, even) must not push the visitors who wrote off the list, nor be announced one by one.
+    const listed = dialogs.has(d.id);
+    if (!listed && !d.last_message_at) return;
     // A dialog of an assistant created after the list was loaded: learn its name.
     if (!assistants.has(d.assistant_id)) refreshAssistants();
     upsertDialog(d);
-    if (e.data.created) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
+    if (!listed) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
   });
   feed.on('new_message', (e) => {
     if (current && e.data) current.merge(e.data.message, true);

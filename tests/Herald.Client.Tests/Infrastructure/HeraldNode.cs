@@ -85,6 +85,8 @@ public sealed class HeraldNode : IAsyncDisposable
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             // Client tests log in and post more often than the per-IP/per-guest rate limits allow; tests may re-enable them.
             "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:DialogsPerIpPerMinute=0",
+            "--Herald:Limits:DialogsPerAssistantPerMinute=0",
             "--Herald:Limits:MessagesPerGuestPerSecond=0",
             "--Herald:Limits:LoginsPerIpPerMinute=0",
         };

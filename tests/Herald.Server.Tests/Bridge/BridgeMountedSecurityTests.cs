@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using Herald.Server.Bridge;
+using Herald.Bridge;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
+using Herald.Testing.Bridge;
 using Microsoft.AspNetCore.Http;
 
 namespace Herald.Server.Tests.Bridge;
@@ -214,7 +216,7 @@ public sealed class BridgeMountedSecurityTests
         var fourth = await UpgradeAsync(herald, "?token=" + BridgeToken);
         var fromOther = await UpgradeAsync(herald, "?token=" + BridgeToken, from: IPAddress.Parse("127.0.0.2"));
         await held[0].DisposeAsync();
-        Upgrade? afterOneLeft = null;
+        WebSocketUpgrade? afterOneLeft = null;
         await Poll.UntilAsync(async () =>
         {
             // The slot is freed when the bridge has seen the close, a moment after the client's close completes.
@@ -269,28 +271,6 @@ public sealed class BridgeMountedSecurityTests
         await anonymous.CloseAsync();
     }
 
-    [Fact]
-    public void Standalone_ListeningBeyondLoopbackWithoutToken_RefusesToStart()
-    {
-        var error = Assert.Throws<BridgeSettingsException>(() => BridgeHost.Build(BridgeSettingsLoader.Parse("""{"proxy":{"host":"0.0.0.0","port":0}}""").Proxy));
-
-        Assert.Contains("proxy.allowAnonymous", error.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("https://evil.example", HttpStatusCode.Forbidden)]
-    [InlineData("http://localhost:5173", HttpStatusCode.SwitchingProtocols)]
-    [InlineData(null, HttpStatusCode.SwitchingProtocols)]
-    public async Task Standalone_ByDefault_OnlyLocalPagesAndNonBrowsers(string? origin, HttpStatusCode expected)
-    {
-        await using var bridge = await BridgeServer.StartAsync();
-
-        var upgrade = await UpgradeAsync(bridge.Uri, origin is null ? [] : new() { ["Origin"] = origin });
-
-        Assert.Equal(expected, upgrade.Status);
-        await upgrade.CloseAsync();
-    }
-
     private static Task<HeraldTestServer> StartAsync(Dictionary<string, string> settings)
     {
         settings["Herald:Bridge:Enabled"] = "true";
@@ -300,72 +280,13 @@ public sealed class BridgeMountedSecurityTests
     private static Uri BridgeUri(HeraldTestServer herald) => new($"ws://{herald.BaseAddress.Authority}/proxy");
 
     private static Task<BridgeClient> ConnectAsync(HeraldTestServer herald, IPAddress? from = null) =>
-        BridgeClient.ConnectAsync(BridgeUri(herald), o => o.SetRequestHeader("Authorization", "Bearer " + BridgeToken), From(from));
+        BridgeClient.ConnectAsync(BridgeUri(herald), o => o.SetRequestHeader("Authorization", "Bearer " + BridgeToken), WebSocketUpgrade.From(from));
 
     private static Dictionary<string, object?> MetricsRequest(HeraldTestServer herald, string id) => new()
     {
         ["protocol"] = "http", ["address"] = "127.0.0.1", ["port"] = herald.BaseAddress.Port, ["path"] = "/metrics", ["id"] = id,
     };
 
-    private static Task<Upgrade> UpgradeAsync(HeraldTestServer herald, string query, Dictionary<string, string>? headers = null, IPAddress? from = null) =>
-        UpgradeAsync(new Uri(BridgeUri(herald) + query), headers ?? [], from);
-
-    /// <summary>One WebSocket upgrade; the HTTP status either way, and the open socket when it succeeded.</summary>
-    private static async Task<Upgrade> UpgradeAsync(Uri uri, Dictionary<string, string> headers, IPAddress? from = null)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        foreach (var (name, value) in headers)
-        {
-            socket.Options.SetRequestHeader(name, value);
-        }
-
-        using var timeout = new CancellationTokenSource(Within.Timeout);
-        using var invoker = From(from);
-        try
-        {
-            await socket.ConnectAsync(uri, invoker, timeout.Token);
-        }
-        catch (WebSocketException)
-        {
-            // A refused upgrade; the status says why.
-        }
-
-        var retryAfter = socket.HttpResponseHeaders?.TryGetValue("Retry-After", out var values) == true ? values.Single() : null;
-        return new Upgrade(socket.HttpStatusCode, retryAfter, socket);
-    }
-
-    /// <summary>A connection from another loopback address (127.0.0.2 and so on), so one test can be two clients.</summary>
-    private static HttpMessageInvoker? From(IPAddress? address) => address is null ? null : new HttpMessageInvoker(new SocketsHttpHandler
-    {
-        ConnectCallback = async (context, ct) =>
-        {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                socket.Bind(new IPEndPoint(address, 0));
-                await socket.ConnectAsync(context.DnsEndPoint, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    });
-
-    private sealed record Upgrade(HttpStatusCode Status, string? RetryAfter, ClientWebSocket Socket)
-    {
-        public async Task CloseAsync()
-        {
-            if (Socket.State == WebSocketState.Open)
-            {
-                using var timeout = new CancellationTokenSource(Within.Timeout);
-                await Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", timeout.Token);
-            }
-
-            Socket.Dispose();
-        }
-    }
+    private static Task<WebSocketUpgrade> UpgradeAsync(HeraldTestServer herald, string query, Dictionary<string, string>? headers = null, IPAddress? from = null) =>
+        WebSocketUpgrade.StartAsync(new Uri(BridgeUri(herald) + query), headers ?? [], from);
 }

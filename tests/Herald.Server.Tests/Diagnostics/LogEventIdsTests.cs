@@ -1,13 +1,15 @@
 using System.Reflection;
 using Herald.Server.Diagnostics;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace Herald.Server.Tests.Diagnostics;
 
 public sealed class LogEventIdsTests
 {
-    private static readonly Assembly[] LoggingAssemblies = [typeof(HeraldApp).Assembly, typeof(Herald.Redis.RedisConnection).Assembly];
+    private static readonly Assembly[] LoggingAssemblies = 
+        [typeof(HeraldApp).Assembly, typeof(Herald.Redis.RedisConnection).Assembly, typeof(Herald.Bridge.BridgeEndpoints).Assembly];
 
     [Fact]
     public void EveryLoggerMessage_HasAStableIdInTheRangeOfItsClass()

@@ -181,6 +181,33 @@ public sealed class LoopFaultTests
     }
 
     [Fact]
+    public async Task GrantWatcher_StoreFails_KeepsRecheckingOpenStreams()
+    {
+        await using var server = await HeraldTestServer.StartAsync();
+        var guest = await server.OpenGuestDialogAsync("unsigned");
+        await using var stream = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
+        await using var db = OpenDatabase(server);
+        await ExecuteAsync(db, "ALTER TABLE assistants RENAME TO assistants_hidden");
+        try
+        {
+            // A pass every 2 s while a widget stream is open; two faults mean it looked again after the first.
+            await Poll.UntilAsync(async () => (await ScrapeAsync(server))[Series("grant_watcher")] >= 2, TimeSpan.FromSeconds(15));
+        }
+        finally
+        {
+            await ExecuteAsync(db, "ALTER TABLE assistants_hidden RENAME TO assistants");
+        }
+
+        using var op = await server.OperatorClientAsync();
+        using (var rule = await op.PutAsJsonAsync($"/api/assistants/{guest.AssistantId}/identity", new { require_verified_identity = true }))
+        {
+            Assert.Equal(HttpStatusCode.OK, rule.StatusCode);
+        }
+
+        Assert.Equal("disconnect", (await stream.NextAsync(TimeSpan.FromSeconds(5))).EventType);
+    }
+
+    [Fact]
     public async Task RedisReceive_FaultOnAMessageFromAnotherNode_LaterMessagesStillArrive()
     {
         await using var redis = new RedisServerFixture();

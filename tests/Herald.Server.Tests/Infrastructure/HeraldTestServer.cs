@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server;
+using Herald.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -58,6 +59,8 @@ public sealed class HeraldTestServer : IAsyncDisposable
             "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
             // Tests post fast from one address; the tests of the limits set them explicitly.
             "--Herald:Limits:MessagesPerIpPerSecond=0",
+            "--Herald:Limits:DialogsPerIpPerMinute=0",
+            "--Herald:Limits:DialogsPerAssistantPerMinute=0",
             "--Herald:Limits:MessagesPerGuestPerSecond=0",
             "--Herald:Limits:LoginsPerIpPerMinute=0",
         };

@@ -11,9 +11,14 @@ public sealed class WsTestClient : IAsyncDisposable
 
     public WebSocket Socket => _socket;
 
-    public static async Task<WsTestClient> ConnectAsync(Uri baseAddress, string pathAndQuery)
+    public static async Task<WsTestClient> ConnectAsync(Uri baseAddress, string pathAndQuery, string? origin = null)
     {
         var client = new WsTestClient();
+        if (origin is not null)
+        {
+            client._socket.Options.SetRequestHeader("Origin", origin);
+        }
+
         var uri = new Uri(baseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal).TrimEnd('/') + pathAndQuery);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await client._socket.ConnectAsync(uri, cts.Token);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
+using Herald.Server.Auth;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
@@ -92,6 +93,38 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(1, (await Store.GetDialogAsync(dialog.Id))!.UnreadCount);
         var stored = await Store.ReadEventsAsync([DialogTopics.OperatorFeed], 0, 10);
         Assert.Equal(dialog.Id, stored[^1].EventKey);
+    }
+
+    [Fact]
+    public async Task AssistantsAndWidgetTokens_ByIds_AreThoseThatExist_OverSeveralQueries()
+    {
+        var results = new List<object?>();
+        await Store.CommitBatchAsync([new CreateAssistantCommand("One", null), new CreateAssistantCommand("Two", null)], results, CancellationToken.None);
+        var (one, two) = ((AssistantRecord)results[0]!, (AssistantRecord)results[1]!);
+        results.Clear();
+        await Store.CommitBatchAsync([new CreateWidgetTokenCommand(two.Id, ["shop.example.com"], null, WidgetTokenService.NewToken())], results, CancellationToken.None);
+        var token = (WidgetTokenRecord)results[0]!;
+
+        // More ids than one IN list takes, the real ones among them.
+        var ids = Enumerable.Range(1_000_000, SqlStore.MaxIdsPerQuery * 2).Select(i => (long)i).Append(one.Id).Append(two.Id).Append(token.Id).ToList();
+        Assert.Equal([one.Id, two.Id], (await Store.GetAssistantsAsync(ids)).Select(a => a.Id).Order());
+        Assert.Equal("[\"shop.example.com\"]", Assert.Single(await Store.GetWidgetTokensAsync(ids)).AllowedDomains);
+        Assert.Empty(await Store.GetAssistantsAsync([]));
+    }
+
+    [Fact]
+    public async Task ListDialogs_LeavesOutDialogsWithoutMessages_UnlessAsked()
+    {
+        var results = new List<object?>();
+        await Store.CommitBatchAsync([new CreateAssistantCommand("Shop", null)], results, CancellationToken.None);
+        var assistant = (AssistantRecord)results[0]!;
+        results.Clear();
+        await Store.CommitBatchAsync([new GetOrCreateGuestDialogCommand(assistant.Id, "wrote"), new GetOrCreateGuestDialogCommand(assistant.Id, "silent")], results, CancellationToken.None);
+        var wrote = (((DialogRecord Dialog, bool Created))results[0]!).Dialog;
+        await Store.CommitBatchAsync([new PostMessageCommand(wrote.Id, "user", "hi")], [], CancellationToken.None);
+
+        Assert.Equal([wrote.Id], (await Store.ListDialogsAsync(assistant.Id, includeEmpty: false, 10)).Select(d => d.Id));
+        Assert.Equal(2, (await Store.ListDialogsAsync(assistant.Id, includeEmpty: true, 10)).Count);
     }
 
     [Fact]

@@ -37,6 +37,8 @@ export function freePort() {
 
 const RATE_LIMITS_OFF = {
   'Herald:Limits:MessagesPerIpPerSecond': 0,
+  'Herald:Limits:DialogsPerIpPerMinute': 0,
+  'Herald:Limits:DialogsPerAssistantPerMinute': 0,
   'Herald:Limits:MessagesPerGuestPerSecond': 0,
   'Herald:Limits:LoginsPerIpPerMinute': 0,
 };
@@ -64,7 +66,7 @@ export class HeraldServer {
   async launch() {
     const args = [heraldDll(), '--urls', this.baseUrl, `--Herald:Storage:DataDirectory=${this.dataDir}`, '--Logging:LogLevel:Default=Warning',
       // Tests post fast from one address; a test of the limits passes its own values in settings (later wins).
-      '--Herald:Limits:MessagesPerIpPerSecond=0', '--Herald:Limits:MessagesPerGuestPerSecond=0', '--Herald:Limits:LoginsPerIpPerMinute=0'];
+      '--Herald:Limits:MessagesPerIpPerSecond=0', '--Herald:Limits:DialogsPerIpPerMinute=0', '--Herald:Limits:DialogsPerAssistantPerMinute=0', '--Herald:Limits:MessagesPerGuestPerSecond=0', '--Herald:Limits:LoginsPerIpPerMinute=0'];
     for (const [k, v] of Object.entries(this.settings)) args.push(`--${k}=${v}`);
     this.proc = spawn('dotnet', args, { env: { ...process.env, ASPNETCORE_ENVIRONMENT: 'Development' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.output += d; });
