@@ -12,7 +12,10 @@ namespace Herald.Cli;
 /// </summary>
 public static class HeraldCommandLine
 {
-    /// <summary>Exit code for a command line that could not be understood (documented in docs/deploy.md).</summary>
+    /// <summary>
+    /// Exit code for a command line that could not be understood, or settings that are wrong (a <c>Herald:*</c> value
+    /// the validator refuses, bridge settings): the operator must change how Herald is started. docs/deploy.md.
+    /// </summary>
     public const int UsageError = 2;
 
     private static readonly HashSet<string> HostingCommands = ["serve", "bridge", "testserver"];

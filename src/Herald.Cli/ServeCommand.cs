@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Herald.Bridge;
 using Herald.Server;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Cli;
 
@@ -46,6 +47,10 @@ internal static class ServeCommand
             await Console.Error.WriteLineAsync($"Invalid bridge settings: {ex.Message}");
             return HeraldCommandLine.UsageError;
         }
+        catch (OptionsValidationException ex)
+        {
+            return await InvalidConfigurationAsync(ex);
+        }
 
         await using (app)
         {
@@ -53,6 +58,17 @@ internal static class ServeCommand
         }
 
         return 0;
+    }
+
+    /// <summary>One line per wrong <c>Herald:*</c> setting (the validator's lines name the key), exit code 2.</summary>
+    internal static async Task<int> InvalidConfigurationAsync(OptionsValidationException ex)
+    {
+        foreach (var failure in ex.Failures)
+        {
+            await Console.Error.WriteLineAsync($"Invalid configuration: {failure}");
+        }
+
+        return HeraldCommandLine.UsageError;
     }
 
     /// <summary>The tokens for ASP.NET Core configuration: the undeclared ones, plus <paramref name="urls"/> when given.</summary>

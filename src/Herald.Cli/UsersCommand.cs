@@ -4,6 +4,7 @@ using Herald.Server.Auth;
 using Herald.Server.Dialogs;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Cli;
 
@@ -40,7 +41,17 @@ internal static class UsersCommand
         }
 
         // The same configuration (appsettings, environment, --Herald:...) the server would use, without serving.
-        await using var app = HeraldApp.Build([.. ServeCommand.ConfigurationArguments(result), "--urls", "http://127.0.0.1:0"]);
+        WebApplication app;
+        try
+        {
+            app = HeraldApp.Build([.. ServeCommand.ConfigurationArguments(result), "--urls", "http://127.0.0.1:0"]);
+        }
+        catch (OptionsValidationException ex)
+        {
+            return await ServeCommand.InvalidConfigurationAsync(ex);
+        }
+
+        await using var owned = app;
         var store = app.Services.GetRequiredService<SqlStore>();
         await store.MigrateAsync(cancellationToken);
         var hash = app.Services.GetRequiredService<OperatorPasswords>().Hash(password);

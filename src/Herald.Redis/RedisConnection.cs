@@ -90,11 +90,11 @@ public sealed class RedisConnection : IAsyncDisposable
         var connection = new RedisConnection(options);
         try
         {
-            await connection._supervisor.StartAsync(cancellationToken);
+            await connection._supervisor.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await connection.DisposeAsync();
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -148,7 +148,7 @@ public sealed class RedisConnection : IAsyncDisposable
     public async Task<long> PublishAsync(string channel, ReadOnlyMemory<byte> payload)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        var reply = await ExecuteAsync("PUBLISH", channel, payload);
+        var reply = await ExecuteAsync("PUBLISH", channel, payload).ConfigureAwait(false);
         return reply.AsInt64();
     }
 
@@ -156,7 +156,7 @@ public sealed class RedisConnection : IAsyncDisposable
     public async Task<TimeSpan> PingAsync()
     {
         var start = Stopwatch.GetTimestamp();
-        var reply = await ExecuteAsync("PING");
+        var reply = await ExecuteAsync("PING").ConfigureAwait(false);
         if (reply.Type != RespType.SimpleString || reply.AsString() != "PONG")
         {
             throw new RedisProtocolException($"PING was answered with {reply}.");
@@ -174,7 +174,7 @@ public sealed class RedisConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await _supervisor.DisposeAsync();
+            await _supervisor.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

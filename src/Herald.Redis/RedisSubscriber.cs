@@ -122,11 +122,11 @@ public sealed class RedisSubscriber : IAsyncDisposable
         var subscriber = new RedisSubscriber(options);
         try
         {
-            await subscriber._supervisor.StartAsync(cancellationToken);
+            await subscriber._supervisor.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await subscriber.DisposeAsync();
+            await subscriber.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -165,7 +165,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await _supervisor.DisposeAsync();
+            await _supervisor.DisposeAsync().ConfigureAwait(false);
             _messages.Writer.TryComplete();
         }
     }
@@ -227,21 +227,20 @@ public sealed class RedisSubscriber : IAsyncDisposable
 
         if (requests.Count > 0)
         {
-            _logger.LogInformation("Redis subscriber resubscribing to {Count} channels and patterns", requests.Count);
+            RedisLog.Resubscribing(_logger, requests.Count);
         }
 
         foreach (var (set, name, request) in requests)
         {
             try
             {
-                await request.Task.WaitAsync(cancellationToken);
+                await request.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (RedisServerException ex)
             {
                 // Retrying cannot fix a refusal, and failing the reconnect would retry forever: drop this one.
                 Forget(set, name);
-                _logger.LogError(
-                    "Redis subscriber could not resubscribe to {Name} and dropped it: {Error}", name, ex.Message);
+                RedisLog.ResubscribeFailed(_logger, name, ex.Message);
             }
         }
     }
@@ -251,7 +250,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
     {
         try
         {
-            await request.Task;
+            await request.Task.ConfigureAwait(false);
         }
         catch (RedisServerException)
         {
@@ -279,7 +278,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
         var resumeAt = _options.MessageQueueCapacity / 2;
         while (_messages.Reader.Count > resumeAt)
         {
-            await Task.Delay(_options.ReconnectMinDelay, cancellationToken);
+            await Task.Delay(_options.ReconnectMinDelay, cancellationToken).ConfigureAwait(false);
         }
 
         _overflowed = false;
@@ -331,11 +330,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
         if (!_overflowed)
         {
             _overflowed = true;
-            _logger.LogWarning(
-                "Redis subscriber's consumer is {Capacity} messages behind; dropping the connection to {Endpoint} and "
-                + "reconnecting once it has caught up",
-                _options.MessageQueueCapacity,
-                Endpoint);
+            RedisLog.ConsumerBehind(_logger, _options.MessageQueueCapacity, Endpoint);
         }
 
         connection.Abort(new RedisConnectionException(

@@ -10,6 +10,7 @@ using Herald.Server.Storage;
 using Herald.Server.Topics;
 using Herald.Server.Transports;
 using Herald.Server.Ui;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server;
@@ -32,6 +33,8 @@ public static class HeraldApp
         configure?.Invoke(builder);
         AddHerald(builder);
         var app = builder.Build();
+        // Settings are checked here, before anything runs: a wrong one throws OptionsValidationException naming it.
+        _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         MapHerald(app);
         return app;
     }
@@ -55,17 +58,17 @@ public static class HeraldApp
     {
         var services = builder.Services;
         var section = builder.Configuration.GetSection("Herald");
-        services.Configure<HeraldOptions>(section);
-        services.PostConfigure<HeraldOptions>(o => ApplySigningKeyPolicy(o, builder.Environment));
-
-        var startup = section.Get<HeraldOptions>() ?? new HeraldOptions();
-        AccessService.ValidateOptions(startup.Auth);
-        WidgetCors.ParseOperatorOrigins(startup.Cors.OperatorOrigins);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // Bound and checked once (HeraldOptionsValidator); everything reads IOptions<HeraldOptions>, Kestrel too.
+        services.AddOptions<HeraldOptions>()
+            .Configure(o => Bind(section, o))
+            .PostConfigure(o => UseDevelopmentSigningKey(o, builder.Environment))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HeraldOptions>, HeraldOptionsValidator>();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<HeraldOptions>>((kestrel, herald) =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = startup.Limits.MaxRequestBodyBytes;
-            if (startup.Streams.HandOffConnections)
+            kestrel.Limits.MaxRequestBodySize = herald.Value.Limits.MaxRequestBodyBytes;
+            if (herald.Value.Streams.HandOffConnections)
             {
                 kestrel.ConfigureEndpointDefaults(Transports.Handoff.ConnectionHandoff.Install);
             }
@@ -79,6 +82,7 @@ public static class HeraldApp
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<EventDispatcher>();
         services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<EventDispatcher>());
+        // Read here, not from the bound options: it decides which services exist at all (the validator checks its form).
         var redisUrl = section.GetSection("Redis")["Url"];
         if (string.IsNullOrWhiteSpace(redisUrl))
         {
@@ -100,6 +104,8 @@ public static class HeraldApp
         services.AddSingleton<WebSocketTransport>();
         services.AddSingleton<LongPollTransport>();
         services.AddSingleton<RequestReader>();
+        // One logger of the category seed 000 greps for, taken by every chat POST (creating one per request costs a lookup and an allocation each time).
+        services.AddKeyedSingleton(ChatLog.Category, (sp, _) => sp.GetRequiredService<ILoggerFactory>().CreateLogger(ChatLog.Category));
         services.AddSingleton<RateLimits>();
         services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
         services.AddOptions<HeraldOptions>().ValidateOnStart();
@@ -192,27 +198,28 @@ public static class HeraldApp
     /// <summary>Relative data directories are relative to the working directory, where an operator expects them.</summary>
     private static string ResolveDataDirectory(string directory) => Path.GetFullPath(directory, Environment.CurrentDirectory);
 
-    private static void ApplySigningKeyPolicy(HeraldOptions options, IHostEnvironment environment)
+    /// <summary>
+    /// Binds <c>Herald:*</c>; a value the binder cannot convert (<c>HeartbeatInterval=abc</c>) fails like any other
+    /// invalid setting, with the binder's message, which names the key and the type it expected.
+    /// </summary>
+    private static void Bind(IConfigurationSection section, HeraldOptions options)
     {
-        var key = options.Auth.SigningKey;
-        if (string.IsNullOrEmpty(key))
+        try
         {
-            if (!environment.IsDevelopment())
-            {
-                throw new InvalidOperationException(
-                    "Herald:Auth:SigningKey is not set. Set it (at least 32 characters, the same on every node), e.g. Herald__Auth__SigningKey=...");
-            }
+            section.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(HeraldOptions), [ex.Message]);
+        }
+    }
 
+    // Development runs without configuration; the validator refuses this key everywhere else.
+    private static void UseDevelopmentSigningKey(HeraldOptions options, IHostEnvironment environment)
+    {
+        if (string.IsNullOrEmpty(options.Auth.SigningKey) && environment.IsDevelopment())
+        {
             options.Auth.SigningKey = TokenService.DevelopmentSigningKey;
-        }
-        else if (key == TokenService.DevelopmentSigningKey && !environment.IsDevelopment())
-        {
-            throw new InvalidOperationException("Herald:Auth:SigningKey is the public development default; set a secret of your own outside Development.");
-        }
-
-        if (System.Text.Encoding.UTF8.GetByteCount(options.Auth.SigningKey!) < 32)
-        {
-            throw new InvalidOperationException("Herald:Auth:SigningKey must be at least 32 bytes long (HS256).");
         }
     }
 }

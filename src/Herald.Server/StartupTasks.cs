@@ -1,5 +1,7 @@
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
+using Herald.Server.Hub;
+using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -30,7 +32,7 @@ internal sealed class StartupTasks(
     {
         if (options.Value.Auth.SigningKey == TokenService.DevelopmentSigningKey)
         {
-            logger.LogWarning("Herald:Auth:SigningKey is not set: using the Development default key. Never run like this in production.");
+            OperationsLog.DevelopmentSigningKey(logger);
         }
 
         await store.MigrateAsync(cancellationToken);
@@ -40,11 +42,10 @@ internal sealed class StartupTasks(
         {
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var first = addresses.FirstOrDefault() ?? HeraldApp.DefaultUrl;
-            logger.LogInformation("Herald listening on {Addresses} (storage: {Provider})", string.Join(", ", addresses), store.Dialect.Name);
+            OperationsLog.Listening(logger, string.Join(", ", addresses), store.Dialect.Name);
             if (login is { } l)
             {
-                logger.LogInformation("Log in: curl -X POST {Url}/api/auth/login -H 'Content-Type: application/json' -d '{{\"email\":\"{Email}\",\"password\":\"{Password}\"}}'",
-                    first, l.Email, l.Password);
+                OperationsLog.LoginHint(logger, first, l.Email, l.Password);
             }
         });
     }
@@ -67,7 +68,7 @@ internal sealed class StartupTasks(
         {
             if (await CreateAsync(email, password, ct))
             {
-                logger.LogInformation("Created the first operator {Email} from HERALD_ADMIN_EMAIL", email);
+                OperationsLog.FirstOperatorCreated(logger, email);
             }
 
             return null;
@@ -79,7 +80,7 @@ internal sealed class StartupTasks(
             return (DevelopmentAdminEmail, DevelopmentAdminPassword);
         }
 
-        logger.LogWarning("No operator exists. Set HERALD_ADMIN_EMAIL and HERALD_ADMIN_PASSWORD, or run: herald users add --email E --password P");
+        OperationsLog.NoOperator(logger);
         return null;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Tests;
 
@@ -46,7 +47,7 @@ public sealed class ForwardedHeadersTests
         var data = Directory.CreateTempSubdirectory("herald-test-").FullName;
         try
         {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldTestServer.StartAsync(
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => HeraldTestServer.StartAsync(
                 new Dictionary<string, string> { ["Herald:Network:TrustedProxies"] = "10.0.0.0/8, nginx.local" }, data));
             Assert.Contains("'nginx.local'", error.Message, StringComparison.Ordinal);
         }

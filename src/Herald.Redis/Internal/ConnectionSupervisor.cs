@@ -67,9 +67,9 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var physical = await OpenAsync(linked.Token);
+        var physical = await OpenAsync(linked.Token).ConfigureAwait(false);
         _current = physical;
-        _logger.LogInformation("Redis {Role} connected to {Endpoint}", _role, _options.Endpoint);
+        RedisLog.Connected(_logger, _role, _options.Endpoint);
         _monitor = MonitorAsync(physical);
     }
 
@@ -83,7 +83,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            await _monitor;
+            await _monitor.ConfigureAwait(false);
             return;
         }
 
@@ -93,10 +93,10 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         var current = _current;
         if (current is not null)
         {
-            await current.DisposeAsync();
+            await current.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _monitor;
+        await _monitor.ConfigureAwait(false);
         _stop.Dispose();
     }
 
@@ -107,7 +107,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             try
             {
-                await SuperviseAsync(physical, token);
+                await SuperviseAsync(physical, token).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (!token.IsCancellationRequested)
@@ -119,7 +119,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
                 physical = _current ?? physical;
                 try
                 {
-                    await Task.Delay(_options.ReconnectMinDelay, token);
+                    await Task.Delay(_options.ReconnectMinDelay, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -137,7 +137,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
     {
         try
         {
-            _logger.LogError(exception, "Redis {Role} for {Endpoint}: supervising the connection failed; it goes on", _role, _options.Endpoint);
+            RedisLog.SupervisionFault(_logger, _role, _options.Endpoint, exception);
         }
         catch (Exception)
         {
@@ -150,19 +150,18 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         while (true)
         {
             var heartbeat = HeartbeatAsync(physical, token);
-            var reason = await physical.Completion;
-            await heartbeat;
+            var reason = await physical.Completion.ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
             if (token.IsCancellationRequested)
             {
                 return;
             }
 
             LastError = reason;
-            _logger.LogWarning(
-                reason, "Redis {Role} lost its connection to {Endpoint}; reconnecting", _role, _options.Endpoint);
+            RedisLog.ConnectionLost(_logger, _role, _options.Endpoint, reason);
             Raise(() => _stateChanged(false, reason));
 
-            var next = await ReconnectAsync(token);
+            var next = await ReconnectAsync(token).ConfigureAwait(false);
             if (next is null)
             {
                 return;
@@ -171,13 +170,13 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
             _current = next;
             if (token.IsCancellationRequested)
             {
-                await next.DisposeAsync();
+                await next.DisposeAsync().ConfigureAwait(false);
                 return;
             }
 
             physical = next;
             Interlocked.Increment(ref _reconnectCount);
-            _logger.LogInformation("Redis {Role} reconnected to {Endpoint}", _role, _options.Endpoint);
+            RedisLog.Reconnected(_logger, _role, _options.Endpoint);
             Raise(() => _stateChanged(true, null));
             if (_reconnected is not null)
             {
@@ -202,7 +201,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             while (true)
             {
-                await Task.WhenAny(physical.Completion, Task.Delay(interval, token));
+                await Task.WhenAny(physical.Completion, Task.Delay(interval, token)).ConfigureAwait(false);
                 if (physical.IsClosed || token.IsCancellationRequested)
                 {
                     return;
@@ -215,7 +214,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
                 }
 
                 // A failed PING means the connection is closing anyway; the next turn of the loop notices.
-                var answered = await Task.WhenAny(ping.Task, Task.Delay(interval, token)) == ping.Task;
+                var answered = await Task.WhenAny(ping.Task, Task.Delay(interval, token)).ConfigureAwait(false) == ping.Task;
                 if (ping.Task.IsFaulted)
                 {
                     _ = ping.Task.Exception;
@@ -231,7 +230,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _logger.LogError(ex, "Redis {Role} heartbeat for {Endpoint} failed", _role, _options.Endpoint);
+            RedisLog.HeartbeatFault(_logger, _role, _options.Endpoint, ex);
         }
     }
 
@@ -244,12 +243,12 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
             {
                 if (_beforeReconnect is not null)
                 {
-                    await _beforeReconnect(token);
+                    await _beforeReconnect(token).ConfigureAwait(false);
                 }
 
                 await Task.Delay(
-                    Backoff.Compute(attempt, _options.ReconnectMinDelay, _options.ReconnectMaxDelay, random), token);
-                return await OpenAsync(token);
+                    Backoff.Compute(attempt, _options.ReconnectMinDelay, _options.ReconnectMaxDelay, random), token).ConfigureAwait(false);
+                return await OpenAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -258,12 +257,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
             catch (Exception ex)
             {
                 LastError = ex;
-                _logger.LogWarning(
-                    "Redis {Role} reconnect attempt {Attempt} to {Endpoint} failed: {Error}",
-                    _role,
-                    attempt + 1,
-                    _options.Endpoint,
-                    ex.Message);
+                RedisLog.ReconnectFailed(_logger, _role, attempt + 1, _options.Endpoint, ex.Message);
             }
         }
     }
@@ -275,11 +269,11 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         RedisPhysicalConnection? physical = null;
         try
         {
-            physical = await RedisPhysicalConnection.ConnectAsync(_options, _pushHandler, timeout.Token);
-            await HandshakeAsync(physical, timeout.Token);
+            physical = await RedisPhysicalConnection.ConnectAsync(_options, _pushHandler, timeout.Token).ConfigureAwait(false);
+            await HandshakeAsync(physical, timeout.Token).ConfigureAwait(false);
             if (_initialize is not null)
             {
-                await _initialize(physical, timeout.Token);
+                await _initialize(physical, timeout.Token).ConfigureAwait(false);
             }
 
             return physical;
@@ -288,7 +282,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             if (physical is not null)
             {
-                await physical.DisposeAsync();
+                await physical.DisposeAsync().ConfigureAwait(false);
             }
 
             if (token.IsCancellationRequested)
@@ -345,7 +339,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         {
             try
             {
-                await request.Task.WaitAsync(token);
+                await request.Task.WaitAsync(token).ConfigureAwait(false);
             }
             catch (RedisServerException ex)
             {
@@ -376,7 +370,7 @@ internal sealed class ConnectionSupervisor : IAsyncDisposable
         catch (Exception ex)
         {
             // A throwing event handler must not stop the reconnect machinery.
-            _logger.LogError(ex, "A Redis {Role} event handler threw", _role);
+            RedisLog.HandlerFault(_logger, _role, ex);
         }
     }
 }

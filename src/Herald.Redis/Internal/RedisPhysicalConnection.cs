@@ -73,7 +73,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
         var endpoint = options.Endpoint;
         var addresses = IPAddress.TryParse(endpoint.Host, out var literal)
             ? [literal]
-            : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken);
+            : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
         if (addresses.Length == 0)
         {
             throw new RedisConnectionException($"The host of {endpoint} has no address.");
@@ -87,7 +87,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
             try
             {
                 EnableKeepAlive(socket);
-                await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), cancellationToken);
+                await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), cancellationToken).ConfigureAwait(false);
                 stream = new NetworkStream(socket, ownsSocket: true);
                 if (endpoint.UseTls)
                 {
@@ -99,7 +99,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
                             TargetHost = endpoint.Host,
                             RemoteCertificateValidationCallback = options.RemoteCertificateValidationCallback,
                         },
-                        cancellationToken);
+                        cancellationToken).ConfigureAwait(false);
                 }
 
                 return new RedisPhysicalConnection(socket, stream, options, pushHandler);
@@ -108,7 +108,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
             {
                 if (stream is not null)
                 {
-                    await stream.DisposeAsync();
+                    await stream.DisposeAsync().ConfigureAwait(false);
                 }
 
                 socket.Dispose();
@@ -176,7 +176,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Abort(new RedisConnectionException($"The connection to {_endpoint} was closed by the client."));
-        await _completion;
+        await _completion.ConfigureAwait(false);
     }
 
     private static void EnableKeepAlive(Socket socket)
@@ -201,7 +201,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
     private async Task<Exception> RunAsync()
     {
         // Both loops catch everything and call Abort, so this await never throws; it just waits for both to stop.
-        await Task.WhenAll(ReadLoopAsync(), WriteLoopAsync());
+        await Task.WhenAll(ReadLoopAsync(), WriteLoopAsync()).ConfigureAwait(false);
         var reason = Volatile.Read(ref _closeReason)!;
 
         // Only now, with both loops stopped, can nothing more be added to the queues: fail what is left.
@@ -224,9 +224,9 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
 
         try
         {
-            await _input.CompleteAsync();
-            await _output.CompleteAsync();
-            await _stream.DisposeAsync();
+            await _input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+            await _stream.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -247,7 +247,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
         var outbox = _outbox.Reader;
         try
         {
-            while (await outbox.WaitToReadAsync(token))
+            while (await outbox.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (outbox.TryRead(out var request))
                 {
@@ -269,11 +269,11 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
                     }
                     if (_output.UnflushedBytes >= FlushThreshold)
                     {
-                        await FlushAsync(token);
+                        await FlushAsync(token).ConfigureAwait(false);
                     }
                 }
 
-                await FlushAsync(token);
+                await FlushAsync(token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -287,7 +287,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
 
     private async ValueTask FlushAsync(CancellationToken token)
     {
-        var result = await _output.FlushAsync(token);
+        var result = await _output.FlushAsync(token).ConfigureAwait(false);
         if (result.IsCompleted)
         {
             throw new RedisConnectionException("The socket no longer accepts data.");
@@ -301,7 +301,7 @@ internal sealed class RedisPhysicalConnection : IAsyncDisposable
         {
             while (true)
             {
-                var result = await _input.ReadAsync(token);
+                var result = await _input.ReadAsync(token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 while (!token.IsCancellationRequested && _scanner.TryScan(buffer, out var length))
                 {

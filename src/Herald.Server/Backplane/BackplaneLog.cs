@@ -1,8 +1,8 @@
 namespace Herald.Server.Backplane;
 
 /// <summary>
-/// The Redis backplane's and the store watcher's log messages. Event ids 400-499 are stable (the ranges of all
-/// <c>*Log</c> classes are listed on <c>Hub.HubLog</c>).
+/// The Redis backplane's and the store watcher's log messages. Event ids 400-499 are stable (every range:
+/// <see cref="Diagnostics.LogEventIds"/>).
 /// </summary>
 internal static partial class BackplaneLog
 {

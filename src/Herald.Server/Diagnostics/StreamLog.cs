@@ -2,7 +2,7 @@ namespace Herald.Server.Diagnostics;
 
 /// <summary>
 /// Connect, disconnect and drain lines of category <c>SSE Manager</c> (the name seed 000's runbook greps for).
-/// Event ids are stable: alerts and log queries may use them.
+/// Event ids 100-199 are stable: alerts and log queries may use them (every range: <see cref="LogEventIds"/>).
 /// </summary>
 internal static partial class StreamLog
 {

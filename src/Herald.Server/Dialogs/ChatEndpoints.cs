@@ -167,7 +167,7 @@ public static class ChatEndpoints
     }
 
     private static async Task<IResult> PostMessageAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub,
-        IOptions<HeraldOptions> options, RateLimits limits, ILoggerFactory loggers)
+        IOptions<HeraldOptions> options, RateLimits limits, [FromKeyedServices(ChatLog.Category)] ILogger log)
     {
         var (target, error) = await AuthorizeAsync(context, id, access);
         if (error is not null)
@@ -213,9 +213,7 @@ public static class ChatEndpoints
             return TypedResults.Json(MessageDto.From(message), HeraldJson.Options);
         }
 
-        // Seed 000's operators grep for this category to trace a widget message to the console.
-        loggers.CreateLogger("WIDGET→ADMIN").LogInformation("Message from {Sender} published: dialog_id={DialogId}, message_id={MessageId}",
-            sender, dialog.Id, message.Id);
+        ChatLog.MessagePublished(log, sender, dialog.Id, message.Id);
         return TypedResults.Json(MessageDto.From(message), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
     }
 

@@ -1,14 +1,9 @@
 namespace Herald.Server.Hub;
 
 /// <summary>
-/// The hub's log messages: heartbeat and stream leases. Event ids 200-299 are stable; alerts and log
-/// queries may use them.
+/// The hub's log messages: heartbeat and stream leases. Event ids 200-209 are stable; alerts and log
+/// queries may use them (every range: <see cref="Diagnostics.LogEventIds"/>).
 /// </summary>
-/// <remarks>
-/// Event id ranges of the server's <c>*Log</c> classes: 100-199 <c>StreamLog</c> (category <c>SSE Manager</c>),
-/// 200-299 <c>HubLog</c> (210-219 <c>PipelineLog</c>), 300-399 <c>StorageLog</c>, 400-499 <c>BackplaneLog</c>, 6001-6099 <c>BridgeLog</c>.
-/// A fault a loop survived is logged with its exception and counted in <c>herald_loop_faults_total{loop}</c>.
-/// </remarks>
 internal static partial class HubLog
 {
     [LoggerMessage(EventId = 200, EventName = "HeartbeatFault", Level = LogLevel.Error,
@@ -23,7 +18,7 @@ internal static partial class HubLog
         Message = "Aborting {Transport} connection: a write has not completed for {Seconds:F0} s")]
     public static partial void WriteTimedOut(ILogger logger, string transport, double seconds);
 
-    [LoggerMessage(EventId = 220, EventName = "LeaseFault", Level = LogLevel.Error,
+    [LoggerMessage(EventId = 203, EventName = "LeaseFault", Level = LogLevel.Error,
         Message = "A stream lease timer failed on a {Transport} connection; expiry is retried in {RetryMs} ms")]
     public static partial void LeaseFault(ILogger logger, string transport, long retryMs, Exception exception);
 }

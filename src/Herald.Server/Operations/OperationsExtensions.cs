@@ -18,19 +18,11 @@ public static class OperationsExtensions
     public static void AddHeraldOperations(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var herald = builder.Configuration.GetSection("Herald");
-        var shutdown = herald.GetSection("Shutdown").Get<ShutdownOptions>() ?? new ShutdownOptions();
-        var network = herald.GetSection("Network").Get<NetworkOptions>() ?? new NetworkOptions();
-        if (shutdown.DrainTimeout <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException("Herald:Shutdown:DrainTimeout must be positive, e.g. 00:00:10.");
-        }
-
         // The whole stop, Kestrel's wait for requests included, fits in the drain timeout.
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdown.DrainTimeout);
+        services.AddOptions<HostOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => o.ShutdownTimeout = herald.Value.Shutdown.DrainTimeout);
         services.AddHostedService<GracefulDrain>();
         services.AddSingleton<PrometheusExporter>();
-        services.Configure<ForwardedHeadersOptions>(o => ConfigureForwarding(o, network));
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => ConfigureForwarding(o, herald.Value.Network));
 
         // The default encoder escapes every non-ASCII character, so `grep "WIDGET→ADMIN"` would find nothing in JSON logs.
         services.Configure<JsonConsoleFormatterOptions>(o =>
@@ -69,21 +61,31 @@ public static class OperationsExtensions
         options.ForwardLimit = Math.Max(1, network.ForwardLimit);
         options.KnownProxies.Clear();
         options.KnownIPNetworks.Clear();
-        foreach (var entry in network.TrustedProxies.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var entry in ProxyEntries(network.TrustedProxies))
         {
-            if (entry.Contains('/', StringComparison.Ordinal) && System.Net.IPNetwork.TryParse(entry, out var range))
+            // HeraldOptionsValidator refused the node's start on an entry that is neither.
+            if (TryParseProxy(entry, out var address, out var range))
             {
-                options.KnownIPNetworks.Add(range);
-            }
-            else if (IPAddress.TryParse(entry, out var address))
-            {
-                options.KnownProxies.Add(address);
-            }
-            else
-            {
-                throw new InvalidOperationException(
-                    $"Herald:Network:TrustedProxies has '{entry}', which is neither an IP address nor a network such as 10.0.0.0/8.");
+                if (address is not null)
+                {
+                    options.KnownProxies.Add(address);
+                }
+                else
+                {
+                    options.KnownIPNetworks.Add(range);
+                }
             }
         }
+    }
+
+    internal static string[] ProxyEntries(string trustedProxies) =>
+        trustedProxies.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>An address (<paramref name="address"/> set) or a network such as <c>10.0.0.0/8</c> (<paramref name="range"/>).</summary>
+    internal static bool TryParseProxy(string entry, out IPAddress? address, out System.Net.IPNetwork range)
+    {
+        address = null;
+        range = default;
+        return entry.Contains('/', StringComparison.Ordinal) ? System.Net.IPNetwork.TryParse(entry, out range) : IPAddress.TryParse(entry, out address);
     }
 }

@@ -1,8 +1,8 @@
 namespace Herald.Server.Storage;
 
 /// <summary>
-/// The store's log messages: the writer and retention. Event ids 300-399 are stable (the ranges of all
-/// <c>*Log</c> classes are listed on <c>Hub.HubLog</c>).
+/// The store's log messages: the writer and retention. Event ids 300-399 are stable (every range:
+/// <see cref="Diagnostics.LogEventIds"/>).
 /// </summary>
 internal static partial class StorageLog
 {

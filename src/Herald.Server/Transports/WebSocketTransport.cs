@@ -40,7 +40,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     // At most 123 bytes (RFC 6455's limit on a close reason).
     private const string GuestIdMissing = "guest_id is missing: widget sockets need &guest_id=<visitor id> (1-128 of A-Z a-z 0-9 - _ .)";
 
-    private readonly ILogger _logger = loggers.CreateLogger("WebSocket");
+    private readonly ILogger _logger = loggers.CreateLogger(TransportLog.WebSocketCategory);
 
     /// <summary>Which credential a dialog socket takes, by its URL (seed 001's three pools).</summary>
     public enum DialogSocketKind
@@ -419,7 +419,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     private Task CloseAsync(WebSocket socket, ApiError error)
     {
         var disconnect = Disconnect.ForRefusal(error.Status, error.Code);
-        _logger.LogInformation("WebSocket refused: {Code} {Error}", disconnect.Code, error.Code);
+        TransportLog.WebSocketRefused(_logger, disconnect.Code, error.Code);
         return CloseAsync(socket, disconnect.Code, error.Detail);
     }
 

@@ -66,14 +66,14 @@ internal sealed class DemoSeeder(
         catch (Exception ex) when (ex is StoreValidationException or System.Data.Common.DbException)
         {
             // The demo is a convenience: a node that cannot seed it (e.g. another node won a race) still serves.
-            logger.LogWarning(ex, "Could not set up the demo assistant; /demo answers 503 until the next start.");
+            UiLog.DemoSetupFailed(logger, ex);
             return;
         }
 
         lifetime.ApplicationStarted.Register(() =>
         {
             var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? HeraldApp.DefaultUrl;
-            logger.LogInformation("Demo: open {Url}/demo (a visitor on a shop page) and {Url}/console (the operators' console) in two tabs", url, url);
+            UiLog.DemoReady(logger, url);
         });
     }
 
@@ -92,8 +92,7 @@ internal sealed class DemoSeeder(
         }
         else if (existing.RevokedAt is not null)
         {
-            logger.LogWarning("The demo's widget token was revoked; the widget on /demo will be refused. Rename the '{Name}' assistant to get a new one.",
-                DemoSite.AssistantName);
+            UiLog.DemoTokenRevoked(logger, DemoSite.AssistantName);
         }
 
         return new DemoSite.Info(assistant.Id, token);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
+using Herald.Server.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Diagnostics.Prometheus;
@@ -64,7 +65,7 @@ internal sealed class PrometheusExporter : IDisposable
             catch (Exception ex)
             {
                 // One failing callback must not take the whole scrape down; what was observed is still rendered.
-                _logger.LogWarning(ex, "An observable instrument failed during a metrics scrape");
+                OperationsLog.ObservableInstrumentFault(_logger, ex);
             }
 
             var text = new StringBuilder(16 * 1024);

@@ -1,0 +1,14 @@
+namespace Herald.Server.Transports;
+
+/// <summary>
+/// The transports' own log messages (connect and disconnect lines are <see cref="Diagnostics.StreamLog"/>'s).
+/// Event ids 500-599 are stable (every range: <see cref="Diagnostics.LogEventIds"/>).
+/// </summary>
+internal static partial class TransportLog
+{
+    /// <summary>The category of WebSocket lines, as seed 000's runbook knows it.</summary>
+    public const string WebSocketCategory = "WebSocket";
+
+    [LoggerMessage(EventId = 500, EventName = "WebSocketRefused", Level = LogLevel.Information, Message = "WebSocket refused: {Code} {Error}")]
+    public static partial void WebSocketRefused(ILogger logger, int code, string error);
+}
