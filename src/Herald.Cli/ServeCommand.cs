@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Herald.Bridge;
+using Herald.Server.Hosting;
 using Herald.Server;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ internal static class ServeCommand
 {
     private static readonly Option<string> Urls = new("--urls")
     {
-        Description = $"Where to listen, e.g. http://0.0.0.0:8000 (default {HeraldApp.DefaultUrl}, or ASPNETCORE_URLS).",
+        Description = $"Where to listen, e.g. http://0.0.0.0:8000 (default {HeraldOptions.DefaultUrl}, or ASPNETCORE_URLS).",
     };
 
     public static Command Create()

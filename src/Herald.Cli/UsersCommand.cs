@@ -2,6 +2,7 @@ using System.CommandLine;
 using Herald.Server;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
+using Herald.Server.Hosting;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.Extensions.Options;

@@ -6,6 +6,9 @@ namespace Herald.Server;
 /// </summary>
 public sealed class HeraldOptions
 {
+    /// <summary>Where Herald listens when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
+    public const string DefaultUrl = "http://localhost:8000";
+
     public StorageOptions Storage { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
     public StreamOptions Streams { get; set; } = new();
@@ -88,7 +91,7 @@ public sealed class StreamOptions
 
     /// <summary>
     /// SSE streams on plain HTTP/1.1 connections leave Kestrel's request state once their headers are out and go on
-    /// over the bare connection (<see cref="Transports.Handoff.ConnectionHandoff"/>): about 7 KB less per idle stream. False
+    /// over the bare connection (<c>Transports/Handoff</c>): about 7 KB less per idle stream. False
     /// keeps every stream inside Kestrel's request pipeline. Read at start-up.
     /// </summary>
     public bool HandOffConnections { get; set; } = true;

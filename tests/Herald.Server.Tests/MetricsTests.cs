@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Herald.Server.Diagnostics.Prometheus;
+using Herald.Server.Operations.Prometheus;
 using Herald.Server.Tests.Infrastructure;
 
 namespace Herald.Server.Tests;

@@ -1,6 +1,7 @@
 using System.Text;
 using Herald.Server.Backplane;
 using Herald.Server.Events;
+using Herald.Server.Hosting;
 
 namespace Herald.Server.Tests;
 

@@ -1,7 +1,5 @@
 using Herald.Protocol;
 using Herald.Server.Api;
-using Herald.Server.Dialogs;
-using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Microsoft.AspNetCore.Identity;
 
@@ -12,27 +10,7 @@ public static class AuthEndpoints
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/auth/login", LoginAsync).WithTags("Auth").WithSummary("Exchange {email, password} for an operator JWT.");
-        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth")
-            .WithSummary("Present a fresh token (Bearer) for an open stream after its auth-expiring event.");
         return app;
-    }
-
-    private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, StreamHost host)
-    {
-        var (principal, error) = await access.AuthenticateOperatorAsync(context);
-        if (error is not null)
-        {
-            return error;
-        }
-
-        // Unknown and foreign connections get the same answer: a connection id reveals nothing by itself.
-        var lease = connectionId.Length == 32 ? host.FindLease(connectionId) : null;
-        if (lease is null || !lease.Refresh(principal!))
-        {
-            return ApiError.NotFound("No open stream of yours has this connection id.");
-        }
-
-        return TypedResults.Json(new { connection_id = lease.ConnectionId, expires_at = HeraldJson.FormatTime(lease.ExpiresAt.ToUnixTimeMilliseconds()) }, HeraldJson.Options);
     }
 
     private static async Task<IResult> LoginAsync(HttpContext context, RequestReader reader, SqlStore store, TokenService tokens, OperatorPasswords passwords, RateLimits limits)

@@ -1,6 +1,5 @@
 using Herald.Protocol;
 using Herald.Protocol.Web;
-using Herald.Server.Hub;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
@@ -32,19 +31,23 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
     private readonly Lock _gate = new();
     private readonly Dictionary<long, AssistantStreams> _byAssistant = [];
 
+    // What each watched stream was admitted with; the pipeline's subscriber does not know about credentials.
+    private readonly Dictionary<Subscriber, GuestPrincipal> _guests = [];
+
     // Token records as of the last pass; used by the loop only.
     private readonly Dictionary<long, TokenStamp> _tokens = [];
 
     /// <summary>Watches a stream opened by a widget (other callers' credentials cannot be withdrawn this way).</summary>
-    public void Add(Subscriber subscriber)
+    public void Add(Subscriber subscriber, Principal principal)
     {
-        if (subscriber.Principal is not GuestPrincipal guest)
+        if (principal is not GuestPrincipal guest)
         {
             return;
         }
 
         lock (_gate)
         {
+            _guests[subscriber] = guest;
             if (!_byAssistant.TryGetValue(guest.AssistantId, out var group))
             {
                 _byAssistant[guest.AssistantId] = group = new AssistantStreams();
@@ -61,13 +64,13 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
 
     public void Remove(Subscriber subscriber)
     {
-        if (subscriber.Principal is not GuestPrincipal guest)
-        {
-            return;
-        }
-
         lock (_gate)
         {
+            if (!_guests.Remove(subscriber, out var guest))
+            {
+                return;
+            }
+
             if (!_byAssistant.TryGetValue(guest.AssistantId, out var group) || !group.Streams.Remove(subscriber))
             {
                 return;
@@ -149,7 +152,7 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
             }
         }
 
-        var due = new List<Subscriber>();
+        var due = new List<(Subscriber Subscriber, GuestPrincipal Guest)>();
         foreach (var assistantId in assistantIds)
         {
             var assistant = assistants.GetValueOrDefault(assistantId);
@@ -166,22 +169,22 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
                 group.Stamp = stamp;
                 foreach (var subscriber in changed ? group.Streams : group.Fresh)
                 {
-                    if (IsFetched(subscriber, fetched))
+                    if (IsFetched(_guests[subscriber], fetched))
                     {
-                        due.Add(subscriber);
+                        due.Add((subscriber, _guests[subscriber]));
                     }
                 }
 
                 // A stream that came with a token opened after the ids were read waits for the next pass: an absent
                 // record here would read as "invalid token".
-                group.Fresh.RemoveWhere(subscriber => IsFetched(subscriber, fetched));
+                group.Fresh.RemoveWhere(subscriber => IsFetched(_guests[subscriber], fetched));
             }
 
             var closed = 0;
             string? lastReason = null;
-            foreach (var subscriber in due)
+            foreach (var (subscriber, guest) in due)
             {
-                if (Refusal((GuestPrincipal)subscriber.Principal!, assistant, tokens) is { } reason)
+                if (Refusal(guest, assistant, tokens) is { } reason)
                 {
                     subscriber.Close(Disconnect.AuthRevoked, detail: reason);
                     closed++;
@@ -196,8 +199,8 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
         }
     }
 
-    private static bool IsFetched(Subscriber subscriber, HashSet<long> tokenIds) =>
-        ((GuestPrincipal)subscriber.Principal!).SiteTokenId is not { } tokenId || tokenIds.Contains(tokenId);
+    private static bool IsFetched(GuestPrincipal guest, HashSet<long> tokenIds) =>
+        guest.SiteTokenId is not { } tokenId || tokenIds.Contains(tokenId);
 
     private string? Refusal(GuestPrincipal guest, AssistantRecord? assistant, Dictionary<long, WidgetTokenRecord> tokens)
     {

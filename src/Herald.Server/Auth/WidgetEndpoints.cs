@@ -1,7 +1,6 @@
 using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Api;
-using Herald.Server.Dialogs;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 

@@ -41,10 +41,10 @@ public static class ChatEndpoints
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
 
         var ws = app.MapGroup("/ws").WithTags("WebSocket");
-        ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator));
-        ws.MapGet("/widget/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Widget));
-        ws.MapGet("/site/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Site));
-        ws.MapGet("", (HttpContext c, WebSocketTransport t) => t.OperatorSocketAsync(c));
+        ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator, DialogTopics.For));
+        ws.MapGet("/widget/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Widget, DialogTopics.For));
+        ws.MapGet("/site/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Site, DialogTopics.For));
+        ws.MapGet("", (HttpContext c, WebSocketTransport t) => t.OperatorSocketAsync(c, DialogTopics.OperatorFeed));
         return app;
     }
 

@@ -20,12 +20,6 @@ public sealed record DialogDto(long Id, long AssistantId, string? GuestId, strin
         d.LastMessageAt is { } at ? HeraldJson.FormatTime(at) : null, d.LastMessageText, d.LastMessageSender, d.UnreadCount);
 }
 
-public sealed record AssistantDto(long Id, string Name, string CreatedAt, IReadOnlyList<string> AllowedDomains, bool RequireVerifiedIdentity)
-{
-    public static AssistantDto From(AssistantRecord a) => new(a.Id, a.Name, HeraldJson.FormatTime(a.CreatedAt),
-        DomainRules.Parse(a.AllowedDomains), a.RequireVerifiedIdentity != 0);
-}
-
 /// <summary>The event seed 000's clients parse: <c>{"type":"message:new","message":{...}}</c>.</summary>
 public sealed record MessageNewEvent(MessageDto Message)
 {
@@ -57,7 +51,3 @@ public sealed record DialogUpdateEvent(DialogDto Dialog, bool Created)
 public sealed record PostMessageRequest(string? Sender, string? Text, string? ClientMessageId);
 
 public sealed record CreateAssistantRequest(string? Name);
-
-public sealed record LoginRequest(string? Email, string? Password);
-
-public sealed record LoginResponse(string AccessToken, string TokenType, long ExpiresIn);

@@ -43,12 +43,12 @@ public sealed class StreamHost(
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey, Principal = principal };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);
         tracker.Add(subscriber);
-        grants.Add(subscriber);
+        grants.Add(subscriber, principal);
         if (IsDraining)
         {
             // A drain that began between the check above and the registration may have missed this one.

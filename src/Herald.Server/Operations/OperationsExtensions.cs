@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Encodings.Web;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
-using Herald.Server.Diagnostics.Prometheus;
+using Herald.Server.Operations.Prometheus;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;

@@ -52,9 +52,6 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
 
     public IReadOnlyList<string> Topics { get; }
 
-    /// <summary>Who opened the connection; widget streams are re-checked against it when their grant changes.</summary>
-    public Auth.Principal? Principal { get; init; }
-
     /// <summary>Environment.TickCount64 of the last completed write; the heartbeat loop reads it.</summary>
     public long LastWriteTicks { get; set; }
 

@@ -7,7 +7,6 @@ using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Diagnostics;
-using Herald.Server.Dialogs;
 using Herald.Server.Events;
 using Herald.Server.Hub;
 using Herald.Server.Pipeline;
@@ -50,7 +49,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         Site,
     }
 
-    public async Task DialogSocketAsync(HttpContext context, string rawId, DialogSocketKind kind)
+    public async Task DialogSocketAsync(HttpContext context, string rawId, DialogSocketKind kind, Func<long, string> dialogTopic)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -101,12 +100,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var label = $"dialog {dialog!.Id} ({kind.ToString().ToLowerInvariant()})";
-        await RunSessionAsync(context, socket, new Session([DialogTopics.For(dialog.Id)], label, principal!) { Subscribed = true }, resume,
+        await RunSessionAsync(context, socket, new Session([dialogTopic(dialog.Id)], label, principal!) { Subscribed = true }, resume,
             (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(session, text) : null);
     }
 
     /// <summary>Seed 002: <c>/ws?token=</c>; <c>subscribe</c> picks dialogs (all when omitted), <c>ping</c> → <c>pong</c>.</summary>
-    public async Task OperatorSocketAsync(HttpContext context)
+    public async Task OperatorSocketAsync(HttpContext context, string feedTopic)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -123,7 +122,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var operatorId = (principal as OperatorPrincipal)?.OperatorId ?? 0;
-        var session = new Session([DialogTopics.OperatorFeed], $"operator {operatorId}", principal!);
+        var session = new Session([feedTopic], $"operator {operatorId}", principal!);
         session.Greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = operatorId }, HeraldJson.Options);
         await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
     }

@@ -15,6 +15,11 @@ namespace Herald.Server.Ui;
 /// <summary>The demo assistant and the site token <c>/demo</c> embeds, once <see cref="DemoSeeder"/> has run.</summary>
 public sealed class DemoSite
 {
+    /// <summary>The operator a Development start creates when there is none, shown on the sign-in page.</summary>
+    public const string DevelopmentAdminEmail = "admin@herald.local";
+
+    public const string DevelopmentAdminPassword = "herald-dev-password";
+
     public const string AssistantName = "Demo shop";
 
     private volatile Info? _current;
@@ -72,7 +77,7 @@ internal sealed class DemoSeeder(
 
         lifetime.ApplicationStarted.Register(() =>
         {
-            var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? HeraldApp.DefaultUrl;
+            var url = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? HeraldOptions.DefaultUrl;
             UiLog.DemoReady(logger, url);
         });
     }
@@ -103,7 +108,7 @@ internal sealed class DemoSeeder(
     {
         var urls = configuration["urls"];
         var hosts = new List<string>();
-        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? HeraldApp.DefaultUrl : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var url in (string.IsNullOrWhiteSpace(urls) ? HeraldOptions.DefaultUrl : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host is not ("0.0.0.0" or "[::]" or "") && DomainRules.Normalize([uri.Host]).Error is null)
             {

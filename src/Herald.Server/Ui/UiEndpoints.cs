@@ -113,7 +113,7 @@ public static class UiEndpoints
     {
         // Development's operator account is public knowledge (README); anywhere else the page does not guess it.
         var credentials = development
-            ? $"Sign in as <code>{WebUtility.HtmlEncode(StartupTasks.DevelopmentAdminEmail)}</code> / <code>{WebUtility.HtmlEncode(StartupTasks.DevelopmentAdminPassword)}</code>."
+            ? $"Sign in as <code>{WebUtility.HtmlEncode(DemoSite.DevelopmentAdminEmail)}</code> / <code>{WebUtility.HtmlEncode(DemoSite.DevelopmentAdminPassword)}</code>."
             : "Sign in with your operator account.";
         return template
             .Replace("{{site_token}}", WebUtility.HtmlEncode(site.SiteToken), StringComparison.Ordinal)

@@ -3,6 +3,7 @@ using System.Text;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
+using Herald.Server.Hosting;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Herald.Server.Tests.Infrastructure;

@@ -1,5 +1,6 @@
 using Herald.Bridge;
 using Herald.Cli.Seed004;
+using Herald.Server.Hosting;
 using Herald.Testing;
 using Herald.Testing.Bridge;
 using Microsoft.AspNetCore.Builder;

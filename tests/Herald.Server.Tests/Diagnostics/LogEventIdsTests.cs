@@ -1,5 +1,6 @@
 using System.Reflection;
 using Herald.Server.Diagnostics;
+using Herald.Server.Hosting;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 using Microsoft.Extensions.Logging;

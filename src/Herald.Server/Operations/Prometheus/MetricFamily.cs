@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
 
-namespace Herald.Server.Diagnostics.Prometheus;
+namespace Herald.Server.Operations.Prometheus;
 
 /// <summary>One instrument as one Prometheus metric family: its name, type, help and a series per tag set.</summary>
 /// <remarks>

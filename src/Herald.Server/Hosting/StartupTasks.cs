@@ -4,11 +4,12 @@ using Herald.Server.Hub;
 using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
+using Herald.Server.Ui;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server;
+namespace Herald.Server.Hosting;
 
 /// <summary>
 /// Runs before the node serves: creates or migrates the schema, creates the first operator, and positions
@@ -25,9 +26,6 @@ internal sealed class StartupTasks(
     IHostApplicationLifetime lifetime,
     ILogger<StartupTasks> logger) : IHostedService
 {
-    public const string DevelopmentAdminEmail = "admin@herald.local";
-    public const string DevelopmentAdminPassword = "herald-dev-password";
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.Auth.SigningKey == TokenService.DevelopmentSigningKey)
@@ -41,7 +39,7 @@ internal sealed class StartupTasks(
         lifetime.ApplicationStarted.Register(() =>
         {
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            var first = addresses.FirstOrDefault() ?? HeraldApp.DefaultUrl;
+            var first = addresses.FirstOrDefault() ?? HeraldOptions.DefaultUrl;
             OperationsLog.Listening(logger, string.Join(", ", addresses), store.Dialect.Name);
             if (login is { } l)
             {
@@ -57,8 +55,8 @@ internal sealed class StartupTasks(
     {
         if (await store.CountOperatorsAsync(ct) > 0)
         {
-            return environment.IsDevelopment() && await store.FindOperatorByEmailAsync(DevelopmentAdminEmail, ct) is not null
-                ? (DevelopmentAdminEmail, DevelopmentAdminPassword)
+            return environment.IsDevelopment() && await store.FindOperatorByEmailAsync(DemoSite.DevelopmentAdminEmail, ct) is not null
+                ? (DemoSite.DevelopmentAdminEmail, DemoSite.DevelopmentAdminPassword)
                 : null;
         }
 
@@ -76,8 +74,8 @@ internal sealed class StartupTasks(
 
         if (environment.IsDevelopment())
         {
-            await CreateAsync(DevelopmentAdminEmail, DevelopmentAdminPassword, ct);
-            return (DevelopmentAdminEmail, DevelopmentAdminPassword);
+            await CreateAsync(DemoSite.DevelopmentAdminEmail, DemoSite.DevelopmentAdminPassword, ct);
+            return (DemoSite.DevelopmentAdminEmail, DemoSite.DevelopmentAdminPassword);
         }
 
         OperationsLog.NoOperator(logger);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Herald.Server.Diagnostics.Prometheus;
+namespace Herald.Server.Operations.Prometheus;
 
 /// <summary>
 /// Names, labels and numbers of the Prometheus text format 0.0.4, following the OpenTelemetry-to-Prometheus

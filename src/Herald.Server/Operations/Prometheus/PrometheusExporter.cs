@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
-using Herald.Server.Operations;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server.Diagnostics.Prometheus;
+namespace Herald.Server.Operations.Prometheus;
 
 /// <summary>
 /// Turns this node's <see cref="System.Diagnostics.Metrics"/> instruments into the Prometheus text exposition

@@ -5,7 +5,7 @@ using Herald.Server.Auth;
 using Herald.Server.Operations;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server;
+namespace Herald.Server.Hosting;
 
 /// <summary>
 /// Checks every <c>Herald:*</c> setting once, when the node starts (<c>ValidateOnStart</c>): a wrong value stops the

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Herald.Server.Diagnostics.Prometheus;
+namespace Herald.Server.Operations.Prometheus;
 
 /// <summary>The value of one tag set of a <see cref="MetricFamily"/>: a sum, a last value, or histogram buckets.</summary>
 /// <remarks>Lock-free: integer adds are one interlocked add, double adds a compare-exchange loop.</remarks>

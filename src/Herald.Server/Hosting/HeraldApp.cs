@@ -13,20 +13,17 @@ using Herald.Server.Ui;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
-namespace Herald.Server;
+namespace Herald.Server.Hosting;
 
 /// <summary>Builds the Herald web application: services, configuration checks, endpoints.</summary>
 public static class HeraldApp
 {
-    /// <summary>Where Herald listens when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
-    public const string DefaultUrl = "http://localhost:8000";
-
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            builder.WebHost.UseUrls(HeraldOptions.DefaultUrl);
         }
 
         ApplyLoggingDefaults(builder);
@@ -168,6 +165,7 @@ public static class HeraldApp
         app.UseWebSockets();
         app.MapOpenApi();
         app.MapAuthEndpoints();
+        app.MapStreamEndpoints();
         app.MapWidgetEndpoints();
         app.MapChatEndpoints();
         app.MapHubEndpoints();

@@ -1,0 +1,3 @@
+namespace Herald.Server.Auth;
+
+public sealed record LoginRequest(string? Email, string? Password);

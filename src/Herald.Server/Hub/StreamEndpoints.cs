@@ -1,0 +1,33 @@
+using Herald.Server.Api;
+using Herald.Server.Auth;
+
+namespace Herald.Server.Hub;
+
+/// <summary>Endpoints about open streams rather than any one transport.</summary>
+public static class StreamEndpoints
+{
+    public static IEndpointRouteBuilder MapStreamEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth")
+            .WithSummary("Present a fresh token (Bearer) for an open stream after its auth-expiring event.");
+        return app;
+    }
+
+    private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, StreamHost host)
+    {
+        var (principal, error) = await access.AuthenticateOperatorAsync(context);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        // Unknown and foreign connections get the same answer: a connection id reveals nothing by itself.
+        var lease = connectionId.Length == 32 ? host.FindLease(connectionId) : null;
+        if (lease is null || !lease.Refresh(principal!))
+        {
+            return ApiError.NotFound("No open stream of yours has this connection id.");
+        }
+
+        return TypedResults.Json(new { connection_id = lease.ConnectionId, expires_at = HeraldJson.FormatTime(lease.ExpiresAt.ToUnixTimeMilliseconds()) }, HeraldJson.Options);
+    }
+}
