@@ -3,9 +3,6 @@ using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;
 
-/// <summary>Who a dialog belongs to: all that authorising a request for it needs.</summary>
-public sealed record DialogOwner(long Id, long AssistantId, string? GuestId);
-
 /// <summary>
 /// The two lookups every guest request makes, kept in memory so that a chat POST or a stream does not open
 /// two database connections before it does any work: a dialog's owner (kept for good — a dialog never changes
@@ -59,23 +56,4 @@ public sealed class AccessCache(SqlStore store, TimeProvider time)
 
     /// <summary>Forgets an assistant changed on this node, so its new settings apply here from the next request.</summary>
     public void InvalidateAssistant(long assistantId) => _assistants.TryRemove(assistantId, out _);
-}
-
-/// <summary>The bound every in-memory cache of the auth path keeps.</summary>
-internal static class BoundedCache
-{
-    /// <summary>
-    /// Stores <paramref name="value"/>; a map already holding <paramref name="max"/> entries starts over first. A bound,
-    /// not an eviction policy: what is forgotten costs one lookup again, and memory cannot grow with hostile input.
-    /// </summary>
-    public static void SetBounded<TKey, TValue>(this ConcurrentDictionary<TKey, TValue> map, TKey key, TValue value, int max)
-        where TKey : notnull
-    {
-        if (map.Count >= max)
-        {
-            map.Clear();
-        }
-
-        map[key] = value;
-    }
 }

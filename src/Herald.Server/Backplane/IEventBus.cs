@@ -17,17 +17,3 @@ public interface IEventBus
     /// <summary>Publishes events (committed durable ones in id order, or ephemeral ones). Never blocks on the network.</summary>
     void Publish(IReadOnlyList<HubEvent> events);
 }
-
-/// <summary>The single-node bus: delivers straight to this node's dispatcher.</summary>
-public sealed class InProcessBus(IEventSink dispatcher) : IEventBus
-{
-    public string State => "disabled";
-
-    public void Publish(IReadOnlyList<HubEvent> events)
-    {
-        foreach (var item in events)
-        {
-            dispatcher.Deliver(item);
-        }
-    }
-}

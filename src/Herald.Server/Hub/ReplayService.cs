@@ -82,6 +82,3 @@ public sealed class ReplayService(SqlStore store, IOptions<HeraldOptions> option
 
     private sealed record ResetData(string Reason, long LastEventId);
 }
-
-/// <summary>The events to replay, or a <c>reset</c> event (with the current head as its id) to send instead.</summary>
-public sealed record ReplayResult(IReadOnlyList<HubEvent> Events, HubEvent? Reset);

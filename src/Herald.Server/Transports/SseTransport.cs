@@ -14,13 +14,6 @@ using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Transports;
 
-/// <summary>What a stream subscribes to and where it resumes from.</summary>
-/// <param name="Topics">The topics; events of all of them arrive on one stream in id order.</param>
-/// <param name="ResumeAfter">Last-Event-ID, if the client sent one.</param>
-/// <param name="Label">For logs: e.g. <c>dialog 42</c>.</param>
-/// <param name="Principal">Who opened it; a credential that expires binds the stream (see <see cref="StreamHost.Lease"/>).</param>
-public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, Auth.Principal Principal);
-
 /// <summary>
 /// Server-Sent Events: headers, <c>retry:</c>, replay from Last-Event-ID, then live events until the client
 /// goes away or the server ends the stream. This type only moves bytes; routing and ordering are the hub's.

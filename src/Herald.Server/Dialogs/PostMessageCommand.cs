@@ -7,24 +7,6 @@ using Herald.Server.Storage;
 
 namespace Herald.Server.Dialogs;
 
-/// <summary>The topic a dialog's events go to; the Redis backplane maps it to seed 000's <c>ws:dialog:{id}</c>.</summary>
-public static class DialogTopics
-{
-    public const string Prefix = "dialog:";
-
-    public static string For(long dialogId) => Prefix + dialogId;
-
-    /// <summary>
-    /// The operators' feed: <c>new_message</c> and <c>dialog_update</c> for every dialog, keyed by dialog id,
-    /// so a console needs one connection (<c>/api/events/admin</c>, <c>/ws</c>) instead of one per dialog.
-    /// </summary>
-    public const string OperatorFeed = "dialogs";
-
-    /// <summary>Emits <c>dialog_update</c> for <paramref name="dialog"/> to the operators' feed.</summary>
-    public static void EmitDialogUpdate(WriteContext context, DialogRecord dialog, bool created = false) =>
-        context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
-}
-
 /// <summary>
 /// Stores a message and emits its one <c>message:new</c> event in the same transaction. With a
 /// <c>client_message_id</c> already used in the dialog, returns that message and emits nothing (a retried POST).
@@ -157,58 +139,5 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         parameter.DbType = type;
         parameter.Value = value ?? DBNull.Value;
         return parameter;
-    }
-}
-
-/// <summary>Returns the guest's dialog with the assistant, creating it on first contact.</summary>
-public sealed class GetOrCreateGuestDialogCommand(long assistantId, string guestId) : WriteCommand<(DialogRecord Dialog, bool Created)>
-{
-    protected override async Task<(DialogRecord, bool)> RunAsync(WriteContext context, CancellationToken cancellationToken)
-    {
-        var created = await context.Connection.QuerySingleOrDefaultAsync<DialogRecord>(
-            """
-            INSERT INTO dialogs (assistant_id, guest_id, created_at) VALUES (@assistantId, @guestId, @now)
-            ON CONFLICT (assistant_id, guest_id) DO NOTHING RETURNING *
-            """, new { assistantId, guestId, now = context.NowMs }, context.Transaction);
-        if (created is not null)
-        {
-            DialogTopics.EmitDialogUpdate(context, created, created: true);
-            return (created, true);
-        }
-
-        var existing = await context.Connection.QuerySingleAsync<DialogRecord>(
-            "SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, context.Transaction);
-        return (existing, false);
-    }
-}
-
-public sealed class CreateAssistantCommand(string name, long? operatorId) : WriteCommand<AssistantRecord>
-{
-    protected override Task<AssistantRecord> RunAsync(WriteContext context, CancellationToken cancellationToken) =>
-        context.Connection.QuerySingleAsync<AssistantRecord>(
-            "INSERT INTO assistants (name, operator_id, created_at) VALUES (@name, @operatorId, @now) RETURNING *",
-            new { name, operatorId, now = context.NowMs }, context.Transaction);
-}
-
-public sealed class CreateOperatorCommand(string email, string passwordHash) : WriteCommand<OperatorRecord>
-{
-    protected override async Task<OperatorRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
-    {
-        var created = await context.Connection.QuerySingleOrDefaultAsync<OperatorRecord>(
-            "INSERT INTO operators (email, password_hash, created_at) VALUES (@email, @passwordHash, @now) ON CONFLICT (email) DO NOTHING RETURNING *",
-            new { email, passwordHash, now = context.NowMs }, context.Transaction);
-        return created ?? throw new StoreValidationException(ErrorCodes.Conflict, $"An operator with email '{email}' already exists.");
-    }
-}
-
-/// <summary>An operator has read the dialog: its unread count goes to zero.</summary>
-public sealed class MarkDialogReadCommand(long dialogId) : WriteCommand<DialogRecord>
-{
-    protected override async Task<DialogRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
-    {
-        var dialog = await context.Connection.QuerySingleAsync<DialogRecord>(
-            "UPDATE dialogs SET unread_count = 0 WHERE id = @dialogId RETURNING *", new { dialogId }, context.Transaction);
-        DialogTopics.EmitDialogUpdate(context, dialog);
-        return dialog;
     }
 }

@@ -1,23 +1,5 @@
 namespace Herald.Server.Auth;
 
-/// <summary>Who is making a request. Every endpoint and transport resolves its caller through <see cref="AccessService"/>.</summary>
-public abstract record Principal
-{
-    /// <summary>For logs and stats: <c>operator</c>, <c>guest</c>, <c>site</c>, <c>service</c>.</summary>
-    public abstract string Kind { get; }
-
-    /// <summary>When the credential stops being valid (streams are closed then), or null when it does not expire.</summary>
-    public virtual DateTimeOffset? ExpiresAt => null;
-}
-
-/// <summary>An operator authenticated by a JWT.</summary>
-public sealed record OperatorPrincipal(long OperatorId, string Email, DateTimeOffset TokenExpiresAt) : Principal
-{
-    public override string Kind => "operator";
-
-    public override DateTimeOffset? ExpiresAt => TokenExpiresAt;
-}
-
 /// <summary>A widget visitor identified by <c>assistant_id</c> + <c>guest_id</c> (seed 000's guest mode).</summary>
 public sealed record GuestPrincipal(long AssistantId, string GuestId) : Principal
 {
@@ -35,10 +17,4 @@ public sealed record GuestPrincipal(long AssistantId, string GuestId) : Principa
     public string? IdentifierHash { get; init; }
 
     public override string Kind => SiteTokenId is null ? "guest" : "site";
-}
-
-/// <summary>A backend service authenticated by an API key (may publish to generic topics).</summary>
-public sealed record ServicePrincipal(string KeyName) : Principal
-{
-    public override string Kind => "service";
 }

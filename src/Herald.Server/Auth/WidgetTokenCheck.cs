@@ -1,0 +1,15 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Herald.Protocol;
+using Herald.Protocol.Web;
+using Herald.Server.Pipeline;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Auth;
+
+public sealed record WidgetTokenCheck(bool Valid, string? Reason, WidgetTokenRecord? Token, AssistantRecord? Assistant)
+{
+    public static WidgetTokenCheck Invalid(string reason) => new(false, reason, null, null);
+}

@@ -1,0 +1,26 @@
+using System.Data;
+using System.Data.Common;
+using Dapper;
+using Herald.Protocol;
+using Herald.Server.Pipeline;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Dialogs;
+
+/// <summary>The topic a dialog's events go to; the Redis backplane maps it to seed 000's <c>ws:dialog:{id}</c>.</summary>
+public static class DialogTopics
+{
+    public const string Prefix = "dialog:";
+
+    public static string For(long dialogId) => Prefix + dialogId;
+
+    /// <summary>
+    /// The operators' feed: <c>new_message</c> and <c>dialog_update</c> for every dialog, keyed by dialog id,
+    /// so a console needs one connection (<c>/api/events/admin</c>, <c>/ws</c>) instead of one per dialog.
+    /// </summary>
+    public const string OperatorFeed = "dialogs";
+
+    /// <summary>Emits <c>dialog_update</c> for <paramref name="dialog"/> to the operators' feed.</summary>
+    public static void EmitDialogUpdate(WriteContext context, DialogRecord dialog, bool created = false) =>
+        context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
+}

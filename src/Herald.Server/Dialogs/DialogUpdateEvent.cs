@@ -1,0 +1,15 @@
+using System.Text.Json;
+using Herald.Protocol.Web;
+using Herald.Server.Api;
+using Herald.Server.Storage;
+
+namespace Herald.Server.Dialogs;
+
+/// <summary>Operators' feed: a dialog was created or its summary (last message, unread count) changed.</summary>
+public sealed record DialogUpdateEvent(DialogDto Dialog, bool Created)
+{
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public string Type => "dialog_update";
+
+    public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, HeraldJson.Options);
+}

@@ -1,0 +1,12 @@
+using System.Text.Json;
+using Herald.Server.Api;
+using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Pipeline;
+using Herald.Server.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Hub;
+
+/// <summary>The events to replay, or a <c>reset</c> event (with the current head as its id) to send instead.</summary>
+public sealed record ReplayResult(IReadOnlyList<HubEvent> Events, HubEvent? Reset);

@@ -1,0 +1,13 @@
+using Herald.Protocol.Web;
+
+namespace Herald.Server.Storage;
+
+// Rows as stored. Times are Unix milliseconds (UTC) in both SQLite and PostgreSQL, so the SQL is shared.
+
+public sealed class OperatorRecord
+{
+    public long Id { get; set; }
+    public string Email { get; set; } = "";
+    public string PasswordHash { get; set; } = "";
+    public long CreatedAt { get; set; }
+}

@@ -1,0 +1,22 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Herald.Protocol;
+using Herald.Server.Api;
+using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Hub;
+using Herald.Server.Pipeline;
+using Herald.Server.Transports.Handoff;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Herald.Server.Transports;
+
+/// <summary>What a stream subscribes to and where it resumes from.</summary>
+/// <param name="Topics">The topics; events of all of them arrive on one stream in id order.</param>
+/// <param name="ResumeAfter">Last-Event-ID, if the client sent one.</param>
+/// <param name="Label">For logs: e.g. <c>dialog 42</c>.</param>
+/// <param name="Principal">Who opened it; a credential that expires binds the stream (see <see cref="StreamHost.Lease"/>).</param>
+public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, Auth.Principal Principal);
