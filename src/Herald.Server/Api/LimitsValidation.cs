@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;

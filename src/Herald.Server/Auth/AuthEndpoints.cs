@@ -1,7 +1,6 @@
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Storage;
-using Microsoft.AspNetCore.Identity;
 
 namespace Herald.Server.Auth;
 

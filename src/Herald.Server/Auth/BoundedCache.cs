@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

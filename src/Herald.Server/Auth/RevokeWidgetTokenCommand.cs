@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;

@@ -1,6 +1,5 @@
 using Herald.Protocol.Web;
 using Herald.Server.Api;
-using Herald.Server.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Auth;

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Dapper;
 using Herald.Protocol;
 using Herald.Protocol.Web;
-using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

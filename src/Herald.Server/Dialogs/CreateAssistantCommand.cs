@@ -1,7 +1,5 @@
-using System.Data;
 using System.Data.Common;
 using Dapper;
-using Herald.Protocol;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 

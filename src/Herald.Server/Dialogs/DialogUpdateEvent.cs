@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Herald.Protocol.Web;
 using Herald.Server.Api;
-using Herald.Server.Storage;
 
 namespace Herald.Server.Dialogs;
 

@@ -1,6 +1,5 @@
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
-using Herald.Server.Hub;
 using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;

@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
-using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,5 @@
 using Herald.Protocol;
 using Herald.Server.Diagnostics;
-using Herald.Server.Events;
 using Herald.Server.Pipeline;
 using Microsoft.Extensions.Options;
 

@@ -1,8 +1,6 @@
 using Herald.Protocol;
-using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Pipeline;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;
 

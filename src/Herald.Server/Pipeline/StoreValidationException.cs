@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;

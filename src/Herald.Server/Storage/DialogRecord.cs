@@ -1,5 +1,3 @@
-using Herald.Protocol.Web;
-
 namespace Herald.Server.Storage;
 
 public sealed class DialogRecord

@@ -1,5 +1,3 @@
-using Herald.Protocol.Web;
-
 namespace Herald.Server.Storage;
 
 // Rows as stored. Times are Unix milliseconds (UTC) in both SQLite and PostgreSQL, so the SQL is shared.

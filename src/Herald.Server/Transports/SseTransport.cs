@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Herald.Protocol;
-using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Hub;
@@ -10,7 +9,6 @@ using Herald.Server.Pipeline;
 using Herald.Server.Transports.Handoff;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Transports;
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Herald.Protocol;
@@ -6,7 +5,6 @@ using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Hub;
-using Herald.Server.Pipeline;
 using Herald.Server.Transports.Handoff;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Herald.Protocol.Web;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
 using Herald.Server.Pipeline;
