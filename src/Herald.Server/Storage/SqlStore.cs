@@ -103,9 +103,6 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<OperatorRecord?> FindOperatorByEmailAsync(string email, CancellationToken ct = default) =>
         QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE email = @email", new { email }, ct);
 
-    public Task<OperatorRecord?> GetOperatorAsync(long id, CancellationToken ct = default) =>
-        QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE id = @id", new { id }, ct);
-
     public async Task<long> CountOperatorsAsync(CancellationToken ct = default)
     {
         await using var c = await OpenReadConnectionAsync(ct);
@@ -128,9 +125,6 @@ public abstract class SqlStore : IAsyncDisposable
 
     public Task<WidgetTokenRecord?> FindWidgetTokenAsync(string tokenHash, CancellationToken ct = default) =>
         QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE token_hash = @tokenHash", new { tokenHash }, ct);
-
-    public Task<WidgetTokenRecord?> GetWidgetTokenAsync(long id, CancellationToken ct = default) =>
-        QuerySingleAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE id = @id", new { id }, ct);
 
     public Task<IReadOnlyList<WidgetTokenRecord>> ListWidgetTokensAsync(long? assistantId, CancellationToken ct = default) =>
         QueryListAsync<WidgetTokenRecord>("SELECT * FROM widget_tokens WHERE (@assistantId IS NULL OR assistant_id = @assistantId) ORDER BY id",
