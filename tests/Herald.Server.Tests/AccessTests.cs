@@ -18,12 +18,12 @@ public sealed class AccessTests : IAsyncLifetime
 {
     private const string ApiKey = "service-key-for-the-access-tests";
 
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
     private HttpClient _op = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        _server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Auth:ApiKeys:0"] = ApiKey,
             ["Herald:Cors:OperatorOrigins:0"] = "http://localhost:3000",
@@ -37,7 +37,7 @@ public sealed class AccessTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
-    private static HttpClient ServiceClient(HeraldTestServer server)
+    private static HttpClient ServiceClient(HeraldTestNode server)
     {
         var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
@@ -104,7 +104,7 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task ServiceChatRead_OptIn_LetsAServiceReadChat_ButNeverPublishToIt()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Auth:ApiKeys:0"] = ApiKey,
             ["Herald:Auth:ServiceChatRead"] = "true",
@@ -122,7 +122,7 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task ServiceChatRead_WithoutApiKeys_RefusesToStart()
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestServer.StartAsync(new Dictionary<string, string>
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Auth:ServiceChatRead"] = "true",
         }));
@@ -312,7 +312,7 @@ public sealed class AccessTests : IAsyncLifetime
     [InlineData("null")]
     public async Task OperatorOrigins_NotAnHttpOrigin_RefusesToStart(string origin)
     {
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestServer.StartAsync(new Dictionary<string, string>
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Cors:OperatorOrigins:0"] = origin,
         }));

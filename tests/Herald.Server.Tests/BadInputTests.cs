@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
@@ -12,7 +13,7 @@ namespace Herald.Server.Tests;
 /// </summary>
 public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture<BadInputTests.Fixture>
 {
-    private readonly HeraldTestServer _server = fixture.Server;
+    private readonly HeraldTestNode _server = fixture.Server;
     private readonly Guest _guest = fixture.Guest;
     private readonly string _token = fixture.Token;
     private readonly string _siteToken = fixture.SiteToken;
@@ -21,7 +22,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
     /// <summary>One node for the whole table: every row must leave the data as it found it, so they can share it.</summary>
     public sealed class Fixture : IAsyncLifetime
     {
-        public HeraldTestServer Server { get; private set; } = null!;
+        public HeraldTestNode Server { get; private set; } = null!;
         public Guest Guest { get; private set; } = null!;
         public string Token { get; private set; } = "";
         public string SiteToken { get; private set; } = "";
@@ -29,7 +30,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
 
         public async Task InitializeAsync()
         {
-            Server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Chat:MaxMessageLength"] = "4000" });
+            Server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Chat:MaxMessageLength"] = "4000" });
             Guest = await Server.OpenGuestDialogAsync();
             Token = await Server.LoginAsync();
             Operator = await Server.OperatorClientAsync();
@@ -143,7 +144,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
         // method, path template, body: a valid body followed by something that is not whitespace. Each would
         // change data (or log in) if the part before the extra were taken.
         const string garbage = " {\"text\":\"two\"} garbage";
-        var login = $"{{\"email\":\"{HeraldTestServer.AdminEmail}\",\"password\":\"{HeraldTestServer.AdminPassword}\"}}";
+        var login = $"{{\"email\":\"{HeraldTestNode.AdminEmail}\",\"password\":\"{HeraldTestNode.AdminPassword}\"}}";
         return new TheoryData<string, string, string>
         {
             { "POST", "/api/widget/dialogs/{d}/messages?{q}", "{\"text\":\"one\"}" + garbage },
@@ -250,7 +251,7 @@ public sealed class BadInputTests(BadInputTests.Fixture fixture) : IClassFixture
     public async Task Text_WithLineBreaksAndSseSyntax_CannotForgeFields()
     {
         var evil = "line1\r\nid: 999999\r\nevent: reset\n\ndata: {\"type\":\"forged\"}\rretry: 1";
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var guest = await server.OpenGuestDialogAsync();
         await using var sse = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
         await server.PostGuestMessageAsync(guest, evil);

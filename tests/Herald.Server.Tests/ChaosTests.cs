@@ -27,7 +27,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly int _clients = int.TryParse(Environment.GetEnvironmentVariable("HERALD_CHAOS_CLIENTS"), out var c) ? c : 210;
     private readonly RedisServerFixture _redis = new();
     private PostgresFixture _postgres = null!;
-    private HeraldNodeProcess[] _nodes = [];
+    private HeraldTestNode[] _nodes = [];
 
     public async Task InitializeAsync()
     {
@@ -49,7 +49,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             ["Herald:Streams:RetryJitterMilliseconds"] = "200",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        _nodes = [await HeraldNodeProcess.StartAsync(settings), await HeraldNodeProcess.StartAsync(settings)];
+        _nodes = [await HeraldTestNode.StartProcessAsync(settings), await HeraldTestNode.StartProcessAsync(settings)];
     }
 
     public async Task DisposeAsync()
@@ -68,7 +68,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         var a = _nodes[0].BaseAddress;
-        var token = (await (await http.PostAsJsonAsync(new Uri(a, "/api/auth/login"), new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword }))
+        var token = (await (await http.PostAsJsonAsync(new Uri(a, "/api/auth/login"), new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword }))
             .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
         using var create = new HttpRequestMessage(HttpMethod.Post, new Uri(a, "/api/assistants")) { Content = JsonContent.Create(new { name = "Chaos" }) };
         create.Headers.Authorization = new("Bearer", token);
@@ -158,7 +158,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         Poll,
     }
 
-    private sealed class ChaosClient(int index, Guest guest, Kind kind, long startAfter, HeraldNodeProcess[] nodes, CancellationToken stop)
+    private sealed class ChaosClient(int index, Guest guest, Kind kind, long startAfter, HeraldTestNode[] nodes, CancellationToken stop)
     {
         private readonly Random _random = new(index);
         private long _last = startAfter;

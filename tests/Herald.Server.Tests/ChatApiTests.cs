@@ -2,21 +2,22 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
 public sealed class ChatApiTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await HeraldTestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await HeraldTestNode.StartInProcessAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
     public async Task Login_ReturnsBearerToken()
     {
-        using var response = await _server.Client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        using var response = await _server.Client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("bearer", body.GetProperty("token_type").GetString());
@@ -25,7 +26,7 @@ public sealed class ChatApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(HeraldTestServer.AdminEmail, "wrong")]
+    [InlineData(HeraldTestNode.AdminEmail, "wrong")]
     [InlineData("nobody@example.com", "whatever")]
     public async Task Login_WrongCredentials_Is401WithoutSayingWhich(string email, string password)
     {

@@ -28,7 +28,7 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(5);
     private readonly RedisServerFixture _redis = new();
     private PostgresFixture _postgres = null!;
-    private HeraldNodeProcess[] _nodes = [];
+    private HeraldTestNode[] _nodes = [];
     private NginxFixture _nginx = null!;
 
     public async Task InitializeAsync()
@@ -50,7 +50,7 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
             ["Herald:Limits:LoginsPerIpPerMinute"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        var starting = new[] { HeraldNodeProcess.StartAsync(settings), HeraldNodeProcess.StartAsync(settings) };
+        var starting = new[] { HeraldTestNode.StartProcessAsync(settings), HeraldTestNode.StartProcessAsync(settings) };
         _nodes = await Task.WhenAll(starting);
         foreach (var node in _nodes)
         {
@@ -86,8 +86,8 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
         var report = await DoctorTests.RunAsync(new DoctorOptions
         {
             BaseUrl = _nginx.BaseAddress,
-            Email = HeraldTestServer.AdminEmail,
-            Password = HeraldTestServer.AdminPassword,
+            Email = HeraldTestNode.AdminEmail,
+            Password = HeraldTestNode.AdminPassword,
             Messages = 6,
         });
         output.WriteLine(report.ToText());
@@ -182,7 +182,7 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
 
     private async Task<ProxiedGuest> OpenDialogAsync(HttpClient http)
     {
-        using var login = await http.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        using var login = await http.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
         using var create = new HttpRequestMessage(HttpMethod.Post, "/api/assistants") { Content = JsonContent.Create(new { name = "Cluster" }) };
         create.Headers.Authorization = new("Bearer", token);
@@ -192,7 +192,7 @@ public sealed class ClusterBehindNginxTests(ITestOutputHelper output) : IAsyncLi
         return new ProxiedGuest(_nginx.BaseAddress, (await dialog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64(), $"assistant_id={assistant}&guest_id=cluster");
     }
 
-    private static async Task WaitForRedisAsync(HeraldNodeProcess node)
+    private static async Task WaitForRedisAsync(HeraldTestNode node)
     {
         using var http = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         await Poll.UntilAsync(async () => (await http.GetFromJsonAsync<JsonElement>("/api/sse/health")).GetProperty("redis").GetString() == "connected", Patience);

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
@@ -15,7 +16,7 @@ public sealed class DialogFloodTests
     [Fact]
     public async Task OpenDialog_FloodFromOneAddress_Is429WithRetryAfter_ReturningVisitorsAreNotCounted()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Limits:DialogsPerIpPerMinute"] = "1",
             ["Herald:Limits:DialogBurstPerIp"] = "5",
@@ -43,7 +44,7 @@ public sealed class DialogFloodTests
     [Fact]
     public async Task OpenDialog_FloodOfOneAssistant_Is429_OtherAssistantsStillOpen()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
             ["Herald:Limits:DialogsPerAssistantPerMinute"] = "1",
@@ -67,7 +68,7 @@ public sealed class DialogFloodTests
     [Fact]
     public async Task ListDialogs_AfterAFloodOfEmptyDialogs_ShowsTheConversationsFirst_IncludeEmptyShowsAll()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
             ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
@@ -100,7 +101,7 @@ public sealed class DialogFloodTests
     public async Task Limits_Unworkable_RefuseToStart(string key, string value, string withKey, string withValue)
     {
         var settings = new Dictionary<string, string> { ["Herald:Limits:" + withKey] = withValue, ["Herald:Limits:" + key] = value };
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestServer.StartAsync(settings));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestNode.StartInProcessAsync(settings));
         Assert.Contains(key, ex.Message, StringComparison.Ordinal);
     }
 

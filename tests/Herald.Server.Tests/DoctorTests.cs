@@ -3,15 +3,16 @@ using System.Net.Sockets;
 using Herald.Cli;
 using Herald.Cli.Doctor;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
 /// <summary><c>herald doctor</c> straight against a node (the nginx variants are in <see cref="NginxTests"/>).</summary>
 public sealed class DoctorTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await HeraldTestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await HeraldTestNode.StartInProcessAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -21,8 +22,8 @@ public sealed class DoctorTests : IAsyncLifetime
         var report = await RunAsync(new DoctorOptions
         {
             BaseUrl = _server.BaseAddress,
-            Email = HeraldTestServer.AdminEmail,
-            Password = HeraldTestServer.AdminPassword,
+            Email = HeraldTestNode.AdminEmail,
+            Password = HeraldTestNode.AdminPassword,
         });
 
         Assert.True(report.Ok, report.ToText());
@@ -79,7 +80,7 @@ public sealed class DoctorTests : IAsyncLifetime
         Assert.Equal(CheckStatus.Fail, report.Find("websocket")!.Status);
 
         Assert.Equal(1, await HeraldCommandLine.RunAsync(["doctor", $"http://127.0.0.1:{port}", "--timeout", "2", "--json"]));
-        Assert.Equal(0, await HeraldCommandLine.RunAsync(["doctor", _server.BaseAddress.ToString(), "--email", HeraldTestServer.AdminEmail, "--password", HeraldTestServer.AdminPassword, "--json"]));
+        Assert.Equal(0, await HeraldCommandLine.RunAsync(["doctor", _server.BaseAddress.ToString(), "--email", HeraldTestNode.AdminEmail, "--password", HeraldTestNode.AdminPassword, "--json"]));
     }
 
     [Theory]

@@ -35,12 +35,14 @@ public sealed class DrainProcessTests
                 ["Herald:Storage:DataDirectory"] = data,
                 ["Herald:Shutdown:DrainTimeout"] = DrainTimeout.ToString(),
                 ["Logging:Console:FormatterName"] = "json",
+                // The structured-log checks read the stream disconnect lines, which are Information.
+                ["Logging:LogLevel:Default"] = "Information",
                 ["Herald:Limits:MessagesPerIpPerSecond"] = "0",
                 ["Herald:Limits:DialogsPerIpPerMinute"] = "0",
                 ["Herald:Limits:DialogsPerAssistantPerMinute"] = "0",
                 ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
             };
-            await using var node = await HeraldNodeProcess.StartAsync(settings);
+            await using var node = await HeraldTestNode.StartProcessAsync(settings);
             ConcurrentQueue<(long EventId, long MessageId)> seen = new();
             ConcurrentQueue<long> acknowledged = new();
             string url;
@@ -175,7 +177,7 @@ public sealed class DrainProcessTests
     /// <summary>Logs in as the development admin, creates an assistant and a guest dialog; returns the dialog's URL and the guest query.</summary>
     private static async Task<(string DialogUrl, string GuestQuery)> OpenGuestDialogAsync(HttpClient client)
     {
-        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
         using var create = new HttpRequestMessage(HttpMethod.Post, "/api/assistants") { Content = JsonContent.Create(new { name = "Drain" }) };
         create.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

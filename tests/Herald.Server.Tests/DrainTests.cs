@@ -19,7 +19,7 @@ public sealed class DrainTests
     [Fact]
     public async Task Drain_EndsEveryTransportWithAReconnectHint_RefusesNewStreams_AndStillAcceptsWrites()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var guest = await server.OpenGuestDialogAsync("drain-guest");
         var before = await MetricsScrape.ReadAsync(server.Client);
         await using var sse = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
@@ -14,7 +15,7 @@ public sealed class ForwardedHeadersTests
     [Fact]
     public async Task ForwardedFor_FromATrustedProxy_IsTheClientAddress()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Limits:MaxConnectionsPerIp"] = "1" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Limits:MaxConnectionsPerIp"] = "1" });
         var path = await StreamPathAsync(server);
         using var a = await OpenAsync(server.Client, path, "203.0.113.1");
         using var b = await OpenAsync(server.Client, path, "203.0.113.2");
@@ -27,7 +28,7 @@ public sealed class ForwardedHeadersTests
     [Fact]
     public async Task ForwardedFor_WhenNoProxyIsTrusted_IsIgnored()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Limits:MaxConnectionsPerIp"] = "1",
             ["Herald:Network:TrustedProxies"] = "",
@@ -46,7 +47,7 @@ public sealed class ForwardedHeadersTests
         var data = Directory.CreateTempSubdirectory("herald-test-").FullName;
         try
         {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldTestServer.StartAsync(
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => HeraldTestNode.StartInProcessAsync(
                 new Dictionary<string, string> { ["Herald:Network:TrustedProxies"] = "10.0.0.0/8, nginx.local" }, data));
             Assert.Contains("'nginx.local'", error.Message, StringComparison.Ordinal);
         }
@@ -56,7 +57,7 @@ public sealed class ForwardedHeadersTests
         }
     }
 
-    private static async Task<string> StreamPathAsync(HeraldTestServer server)
+    private static async Task<string> StreamPathAsync(HeraldTestNode server)
     {
         var guest = await server.OpenGuestDialogAsync("xff");
         return $"/api/dialogs/{guest.DialogId}/events?{guest.Query}";

@@ -2,16 +2,17 @@ using System.Net;
 using System.Net.Http.Json;
 using Herald.Server.Diagnostics.Prometheus;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
 /// <summary>/metrics: real traffic moves the series issue 9 lists, and the exposition is valid Prometheus text.</summary>
 public sealed class MetricsTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
     public async Task InitializeAsync() =>
-        _server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Limits:LoginsPerIpPerMinute"] = "4" });
+        _server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Limits:LoginsPerIpPerMinute"] = "4" });
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -96,7 +97,7 @@ public sealed class MetricsTests : IAsyncLifetime
     [Fact]
     public async Task Metrics_Disabled_EndpointIsNotServed()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Metrics:Enabled"] = "false" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Metrics:Enabled"] = "false" });
         using var response = await server.Client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }

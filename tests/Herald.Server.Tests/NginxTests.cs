@@ -16,12 +16,12 @@ namespace Herald.Server.Tests;
 [Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class NginxTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
     private NginxFixture _nginx = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await HeraldTestServer.StartAsync();
+        _server = await HeraldTestNode.StartInProcessAsync();
         _nginx = await NginxFixture.StartDeployConfigAsync([_server.BaseAddress]);
     }
 
@@ -180,7 +180,7 @@ public sealed class NginxTests : IAsyncLifetime
     [Fact]
     public async Task ForwardedFor_ThroughNginx_PerIpLimitsSeeTheRealClient_NotASpoofedHeader()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Limits:MaxConnectionsPerIp"] = "1" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Limits:MaxConnectionsPerIp"] = "1" });
         await using var nginx = await NginxFixture.StartDeployConfigAsync([server.BaseAddress]);
         var guest = await server.OpenGuestDialogAsync("xff");
         var path = $"/api/dialogs/{guest.DialogId}/events?{guest.Query}";

@@ -18,13 +18,13 @@ public sealed class RevocationTests : IAsyncLifetime
     private static readonly TimeSpan Documented = TimeSpan.FromSeconds(5);
     private const string Shop = "https://shop.example.com";
 
-    private HeraldTestServer _a = null!;
-    private HeraldTestServer? _b;
+    private HeraldTestNode _a = null!;
+    private HeraldTestNode? _b;
     private HttpClient _op = null!;
 
     public async Task InitializeAsync()
     {
-        _a = await HeraldTestServer.StartAsync();
+        _a = await HeraldTestNode.StartInProcessAsync();
         _op = await _a.OperatorClientAsync();
     }
 
@@ -237,9 +237,9 @@ public sealed class RevocationTests : IAsyncLifetime
     }
 
     // A second node on the same store (the SQLite file of node A); no Redis is needed: the grant lives in the store.
-    private async Task<HeraldTestServer> SecondNodeAsync() => _b ??= await HeraldTestServer.StartAsync(dataDirectory: _a.DataDirectory);
+    private async Task<HeraldTestNode> SecondNodeAsync() => _b ??= await HeraldTestNode.StartInProcessAsync(dataDirectory: _a.DataDirectory);
 
-    private static HttpClient WidgetClient(HeraldTestServer node, string? origin)
+    private static HttpClient WidgetClient(HeraldTestNode node, string? origin)
     {
         var client = new HttpClient { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (origin is not null)

@@ -12,9 +12,9 @@ namespace Herald.Server.Tests;
 [Trait(TestCategories.Name, TestCategories.Slow)]
 public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) : IClassFixture<ScaleOutTests.Infrastructure>, IAsyncLifetime
 {
-    private readonly List<HeraldNodeProcess> _nodes = [];
-    private HeraldNodeProcess _a = null!;
-    private HeraldNodeProcess _b = null!;
+    private readonly List<HeraldTestNode> _nodes = [];
+    private HeraldTestNode _a = null!;
+    private HeraldTestNode _b = null!;
     private string _database = "";
 
     public sealed class Infrastructure : IAsyncLifetime
@@ -56,9 +56,9 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         }
     }
 
-    private async Task<HeraldNodeProcess> StartNodeAsync()
+    private async Task<HeraldTestNode> StartNodeAsync()
     {
-        var node = await HeraldNodeProcess.StartAsync(new Dictionary<string, string>
+        var node = await HeraldTestNode.StartProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Storage:Provider"] = "postgres",
             ["Herald:Storage:ConnectionString"] = infrastructure.Postgres.ConnectionString(_database),
@@ -76,18 +76,18 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         return node;
     }
 
-    private static HttpClient ClientFor(HeraldNodeProcess node) => new() { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    private static HttpClient ClientFor(HeraldTestNode node) => new() { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
-    private static async Task<JsonElement> Health(HeraldNodeProcess node)
+    private static async Task<JsonElement> Health(HeraldTestNode node)
     {
         using var client = ClientFor(node);
         return await client.GetFromJsonAsync<JsonElement>("/api/sse/health");
     }
 
-    private static async Task<Guest> OpenDialogAsync(HeraldNodeProcess node, string guestId)
+    private static async Task<Guest> OpenDialogAsync(HeraldTestNode node, string guestId)
     {
         using var client = ClientFor(node);
-        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
         var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
         client.DefaultRequestHeaders.Authorization = new("Bearer", token);
         var assistant = (await (await client.PostAsJsonAsync("/api/assistants", new { name = "S" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
@@ -95,7 +95,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         return new Guest(assistant, guestId, (await dialog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
     }
 
-    private static async Task PostAsync(HeraldNodeProcess node, Guest guest, string text)
+    private static async Task PostAsync(HeraldTestNode node, Guest guest, string text)
     {
         using var client = ClientFor(node);
         using var response = await client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}", new { text });
@@ -131,7 +131,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         using var clientB = ClientFor(_b);
         await using var onB = await SseTestClient.ConnectAsync(clientB, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
         using var clientA = ClientFor(_a);
-        using var login = await clientA.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestServer.AdminEmail, password = HeraldTestServer.AdminPassword });
+        using var login = await clientA.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
         clientA.DefaultRequestHeaders.Authorization = new("Bearer", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString());
         using var rule = await clientA.PutAsJsonAsync($"/api/assistants/{guest.AssistantId}/identity", new { require_verified_identity = true });
         Assert.True(rule.IsSuccessStatusCode);

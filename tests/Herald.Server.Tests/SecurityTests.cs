@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Herald.Server.Auth;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -14,12 +15,12 @@ namespace Herald.Server.Tests;
 /// <summary>Widget tokens and domains, site-token mode, CORS, guests, verified identities, operator tokens, limits.</summary>
 public sealed class SecurityTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
     private HttpClient _op = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await HeraldTestServer.StartAsync();
+        _server = await HeraldTestNode.StartInProcessAsync();
         _op = await _server.OperatorClientAsync();
     }
 
@@ -84,11 +85,11 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task WidgetToken_Production_DoesNotAllowLocalhost()
     {
-        await using var production = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var production = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Auth:SigningKey"] = "a-production-signing-key-of-at-least-32-bytes",
-            ["HERALD_ADMIN_EMAIL"] = HeraldTestServer.AdminEmail,
-            ["HERALD_ADMIN_PASSWORD"] = HeraldTestServer.AdminPassword,
+            ["HERALD_ADMIN_EMAIL"] = HeraldTestNode.AdminEmail,
+            ["HERALD_ADMIN_PASSWORD"] = HeraldTestNode.AdminPassword,
         }, environment: "Production");
         using var op = await production.OperatorClientAsync();
         var assistant = (await (await op.PostAsJsonAsync("/api/assistants", new { name = "P" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
@@ -110,7 +111,7 @@ public sealed class SecurityTests : IAsyncLifetime
             settings["Herald:Auth:SigningKey"] = key;
         }
 
-        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestServer.StartAsync(settings, environment: "Production"));
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => HeraldTestNode.StartInProcessAsync(settings, environment: "Production"));
         Assert.Contains("SigningKey", ex.ToString(), StringComparison.Ordinal);
     }
 
@@ -218,7 +219,7 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Stream_NearTokenExpiry_GetsAuthExpiringAndCanRefresh_OrIsClosedAtExpiry()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             // Warning 3 s after login; the refreshed token then has 3 s to spare past the first one's expiry,
             // enough on a loaded 2-core machine.
@@ -264,7 +265,7 @@ public sealed class SecurityTests : IAsyncLifetime
     [Fact]
     public async Task Limits_PerGuestPosting_PerIpConnections_AndLogins()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Limits:MessagesPerGuestPerSecond"] = "0.5",
             ["Herald:Limits:MessageBurstPerGuest"] = "2",

@@ -4,14 +4,15 @@ using System.Text.Json;
 using Herald.Server.Hub;
 using Herald.Server.Storage;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
 public sealed class SseStreamTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+    public async Task InitializeAsync() => _server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
     {
         ["Herald:Streams:RetryMilliseconds"] = "5000",
         ["Herald:Streams:RetryJitterMilliseconds"] = "2000",

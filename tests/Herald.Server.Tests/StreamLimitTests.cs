@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
@@ -12,7 +13,7 @@ public sealed class StreamLimitTests
     [Fact]
     public async Task Heartbeat_IdleConnection_GetsHeartbeatComments()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Streams:HeartbeatInterval"] = "00:00:00.500" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:HeartbeatInterval"] = "00:00:00.500" });
         var guest = await server.OpenGuestDialogAsync();
         using var response = await server.Client.GetAsync($"/api/dialogs/{guest.DialogId}/events?{guest.Query}", HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
@@ -32,7 +33,7 @@ public sealed class StreamLimitTests
     [Fact]
     public async Task ConnectionLimit_WhenFull_Answers503WithRetryAfter()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Streams:MaxConnections"] = "2" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:MaxConnections"] = "2" });
         var guest = await server.OpenGuestDialogAsync();
         var url = $"/api/dialogs/{guest.DialogId}/events?{guest.Query}";
         await using var a = await SseTestClient.ConnectAsync(server.Client, url);
@@ -52,7 +53,7 @@ public sealed class StreamLimitTests
     [Fact]
     public async Task SlowConsumer_ThatStopsReading_IsDisconnectedWithoutHurtingOthers()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Streams:MaxQueuedEvents"] = "50",
             ["Herald:Streams:MaxQueuedBytes"] = "65536",

@@ -9,9 +9,9 @@ namespace Herald.Server.Tests;
 /// <summary>WebSocket (seeds 001, 002), long polling and the operators' feed deliver the same events as SSE.</summary>
 public sealed class TransportTests : IAsyncLifetime
 {
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await HeraldTestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await HeraldTestNode.StartInProcessAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

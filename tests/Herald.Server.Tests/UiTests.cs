@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Herald.Server.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Server.Tests;
 
@@ -14,9 +15,9 @@ public sealed partial class UiTests : IAsyncLifetime
 {
     private const string ProductionKey = "a-production-signing-key-of-at-least-32-bytes!";
 
-    private HeraldTestServer _server = null!;
+    private HeraldTestNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await HeraldTestServer.StartAsync();
+    public async Task InitializeAsync() => _server = await HeraldTestNode.StartInProcessAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -91,7 +92,7 @@ public sealed partial class UiTests : IAsyncLifetime
         Assert.Equal("no-cache", response.Headers.CacheControl!.ToString());
         var html = await response.Content.ReadAsStringAsync();
         Assert.DoesNotContain("{{", html, StringComparison.Ordinal);
-        Assert.Contains(HeraldTestServer.AdminPassword, html, StringComparison.Ordinal);
+        Assert.Contains(HeraldTestNode.AdminPassword, html, StringComparison.Ordinal);
         Assert.Contains("href=\"/console\"", html, StringComparison.Ordinal);
 
         var token = SiteToken(html);
@@ -109,12 +110,12 @@ public sealed partial class UiTests : IAsyncLifetime
         try
         {
             string first;
-            await using (var node = await HeraldTestServer.StartAsync(dataDirectory: directory))
+            await using (var node = await HeraldTestNode.StartInProcessAsync(dataDirectory: directory))
             {
                 first = SiteToken(await node.Client.GetStringAsync("/demo"));
             }
 
-            await using (var node = await HeraldTestServer.StartAsync(dataDirectory: directory))
+            await using (var node = await HeraldTestNode.StartInProcessAsync(dataDirectory: directory))
             {
                 Assert.Equal(first, SiteToken(await node.Client.GetStringAsync("/demo")));
                 Assert.Single(await AssistantsAsync(node), a => a.GetProperty("name").GetString() == "Demo shop");
@@ -132,7 +133,7 @@ public sealed partial class UiTests : IAsyncLifetime
     public async Task Demo_InProduction_IsOffUnlessEnabled()
     {
         var settings = new Dictionary<string, string> { ["Herald:Auth:SigningKey"] = ProductionKey };
-        await using (var off = await HeraldTestServer.StartAsync(settings, environment: "Production"))
+        await using (var off = await HeraldTestNode.StartInProcessAsync(settings, environment: "Production"))
         {
             using var response = await off.Client.GetAsync("/demo");
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
@@ -141,10 +142,10 @@ public sealed partial class UiTests : IAsyncLifetime
         }
 
         settings["Herald:Demo:Enabled"] = "true";
-        await using var on = await HeraldTestServer.StartAsync(settings, environment: "Production");
+        await using var on = await HeraldTestNode.StartInProcessAsync(settings, environment: "Production");
         var html = await on.Client.GetStringAsync("/demo");
         // Outside Development the page does not print a password it cannot know.
-        Assert.DoesNotContain(HeraldTestServer.AdminPassword, html, StringComparison.Ordinal);
+        Assert.DoesNotContain(HeraldTestNode.AdminPassword, html, StringComparison.Ordinal);
         Assert.Contains("Sign in with your operator account", html, StringComparison.Ordinal);
         using var check = await on.Client.PostAsJsonAsync("/api/validate-widget-token", new { token = SiteToken(html), domain = "127.0.0.1:1234" });
         Assert.True((await check.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("valid").GetBoolean(), "the demo token allows the host Herald listens on");
@@ -154,7 +155,7 @@ public sealed partial class UiTests : IAsyncLifetime
 
     private static string SiteToken(string html) => DemoTokenPattern().Match(html) is { Success: true } m ? m.Groups[1].Value : throw new InvalidOperationException("no data-site-token on the page");
 
-    private static async Task<List<JsonElement>> AssistantsAsync(HeraldTestServer server)
+    private static async Task<List<JsonElement>> AssistantsAsync(HeraldTestNode server)
     {
         using var op = await server.OperatorClientAsync();
         return [.. (await op.GetFromJsonAsync<JsonElement>("/api/assistants")).EnumerateArray()];
