@@ -1,14 +1,6 @@
-using System.Diagnostics.Metrics;
-using System.Text;
 using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
-using Herald.Server.Storage;
-using Herald.Server.Tests.Infrastructure;
-using Herald.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Tests.Backplane;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using Herald.Protocol;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
 using Herald.Server.Storage;

@@ -1,10 +1,6 @@
 using System.Text;
 using Herald.Protocol;
-using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
-using Herald.Server.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Herald.Server.Tests.Pipeline;
 
