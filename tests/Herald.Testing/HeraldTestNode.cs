@@ -65,9 +65,6 @@ public sealed class HeraldTestNode : IAsyncDisposable
     /// </summary>
     public LogCapture Logs => _logs ?? throw new InvalidOperationException("A node in its own process logs to its output (Output).");
 
-    /// <summary>The process's id while a node in its own process runs.</summary>
-    public int? ProcessId => _process is { HasExited: false } ? _process.Id : null;
-
     /// <summary>Everything a node in its own process printed so far, across restarts (for failure messages).</summary>
     public string Output
     {

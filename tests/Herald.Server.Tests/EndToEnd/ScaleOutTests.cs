@@ -66,28 +66,11 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
             ["Herald:Auth:SigningKey"] = "scale-out-test-signing-key-shared-by-both-nodes",
         });
         _nodes.Add(node);
-        await WaitForAsync(async () => (await Health(node)).GetProperty("redis").GetString() == "connected", "redis connected");
+        await WaitForAsync(async () => (await node.HealthAsync()).GetProperty("redis").GetString() == "connected", "redis connected");
         return node;
     }
 
     private static HttpClient ClientFor(HeraldTestNode node) => new() { BaseAddress = node.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-
-    private static async Task<JsonElement> Health(HeraldTestNode node)
-    {
-        using var client = ClientFor(node);
-        return await client.GetFromJsonAsync<JsonElement>("/api/sse/health");
-    }
-
-    private static async Task<Guest> OpenDialogAsync(HeraldTestNode node, string guestId)
-    {
-        using var client = ClientFor(node);
-        using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = HeraldTestNode.AdminEmail, password = HeraldTestNode.AdminPassword });
-        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
-        var assistant = (await (await client.PostAsJsonAsync("/api/assistants", new { name = "S" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
-        using var dialog = await client.PostAsync($"/api/widget/dialogs?assistant_id={assistant}&guest_id={guestId}", null);
-        return new Guest(assistant, guestId, (await dialog.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64());
-    }
 
     private static async Task PostAsync(HeraldTestNode node, Guest guest, string text)
     {
@@ -102,7 +85,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task MessagePostedOnA_ArrivesOnAStreamHeldOnB_AndOnAItself()
     {
-        var guest = await OpenDialogAsync(_a, "g");
+        var guest = await _a.OpenGuestDialogAsync("g");
         using var clientA = ClientFor(_a);
         using var clientB = ClientFor(_b);
         await using var onA = await SseTestClient.ConnectAsync(clientA, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
@@ -121,7 +104,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task IdentityRuleSwitchedOnA_EndsAnUnsignedGuestStreamHeldOnB()
     {
-        var guest = await OpenDialogAsync(_a, "unsigned");
+        var guest = await _a.OpenGuestDialogAsync("unsigned");
         using var clientB = ClientFor(_b);
         await using var onB = await SseTestClient.ConnectAsync(clientB, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
         using var clientA = ClientFor(_a);
@@ -140,7 +123,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task RedisChannel_IsSeed000Format()
     {
-        var guest = await OpenDialogAsync(_a, "seed");
+        var guest = await _a.OpenGuestDialogAsync("seed");
         await using var subscriber = await RedisSubscriber.ConnectAsync(new RedisClientOptions { Endpoint = RedisEndpoint.Parse(infrastructure.Redis.Url) }, CancellationToken.None);
         await subscriber.PSubscribeAsync("ws:dialog:*");
         await PostAsync(_b, guest, "над Redis");
@@ -162,7 +145,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task ClientMovedFromAToB_WithLastEventId_MissesNothingAndGetsNoDuplicate()
     {
-        var guest = await OpenDialogAsync(_a, "mover");
+        var guest = await _a.OpenGuestDialogAsync("mover");
         using var clientA = ClientFor(_a);
         using var clientB = ClientFor(_b);
         string last;
@@ -192,7 +175,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task ConcurrentWritersOnBothNodes_EverySubscriberGetsEveryEventOnceInIdOrder()
     {
-        var guest = await OpenDialogAsync(_a, "busy");
+        var guest = await _a.OpenGuestDialogAsync("busy");
         using var clientA = ClientFor(_a);
         using var clientB = ClientFor(_b);
         await using var onA = await SseTestClient.ConnectAsync(clientA, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
@@ -225,7 +208,7 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     [Fact]
     public async Task RedisDown_SubscribersOnEveryNodeStillGetEveryDurableEvent_OnceEach()
     {
-        var guest = await OpenDialogAsync(_a, "outage");
+        var guest = await _a.OpenGuestDialogAsync("outage");
         using var clientA = ClientFor(_a);
         using var clientB = ClientFor(_b);
         await using var onA = await SseTestClient.ConnectAsync(clientA, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
@@ -235,15 +218,15 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
         Assert.Equal("before", Text(await onA.NextAsync()));
 
         await infrastructure.Redis.StopAsync();
-        await WaitForAsync(async () => (await Health(_a)).GetProperty("status").GetString() == "degraded", "node A reports degraded");
-        Assert.Equal("disconnected", (await Health(_a)).GetProperty("redis").GetString());
+        await WaitForAsync(async () => (await _a.HealthAsync()).GetProperty("status").GetString() == "degraded", "node A reports degraded");
+        Assert.Equal("disconnected", (await _a.HealthAsync()).GetProperty("redis").GetString());
         for (var i = 0; i < 6; i++)
         {
             await PostAsync(i % 2 == 0 ? _a : _b, guest, $"during{i}");
         }
 
         await infrastructure.Redis.StartAsync();
-        await WaitForAsync(async () => (await Health(_b)).GetProperty("redis").GetString() == "connected", "node B reconnected");
+        await WaitForAsync(async () => (await _b.HealthAsync()).GetProperty("redis").GetString() == "connected", "node B reconnected");
         await PostAsync(_b, guest, "after");
 
         foreach (var stream in new[] { onA, onB })
