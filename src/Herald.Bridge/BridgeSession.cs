@@ -56,13 +56,13 @@ internal sealed class BridgeSession : IDisposable
     public async Task RunAsync(CancellationToken aborted)
     {
         BridgeLog.ClientConnected(_service.Logger, Client);
-        using var stopping = _service.Stopping.Register(() => _ = CloseAsync(CloseCodes.ServiceRestart, "Bridge shutting down"));
+        using var stopping = _service.Stopping.Register(() => _ = CloseAsync(Disconnect.ShuttingDown.Code, "Bridge shutting down"));
         // A socket never outlives the operator token that admitted it, as Herald's own streams do not.
         using var expiry = _expiresAt is { } at ? new CancellationTokenSource(ClampDelay(at - DateTimeOffset.UtcNow)) : null;
         using var expired = expiry?.Token.Register(() =>
         {
             BridgeLog.AuthExpired(_service.Logger, Client);
-            _ = CloseAsync(CloseCodes.AuthExpired, "Operator token expired; reconnect with a fresh one");
+            _ = CloseAsync(Disconnect.AuthExpired.Code, "Operator token expired; reconnect with a fresh one");
         });
         var limit = _service.Policy.Limits.MaxMessageBytes;
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit, 4096));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Herald.Protocol.Diagnostics;
+using Herald.Protocol.Sse;
 
 namespace Herald.Bridge;
 
@@ -150,7 +151,9 @@ internal sealed class BridgeStream : IDisposable
                     await _session.SendAsync(_replies.Connected(Id, (int)response.StatusCode, response.Headers.Concat(response.Content.Headers)), cancellationToken);
                 }
 
-                await using var body = new UpstreamReadStream(await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout);
+                // Reads only are timed (sseTimeout): while the bridge waits for a slow WebSocket client it is not reading.
+                await using var body = new IdleTimeoutReadStream(await response.Content.ReadAsStreamAsync(cancellationToken), policy.IdleTimeout,
+                    timeout => new UpstreamIdleException((int)timeout.TotalMilliseconds));
                 using var reader = new UpstreamEventReader(body, lastEventId, policy.Limits.MaxEventBytes);
                 try
                 {

@@ -328,7 +328,7 @@ public sealed class HeraldClient : IDisposable
                 HeraldClientLog.Connected(_logger, target.StreamPath, position);
                 using (response)
                 {
-                    var stream = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _options.IdleTimeout);
+                    var stream = new IdleTimeoutReadStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), _options.IdleTimeout);
                     using var reader = new SseEventReader(stream);
                     while (true)
                     {

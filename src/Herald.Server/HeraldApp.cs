@@ -65,7 +65,7 @@ public static class HeraldApp
             kestrel.Limits.MaxRequestBodySize = startup.Limits.MaxRequestBodyBytes;
             if (startup.Streams.HandOffConnections)
             {
-                kestrel.ConfigureEndpointDefaults(ConnectionHandoff.Install);
+                kestrel.ConfigureEndpointDefaults(Transports.Handoff.ConnectionHandoff.Install);
             }
         });
 

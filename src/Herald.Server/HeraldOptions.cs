@@ -88,7 +88,7 @@ public sealed class StreamOptions
 
     /// <summary>
     /// SSE streams on plain HTTP/1.1 connections leave Kestrel's request state once their headers are out and go on
-    /// over the bare connection (<see cref="Transports.ConnectionHandoff"/>): about 7 KB less per idle stream. False
+    /// over the bare connection (<see cref="Transports.Handoff.ConnectionHandoff"/>): about 7 KB less per idle stream. False
     /// keeps every stream inside Kestrel's request pipeline. Read at start-up.
     /// </summary>
     public bool HandOffConnections { get; set; } = true;

@@ -144,6 +144,6 @@ public sealed class BridgeHostingTests
         await client.Socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).WaitAsync(Within.Timeout);
         await stopping.WaitAsync(Within.Timeout);
 
-        Assert.Equal((WebSocketCloseStatus)Protocol.CloseCodes.ServiceRestart, status);
+        Assert.Equal((WebSocketCloseStatus)Protocol.Disconnect.ShuttingDown.Code, status);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Herald.Bridge;
+using Herald.Protocol.Sse;
 
 namespace Herald.Bridge.Tests;
 
@@ -122,7 +123,7 @@ public sealed class SseParsingTests
 
     private static async Task<List<string>> ReadAsync(string input, int chunk)
     {
-        var stream = new UpstreamReadStream(new ChunkedStream(Encoding.UTF8.GetBytes(input), chunk), Timeout.InfiniteTimeSpan);
+        var stream = new IdleTimeoutReadStream(new ChunkedStream(Encoding.UTF8.GetBytes(input), chunk), Timeout.InfiniteTimeSpan);
         using var reader = new UpstreamEventReader(stream);
         List<string> events = [];
         await foreach (var e in reader.ReadAllAsync(CancellationToken.None))

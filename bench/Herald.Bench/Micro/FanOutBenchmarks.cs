@@ -60,7 +60,7 @@ public class FanOutBenchmarks
     {
         foreach (var s in _subscribers)
         {
-            s.Close("benchmark-end");
+            s.Close(Herald.Protocol.Disconnect.ClientClosed);
         }
 
         Task.WaitAll(_writers, TimeSpan.FromSeconds(10));

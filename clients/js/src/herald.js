@@ -208,6 +208,16 @@
   }
 
   // ---------------------------------------------------------------------------------------------------------
+  // Close codes: the range says whether to reconnect (docs/protocol.md, "Close codes"; Herald.Protocol's
+  // Disconnect.Reconnects is the same rule). 4000-4499: not without a change (a new credential, a fixed request);
+  // everything else (RFC 6455 codes, 4500-4999 transient, e.g. 4529 connection limit) reconnects with the last
+  // event id.
+  // ---------------------------------------------------------------------------------------------------------
+  function closeReconnects(code) {
+    return !(code >= 4000 && code <= 4499);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
   // Backoff: the first retry waits exactly the base (the server's `retry:` is already jittered per
   // connection); later ones grow exponentially up to max, with "equal jitter" (half fixed, half random) so that
   // clients that failed together do not come back together, and never less than the base.
@@ -562,8 +572,7 @@
       };
       ws.onclose = (c) => {
         const code = c.code;
-        // 4000-4499: do not reconnect without changing something (docs/protocol.md, "Close codes").
-        const fatal = code >= 4000 && code < 4500;
+        const fatal = !closeReconnects(code);
         this._finish({ code, reason: c.reason || '', fatal, error: 'WebSocket closed: ' + code + (c.reason ? ' ' + c.reason : '') });
       };
       ws.onerror = () => {
@@ -1151,6 +1160,7 @@
     EventTracker,
     Endpoints,
     backoffDelay,
+    closeReconnects,
     fromSse,
     fromPoll,
     fromWebSocket,

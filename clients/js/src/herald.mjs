@@ -3,5 +3,5 @@
 import './herald.js';
 
 const Herald = globalThis.Herald;
-export const { Client, SseParser, EventTracker, Endpoints, backoffDelay, fromSse, fromPoll, fromWebSocket, sharingAvailable, VERSION, DEFAULTS } = Herald;
+export const { Client, SseParser, EventTracker, Endpoints, backoffDelay, closeReconnects, fromSse, fromPoll, fromWebSocket, sharingAvailable, VERSION, DEFAULTS } = Herald;
 export default Herald;

@@ -380,3 +380,58 @@ describe('herald.js and expiring operator tokens', () => {
     }
   });
 });
+
+describe('herald.js at a connection limit', () => {
+  let full;
+
+  before(async () => {
+    full = await HeraldServer.start({ 'Herald:Streams:MaxConnections': 1, 'Herald:Streams:RetryMilliseconds': 300 });
+  });
+
+  after(async () => {
+    await full?.dispose();
+  });
+
+  test('a WebSocket refused because the node is full is retried, and opens once a slot is free', async () => {
+    const g = await full.guestDialog('limit-ws');
+    // Another socket holds the node's only slot; its __pong__ comes through the subscriber, so the slot is taken.
+    const holder = new WebSocket(`${full.baseUrl.replace('http', 'ws')}/ws/widget/dialogs/${g.dialogId}?${g.query}`);
+    const pong = new Promise((res, rej) => {
+      holder.once('message', (m) => res(m.toString('utf8')));
+      holder.once('error', rej);
+    });
+    await new Promise((res, rej) => {
+      holder.once('open', res);
+      holder.once('error', rej);
+    });
+    holder.send('__ping__');
+    assert.equal(await Promise.race([pong, new Promise((_, rej) => setTimeout(() => rej(new Error('no __pong__ in 10 s')), 10_000))]), '__pong__');
+
+    const { client, seen, until } = watch({
+      baseUrl: full.baseUrl,
+      dialogId: g.dialogId,
+      auth: { assistantId: g.assistantId, guestId: g.guestId },
+      transport: 'websocket',
+      WebSocket,
+      fallbackAfter: 1000,
+    });
+    try {
+      await until(() => seen.errors.some((e) => e.code !== undefined), 'the refusal');
+      const refusal = seen.errors.find((e) => e.code !== undefined);
+      assert.equal(refusal.code, 4529);
+      assert.equal(refusal.reason, 'too_many_connections');
+      assert.equal(refusal.fatal, false);
+      await until(() => seen.errors.length >= 2, 'a second attempt while the node is still full');
+      assert.notEqual(client.state, 'closed');
+
+      holder.close();
+      await until(() => client.state === 'open' && client.transport === 'websocket', 'open once the slot is free');
+      await full.postGuest(g, 'after the limit');
+      await until(() => seen.messages.length === 1, 'a message over the socket');
+      assert.equal(seen.messages[0].text, 'after the limit');
+    } finally {
+      client.close();
+      holder.terminate();
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // each transport's wire shape onto one event shape. No server, no timers.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import Herald, { SseParser, EventTracker, Endpoints, backoffDelay, fromSse, fromPoll, fromWebSocket } from '../src/herald.mjs';
+import Herald, { SseParser, EventTracker, Endpoints, backoffDelay, closeReconnects, fromSse, fromPoll, fromWebSocket } from '../src/herald.mjs';
 
 function parse(chunks) {
   const out = { events: [], retries: [], comments: [] };
@@ -95,6 +95,13 @@ describe('backoffDelay', () => {
   test('jitter spreads clients out', () => {
     const values = new Set(Array.from({ length: 50 }, () => backoffDelay(4, 1000, 30000)));
     assert.ok(values.size > 10, `only ${values.size} distinct delays`);
+  });
+});
+
+describe('closeReconnects', () => {
+  test('follows the documented ranges: 4000-4499 stop, RFC codes and 4500-4999 reconnect', () => {
+    for (const code of [1000, 1006, 1009, 1011, 1012, 3000, 4500, 4508, 4509, 4510, 4529, 4999]) assert.equal(closeReconnects(code), true, `${code}`);
+    for (const code of [4000, 4001, 4003, 4004, 4010, 4011, 4499]) assert.equal(closeReconnects(code), false, `${code}`);
   });
 });
 

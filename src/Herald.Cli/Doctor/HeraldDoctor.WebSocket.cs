@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using Herald.Protocol;
 
 namespace Herald.Cli.Doctor;
 
@@ -61,7 +62,7 @@ internal sealed partial class HeraldDoctor
             if (target is null)
             {
                 var (closeCode, _) = await ReceiveAsync(socket, timeout.Token);
-                report.Add(closeCode == Protocol.CloseCodes.Unauthorized
+                report.Add(closeCode == Disconnect.Unauthorized.Code
                     ? new CheckResult("websocket", CheckStatus.Pass, $"101 Switching Protocols on {display} after {upgradeMs:F0} ms (then 4001 without a token, as expected)", DurationMs: upgradeMs)
                     : Failed("websocket", $"101 on {display}, then {closeCode?.ToString() ?? "a message"} instead of close 4001",
                         Diagnoses.WrongFormat("this does not behave like Herald's /ws")));
@@ -75,9 +76,14 @@ internal sealed partial class HeraldDoctor
                 var (closeCode, text) = await ReceiveAsync(socket, timeout.Token);
                 if (closeCode is { } code)
                 {
+                    var known = Disconnect.FromCode(code);
                     report.Add(Failed("websocket", $"101 on {display}, then closed with {code} {socket.CloseStatusDescription}",
-                        code is >= 4001 and <= 4003 ? Diagnoses.Credentials(code == 4003 ? 403 : 401, socket.CloseStatusDescription)
-                        : ($"Herald closed the socket ({code})", "See docs/protocol.md, close codes.")));
+                        known == Disconnect.Unauthorized || known == Disconnect.Forbidden
+                            ? Diagnoses.Credentials(known == Disconnect.Forbidden ? 403 : 401, socket.CloseStatusDescription)
+                            : ($"Herald closed the socket ({code}{(known is null ? "" : $" {known.Reason}: {known.Meaning}")})",
+                                Disconnect.Reconnects(code)
+                                    ? "Transient (docs/protocol.md, close codes): clients reconnect by themselves; run the doctor again."
+                                    : "See docs/protocol.md, close codes.")));
                     return;
                 }
 

@@ -20,7 +20,7 @@ namespace Herald.Server.Auth;
 /// per connection.</para>
 /// <para>The rules are those of a request (<see cref="WidgetTokenService.Refusal"/>, the domain match,
 /// <see cref="AccessService.IsVerifiedIdentity"/>) applied to what the stream was admitted with. A stream that fails is
-/// closed with <see cref="DisconnectReasons.AuthRevoked"/> and seed 000's reason as the detail; what was queued for it
+/// closed with <see cref="Disconnect.AuthRevoked"/> and seed 000's reason as the detail; what was queued for it
 /// is dropped.</para>
 /// </remarks>
 public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens, Diagnostics.HeraldMetrics metrics, ILogger<GrantWatcher> logger) : BackgroundService
@@ -182,7 +182,7 @@ public sealed class GrantWatcher(SqlStore store, WidgetTokenService widgetTokens
             {
                 if (Refusal((GuestPrincipal)subscriber.Principal!, assistant, tokens) is { } reason)
                 {
-                    subscriber.Close(DisconnectReasons.AuthRevoked, detail: reason);
+                    subscriber.Close(Disconnect.AuthRevoked, detail: reason);
                     closed++;
                     lastReason = reason;
                 }

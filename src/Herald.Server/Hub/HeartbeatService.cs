@@ -79,7 +79,7 @@ public sealed class HeartbeatService(ConnectionTracker tracker, HeraldMetrics me
                     {
                         HubLog.WriteTimedOut(logger, subscriber.Transport, (now - started) / 1000.0);
                         // Counted once, by StreamHost.Close, when the transport unwinds with this reason.
-                        subscriber.Close(DisconnectReasons.WriteTimeout);
+                        subscriber.Close(Disconnect.WriteTimeout);
                         subscriber.Abort?.Invoke();
                     }
                     else if (now - subscriber.LastWriteTicks >= idleThresholdMs)

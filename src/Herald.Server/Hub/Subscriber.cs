@@ -10,7 +10,7 @@ namespace Herald.Server.Hub;
 /// <remarks>
 /// <para>The publisher only ever enqueues a reference and maybe wakes the writer; it never writes to a
 /// socket and never waits, so one slow client cannot slow anybody else. When the queue exceeds its count
-/// or byte limit the subscriber is closed with <see cref="DisconnectReasons.SlowConsumer"/>; the client
+/// or byte limit the subscriber is closed with <see cref="Disconnect.SlowConsumer"/>; the client
 /// reconnects and resumes from its Last-Event-ID.</para>
 /// <para>The wake-up is a reusable <see cref="ManualResetValueTaskSourceCore{TResult}"/>: no allocation per
 /// event. Its continuation (the writer) runs on the thread pool, never inline on the publisher's thread: either
@@ -30,7 +30,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     private int _count;
     private int _bytes;
     private bool _waiting;
-    private string? _closeReason;
+    private Disconnect? _closeReason;
     private string? _closeDetail;
     // Continuations run on whichever thread signals; Wake and WakeBatch make sure that is a pool thread.
     private ManualResetValueTaskSourceCore<bool> _signal;
@@ -67,7 +67,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     public Action? Abort { get; set; }
 
     /// <summary>Why the subscriber was closed, or null while it is open.</summary>
-    public string? CloseReason
+    public Disconnect? CloseReason
     {
         get
         {
@@ -78,7 +78,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
         }
     }
 
-    /// <summary>What the close reason does not say by itself (e.g. <c>revoked</c> for <see cref="DisconnectReasons.AuthRevoked"/>), or null.</summary>
+    /// <summary>What the close reason does not say by itself (e.g. <c>revoked</c> for <see cref="Disconnect.AuthRevoked"/>), or null.</summary>
     public string? CloseDetail
     {
         get
@@ -132,7 +132,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
             if (_count >= _maxCount || (_bytes + item.Size > _maxBytes && _count > 0))
             {
                 // Overflow: what is queued will never be written, so free it now.
-                _closeReason = DisconnectReasons.SlowConsumer;
+                _closeReason = Disconnect.SlowConsumer;
                 ClearQueue();
                 accepted = false;
             }
@@ -211,7 +211,7 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     /// Closes the subscriber. With <paramref name="drain"/> the writer still writes what is queued (graceful
     /// shutdown); otherwise queued events are dropped and the writer stops at once.
     /// </summary>
-    public void Close(string reason, bool drain = false, string? detail = null)
+    public void Close(Disconnect reason, bool drain = false, string? detail = null)
     {
         bool wake;
         lock (_gate)

@@ -13,7 +13,7 @@ namespace Herald.Server.Operations;
 /// <remarks>
 /// <para>The host runs this in <c>ApplicationStopping</c>, before Kestrel stops: from then on new streams get
 /// 503 <c>shutting_down</c> (WebSocket: close 1012); every open stream is closed with
-/// <see cref="DisconnectReasons.ShuttingDown"/> in drain mode, so its writer first writes what is already queued.
+/// <see cref="Disconnect.ShuttingDown"/> in drain mode, so its writer first writes what is already queued.
 /// SSE streams end with a random <c>retry:</c> of 1–3 s (<see cref="StreamHost.ReconnectFrame"/>), WebSockets
 /// with 1012, waiting long polls answer at once. Clients reconnect — to the other node behind the proxy — and
 /// resume from their Last-Event-ID, so nothing is lost.</para>
@@ -63,7 +63,7 @@ internal sealed class GracefulDrain(
             string.Join(", ", all.GroupBy(s => s.Transport).Select(g => $"{g.Key}={g.Count()}")), (long)deadline.TotalMilliseconds);
         foreach (var subscriber in all)
         {
-            subscriber.Close(DisconnectReasons.ShuttingDown, drain: true);
+            subscriber.Close(Disconnect.ShuttingDown, drain: true);
         }
 
         return WatchAsync(started, deadline);

@@ -71,7 +71,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
                 timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
-                using var wake = timeout.Token.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed, drain: true), subscriber);
+                using var wake = timeout.Token.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed, drain: true), subscriber);
                 var buffer = new HubEvent?[64];
                 while (events.Count == 0 && await subscriber.WaitToReadAsync())
                 {
@@ -87,7 +87,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
                 }
             }
 
-            if (subscriber.CloseReason == DisconnectReasons.AuthRevoked)
+            if (subscriber.CloseReason == Disconnect.AuthRevoked)
             {
                 // The grant was withdrawn while the poll waited: answer as the next poll would.
                 await ApiError.Forbidden($"Access refused: {subscriber.CloseDetail}.").ExecuteAsync(context);
@@ -105,7 +105,7 @@ public sealed class LongPollTransport(StreamHost host, ReplayService replay, Sto
         }
         finally
         {
-            host.Close(subscriber, label, DisconnectReasons.ClientClosed, quiet: true);
+            host.Close(subscriber, label, Disconnect.ClientClosed, quiet: true);
         }
     }
 

@@ -5,6 +5,7 @@ using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Diagnostics;
 using Herald.Server.Hub;
+using Herald.Server.Transports.Handoff;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -72,7 +73,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber);
+        var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed), subscriber);
         var stream = new LiveStream(this, subscriber, request.Label, host.Lease(subscriber, request.Principal));
         // Set once the live phase has the stream: from then on it, not this handler, unregisters it at the end.
         var passedOn = false;
@@ -122,7 +123,9 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             }
 
             passedOn = true;
-            await stream.RunAsync(writer, bare: null, context.RequestAborted);
+            // The live phase watches the abort token itself, as it watches the connection after a hand-off.
+            aborted.Dispose();
+            await stream.RunAsync(writer, context.RequestAborted);
         }
         catch (OperationCanceledException)
         {
@@ -136,15 +139,16 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             aborted.Dispose();
             if (!passedOn)
             {
-                stream.Close(DisconnectReasons.ClientClosed);
+                stream.Close(Disconnect.ClientClosed);
             }
         }
     }
 
     /// <summary>
     /// A stream's live phase: events from the subscriber's queue to the wire until either side ends it, then the
-    /// stream is unregistered. It runs inside Kestrel's request, or on the bare connection after a
-    /// <see cref="ConnectionHandoff"/>, where it writes the body's chunked framing itself and ends the body.
+    /// stream is unregistered. It runs inside Kestrel's request, writing to the response's body writer, or on the bare
+    /// connection after a <see cref="ConnectionHandoff"/>, writing through a <see cref="ChunkedPipeWriter"/> that frames
+    /// the body as Kestrel would; either way it ends the body by completing its writer.
     /// </summary>
     /// <remarks>One async method for the whole phase: each suspended async frame is ~150 bytes held by every idle stream.</remarks>
     private sealed class LiveStream(SseTransport transport, Subscriber subscriber, string label, StreamLease? lease)
@@ -155,48 +159,39 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         public Task RunHandedOffAsync(ConnectionContext connection)
         {
             subscriber.Abort = connection.Abort;
-            return RunAsync(connection.Transport.Output, connection, connection.ConnectionClosed);
+            return RunAsync(new ChunkedPipeWriter(connection.Transport.Output), connection.ConnectionClosed);
         }
 
-        public async Task RunAsync(PipeWriter writer, ConnectionContext? bare, CancellationToken aborted)
+        public async Task RunAsync(PipeWriter writer, CancellationToken aborted)
         {
-            var chunked = bare is not null;
-            using var closed = chunked ? aborted.Register(static s => ((Subscriber)s!).Close(DisconnectReasons.ClientClosed), subscriber) : default;
+            using var closed = aborted.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed), subscriber);
             var lastSent = LastSent;
             var writable = true;
             try
             {
                 while (writable && await subscriber.WaitToReadAsync())
                 {
-                    writable = await transport.WriteQueuedAsync(subscriber, writer, chunked, ref lastSent, aborted);
+                    writable = await transport.WriteQueuedAsync(subscriber, writer, ref lastSent, aborted);
                 }
 
-                var final = subscriber.CloseReason switch
-                {
-                    // Everything queued has been written; tell the client when to come back, then end the stream.
-                    DisconnectReasons.ShuttingDown => transport.Host.ReconnectFrame(),
-                    // Say why before the end, or the client's reconnect would learn only "403".
-                    DisconnectReasons.AuthRevoked => StreamHost.RevokedFrame(subscriber.CloseDetail),
-                    _ => null,
-                };
+                var reason = subscriber.CloseReason;
+                // Shutting down: everything queued has been written; tell the client when to come back, then end the
+                // stream. Revoked: say why before the end, or the client's reconnect would learn only "403".
+                var final = reason == Disconnect.ShuttingDown ? transport.Host.ReconnectFrame()
+                    : reason == Disconnect.AuthRevoked ? StreamHost.RevokedFrame(subscriber.CloseDetail)
+                    : null;
                 if (writable && final is { } frame)
                 {
-                    if (chunked)
-                    {
-                        ChunkedBody.WriteChunk(writer, frame);
-                    }
-                    else
-                    {
-                        writer.Write(frame);
-                    }
-
+                    writer.Write(frame);
                     writable = await FlushAsync(subscriber, writer, aborted);
                 }
 
-                if (writable && chunked)
+                if (writable)
                 {
-                    ChunkedBody.WriteEnd(writer);
-                    await FlushAsync(subscriber, writer, aborted);
+                    // The end of the body is a write too: the heartbeat loop aborts it after the write timeout.
+                    subscriber.WriteStartedTicks = Environment.TickCount64;
+                    await writer.CompleteAsync();
+                    subscriber.WriteStartedTicks = 0;
                 }
             }
             catch (OperationCanceledException)
@@ -208,11 +203,11 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             }
             finally
             {
-                Close(subscriber.CloseReason ?? DisconnectReasons.ClientClosed);
+                Close(subscriber.CloseReason ?? Disconnect.ClientClosed);
             }
         }
 
-        public void Close(string reason)
+        public void Close(Disconnect reason)
         {
             lease?.Dispose();
             transport.Host.Close(subscriber, label, reason);
@@ -220,18 +215,17 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
     }
 
     /// <summary>
-    /// Moves up to <see cref="WriteBatch"/> queued events to the wire (one chunk when <paramref name="chunked"/>) and
-    /// flushes; false when the connection can no longer be written to.
+    /// Moves up to <see cref="WriteBatch"/> queued events to the wire and flushes once; false when the connection can
+    /// no longer be written to.
     /// </summary>
-    private ValueTask<bool> WriteQueuedAsync(Subscriber subscriber, PipeWriter writer, bool chunked, ref long lastSent, CancellationToken aborted)
+    private ValueTask<bool> WriteQueuedAsync(Subscriber subscriber, PipeWriter writer, ref long lastSent, CancellationToken aborted)
     {
         // Rented per wake-up, not for the connection's life: the shared pool keeps only a few arrays per
         // size, so one held by each idle stream was a fresh 0.5 KB allocation per connection (S1 heap snapshot).
         var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
         var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
-        // First pass: keep what is to be sent, in place, and add up its size (one chunk per write when chunked).
+        // The frames go straight to the writer, which sends them as one write (one chunk after a hand-off) at the flush.
         var kept = 0;
-        var bytes = 0;
         var oldest = 0L;
         for (var i = 0; i < n; i++)
         {
@@ -252,24 +246,8 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                 oldest = item.ReceivedTimestamp;
             }
 
-            batch[kept++] = item;
-            bytes += item.SseFrame.Length;
-        }
-
-        if (chunked && bytes > 0)
-        {
-            ChunkedBody.WriteHeader(writer, bytes);
-        }
-
-        for (var i = 0; i < kept; i++)
-        {
-            writer.Write(batch[i]!.SseFrame);
-            batch[i] = null;
-        }
-
-        if (chunked && bytes > 0)
-        {
-            ChunkedBody.WriteTrailer(writer);
+            writer.Write(item.SseFrame);
+            kept++;
         }
 
         if (kept > 0)
@@ -277,7 +255,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             metrics.EventsSent.Add(kept);
         }
 
-        // Every slot used was cleared above, so the array goes back holding no events.
+        // Every slot drained was cleared above, so the array goes back holding no events.
         ArrayPool<HubEvent?>.Shared.Return(batch);
         return oldest == 0 ? FlushAsync(subscriber, writer, aborted) : FlushAndRecordAsync(subscriber, writer, oldest, aborted);
     }

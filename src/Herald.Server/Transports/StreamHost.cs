@@ -67,21 +67,21 @@ public sealed class StreamHost(
     }
 
     /// <summary>Unregisters; counts and logs why the connection ended.</summary>
-    public void Close(Subscriber subscriber, string label, string fallbackReason, bool quiet = false)
+    public void Close(Subscriber subscriber, string label, Disconnect fallbackReason, bool quiet = false)
     {
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
         grants.Remove(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
-        if (reason != DisconnectReasons.ClientClosed)
+        if (reason != Disconnect.ClientClosed)
         {
-            metrics.Disconnects.Add(1, "reason", reason);
+            metrics.Disconnects.Add(1, "reason", reason.Reason);
         }
 
         var level = quiet ? LogLevel.Debug : LogLevel.Information;
         if (_logger.IsEnabled(level))
         {
-            StreamLog.Disconnected(_logger, level, subscriber.Transport, label, string.Join(",", subscriber.Topics), reason);
+            StreamLog.Disconnected(_logger, level, subscriber.Transport, label, string.Join(",", subscriber.Topics), reason.Reason);
         }
     }
 
@@ -109,7 +109,7 @@ public sealed class StreamHost(
     {
         var min = Math.Max(0, _shutdown.ReconnectMinMilliseconds);
         var retry = min + Random.Shared.Next(Math.Max(0, _shutdown.ReconnectMaxMilliseconds - min) + 1);
-        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{DisconnectReasons.ShuttingDown}\",\"retry\":{retry}}}");
+        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{Disconnect.ShuttingDown.Reason}\",\"retry\":{retry}}}");
         return [.. SseFrame.Retry(retry), .. SseFrame.Encode(0, "disconnect", data)];
     }
 
@@ -118,7 +118,7 @@ public sealed class StreamHost(
     /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
     /// </summary>
     public static byte[] RevokedFrame(string? detail) =>
-        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = DisconnectReasons.AuthRevoked, detail }, Api.HeraldJson.Options));
+        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = Disconnect.AuthRevoked.Reason, detail }, Api.HeraldJson.Options));
 
     /// <summary>
     /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an
@@ -259,7 +259,7 @@ public sealed class StreamLease : IDisposable
         }
         else if (expired)
         {
-            _subscriber.Close(DisconnectReasons.AuthExpired, drain: true);
+            _subscriber.Close(Disconnect.AuthExpired, drain: true);
         }
     }
 

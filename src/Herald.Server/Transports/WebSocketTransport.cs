@@ -20,8 +20,8 @@ namespace Herald.Server.Transports;
 /// <remarks>
 /// Authorisation runs after the upgrade so that a failure reaches the browser as a close code and reason it can
 /// read (a refused upgrade is only "connection failed" to a browser): 4000 bad request, 4001 unauthorized,
-/// 4003 forbidden, 4004 not found, 4029 connection limit (see <see cref="CloseCodes"/>); an open socket whose grant is
-/// withdrawn closes with 4011 and the reason (<see cref="GrantWatcher"/>).
+/// 4003 forbidden, 4004 not found, 4529 connection limit, 1012 draining (see <see cref="Disconnect"/>); an open socket
+/// whose grant is withdrawn closes with 4011 and the reason (<see cref="GrantWatcher"/>).
 /// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
 /// </remarks>
 public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, TokenService tokens, HeraldMetrics metrics, ILoggerFactory loggers)
@@ -182,15 +182,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label, session.Principal);
         if (subscriber is null)
         {
-            await (host.IsDraining
-                ? CloseAsync(socket, CloseCodes.ServiceRestart, DisconnectReasons.ShuttingDown)
-                : CloseAsync(socket, CloseCodes.TooManyRequests, "too many connections"));
+            await CloseAsync(socket, host.IsDraining ? Disconnect.ShuttingDown : Disconnect.TooManyConnections, null);
             return;
         }
 
         using var lease = host.Lease(subscriber, session.Principal);
         session.Lease = lease;
-        var reason = DisconnectReasons.ClientClosed;
+        var reason = Disconnect.ClientClosed;
         var reader = ReadAsync(socket, subscriber, session, onMessage);
         try
         {
@@ -205,14 +203,14 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             }
 
             reason = await PumpAsync(socket, subscriber, session, context.RequestAborted);
-            await CloseAsync(socket, CloseCodeFor(reason), subscriber.CloseDetail is { } detail ? $"{reason}: {detail}" : reason);
+            await CloseAsync(socket, reason, subscriber.CloseDetail);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
         }
         finally
         {
-            subscriber.Close(DisconnectReasons.ClientClosed);
+            subscriber.Close(Disconnect.ClientClosed);
             host.Close(subscriber, session.Label, reason);
             try
             {
@@ -228,7 +226,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
     }
 
-    private async Task<string> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
+    private async Task<Disconnect> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
     {
         var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
         try
@@ -288,7 +286,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 }
             }
 
-            return subscriber.CloseReason ?? DisconnectReasons.ClientClosed;
+            return subscriber.CloseReason ?? Disconnect.ClientClosed;
         }
         finally
         {
@@ -364,7 +362,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 {
                     if (length == MaxIncomingMessage)
                     {
-                        subscriber.Close("message_too_big");
+                        subscriber.Close(Disconnect.MessageTooBig);
                         return;
                     }
 
@@ -393,7 +391,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            subscriber.Close(DisconnectReasons.ClientClosed);
+            subscriber.Close(Disconnect.ClientClosed);
         }
     }
 
@@ -418,17 +416,14 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private Task CloseAsync(WebSocket socket, ApiError error)
     {
-        var code = error.Status switch
-        {
-            StatusCodes.Status401Unauthorized => CloseCodes.Unauthorized,
-            StatusCodes.Status403Forbidden => CloseCodes.Forbidden,
-            StatusCodes.Status404NotFound => CloseCodes.NotFound,
-            StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => CloseCodes.TooManyRequests,
-            _ => CloseCodes.BadRequest,
-        };
-        _logger.LogInformation("WebSocket refused: {Code} {Error}", code, error.Code);
-        return CloseAsync(socket, code, error.Detail);
+        var disconnect = Disconnect.ForRefusal(error.Status, error.Code);
+        _logger.LogInformation("WebSocket refused: {Code} {Error}", disconnect.Code, error.Code);
+        return CloseAsync(socket, disconnect.Code, error.Detail);
     }
+
+    /// <summary>Closes with the disconnect's code; the close reason is its reason, then <c>: detail</c> when there is one.</summary>
+    private static Task CloseAsync(WebSocket socket, Disconnect disconnect, string? detail) =>
+        CloseAsync(socket, disconnect.Code, detail is null ? disconnect.Reason : $"{disconnect.Reason}: {detail}");
 
     private static async Task CloseAsync(WebSocket socket, int code, string reason)
     {
@@ -446,17 +441,6 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
         }
     }
-
-    private static int CloseCodeFor(string reason) => reason switch
-    {
-        DisconnectReasons.SlowConsumer => CloseCodes.SlowConsumer,
-        DisconnectReasons.ShuttingDown => CloseCodes.ServiceRestart,
-        DisconnectReasons.AuthExpired => CloseCodes.AuthExpired,
-        DisconnectReasons.AuthRevoked => CloseCodes.AuthRevoked,
-        DisconnectReasons.PingTimeout => CloseCodes.PingTimeout,
-        "message_too_big" => (int)WebSocketCloseStatus.MessageTooBig,
-        _ => CloseCodes.Normal,
-    };
 
     // RFC 6455: the close reason is at most 123 bytes of UTF-8.
     private static string Truncate(string reason)

@@ -94,7 +94,7 @@ public sealed class RevocationTests : IAsyncLifetime
             var last = await sse.NextAsync(Documented);
             Assert.Equal("disconnect", last.EventType);
             var data = JsonDocument.Parse(last.Data).RootElement;
-            Assert.Equal(DisconnectReasons.AuthRevoked, data.GetProperty("reason").GetString());
+            Assert.Equal(Disconnect.AuthRevoked.Reason, data.GetProperty("reason").GetString());
             Assert.Equal(expected, data.GetProperty("detail").GetString());
             Assert.Null(last.EventId);
             await sse.WaitForEndAsync(Documented);
@@ -102,8 +102,8 @@ public sealed class RevocationTests : IAsyncLifetime
         else
         {
             var (code, reason) = await ws!.WaitForCloseAsync(Documented);
-            Assert.Equal(CloseCodes.AuthRevoked, code);
-            Assert.Equal($"{DisconnectReasons.AuthRevoked}: {expected}", reason);
+            Assert.Equal(Disconnect.AuthRevoked.Code, code);
+            Assert.Equal($"{Disconnect.AuthRevoked.Reason}: {expected}", reason);
         }
 
         Assert.True(clock.Elapsed < Documented, $"ended after {clock.Elapsed}");

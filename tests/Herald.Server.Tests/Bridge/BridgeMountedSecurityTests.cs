@@ -61,7 +61,7 @@ public sealed class BridgeMountedSecurityTests
 
         var status = await client.ReceiveCloseAsync();
 
-        Assert.Equal((WebSocketCloseStatus)Protocol.CloseCodes.AuthExpired, status);
+        Assert.Equal((WebSocketCloseStatus)Protocol.Disconnect.AuthExpired.Code, status);
     }
 
     [Theory]

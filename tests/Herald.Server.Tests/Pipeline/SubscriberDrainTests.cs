@@ -9,7 +9,7 @@ public class SubscriberDrainTests
     {
         var subscriber = new Subscriber("sse", ["t"], 16, 1024);
         var wait = subscriber.WaitToReadAsync();
-        subscriber.Close("client_closed");
+        subscriber.Close(Herald.Protocol.Disconnect.ClientClosed);
 
         // The waiting writer wakes after Close with "nothing to read"; draining then must find nothing (it threw before).
         Assert.False(await wait.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));

@@ -42,7 +42,7 @@ public sealed class SubscriberTests
         Assert.True(s.TryEnqueue(Event(2)));
         Assert.True(s.TryEnqueue(Event(3)));
         Assert.False(s.TryEnqueue(Event(4)));
-        Assert.Equal(DisconnectReasons.SlowConsumer, s.CloseReason);
+        Assert.Equal(Disconnect.SlowConsumer, s.CloseReason);
         Assert.False(await s.WaitToReadAsync());
         Assert.False(s.TryEnqueue(Event(5)));
     }
@@ -53,7 +53,7 @@ public sealed class SubscriberTests
         var s = new Subscriber("test", ["t"], 1000, 100);
         Assert.True(s.TryEnqueue(Event(1, size: 40)));
         Assert.False(s.TryEnqueue(Event(2, size: 80)));
-        Assert.Equal(DisconnectReasons.SlowConsumer, s.CloseReason);
+        Assert.Equal(Disconnect.SlowConsumer, s.CloseReason);
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class SubscriberTests
     {
         var s = new Subscriber("test", ["t"], 10, 1 << 20);
         s.TryEnqueue(Event(1));
-        s.Close(DisconnectReasons.ShuttingDown, drain: true);
+        s.Close(Disconnect.ShuttingDown, drain: true);
         Assert.True(await s.WaitToReadAsync());
         Assert.Equal(1, s.Drain(new HubEvent?[4]));
         Assert.False(await s.WaitToReadAsync());
@@ -72,7 +72,7 @@ public sealed class SubscriberTests
     {
         var s = new Subscriber("test", ["t"], 10, 1 << 20);
         var waiting = s.WaitToReadAsync().AsTask();
-        s.Close(DisconnectReasons.ClientClosed);
+        s.Close(Disconnect.ClientClosed);
         Assert.False(await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Herald.Protocol;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 
@@ -48,6 +49,25 @@ public sealed class StreamLimitTests
         // Existing streams are unaffected.
         await server.PostGuestMessageAsync(guest, "still here");
         Assert.Contains("still here", (await a.NextAsync()).Data, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConnectionLimit_WebSocketWhenFull_ClosesWithACodeClientsReconnectOn()
+    {
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:MaxConnections"] = "1" });
+        var guest = await server.OpenGuestDialogAsync();
+        var url = $"/ws/widget/dialogs/{guest.DialogId}?{guest.Query}";
+        await using var holder = await WsTestClient.ConnectAsync(server.BaseAddress, url);
+        await Poll.UntilAsync(async () => (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats"))
+            .GetProperty("connection_details").GetProperty("by_transport").TryGetProperty("websocket", out var n) && n.GetInt64() == 1);
+
+        // The limit is transient: the close code must sit in the range herald.js and the doctor treat as "reconnect".
+        await using var refused = await WsTestClient.ConnectAsync(server.BaseAddress, url);
+        var (code, reason) = await refused.WaitForCloseAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Disconnect.TooManyConnections.Code, code);
+        Assert.Equal(4529, code);
+        Assert.True(Disconnect.Reconnects(code!.Value));
+        Assert.Equal(ErrorCodes.TooManyConnections, reason);
     }
 
     [Fact]

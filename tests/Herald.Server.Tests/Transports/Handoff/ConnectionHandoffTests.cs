@@ -11,7 +11,7 @@ using Microsoft.Extensions.Hosting;
 namespace Herald.Server.Tests.Transports.Handoff;
 
 /// <summary>
-/// SSE streams that leave Kestrel after their headers (Transports/ConnectionHandoff): read off a raw socket with a
+/// SSE streams that leave Kestrel after their headers (Transports/Handoff/ConnectionHandoff): read off a raw socket with a
 /// strict chunked-body decoder, because after the hand-off Herald writes the HTTP/1.1 chunk framing itself.
 /// </summary>
 public sealed class ConnectionHandoffTests

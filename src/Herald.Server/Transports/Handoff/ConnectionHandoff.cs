@@ -1,10 +1,9 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace Herald.Server.Transports;
+namespace Herald.Server.Transports.Handoff;
 
 /// <summary>
 /// Kestrel connection middleware that lets a response that never ends — an SSE stream — leave Kestrel's
@@ -21,9 +20,29 @@ namespace Herald.Server.Transports;
 /// pass-through tells Kestrel the client has left: reads complete empty, and writes — the end-of-body chunk Kestrel
 /// writes when the handler returns — are dropped. Kestrel finishes the request, finds no next request and lets go of
 /// the connection; this middleware then restores the real pipes and runs the continuation on them, which writes the
-/// rest of the chunked body itself and ends it. Kestrel's per-connection heartbeat callback is the one reference it
-/// would keep to its HTTP state for the connection's life, so it is registered through this object, which drops it
-/// at the hand-off.</para>
+/// rest of the chunked body itself (through a <see cref="ChunkedPipeWriter"/>) and ends it. Kestrel's per-connection
+/// heartbeat callback is the one reference it would keep to its HTTP state for the connection's life, so it is
+/// registered through this object, which drops it at the hand-off.</para>
+/// <para><b>What it relies on.</b> Three behaviours of Kestrel (ASP.NET Core 10) that Kestrel does not document. Each
+/// has a canary in <c>tests/Herald.Server.Tests/Transports/Handoff/KestrelCanaryTests.cs</c> that runs a real Kestrel
+/// with a minimal app and fails, naming the behaviour, if an update changes it:
+/// <list type="number">
+/// <item><b>The heartbeat registration.</b> Kestrel's HTTP layer registers its timeout tick once per connection, as it
+/// starts (before the first request), through the <see cref="IConnectionHeartbeatFeature"/> it finds in the
+/// connection's features, so a connection middleware that stands in for that feature receives it. Its state is
+/// Kestrel's <c>HttpConnection</c>, which holds the request in progress; once the middleware drops it and Kestrel has
+/// let go, nothing else keeps that request's state alive. Canary:
+/// <c>Kestrel_RegistersItsHeartbeatThroughTheConnectionFeature_AndNothingElseKeepsTheRequestStateAlive</c>.</item>
+/// <item><b>The release after a completed read.</b> When a read for the next request completes with no data, Kestrel
+/// takes it as the client's end of the connection: it ends its HTTP processing and returns from the connection
+/// middleware's <c>next</c>, without closing the socket or completing the pipes below the middleware, so the
+/// connection stays open for the continuation. Canary:
+/// <c>Kestrel_ReleasesTheConnectionAfterACompletedRead_WithoutClosingIt</c>.</item>
+/// <item><b>The dropped final chunk.</b> What Kestrel writes to the connection after the handler of a chunked response
+/// returns is the last chunk (<c>0\r\n\r\n</c>) and nothing else, into the middleware's pipe rather than past it,
+/// and it does not check that the bytes went out; so dropping them leaves the body open for the continuation to go on
+/// with. Canary: <c>Kestrel_WritesOnlyTheLastChunkAfterTheHandlerReturns_SoDroppingItLeavesTheBodyOpen</c>.</item>
+/// </list></para>
 /// <para>Only plain-text HTTP/1.1 responses with chunked bodies are handed off: over TLS the pipes below Kestrel
 /// carry ciphertext, and HTTP/2 multiplexes streams over one connection. Those stay in Kestrel, as does everything
 /// when <see cref="StreamOptions.HandOffConnections"/> is off.</para>
@@ -45,6 +64,9 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
         _input = new HandoffReader(this, transport.Input);
         _output = new HandoffWriter(this, transport.Output);
     }
+
+    /// <summary>True once the stream has been handed off: Kestrel's view of the connection is then one the client has left.</summary>
+    internal bool HandedOff => _handedOff;
 
     /// <summary>Adds the middleware to a listen endpoint.</summary>
     public static void Install(ListenOptions listen) => listen.Use(next => connection => RunAsync(connection, next));
@@ -165,104 +187,5 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
         public PipeReader Input { get; } = input;
 
         public PipeWriter Output { get; } = output;
-    }
-
-    /// <summary>Kestrel's view of the input: the real one until the hand-off, then a client that has closed.</summary>
-    private sealed class HandoffReader(ConnectionHandoff owner, PipeReader inner) : PipeReader
-    {
-        private static readonly ReadResult Ended = new(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
-
-        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
-            owner._handedOff ? ValueTask.FromResult(Ended) : inner.ReadAsync(cancellationToken);
-
-        public override bool TryRead(out ReadResult result)
-        {
-            if (owner._handedOff)
-            {
-                result = Ended;
-                return true;
-            }
-
-            return inner.TryRead(out result);
-        }
-
-        public override void AdvanceTo(SequencePosition consumed)
-        {
-            if (!owner._handedOff)
-            {
-                inner.AdvanceTo(consumed);
-            }
-        }
-
-        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
-        {
-            if (!owner._handedOff)
-            {
-                inner.AdvanceTo(consumed, examined);
-            }
-        }
-
-        public override void CancelPendingRead()
-        {
-            if (!owner._handedOff)
-            {
-                inner.CancelPendingRead();
-            }
-        }
-
-        public override void Complete(Exception? exception = null)
-        {
-            if (!owner._handedOff)
-            {
-                inner.Complete(exception);
-            }
-        }
-    }
-
-    /// <summary>Kestrel's view of the output: the real one until the hand-off, then a sink.</summary>
-    private sealed class HandoffWriter(ConnectionHandoff owner, PipeWriter inner) : PipeWriter
-    {
-        // What Kestrel writes after the hand-off (a few bytes: the last chunk) lands here and is never read; writers
-        // on many connections may share it because nobody reads it.
-        private static readonly byte[] Sink = new byte[4096];
-
-        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
-
-        public override long UnflushedBytes => owner._handedOff ? 0 : inner.UnflushedBytes;
-
-        public override void Advance(int bytes)
-        {
-            if (!owner._handedOff)
-            {
-                inner.Advance(bytes);
-            }
-        }
-
-        public override Memory<byte> GetMemory(int sizeHint = 0) =>
-            !owner._handedOff ? inner.GetMemory(sizeHint) : sizeHint <= Sink.Length ? Sink : new byte[sizeHint];
-
-        public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
-
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) =>
-            owner._handedOff ? ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false)) : inner.FlushAsync(cancellationToken);
-
-        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
-            owner._handedOff ? ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false)) : inner.WriteAsync(source, cancellationToken);
-
-        public override void CancelPendingFlush()
-        {
-            if (!owner._handedOff)
-            {
-                inner.CancelPendingFlush();
-            }
-        }
-
-        public override void Complete(Exception? exception = null)
-        {
-            if (!owner._handedOff)
-            {
-                inner.Complete(exception);
-            }
-        }
     }
 }
