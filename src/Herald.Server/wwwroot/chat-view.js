@@ -7,6 +7,8 @@
 // sent message is shown at once under its client_message_id and becomes the stored message when the POST answers
 // or the stream brings it, whichever comes first; neither adds a second bubble.
 
+const HISTORY_PAGE = 200;
+
 export class MessageList {
   /**
    * @param {HTMLElement} list the <ol> the bubbles go in
@@ -44,6 +46,19 @@ export class MessageList {
     // The visible sender is implied by the side; screen readers get it spelled out first.
     li.append(who, p, meta);
     return li;
+  }
+
+  /**
+   * Reads the stored messages after `afterId` (0: all), oldest first, a page at a time, through `get(url)` from
+   * `path` (the dialog's messages endpoint), handing each to `merge`; stops early when `alive()` turns false.
+   */
+  async readHistory(get, path, afterId, merge, alive = () => true) {
+    for (let after = afterId || 0; alive(); ) {
+      const page = await get(`${path}?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
+      for (const m of page) merge(m);
+      if (page.length < HISTORY_PAGE) return;
+      after = page[page.length - 1].id;
+    }
   }
 
   nearBottom() {

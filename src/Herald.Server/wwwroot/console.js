@@ -10,7 +10,6 @@ const { Client } = globalThis.Herald;
 
 const TOKEN_KEY = 'herald.console.token';
 const EMAIL_KEY = 'herald.console.email';
-const HISTORY_PAGE = 200;
 const TYPING_EVERY = 3000;
 const TYPING_SHOWN = 4000;
 
@@ -322,13 +321,9 @@ class Thread {
     }
   }
 
-  async loadHistory(afterId) {
-    for (let after = afterId || 0; this.alive(); ) {
-      const page = await api('GET', `/api/dialogs/${this.id}/messages?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
-      for (const m of page) this.merge(m, false);
-      if (page.length < HISTORY_PAGE) return;
-      after = page[page.length - 1].id;
-    }
+  loadHistory(afterId) {
+    const get = (url) => api('GET', url);
+    return this.messages.readHistory(get, `/api/dialogs/${this.id}/messages`, afterId, (m) => this.merge(m, false), () => this.alive());
   }
 
   async open() {

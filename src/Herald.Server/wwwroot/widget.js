@@ -35,7 +35,6 @@
     openOnLoad: script.dataset.open === 'true',
   };
 
-  const HISTORY_PAGE = 200;
   const SEND_ATTEMPTS = 6; // then the bubble offers "Retry"; a reconnect retries it too
   const TYPING_EVERY = 3000;
   const TYPING_SHOWN = 4000;
@@ -410,13 +409,9 @@ textarea:disabled { background: #f8fafc; }
     });
   }
 
-  async function loadHistory(afterId) {
-    for (let after = afterId || 0; ; ) {
-      const page = await api('GET', `/api/widget/dialogs/${dialogId}/messages?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
-      for (const m of page) merge(m, false);
-      if (page.length < HISTORY_PAGE) return;
-      after = page[page.length - 1].id;
-    }
+  function loadHistory(afterId) {
+    const get = (url) => api('GET', url);
+    return messages.readHistory(get, `/api/widget/dialogs/${dialogId}/messages`, afterId, (m) => merge(m, false));
   }
 
   function connect() {
