@@ -25,6 +25,7 @@ public sealed partial class UiTests : IAsyncLifetime
     [InlineData("/herald.js", "text/javascript; charset=utf-8")]
     [InlineData("/widget.js", "text/javascript; charset=utf-8")]
     [InlineData("/console.js", "text/javascript; charset=utf-8")]
+    [InlineData("/chat-view.js", "text/javascript; charset=utf-8")]
     [InlineData("/console.css", "text/css; charset=utf-8")]
     [InlineData("/demo.css", "text/css; charset=utf-8")]
     public async Task Asset_IsServedWithTypeAndShortCache(string path, string contentType)
