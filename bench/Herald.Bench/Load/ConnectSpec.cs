@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Herald.Bench.Load;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-
 namespace Herald.Bench.Load;
 
 /// <summary>Where a connection is in its life.</summary>

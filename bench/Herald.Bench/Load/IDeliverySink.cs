@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-
 namespace Herald.Bench.Load;
 
 /// <summary>Receives what connections parse (the worker's counters and histogram).</summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Herald.Bench.Load;
 
 /// <summary>What one paced run sent.</summary>

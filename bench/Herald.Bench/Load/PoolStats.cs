@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-
 namespace Herald.Bench.Load;
 
 /// <summary>What all workers together report.</summary>

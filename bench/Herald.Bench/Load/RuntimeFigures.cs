@@ -1,9 +1,3 @@
-using System.Diagnostics.Tracing;
-using Microsoft.Diagnostics.NETCore.Client;
-using Microsoft.Diagnostics.Tracing;
-using Microsoft.Diagnostics.Tracing.Parsers;
-using Microsoft.Diagnostics.Tracing.Parsers.Clr;
-
 namespace Herald.Bench.Load;
 
 /// <summary>The server runtime's GC and thread-pool behaviour over an interval.</summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-
 namespace Herald.Bench.Load;
 
 /// <summary>One subscriber to open: its request target (SSE path or SignalR group) and the topic index it listens to.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Herald.Bench.Load;
 
 /// <summary>A command to a worker: <c>connect</c>, <c>stats</c> or <c>close</c>.</summary>

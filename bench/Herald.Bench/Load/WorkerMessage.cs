@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Herald.Bench.Load;
 
 /// <summary>What a worker says: <c>progress</c> (every half second), <c>stats</c> (a reply) or <c>error</c>.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Herald.Redis;
 using Herald.Redis.Protocol;
 using Herald.Testing;
 

@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json.Nodes;
-using Herald.Bench.Load;
-
 namespace Herald.Bench.Report;
 
 /// <summary>A figure compared with a target of issue 2 (or 8).</summary>

@@ -1,5 +1,3 @@
-using Herald.Bench.Load;
-using Herald.Bench.Report;
 using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;

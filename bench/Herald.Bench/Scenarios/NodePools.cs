@@ -1,6 +1,5 @@
 using Herald.Bench.Load;
 using Herald.Bench.Report;
-using Herald.Bench.Targets;
 
 namespace Herald.Bench.Scenarios;
 

@@ -1,5 +1,3 @@
-using Herald.Bench.Load;
-
 namespace Herald.Bench.Targets;
 
 /// <summary>What a scenario's channels are for: plain pub/sub topics, or chat dialogs.</summary>

@@ -1,5 +1,3 @@
-using Herald.Bench.Load;
-
 namespace Herald.Bench.Targets;
 
 /// <summary>The channels a scenario asks for: <c>{Prefix}-{i}</c> for i below <c>Count</c>.</summary>

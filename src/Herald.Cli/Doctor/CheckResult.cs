@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Herald.Cli.Doctor;
 
 /// <summary>One line of the doctor's report.</summary>

@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Herald.Cli.Doctor;
 
 /// <summary>How one check ended. Only <see cref="Fail"/> and <see cref="Skip"/> make the doctor exit non-zero.</summary>

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text;
-using System.Threading.Channels;
 
 namespace Herald.Cli.Doctor;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace Herald.Client.Internal;
 
 internal sealed record LoginBody(string Email, string Password);
