@@ -1,4 +1,3 @@
-using System.Net.WebSockets;
 using Herald.Protocol;
 using Herald.Protocol.Diagnostics;
 using Microsoft.Net.Http.Headers;

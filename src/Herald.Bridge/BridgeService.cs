@@ -32,9 +32,6 @@ internal sealed class BridgeService : IDisposable
     /// <summary>Signalled when the host stops; sockets close with 1012 (Service Restart).</summary>
     public CancellationToken Stopping { get; }
 
-    /// <summary>Upstream streams open now on this bridge.</summary>
-    public int ActiveStreams => Volatile.Read(ref _streams);
-
     /// <summary>Takes one of the bridge-wide stream slots (<c>proxy.limits.maxStreams</c>).</summary>
     public bool TryAcquireStream()
     {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Herald.Server;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;
 using Herald.Server.Hosting;

@@ -629,7 +629,7 @@ public sealed class HeraldClient : IDisposable
 
     private static async Task<HeraldException> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        Internal.ErrorBody? body = null;
+        ErrorBody? body = null;
         try
         {
             body = await response.Content.ReadFromJsonAsync(ClientJsonContext.Default.ErrorBody, cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using Herald.Redis.Internal;
+using Herald.Redis.Protocol;
 
 namespace Herald.Redis;
 

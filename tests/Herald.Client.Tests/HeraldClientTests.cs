@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Herald.Client.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Client.Tests;
 
@@ -207,11 +208,11 @@ public sealed class HeraldClientTests(NodeFixture fixture) : IClassFixture<NodeF
     [Fact]
     public async Task LoginAsync_WrongPassword_ThrowsInvalidCredentials()
     {
-        var error = await Assert.ThrowsAsync<HeraldException>(() => _client.LoginAsync(HeraldNode.AdminEmail, "wrong"));
+        var error = await Assert.ThrowsAsync<HeraldException>(() => _client.LoginAsync(HeraldTestNode.AdminEmail, "wrong"));
         Assert.Equal(HttpStatusCode.Unauthorized, error.StatusCode);
         Assert.Equal("invalid_credentials", error.ErrorCode);
 
-        var login = await _client.LoginAsync(HeraldNode.AdminEmail, HeraldNode.AdminPassword);
+        var login = await _client.LoginAsync(HeraldTestNode.AdminEmail, HeraldTestNode.AdminPassword);
         Assert.Equal("bearer", login.TokenType);
         Assert.DoesNotContain(login.AccessToken, login.ToString(), StringComparison.Ordinal);
     }

@@ -1,4 +1,5 @@
 using Herald.Client.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Client.Tests;
 
@@ -10,7 +11,7 @@ public sealed class ReconnectTests
     {
         // retry: 3 s without jitter: the node is back (≈1 s) and has taken new messages before the client returns,
         // so only the Last-Event-ID replay can deliver them.
-        await using var node = await HeraldNode.StartAsync(new Dictionary<string, string>
+        await using var node = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Streams:RetryMilliseconds"] = "3000",
             ["Herald:Streams:RetryJitterMilliseconds"] = "0",
@@ -18,7 +19,7 @@ public sealed class ReconnectTests
         var logger = new SignalLogger();
         using var client = new HeraldClient(node.BaseAddress, new HeraldClientOptions { Logger = logger });
         var token = HeraldCredentials.Operator(await node.LoginAsync());
-        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync(token.AccessToken), "restart");
+        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync("Client tests"), "restart");
         var dialog = await client.OpenGuestDialogAsync(guest);
         await using var events = new EventReader(ct => client.SubscribeDialogAsync(dialog.Id, guest, cancellationToken: ct));
         await logger.WaitForAsync(1, TimeSpan.FromSeconds(10));
@@ -48,7 +49,7 @@ public sealed class ReconnectTests
     [Fact]
     public async Task SubscribeDialogAsync_ServerDown_KeepsRetryingWithBackoffUntilItIsBack()
     {
-        await using var node = await HeraldNode.StartAsync(new Dictionary<string, string>
+        await using var node = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Streams:RetryMilliseconds"] = "100",
             ["Herald:Streams:RetryJitterMilliseconds"] = "0",
@@ -57,7 +58,7 @@ public sealed class ReconnectTests
         // A restart now drains first, so the post may meet a closed port for a few seconds: allow more retries.
         using var client = new HeraldClient(node.BaseAddress, new HeraldClientOptions { Logger = logger, ReconnectDelay = TimeSpan.FromMilliseconds(100), PostRetries = 10 });
         var token = HeraldCredentials.Operator(await node.LoginAsync());
-        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync(token.AccessToken), "down");
+        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync("Client tests"), "down");
         var dialog = await client.OpenGuestDialogAsync(guest);
         await using var events = new EventReader(ct => client.SubscribeDialogAsync(dialog.Id, guest, cancellationToken: ct));
         await logger.WaitForAsync(1, TimeSpan.FromSeconds(10));
@@ -83,7 +84,7 @@ public sealed class ReconnectTests
     public async Task SubscribeDialogAsync_SilentConnection_ReconnectsAfterIdleTimeoutAndLosesNothing()
     {
         // No heartbeat after the first: to the client the connection looks dead after IdleTimeout.
-        await using var node = await HeraldNode.StartAsync(new Dictionary<string, string>
+        await using var node = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Streams:HeartbeatInterval"] = "01:00:00",
             ["Herald:Streams:RetryMilliseconds"] = "100",
@@ -92,7 +93,7 @@ public sealed class ReconnectTests
         var logger = new SignalLogger();
         using var client = new HeraldClient(node.BaseAddress, new HeraldClientOptions { Logger = logger, IdleTimeout = TimeSpan.FromMilliseconds(700) });
         var token = HeraldCredentials.Operator(await node.LoginAsync());
-        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync(token.AccessToken), "silent");
+        var guest = HeraldCredentials.Guest(await node.CreateAssistantAsync("Client tests"), "silent");
         var dialog = await client.OpenGuestDialogAsync(guest);
         await using var events = new EventReader(ct => client.SubscribeDialogAsync(dialog.Id, guest, cancellationToken: ct));
 

@@ -1,15 +1,16 @@
 using System.Net;
 using System.Threading.Channels;
 using Herald.Client.Tests.Infrastructure;
+using Herald.Testing;
 
 namespace Herald.Client.Tests;
 
 /// <summary>Operator streams and expiring tokens: tokens live 4 s, and streams are warned 3 s before expiry.</summary>
 public sealed class TokenExpiryTests : IAsyncLifetime
 {
-    private HeraldNode _node = null!;
+    private HeraldTestNode _node = null!;
 
-    public async Task InitializeAsync() => _node = await HeraldNode.StartAsync(new Dictionary<string, string>
+    public async Task InitializeAsync() => _node = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
     {
         ["Herald:Auth:TokenLifetime"] = "00:00:04",
         ["Herald:Streams:AuthWarningLead"] = "00:00:03",
@@ -27,11 +28,11 @@ public sealed class TokenExpiryTests : IAsyncLifetime
         var refreshes = Channel.CreateUnbounded<string>();
         var credentials = HeraldCredentials.Operator(await _node.LoginAsync(), async ct =>
         {
-            var token = (await client.LoginAsync(HeraldNode.AdminEmail, HeraldNode.AdminPassword, ct)).AccessToken;
+            var token = (await client.LoginAsync(HeraldTestNode.AdminEmail, HeraldTestNode.AdminPassword, ct)).AccessToken;
             refreshes.Writer.TryWrite(token);
             return token;
         });
-        var guest = HeraldCredentials.Guest(await _node.CreateAssistantAsync(credentials.AccessToken), "refresh");
+        var guest = HeraldCredentials.Guest(await _node.CreateAssistantAsync("Client tests"), "refresh");
         var dialog = await client.OpenGuestDialogAsync(guest);
         await using var events = new EventReader(ct => client.SubscribeDialogAsync(dialog.Id, credentials, cancellationToken: ct));
         await logger.WaitForAsync(1, TimeSpan.FromSeconds(10));
@@ -54,7 +55,7 @@ public sealed class TokenExpiryTests : IAsyncLifetime
     {
         using var client = new HeraldClient(_node.BaseAddress);
         var credentials = HeraldCredentials.Operator(await _node.LoginAsync());
-        var guest = HeraldCredentials.Guest(await _node.CreateAssistantAsync(credentials.AccessToken), "expire");
+        var guest = HeraldCredentials.Guest(await _node.CreateAssistantAsync("Client tests"), "expire");
         var dialog = await client.OpenGuestDialogAsync(guest);
         await using var events = new EventReader(ct => client.SubscribeDialogAsync(dialog.Id, credentials, cancellationToken: ct));
 

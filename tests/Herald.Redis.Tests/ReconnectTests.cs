@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Herald.Redis.Protocol;
 using Herald.Testing;
 using Microsoft.Extensions.Logging;
 using static Herald.Redis.Tests.TestHelpers;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Herald.Redis.Protocol;
 using Herald.Testing;
 using static Herald.Redis.Tests.TestHelpers;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Herald.Redis.Protocol;
 using static Herald.Testing.TestSequences;
 
 namespace Herald.Redis.Tests;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Herald.Redis.Protocol;
 
 namespace Herald.Redis.Tests;
 

@@ -2,17 +2,6 @@ using System.Buffers.Text;
 
 namespace Herald.Bench.Load;
 
-/// <summary>Where a connection is in its life.</summary>
-internal enum ConnectionState
-{
-    Queued,
-    Connecting,
-    /// <summary>Request sent; the stream is not delivering yet (SSE: headers; SignalR: negotiate, upgrade, handshake, join).</summary>
-    AwaitingHeaders,
-    Streaming,
-    Done,
-}
-
 /// <summary>
 /// One subscriber connection of the load generator, whatever its wire protocol: the state the worker's event
 /// loop drives, the per-topic bitmap of sequence numbers seen, and a small carry buffer for whatever a read
@@ -190,15 +179,4 @@ internal abstract class LoadConnection(int index, int topic, byte[] request)
 
         return -1;
     }
-}
-
-/// <summary>Receives what connections parse (the worker's counters and histogram).</summary>
-internal interface IDeliverySink
-{
-    void OnDelivery(LoadConnection connection, int topic, long seq, long sentTicks, long receivedTicks);
-
-    /// <summary>A heartbeat: an SSE comment, a SignalR ping.</summary>
-    void OnComment();
-
-    void OnOutOfOrder();
 }

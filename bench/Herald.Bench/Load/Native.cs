@@ -19,17 +19,14 @@ internal static unsafe partial class Native
     public const int SockCloExec = 0x80000;
     public const int SolSocket = 1;
     public const int SoError = 4;
-    public const int SoReuseAddr = 2;
     public const int IpProtoTcp = 6;
     public const int TcpNoDelay = 1;
     public const int EpollCloExec = 0x80000;
     public const int EpollCtlAdd = 1;
-    public const int EpollCtlDel = 2;
     public const int EpollCtlMod = 3;
     public const uint EpollIn = 0x001;
     public const uint EpollOut = 0x004;
     public const uint EpollErr = 0x008;
-    public const uint EpollHup = 0x010;
     public const uint EpollRdHup = 0x2000;
     public const int EInProgress = 115;
     public const int EAgain = 11;

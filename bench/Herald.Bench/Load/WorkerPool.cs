@@ -3,54 +3,6 @@ using System.Text.Json;
 
 namespace Herald.Bench.Load;
 
-/// <summary>One subscriber to open: its request target (SSE path or SignalR group) and the topic index it listens to.</summary>
-internal readonly record struct Subscription(string Target, int Topic);
-
-/// <summary>What all workers together report.</summary>
-internal sealed class PoolStats
-{
-    public long Requested { get; set; }
-    public long Established { get; set; }
-    public long Failed { get; set; }
-    public long Closed { get; set; }
-    public long Expected { get; set; }
-    public long Received { get; set; }
-    public long Duplicates { get; set; }
-    public long Misrouted { get; set; }
-    public long OutOfOrder { get; set; }
-    public long Heartbeats { get; set; }
-    public long Bytes { get; set; }
-    public long MaxSilenceMs { get; set; }
-    public long CpuMs { get; set; }
-    public LatencyHistogram Latency { get; } = new();
-    public LatencyHistogram ConnectLatency { get; } = new();
-    public Dictionary<string, long> Failures { get; } = new(StringComparer.Ordinal);
-
-    public void Add(WorkerMessage message)
-    {
-        var c = message.Counters!;
-        Requested += c.Requested;
-        Established += c.Established;
-        Failed += c.Failed;
-        Closed += c.Closed;
-        Received += c.Received;
-        Duplicates += c.Duplicates;
-        Misrouted += c.Misrouted;
-        OutOfOrder += c.OutOfOrder;
-        Heartbeats += c.Heartbeats;
-        Bytes += c.Bytes;
-        MaxSilenceMs = Math.Max(MaxSilenceMs, c.MaxSilenceMs);
-        CpuMs += c.CpuMs;
-        Expected += message.Expected;
-        Latency.AddSparse(message.Latency, message.LatencyMax);
-        ConnectLatency.AddSparse(message.ConnectLatency, message.ConnectLatencyMax);
-        foreach (var (reason, count) in message.Failures ?? [])
-        {
-            Failures[reason] = Failures.GetValueOrDefault(reason) + count;
-        }
-    }
-}
-
 /// <summary>
 /// The coordinator's side of the worker processes: launches <c>Herald.Bench --worker</c> children (each
 /// below the per-process open-files limit), hands out connections, gathers progress and statistics.
@@ -269,26 +221,5 @@ internal sealed class WorkerPool : IAsyncDisposable
                 _reply?.TrySetException(new IOException($"Worker {_process.Id} exited."));
             }
         }
-    }
-}
-
-/// <summary>Starts this same program again (as a worker), however it was started (apphost or <c>dotnet x.dll</c>).</summary>
-internal static class SelfLaunch
-{
-    public static ProcessStartInfo StartInfo(params string[] args)
-    {
-        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("Unknown process path.");
-        var info = new ProcessStartInfo(processPath) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            info.ArgumentList.Add(typeof(SelfLaunch).Assembly.Location);
-        }
-
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return info;
     }
 }

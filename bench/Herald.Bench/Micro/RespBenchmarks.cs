@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Herald.Redis;
+using Herald.Redis.Protocol;
 using Herald.Testing;
 
 namespace Herald.Bench.Micro;

@@ -5,9 +5,6 @@ using Herald.Bench.Load;
 
 namespace Herald.Bench.Report;
 
-/// <summary>A figure compared with a target of issue 2 (or 8).</summary>
-internal sealed record TargetCheck(string Figure, string Measured, string Target, bool Met);
-
 /// <summary>One scenario's figures: readable rows, an optional table (S2 steps), target checks, and JSON.</summary>
 internal sealed class ScenarioResult(string name, string title)
 {

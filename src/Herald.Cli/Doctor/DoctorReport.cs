@@ -4,39 +4,6 @@ using System.Text.Json.Serialization;
 
 namespace Herald.Cli.Doctor;
 
-/// <summary>How one check ended. Only <see cref="Fail"/> and <see cref="Skip"/> make the doctor exit non-zero.</summary>
-internal enum CheckStatus
-{
-    /// <summary>Checked and fine.</summary>
-    Pass,
-
-    /// <summary>Checked and broken: <see cref="CheckResult.Cause"/> and <see cref="CheckResult.Fix"/> say why and what to do.</summary>
-    Fail,
-
-    /// <summary>Not applicable here (no Redis configured, no --origin given): neither a pass nor a failure.</summary>
-    Info,
-
-    /// <summary>Could not be checked because an earlier check failed or a credential is missing.</summary>
-    Skip,
-}
-
-/// <summary>One line of the doctor's report.</summary>
-/// <param name="Name">Stable identifier (<c>health</c>, <c>sse</c>, <c>sse-prelude</c>, ...); scripts match on it.</param>
-/// <param name="Status">Pass, fail, info or skip.</param>
-/// <param name="Summary">What was observed, one line.</param>
-/// <param name="Cause">For a failure: the likely cause, in the words of seeds 000/001 where they apply.</param>
-/// <param name="Fix">For a failure: what to change.</param>
-/// <param name="DurationMs">How long the check took, or the measured delivery time.</param>
-/// <param name="Data">Figures for scripts (latencies, status codes).</param>
-internal sealed record CheckResult(
-    string Name,
-    CheckStatus Status,
-    string Summary,
-    string? Cause = null,
-    string? Fix = null,
-    double? DurationMs = null,
-    IReadOnlyDictionary<string, object?>? Data = null);
-
 /// <summary>All checks of one run, rendered for people or (<c>--json</c>) for scripts.</summary>
 internal sealed class DoctorReport(string baseUrl, string mode)
 {

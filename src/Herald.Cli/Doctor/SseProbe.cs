@@ -4,25 +4,6 @@ using System.Threading.Channels;
 
 namespace Herald.Cli.Doctor;
 
-/// <summary>What the probe saw on the stream, and when (<see cref="Stopwatch"/> ticks).</summary>
-internal sealed record SseProbeItem(SseProbeItem.Kinds Kind, long Timestamp, string? Id = null, string? EventType = null, string? Data = null, int? Retry = null)
-{
-    public enum Kinds
-    {
-        /// <summary>A <c>retry:</c> field (reported as soon as its line ends).</summary>
-        Retry,
-
-        /// <summary>A comment line such as <c>: heartbeat</c>.</summary>
-        Comment,
-
-        /// <summary>A dispatched event.</summary>
-        Event,
-
-        /// <summary>The server (or a proxy) ended the stream.</summary>
-        End,
-    }
-}
-
 /// <summary>
 /// Reads an SSE stream byte by byte as it arrives and timestamps every line. The runtime's SseParser hides
 /// comments and <c>retry:</c>, and their arrival time is exactly what tells a buffering proxy from a working one.

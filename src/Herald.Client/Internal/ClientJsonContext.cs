@@ -10,7 +10,7 @@ namespace Herald.Client.Internal;
 [JsonSerializable(typeof(HeraldDialog))]
 [JsonSerializable(typeof(HeraldLogin))]
 [JsonSerializable(typeof(HeraldResetInfo))]
-[JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(Herald.Protocol.ErrorBody))]
 [JsonSerializable(typeof(PollHead))]
 [JsonSerializable(typeof(PostMessageBody))]
 [JsonSerializable(typeof(LoginBody))]
@@ -18,15 +18,3 @@ namespace Herald.Client.Internal;
 [JsonSerializable(typeof(PublishAnswer))]
 [JsonSerializable(typeof(JsonElement))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;
-
-internal sealed record ErrorBody(string? Error, string? Detail);
-
-internal sealed record PollHead(long LastEventId);
-
-internal sealed record PostMessageBody(string? Sender, string Text, string? ClientMessageId);
-
-internal sealed record LoginBody(string Email, string Password);
-
-internal sealed record PublishBody(string Topic, string Event, JsonElement Data);
-
-internal sealed record PublishAnswer(long? Id);

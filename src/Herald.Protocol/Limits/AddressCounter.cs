@@ -8,10 +8,7 @@ public sealed class AddressCounter(int limit)
 {
     private readonly ConcurrentDictionary<string, StrongBox<int>> _counts = new(StringComparer.Ordinal);
 
-    /// <summary>The limit per address; 0 = none.</summary>
-    public int Limit => limit;
-
-    /// <summary>Takes one for <paramref name="address"/>; false when it already holds <see cref="Limit"/>.</summary>
+    /// <summary>Takes one for <paramref name="address"/>; false when it already holds the limit (0 = none).</summary>
     public bool TryAcquire(string address)
     {
         if (limit == 0)

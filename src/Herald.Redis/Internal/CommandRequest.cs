@@ -1,4 +1,5 @@
 using System.Buffers;
+using Herald.Redis.Protocol;
 
 namespace Herald.Redis.Internal;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Herald.Redis.Protocol;
 
 namespace Herald.Redis.Internal;
 

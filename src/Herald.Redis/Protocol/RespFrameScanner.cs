@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 
-namespace Herald.Redis;
+namespace Herald.Redis.Protocol;
 
 /// <summary>
 /// Answers "is one whole RESP2 frame buffered, and how long is it?" without allocating or building values, and

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Herald.Redis;
+namespace Herald.Redis.Protocol;
 
 /// <summary>
 /// Parses RESP2 replies from buffered bytes in two steps: <see cref="TryScan"/> decides whether one whole frame is

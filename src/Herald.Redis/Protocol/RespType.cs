@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Herald.Redis;
+namespace Herald.Redis.Protocol;
 
 /// <summary>The RESP2 data types a Redis server replies with.</summary>
 public enum RespType : byte

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
-namespace Herald.Redis;
+namespace Herald.Redis.Protocol;
 
 /// <summary>
 /// One parsed RESP2 reply: a simple string, an error, an integer, a (nullable) bulk string or a (nullable) array.

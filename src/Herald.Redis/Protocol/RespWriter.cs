@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 
-namespace Herald.Redis;
+namespace Herald.Redis.Protocol;
 
 /// <summary>
 /// Encodes commands as RESP2 arrays of bulk strings (the only request form Redis needs) into an

@@ -1,5 +1,3 @@
-using Herald.Protocol;
-using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Api;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Herald.Protocol;
 using Herald.Protocol.Web;

@@ -1,5 +1,3 @@
-using Herald.Server.Storage;
-
 namespace Herald.Server.Auth;
 
 /// <summary>Who a dialog belongs to: all that authorising a request for it needs.</summary>

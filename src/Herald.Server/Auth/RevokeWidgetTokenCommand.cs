@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
-using Herald.Protocol.Web;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Dapper;
 using Herald.Protocol.Web;
 using Herald.Server.Pipeline;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Dapper;
-using Herald.Protocol.Web;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 

@@ -1,9 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using Dapper;
-using Herald.Protocol;
-using Herald.Protocol.Web;
-using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 
 namespace Herald.Server.Auth;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Storage;
 

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;

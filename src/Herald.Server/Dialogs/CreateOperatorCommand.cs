@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using Herald.Protocol;
 using Herald.Server.Pipeline;

@@ -1,6 +1,3 @@
-using System.Data.Common;
-using Dapper;
-using Herald.Protocol;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
 

@@ -1,4 +1,3 @@
-using Herald.Protocol.Web;
 using Herald.Server.Api;
 using Herald.Server.Storage;
 

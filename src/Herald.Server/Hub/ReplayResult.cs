@@ -1,8 +1,4 @@
-using Herald.Server.Api;
-using Herald.Server.Diagnostics;
 using Herald.Server.Events;
-using Herald.Server.Storage;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hub;
 

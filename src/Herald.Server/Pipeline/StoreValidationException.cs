@@ -1,10 +1,3 @@
-using System.Threading.Channels;
-using Herald.Server.Backplane;
-using Herald.Server.Diagnostics;
-using Herald.Server.Events;
-using Herald.Server.Storage;
-using Microsoft.Extensions.Options;
-
 namespace Herald.Server.Pipeline;
 
 /// <summary>Thrown by a <see cref="WriteCommand"/> whose input turns out to be invalid against stored state (e.g. a unique email).</summary>

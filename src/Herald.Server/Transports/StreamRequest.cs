@@ -1,14 +1,4 @@
-using System.Diagnostics;
-using System.IO.Pipelines;
-using Herald.Protocol;
-using Herald.Server.Api;
-using Herald.Server.Diagnostics;
-using Herald.Server.Events;
 using Herald.Server.Hub;
-using Herald.Server.Transports.Handoff;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Transports;
 

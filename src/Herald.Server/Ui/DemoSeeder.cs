@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Herald.Protocol.Web;
 using Herald.Server.Auth;
 using Herald.Server.Dialogs;

@@ -1,13 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Herald.Server.Auth;
-using Herald.Server.Dialogs;
-using Herald.Server.Pipeline;
-using Herald.Server.Storage;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Ui;
 

@@ -4,12 +4,12 @@
 // The rule that fixes seed 000's "messages appear and disappear": nothing ever *replaces* the messages on screen.
 // History, the stream, the operators' feed and catch-up reloads all merge into one map keyed by message id.
 import '/herald.js';
+import { MessageList } from '/chat-view.js';
 
 const { Client } = globalThis.Herald;
 
 const TOKEN_KEY = 'herald.console.token';
 const EMAIL_KEY = 'herald.console.email';
-const HISTORY_PAGE = 200;
 const TYPING_EVERY = 3000;
 const TYPING_SHOWN = 4000;
 
@@ -299,9 +299,7 @@ const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase()
 class Thread {
   constructor(id) {
     this.id = id;
-    this.byId = new Map();
-    this.pending = new Map();
-    this.maxId = 0;
+    this.messages = new MessageList(el.messages, { label, timeText: shortTime });
     this.client = null;
     this.closed = false;
     this.interrupted = false;
@@ -312,75 +310,20 @@ class Thread {
     return !this.closed && current === this;
   }
 
-  bubble(sender, text, iso) {
-    const li = document.createElement('li');
-    li.className = 'msg';
-    li.dataset.sender = sender;
-    const who = document.createElement('span');
-    who.className = 'sr-only';
-    who.textContent = label(sender) + ': ';
-    const p = document.createElement('p');
-    p.className = 'text';
-    p.textContent = text;
-    const meta = document.createElement('span');
-    meta.className = 'meta';
-    const time = document.createElement('time');
-    if (iso) time.dateTime = iso;
-    time.textContent = iso ? shortTime(iso) : '';
-    const state = document.createElement('span');
-    state.className = 'state';
-    meta.append(time, state);
-    li.append(who, p, meta);
-    return li;
-  }
-
   /** Merges a stored message; `live` = it just arrived (announce it, mark the dialog read). */
   merge(m, live) {
-    if (!this.alive() || !m || typeof m.id !== 'number' || m.dialog_id !== this.id || this.byId.has(m.id)) return;
-    const list = el.messages;
-    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    const mine = m.client_message_id && this.pending.get(m.client_message_id);
-    let li;
-    if (mine) {
-      this.pending.delete(m.client_message_id);
-      li = mine.li;
-      delete li.dataset.pending;
-      delete li.dataset.failed;
-      li.querySelector('.state').textContent = '';
-      const t = li.querySelector('time');
-      t.dateTime = m.created_at;
-      t.textContent = shortTime(m.created_at);
-      li.remove();
-    } else {
-      li = this.bubble(m.sender, m.text, m.created_at);
-    }
-    li.dataset.messageId = String(m.id);
-    this.byId.set(m.id, li);
-    if (m.id > this.maxId) this.maxId = m.id;
-    let before = null;
-    for (const other of list.children) {
-      const otherId = Number(other.dataset.messageId);
-      if ((otherId && otherId > m.id) || other.dataset.pending !== undefined) {
-        before = other;
-        break;
-      }
-    }
-    list.insertBefore(li, before);
-    if (stick || mine) list.scrollTop = list.scrollHeight;
-    if (live && m.sender !== 'manager' && !mine) {
+    if (!this.alive() || !m || m.dialog_id !== this.id) return;
+    const merged = this.messages.merge(m);
+    if (merged && live && m.sender !== 'manager' && !merged.mine) {
       this.hideTyping();
       el.announcer.textContent = `${label(m.sender)}: ${m.text}`;
       this.markReadSoon();
     }
   }
 
-  async loadHistory(afterId) {
-    for (let after = afterId || 0; this.alive(); ) {
-      const page = await api('GET', `/api/dialogs/${this.id}/messages?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
-      for (const m of page) this.merge(m, false);
-      if (page.length < HISTORY_PAGE) return;
-      after = page[page.length - 1].id;
-    }
+  loadHistory(afterId) {
+    const get = (url) => api('GET', url);
+    return this.messages.readHistory(get, `/api/dialogs/${this.id}/messages`, afterId, (m) => this.merge(m, false), () => this.alive());
   }
 
   async open() {
@@ -399,7 +342,7 @@ class Thread {
     client.on('state', (s) => {
       if (s.state === 'open' && this.interrupted) {
         this.interrupted = false;
-        persist(() => this.loadHistory(this.maxId), alive).catch(() => {});
+        persist(() => this.loadHistory(this.messages.maxId), alive).catch(() => {});
         this.flush();
       } else if (s.state === 'reconnecting' || s.state === 'offline') {
         this.interrupted = true;
@@ -424,17 +367,12 @@ class Thread {
 
   send(text) {
     const cid = crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-    const li = this.bubble('manager', text, null);
-    li.dataset.pending = '';
-    li.querySelector('.state').textContent = 'Sending…';
-    this.pending.set(cid, { cid, li, text, attempts: 0, inFlight: false });
-    el.messages.append(li);
-    el.messages.scrollTop = el.messages.scrollHeight;
+    this.messages.addPending(cid, 'manager', text, 'Sending…');
     this.deliver(cid);
   }
 
   async deliver(cid) {
-    const p = this.pending.get(cid);
+    const p = this.messages.pending.get(cid);
     if (!p || p.inFlight || !this.alive()) return;
     p.inFlight = true;
     p.li.querySelector('.state').textContent = 'Sending…';
@@ -462,7 +400,7 @@ class Thread {
   }
 
   flush() {
-    for (const p of this.pending.values()) this.deliver(p.cid);
+    for (const p of this.messages.pending.values()) this.deliver(p.cid);
   }
 
   typing() {

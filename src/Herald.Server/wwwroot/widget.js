@@ -35,7 +35,6 @@
     openOnLoad: script.dataset.open === 'true',
   };
 
-  const HISTORY_PAGE = 200;
   const SEND_ATTEMPTS = 6; // then the bubble offers "Retry"; a reconnect retries it too
   const TYPING_EVERY = 3000;
   const TYPING_SHOWN = 4000;
@@ -278,12 +277,9 @@ textarea:disabled { background: #f8fafc; }
   else document.addEventListener('DOMContentLoaded', mount, { once: true });
 
   // ---------------------------------------------------------------------------------------------------------
-  // Messages, kept by id. A sent message is shown at once under its client_message_id and becomes the stored
-  // message when the POST answers or the stream brings it, whichever comes first; neither adds a second bubble.
+  // Messages, kept by id in chat-view.js (shared with the console); what is the widget's own is below.
   // ---------------------------------------------------------------------------------------------------------
-  const byId = new Map(); // message id → <li>
-  const pending = new Map(); // client_message_id → {li, text, attempts, inFlight, failed}
-  let maxId = 0;
+  let messages = null; // chat-view.js's MessageList, once loaded (with herald.js, when the chat connects)
   let unread = 0;
 
   const SENDER_LABEL = { user: 'You', manager: 'Operator' };
@@ -294,49 +290,8 @@ textarea:disabled { background: #f8fafc; }
     return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
-  function bubble(sender, text, iso) {
-    const li = document.createElement('li');
-    li.className = 'msg';
-    li.dataset.sender = sender;
-    const who = document.createElement('span');
-    who.className = 'sr-only';
-    who.textContent = label(sender) + ': ';
-    const p = document.createElement('p');
-    p.className = 'text';
-    p.textContent = text;
-    const meta = document.createElement('span');
-    meta.className = 'meta';
-    const time = document.createElement('time');
-    if (iso) time.dateTime = iso;
-    time.textContent = timeText(iso);
-    const state = document.createElement('span');
-    state.className = 'state';
-    meta.append(time, state);
-    // The visible sender is implied by the side; screen readers get it spelled out first.
-    li.append(who, p, meta);
-    return li;
-  }
-
-  function nearBottom() {
-    const l = ui.list;
-    return l.scrollHeight - l.scrollTop - l.clientHeight < 80;
-  }
-
   function scrollDown() {
     ui.list.scrollTop = ui.list.scrollHeight;
-  }
-
-  /** Places a stored message by id: history merged after live messages lands where it belongs. */
-  function place(li, id) {
-    let before = null;
-    for (const other of ui.list.children) {
-      const otherId = Number(other.dataset.messageId);
-      if ((otherId && otherId > id) || other.dataset.pending !== undefined) {
-        before = other;
-        break;
-      }
-    }
-    ui.list.insertBefore(li, before);
   }
 
   /**
@@ -344,30 +299,9 @@ textarea:disabled { background: #f8fafc; }
    * stream just now (announce it, count it unread); history and catch-up loads are not announced.
    */
   function merge(m, live) {
-    if (!m || typeof m.id !== 'number' || byId.has(m.id)) return;
-    const stick = nearBottom();
-    const mine = m.client_message_id && pending.get(m.client_message_id);
-    let li;
-    if (mine) {
-      pending.delete(m.client_message_id);
-      li = mine.li;
-      delete li.dataset.pending;
-      delete li.dataset.failed;
-      li.querySelector('.state').textContent = '';
-      const t = li.querySelector('time');
-      t.dateTime = m.created_at;
-      t.textContent = timeText(m.created_at);
-      li.remove();
-    } else {
-      li = bubble(m.sender, m.text, m.created_at);
-    }
-    li.dataset.messageId = String(m.id);
-    byId.set(m.id, li);
-    if (m.id > maxId) maxId = m.id;
-    ui.empty.hidden = true;
-    place(li, m.id);
-    if (stick || mine) scrollDown();
-    if (live && m.sender !== 'user' && !mine) {
+    const merged = messages.merge(m);
+    if (!merged) return;
+    if (live && m.sender !== 'user' && !merged.mine) {
       hideTyping();
       ui.announcer.textContent = `${label(m.sender)}: ${m.text}`;
       if (!isOpen()) {
@@ -416,7 +350,7 @@ textarea:disabled { background: #f8fafc; }
     ui.send.disabled = true;
     ui.warn.hidden = false;
     ui.launcher.setAttribute('aria-label', 'Open chat (unavailable)');
-    for (const p of pending.values()) markFailed(p, false);
+    if (messages) for (const p of messages.pending.values()) markFailed(p, false);
     if (client) client.close();
     console.warn('[Herald widget] ' + message + (detail ? ' — ' + detail : ''));
   }
@@ -436,6 +370,19 @@ textarea:disabled { background: #f8fafc; }
       document.head.appendChild(s);
     });
     return loadHerald.promise;
+  }
+
+  // The message list's code, shared with the console: a module from Herald's origin (served with CORS, as herald.js).
+  function loadView() {
+    if (loadView.promise) return loadView.promise;
+    loadView.promise = import(base + '/chat-view.js').then(
+      (view) => (messages = messages || new view.MessageList(ui.list, { label, timeText, empty: ui.empty })),
+      (err) => {
+        loadView.promise = null;
+        throw err;
+      },
+    );
+    return loadView.promise;
   }
 
   /**
@@ -462,13 +409,9 @@ textarea:disabled { background: #f8fafc; }
     });
   }
 
-  async function loadHistory(afterId) {
-    for (let after = afterId || 0; ; ) {
-      const page = await api('GET', `/api/widget/dialogs/${dialogId}/messages?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
-      for (const m of page) merge(m, false);
-      if (page.length < HISTORY_PAGE) return;
-      after = page[page.length - 1].id;
-    }
+  function loadHistory(afterId) {
+    const get = (url) => api('GET', url);
+    return messages.readHistory(get, `/api/widget/dialogs/${dialogId}/messages`, afterId, (m) => merge(m, false));
   }
 
   function connect() {
@@ -486,7 +429,7 @@ textarea:disabled { background: #f8fafc; }
           fail('This chat is not set up.', 'the script tag needs data-site-token or data-assistant-id');
           return;
         }
-        const [Herald, dialog] = await Promise.all([persist(loadHerald), persist(() => api('POST', '/api/widget/dialogs'))]);
+        const [Herald, dialog] = await Promise.all([persist(loadHerald), persist(() => api('POST', '/api/widget/dialogs')), persist(loadView)]);
         dialogId = dialog.id;
         save({ dialogId });
         const head = await persist(() => api('GET', `/api/widget/dialogs/${dialogId}/poll`));
@@ -518,7 +461,7 @@ textarea:disabled { background: #f8fafc; }
           interrupted = false;
           // Resuming replays what was missed; reading what is newer than our newest message costs one small
           // request and also covers a stream that came back from a restored database.
-          reload(maxId);
+          reload(messages.maxId);
         }
         flushPending();
       } else if (s.state === 'reconnecting' || s.state === 'offline') {
@@ -556,21 +499,17 @@ textarea:disabled { background: #f8fafc; }
     }
   }
 
-  function send(text) {
+  async function send(text) {
     const cid = newId();
-    const li = bubble('user', text, null);
-    li.dataset.pending = '';
-    li.querySelector('.state').textContent = ' · Sending…';
-    const p = { cid, li, text, attempts: 0, inFlight: false, failed: false };
-    pending.set(cid, p);
-    ui.empty.hidden = true;
-    ui.list.appendChild(li);
-    scrollDown();
+    // Opening the chat started loading the list's code; a chat that became unavailable meanwhile says so itself.
+    const view = await persist(loadView, true).catch(() => null);
+    if (!view) return;
+    view.addPending(cid, 'user', text, ' · Sending…');
     deliver(cid);
   }
 
   async function deliver(cid) {
-    const p = pending.get(cid);
+    const p = messages && messages.pending.get(cid);
     if (!p || p.inFlight || fatal) return;
     p.inFlight = true;
     p.failed = false;
@@ -601,7 +540,7 @@ textarea:disabled { background: #f8fafc; }
   }
 
   function flushPending() {
-    for (const p of pending.values()) if (!p.inFlight) deliver(p.cid);
+    if (messages) for (const p of messages.pending.values()) if (!p.inFlight) deliver(p.cid);
   }
 
   let lastTyping = 0;

@@ -271,22 +271,22 @@ public sealed class BridgeMountedSecurityTests
         await anonymous.CloseAsync();
     }
 
-    private static Task<HeraldTestServer> StartAsync(Dictionary<string, string> settings)
+    private static Task<HeraldTestNode> StartAsync(Dictionary<string, string> settings)
     {
         settings["Herald:Bridge:Enabled"] = "true";
-        return HeraldTestServer.StartAsync(settings);
+        return HeraldTestNode.StartInProcessAsync(settings);
     }
 
-    private static Uri BridgeUri(HeraldTestServer herald) => new($"ws://{herald.BaseAddress.Authority}/proxy");
+    private static Uri BridgeUri(HeraldTestNode herald) => new($"ws://{herald.BaseAddress.Authority}/proxy");
 
-    private static Task<BridgeClient> ConnectAsync(HeraldTestServer herald, IPAddress? from = null) =>
+    private static Task<BridgeClient> ConnectAsync(HeraldTestNode herald, IPAddress? from = null) =>
         BridgeClient.ConnectAsync(BridgeUri(herald), o => o.SetRequestHeader("Authorization", "Bearer " + BridgeToken), WebSocketUpgrade.From(from));
 
-    private static Dictionary<string, object?> MetricsRequest(HeraldTestServer herald, string id) => new()
+    private static Dictionary<string, object?> MetricsRequest(HeraldTestNode herald, string id) => new()
     {
         ["protocol"] = "http", ["address"] = "127.0.0.1", ["port"] = herald.BaseAddress.Port, ["path"] = "/metrics", ["id"] = id,
     };
 
-    private static Task<WebSocketUpgrade> UpgradeAsync(HeraldTestServer herald, string query, Dictionary<string, string>? headers = null, IPAddress? from = null) =>
+    private static Task<WebSocketUpgrade> UpgradeAsync(HeraldTestNode herald, string query, Dictionary<string, string>? headers = null, IPAddress? from = null) =>
         WebSocketUpgrade.StartAsync(new Uri(BridgeUri(herald) + query), headers ?? [], from);
 }

@@ -41,7 +41,7 @@ public sealed class LogEventIdsTests
     [Fact]
     public async Task ChatPostAndRefusedSocket_LogWithTheirEventIds_InSeedCategories()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Information" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Information" });
         var guest = await server.OpenGuestDialogAsync();
         await server.PostGuestMessageAsync(guest, "hello");
         await server.PostGuestMessageAsync(guest, "again");

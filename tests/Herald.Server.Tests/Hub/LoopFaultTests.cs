@@ -26,7 +26,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task Heartbeat_ConnectionWhoseAbortThrows_OtherConnectionsKeepGettingHeartbeats()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Streams:HeartbeatInterval"] = "00:00:00.400",
             ["Herald:Streams:WriteTimeout"] = "00:00:01",
@@ -66,7 +66,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task FanOut_SubscriberWhoseAbortThrows_OthersGetEveryEventInOrder()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var registry = server.GetService<TopicRegistry>();
         // Queue of one, never drained: the second event overflows it, and its abort throws. Added first, so the
         // subscriber after it in the topic's list is the one that used to miss the event.
@@ -97,7 +97,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task Writer_FaultAfterCommit_WriteSucceedsItsEventIsDeliveredAndTheWriterGoesOn()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var factory = server.GetService<IMeterFactory>();
         var thrown = 0;
         // A metrics listener runs inside the instrument's Record call: one that throws throws into the writer,
@@ -134,7 +134,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task Retention_StoreFails_PassesGoOnAndTrimOnceTheStoreIsBack()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string>
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
             ["Herald:Storage:RetentionInterval"] = "00:00:00.200",
             ["Herald:Storage:RetainEventsPerTopic"] = "1",
@@ -166,7 +166,7 @@ public sealed class LoopFaultTests
     {
         await using var redis = new RedisServerFixture();
         await redis.InitializeAsync();
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Redis:Url"] = redis.Url });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Redis:Url"] = redis.Url });
         await Poll.UntilAsync(() => server.GetService<IEventBus>().State == "connected", Timeout);
         await using var db = OpenDatabase(server);
         await ExecuteAsync(db, "ALTER TABLE herald_sequences RENAME TO herald_sequences_hidden");
@@ -184,7 +184,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task GrantWatcher_StoreFails_KeepsRecheckingOpenStreams()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var guest = await server.OpenGuestDialogAsync("unsigned");
         await using var stream = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?{guest.Query}");
         await using var db = OpenDatabase(server);
@@ -217,8 +217,8 @@ public sealed class LoopFaultTests
         try
         {
             var settings = new Dictionary<string, string> { ["Herald:Redis:Url"] = redis.Url };
-            await using var a = await HeraldTestServer.StartAsync(settings, directory);
-            await using var b = await HeraldTestServer.StartAsync(settings, directory);
+            await using var a = await HeraldTestNode.StartInProcessAsync(settings, directory);
+            await using var b = await HeraldTestNode.StartInProcessAsync(settings, directory);
             await Poll.UntilAsync(() => a.GetService<IEventBus>().State == "connected" && b.GetService<IEventBus>().State == "connected", Timeout);
 
             var registry = b.GetService<TopicRegistry>();
@@ -255,7 +255,7 @@ public sealed class LoopFaultTests
     [Fact]
     public async Task Lease_WarningFaults_NodeSurvivesAndFaultIsCounted()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var host = server.GetService<StreamHost>();
         var (faulty, aborted) = FaultySubscriber(maxQueued: 1);
         Assert.True(faulty.TryEnqueue(new HubEvent(0, Topic, "tick", "{}"u8.ToArray(), 0)));
@@ -295,16 +295,16 @@ public sealed class LoopFaultTests
 
     private static string Series(string loop) => $"herald_loop_faults_total{{loop=\"{loop}\"}}";
 
-    private static async Task<MetricsScrape> ScrapeAsync(HeraldTestServer server) => await MetricsScrape.ReadAsync(server.Client);
+    private static async Task<MetricsScrape> ScrapeAsync(HeraldTestNode server) => await MetricsScrape.ReadAsync(server.Client);
 
-    private static async Task AssertFaultCountedAsync(HeraldTestServer server, string loop)
+    private static async Task AssertFaultCountedAsync(HeraldTestNode server, string loop)
     {
         var scrape = await ScrapeAsync(server);
         Assert.Equal("counter", scrape.TypeOf("herald_loop_faults_total"));
         Assert.True(scrape[Series(loop)] >= 1, $"{Series(loop)} not counted:\n{scrape.Text}");
     }
 
-    private static SqliteConnection OpenDatabase(HeraldTestServer server)
+    private static SqliteConnection OpenDatabase(HeraldTestNode server)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {

@@ -19,7 +19,7 @@ public sealed class ConnectionHandoffTests
     [Fact]
     public async Task HandedOffStream_DeliversEventsAsWellFormedChunks_AndEndsTheBodyOnDrain()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var token = await server.LoginAsync();
         using var operatorClient = await server.OperatorClientAsync();
         await using var stream = await RawStream.OpenAsync(server, $"/api/events?topic=handoff&token={token}");
@@ -62,7 +62,7 @@ public sealed class ConnectionHandoffTests
     [Fact]
     public async Task Stream_OnAConnectionThatCarriedAnEarlierRequest_IsHandedOffToo()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var token = await server.LoginAsync();
         using var operatorClient = await server.OperatorClientAsync();
         await using var stream = await RawStream.ConnectAsync(server);
@@ -89,7 +89,7 @@ public sealed class ConnectionHandoffTests
     [Fact]
     public async Task ClientThatGoesAway_AfterTheHandOff_IsUnregistered()
     {
-        await using var server = await HeraldTestServer.StartAsync();
+        await using var server = await HeraldTestNode.StartInProcessAsync();
         var token = await server.LoginAsync();
         var stream = await RawStream.OpenAsync(server, $"/api/events?topic=gone&token={token}");
         await stream.NextChunkAsync();
@@ -103,7 +103,7 @@ public sealed class ConnectionHandoffTests
     [Fact]
     public async Task HandOffSwitchedOff_StreamsStayInKestrelAndStillWork()
     {
-        await using var server = await HeraldTestServer.StartAsync(new Dictionary<string, string> { ["Herald:Streams:HandOffConnections"] = "false" });
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:HandOffConnections"] = "false" });
         var token = await server.LoginAsync();
         using var operatorClient = await server.OperatorClientAsync();
         await using var stream = await RawStream.OpenAsync(server, $"/api/events?topic=kept&token={token}");
@@ -116,10 +116,10 @@ public sealed class ConnectionHandoffTests
         Assert.Equal(0, await HandedOffAsync(server));
     }
 
-    private static async Task<long> HandedOffAsync(HeraldTestServer server) =>
+    private static async Task<long> HandedOffAsync(HeraldTestNode server) =>
         (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats")).GetProperty("counters").GetProperty("handed_off_streams").GetInt64();
 
-    private static async Task<long> ActiveAsync(HeraldTestServer server) =>
+    private static async Task<long> ActiveAsync(HeraldTestNode server) =>
         (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats")).GetProperty("active_connections").GetInt64();
 
 
@@ -141,14 +141,14 @@ public sealed class ConnectionHandoffTests
             _host = host;
         }
 
-        public static async Task<RawStream> ConnectAsync(HeraldTestServer server)
+        public static async Task<RawStream> ConnectAsync(HeraldTestNode server)
         {
             var tcp = new TcpClient();
             await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
             return new RawStream(tcp, server.BaseAddress.Authority);
         }
 
-        public static async Task<RawStream> OpenAsync(HeraldTestServer server, string path)
+        public static async Task<RawStream> OpenAsync(HeraldTestNode server, string path)
         {
             var stream = await ConnectAsync(server);
             await stream.SendGetAsync(path);

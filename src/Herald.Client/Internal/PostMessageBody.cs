@@ -1,0 +1,3 @@
+namespace Herald.Client.Internal;
+
+internal sealed record PostMessageBody(string? Sender, string Text, string? ClientMessageId);

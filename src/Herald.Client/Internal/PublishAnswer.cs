@@ -1,0 +1,3 @@
+namespace Herald.Client.Internal;
+
+internal sealed record PublishAnswer(long? Id);

@@ -1,0 +1,133 @@
+// The messages of one dialog on screen, shared by the operator console (which imports it) and the widget (which
+// import()s it from Herald's origin, as it loads herald.js): how a bubble is built, and how stored messages merge
+// with the ones being sent. Plain ES module, no build step; what differs by side (labels, the time shown, the
+// pending text) is given by the caller.
+//
+// Messages are kept by id: history, the stream and catch-up reloads all merge, nothing replaces what is shown. A
+// sent message is shown at once under its client_message_id and becomes the stored message when the POST answers
+// or the stream brings it, whichever comes first; neither adds a second bubble.
+
+const HISTORY_PAGE = 200;
+
+export class MessageList {
+  /**
+   * @param {HTMLElement} list the <ol> the bubbles go in
+   * @param {{label: (sender: string) => string, timeText: (iso: string|null) => string, empty?: HTMLElement}} side
+   *   how this side names senders (for screen readers) and writes times, and the list's "no messages yet" item
+   */
+  constructor(list, side) {
+    this.list = list;
+    this.label = side.label;
+    this.timeText = side.timeText;
+    this.empty = side.empty || null;
+    this.byId = new Map(); // message id → <li>
+    this.pending = new Map(); // client_message_id → {cid, li, text, attempts, inFlight, failed}
+    this.maxId = 0;
+  }
+
+  bubble(sender, text, iso) {
+    const li = document.createElement('li');
+    li.className = 'msg';
+    li.dataset.sender = sender;
+    const who = document.createElement('span');
+    who.className = 'sr-only';
+    who.textContent = this.label(sender) + ': ';
+    const p = document.createElement('p');
+    p.className = 'text';
+    p.textContent = text;
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    const time = document.createElement('time');
+    if (iso) time.dateTime = iso;
+    time.textContent = this.timeText(iso);
+    const state = document.createElement('span');
+    state.className = 'state';
+    meta.append(time, state);
+    // The visible sender is implied by the side; screen readers get it spelled out first.
+    li.append(who, p, meta);
+    return li;
+  }
+
+  /**
+   * Reads the stored messages after `afterId` (0: all), oldest first, a page at a time, through `get(url)` from
+   * `path` (the dialog's messages endpoint), handing each to `merge`; stops early when `alive()` turns false.
+   */
+  async readHistory(get, path, afterId, merge, alive = () => true) {
+    for (let after = afterId || 0; alive(); ) {
+      const page = await get(`${path}?limit=${HISTORY_PAGE}${after ? '&after_id=' + after : ''}`);
+      for (const m of page) merge(m);
+      if (page.length < HISTORY_PAGE) return;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  nearBottom() {
+    const l = this.list;
+    return l.scrollHeight - l.scrollTop - l.clientHeight < 80;
+  }
+
+  scrollDown() {
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** Shows a message being sent, below every stored one, until the server has it; returns its bookkeeping. */
+  addPending(cid, sender, text, stateText) {
+    const li = this.bubble(sender, text, null);
+    li.dataset.pending = '';
+    li.querySelector('.state').textContent = stateText;
+    const p = { cid, li, text, attempts: 0, inFlight: false, failed: false };
+    this.pending.set(cid, p);
+    this.showing();
+    this.list.append(li);
+    this.scrollDown();
+    return p;
+  }
+
+  /**
+   * Merges one stored message ({id, sender, text, created_at, client_message_id}). Returns null when it is not a
+   * message or is shown already, else whether it was one of ours being sent (`mine`).
+   */
+  merge(m) {
+    if (!m || typeof m.id !== 'number' || this.byId.has(m.id)) return null;
+    const stick = this.nearBottom();
+    const mine = !!m.client_message_id && this.pending.get(m.client_message_id);
+    let li;
+    if (mine) {
+      this.pending.delete(m.client_message_id);
+      li = mine.li;
+      delete li.dataset.pending;
+      delete li.dataset.failed;
+      li.querySelector('.state').textContent = '';
+      const t = li.querySelector('time');
+      t.dateTime = m.created_at;
+      t.textContent = this.timeText(m.created_at);
+      li.remove();
+    } else {
+      li = this.bubble(m.sender, m.text, m.created_at);
+    }
+    li.dataset.messageId = String(m.id);
+    this.byId.set(m.id, li);
+    if (m.id > this.maxId) this.maxId = m.id;
+    this.showing();
+    this.place(li, m.id);
+    if (stick || mine) this.scrollDown();
+    return { mine: !!mine };
+  }
+
+  showing() {
+    if (this.empty) this.empty.hidden = true;
+  }
+
+  /** Places a stored message by id: history merged after live messages lands where it belongs. */
+  place(li, id) {
+    let before = null;
+    for (const other of this.list.children) {
+      const otherId = Number(other.dataset.messageId);
+      if ((otherId && otherId > id) || other.dataset.pending !== undefined) {
+        before = other;
+        break;
+      }
+    }
+    this.list.insertBefore(li, before);
+  }
+}

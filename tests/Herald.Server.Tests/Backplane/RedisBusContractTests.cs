@@ -1,0 +1,116 @@
+using Herald.Server.Backplane;
+using Herald.Server.Diagnostics;
+using Herald.Server.Events;
+using Herald.Server.Hosting;
+using Herald.Server.Pipeline;
+using Herald.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Herald.Server.Tests.Backplane;
+
+/// <summary>
+/// The Redis bus against a real redis-server (one per test): the local contract, plus what a backplane adds —
+/// every node gets every event once and in order, ephemeral events cross once, and an outage neither blocks
+/// publishers nor outlives the reconnect.
+/// </summary>
+public sealed class RedisBusContractTests : BusContractTests
+{
+    private readonly RedisServerFixture _redis = new();
+
+    protected override string ConnectedState => "connected";
+
+    public override async Task InitializeAsync()
+    {
+        await _redis.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
+        var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance);
+        await bus.StartAsync(CancellationToken.None);
+        await Poll.UntilAsync(() => bus.State == "connected");
+        return bus;
+    }
+
+    protected override async Task StopBusAsync(IEventBus bus)
+    {
+        var redis = (RedisBus)bus;
+        await redis.StopAsync(CancellationToken.None);
+        await redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Publish_OnEitherNode_ReachesEveryNodeOnceInIdOrder()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var fromA = await CommitAsync(50);
+        a.Bus.Publish(fromA);
+        await b.ReceiveAsync(50);
+
+        // B publishes only after it has A's events, so on A's subscription to Redis every echo of A's own events comes
+        // before B's: once A has B's last event, any duplicate of its own would already have been delivered.
+        var fromB = await CommitAsync(50);
+        b.Bus.Publish(fromB);
+        List<long> all = [.. fromA.Select(e => e.Id), .. fromB.Select(e => e.Id)];
+        Assert.Equal(all, await a.ReceiveAsync(100));
+        Assert.Equal(all, await b.ReceiveAsync(100));
+
+        // The same fence the other way: once B has A's next event, B's own echoes are behind it. ReceiveAsync drains
+        // whatever is queued, so a duplicate anywhere before the fence would make a list longer than expected.
+        var fence = await CommitAsync(1);
+        a.Bus.Publish(fence);
+        List<long> withFence = [.. all, fence[0].Id];
+        Assert.Equal(withFence, await b.ReceiveAsync(101));
+        Assert.Equal(withFence, await a.ReceiveAsync(101));
+    }
+
+    [Fact]
+    public async Task Publish_Ephemeral_ReachesTheOtherNodeOnce_AndIsNotEchoedToThePublisher()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        a.Bus.Publish([Ephemeral("typing")]);
+        Assert.Equal(["typing"], (await b.ReceiveEventsAsync(1)).Select(e => e.Type));
+
+        // A fence from B: when A has it, Redis has already handed A the echo of its own ephemeral event (if any).
+        var fence = await CommitAsync(1);
+        b.Bus.Publish(fence);
+        var atA = await a.ReceiveEventsAsync(2);
+        Assert.Equal(["typing", "message"], atA.Select(e => e.Type));
+        Assert.Equal(2, a.Received.Count);
+        Assert.Equal(2, (await b.ReceiveEventsAsync(2)).Count);
+    }
+
+    [Fact]
+    public async Task Publish_WhileRedisIsDown_ReturnsAtOnceAndDeliversLocally_ThenCrossesNodesAgainAfterTheReconnect()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        await _redis.StopAsync();
+        await Poll.UntilAsync(() => a.Bus.State == "disconnected");
+
+        var during = await CommitAsync(5);
+        var publish = Task.Run(() => a.Bus.Publish(during));
+        await publish.WaitAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(during.Select(e => e.Id), await a.ReceiveAsync(5));
+
+        await _redis.StartAsync();
+        await Poll.UntilAsync(() => a.Bus.State == "connected" && b.Bus.State == "connected", TimeSpan.FromSeconds(30));
+
+        // What Redis lost while down is not the bus's to recover: B catches up from the store (StoreWatcher does this in
+        // the server). After that, new events cross again over the re-established subscriptions.
+        await b.Dispatcher.CatchUpAsync();
+        var after = await CommitAsync(5);
+        a.Bus.Publish(after);
+        Assert.Equal([.. during.Select(e => e.Id), .. after.Select(e => e.Id)], await b.ReceiveAsync(10));
+    }
+}
