@@ -74,7 +74,7 @@ public static class HeraldApp
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<HeraldMetrics>();
-        services.AddSingleton<SqlStore>(sp => CreateStore(sp.GetRequiredService<IOptions<HeraldOptions>>().Value.Storage, builder.Environment));
+        services.AddSingleton<SqlStore>(sp => CreateStore(sp.GetRequiredService<IOptions<HeraldOptions>>().Value.Storage));
         services.AddSingleton<TopicRegistry>();
         services.AddSingleton<ConnectionTracker>();
         services.AddSingleton<EventDispatcher>();
@@ -184,14 +184,11 @@ public static class HeraldApp
     public static RedisChannels BackplaneChannels(RedisOptions redis) =>
         new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
 
-    private static SqlStore CreateStore(StorageOptions storage, IHostEnvironment environment) =>
-        storage.Provider.ToLowerInvariant() switch
-        {
-            "sqlite" => new SqliteStore(Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db")),
-            "postgres" or "postgresql" => new PostgresStore(storage.ConnectionString
-                ?? throw new InvalidOperationException("Herald:Storage:Provider is 'postgres' but Herald:Storage:ConnectionString is not set.")),
-            _ => throw new InvalidOperationException($"Herald:Storage:Provider '{storage.Provider}' is not known; use 'sqlite' or 'postgres'."),
-        };
+    // HeraldOptionsValidator has refused any other provider, and postgres without a connection string, at start.
+    private static SqlStore CreateStore(StorageOptions storage) =>
+        storage.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
+            ? new SqliteStore(Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db"))
+            : new PostgresStore(storage.ConnectionString!);
 
     /// <summary>Relative data directories are relative to the working directory, where an operator expects them.</summary>
     private static string ResolveDataDirectory(string directory) => Path.GetFullPath(directory, Environment.CurrentDirectory);

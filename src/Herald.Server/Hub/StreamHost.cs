@@ -109,16 +109,18 @@ public sealed class StreamHost(
     {
         var min = Math.Max(0, _shutdown.ReconnectMinMilliseconds);
         var retry = min + Random.Shared.Next(Math.Max(0, _shutdown.ReconnectMaxMilliseconds - min) + 1);
-        var data = System.Text.Encoding.UTF8.GetBytes($"{{\"reason\":\"{Disconnect.ShuttingDown.Reason}\",\"retry\":{retry}}}");
-        return [.. SseFrame.Retry(retry), .. SseFrame.Encode(0, "disconnect", data)];
+        return [.. SseFrame.Retry(retry), .. DisconnectEvent(new { reason = Disconnect.ShuttingDown.Reason, retry })];
     }
 
     /// <summary>
     /// The last bytes of an SSE stream whose grant was withdrawn (see <see cref="Auth.GrantWatcher"/>): a
     /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
     /// </summary>
-    public static byte[] RevokedFrame(string? detail) =>
-        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { reason = Disconnect.AuthRevoked.Reason, detail }, Api.HeraldJson.Options));
+    public static byte[] RevokedFrame(string? detail) => DisconnectEvent(new { reason = Disconnect.AuthRevoked.Reason, detail });
+
+    // The server's last word on a stream it ends: one `disconnect` event without an id (the position does not move).
+    private static byte[] DisconnectEvent(object payload) =>
+        SseFrame.Encode(0, "disconnect", System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(payload, Api.HeraldJson.Options));
 
     /// <summary>
     /// Binds a stream to the credential that authorised it: shortly before it expires the stream gets an
