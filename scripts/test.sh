@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test Herald has: .NET (xunit) and JavaScript (node:test, Playwright with Debian's Chromium).
 # Installs what the tests need on a fresh machine: the Debian packages of the real components the tests
-# start (redis-server, postgresql, nginx + nchan, chromium) and the npm packages (npm ci).
+# start (redis-server + sentinel, postgresql, nginx + nchan, chromium, prometheus) and the npm packages (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-packages=(redis-server postgresql nginx libnginx-mod-nchan chromium)
+packages=(redis-server redis-sentinel postgresql nginx libnginx-mod-nchan chromium prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts these as system services on install; the tests run their own instances on free ports.
-for svc in redis-server postgresql nginx; do
+for svc in redis-server redis-sentinel postgresql nginx prometheus; do
   (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || service "$svc" stop >/dev/null 2>&1 || true
 done
 
