@@ -19,7 +19,7 @@ public sealed partial class ArchitectureTests
     {
         ["Hosting"] = ["Ui", "Dialogs", "Topics", "Operations", "Bridge", "Transports", "Hub", "Auth", "Pipeline", "Storage", "Backplane", "Api", "Diagnostics"],
         ["Ui"] = ["Dialogs", "Auth", "Pipeline", "Storage", "Diagnostics"],
-        ["Dialogs"] = ["Transports", "Auth", "Pipeline", "Storage", "Api", "Diagnostics"],
+        ["Dialogs"] = ["Transports", "Hub", "Auth", "Pipeline", "Storage", "Api", "Diagnostics"],
         ["Topics"] = ["Transports", "Hub", "Auth", "Pipeline", "Api"],
         ["Operations"] = ["Hub", "Auth", "Pipeline", "Backplane", "Api", "Diagnostics"],
         ["Bridge"] = ["Hub", "Auth", "Api"],
