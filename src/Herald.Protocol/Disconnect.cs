@@ -77,6 +77,12 @@ public sealed class Disconnect
     /// </summary>
     public static readonly Disconnect AuthRevoked = new(4011, "auth_revoked", false, "the grant was withdrawn; only a new credential helps");
 
+    /// <summary>
+    /// The application's backend disconnected this user (<c>POST /api/disconnect</c>, on every node). Final: a client
+    /// that reconnected at once would undo it; the app decides when the user may come back.
+    /// </summary>
+    public static readonly Disconnect ServerDisconnect = new(4012, "server_disconnect", false, "the application's server disconnected this user; reconnect only when the app says so");
+
     /// <summary>The client could not keep up: its queue exceeded the limit.</summary>
     public static readonly Disconnect SlowConsumer = new(4508, "slow_consumer", true, "the client could not keep up; reconnect with last_event_id");
 
@@ -95,7 +101,7 @@ public sealed class Disconnect
     /// <summary>Every disconnect, in code order.</summary>
     public static IReadOnlyList<Disconnect> All { get; } =
     [
-        ClientClosed, MessageTooBig, ShuttingDown, BadRequest, Unauthorized, Forbidden, NotFound, AuthExpired, AuthRevoked,
+        ClientClosed, MessageTooBig, ShuttingDown, BadRequest, Unauthorized, Forbidden, NotFound, AuthExpired, AuthRevoked, ServerDisconnect,
         SlowConsumer, PingTimeout, WriteTimeout, TooManyConnections,
     ];
 

@@ -100,12 +100,7 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     /// </summary>
     public ApiError? AuthorizeTopicRead(Principal principal, IReadOnlyList<string> topics)
     {
-        if (principal is not ServicePrincipal || _serviceChatRead)
-        {
-            return null;
-        }
-
-        var reserved = topics.FirstOrDefault(reservedTopics.IsReserved);
+        var reserved = topics.FirstOrDefault(t => !MayReadTopic(principal, t));
         if (reserved is null)
         {
             return null;
@@ -116,6 +111,12 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         return ApiError.Forbidden($"'{reserved}' is a reserved chat topic: service keys (X-Api-Key) may not read chat "
             + "unless the deployment sets Herald:Auth:ServiceChatRead=true.");
     }
+
+    /// <summary>The rule of <see cref="AuthorizeTopicRead"/> for one topic, without an answer (for filtering a listing).</summary>
+    public bool MayReadTopic(Principal principal, string topic) => MayReadChat(principal) || !reservedTopics.IsReserved(topic);
+
+    /// <summary>Operators read chat; a service key only where <c>Herald:Auth:ServiceChatRead</c> allows it.</summary>
+    public bool MayReadChat(Principal principal) => principal is not ServicePrincipal || _serviceChatRead;
 
     /// <summary>
     /// May anyone publish to <paramref name="topic"/> through <c>POST /api/publish</c>? Never to a reserved topic,

@@ -23,7 +23,7 @@ public sealed class WidgetCors(RequestDelegate next, IOptions<HeraldOptions> opt
     private const string WidgetMethods = "GET, POST, OPTIONS";
     private const string OperatorMethods = "GET, POST, PUT, OPTIONS";
 
-    private static readonly string[] DialogResources = ["messages", "typing", "events", "poll"];
+    private static readonly string[] DialogResources = ["messages", "typing", "events", "poll", "availability"];
 
     private readonly HashSet<string> _operatorOrigins = ParseOperatorOrigins(options.Value.Cors.OperatorOrigins);
 

@@ -19,6 +19,12 @@ public sealed class RedisChannels
 
     public string TopicPrefix { get; }
 
+    /// <summary>
+    /// Where nodes send each other commands (<see cref="ControlMessage"/>): <c>herald-control:{TopicPrefix}</c>, outside
+    /// every topic pattern (no control message is taken for an event) and apart for each deployment sharing the Redis.
+    /// </summary>
+    public string ControlChannel => "herald-control:" + TopicPrefix;
+
     /// <summary>The patterns a node subscribes to: every node sees every event, which keeps ids in order per node.</summary>
     public IReadOnlyList<string> Patterns { get; }
 

@@ -29,6 +29,8 @@ public static class ChatEndpoints
         api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).WithSummary("Messages of the guest's dialog.");
         api.MapPost("/widget/dialogs/{id}/messages", PostMessageAsync).WithSummary("Send a message as the guest (sender \"user\").");
         api.MapPost("/widget/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator from the guest.");
+        api.MapGet("/widget/dialogs/{id}/availability", AvailabilityAsync)
+            .WithSummary("Whether an operator is available now (signed in to the console on any node): {available} (guest).");
         api.MapGet("/widget/dialogs/{id}/events", StreamAsync).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
 
         api.MapGet("/dialogs/{id}", GetDialogAsync).WithSummary("One dialog (operator or its guest).");
@@ -235,6 +237,20 @@ public static class ChatEndpoints
         var data = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { type = "typing", dialog_id = dialog.Id, sender }, HeraldJson.Options);
         hub.PublishEphemeral(DialogTopics.For(dialog.Id), "typing", data);
         return TypedResults.Accepted((string?)null);
+    }
+
+    // "Online" in the widget means an operator is there to answer, not that the widget's connection is up (issue 19,
+    // item 8): an operator is available while a console holds the operators' feed open, on any node.
+    private static async Task<IResult> AvailabilityAsync(HttpContext context, string id, AccessService access, Hub.PresenceService presence)
+    {
+        var (_, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var feed = await presence.CachedTopicAsync(DialogTopics.OperatorFeed);
+        return TypedResults.Json(new { available = feed.Keys.Any(k => k.StartsWith("operator:", StringComparison.Ordinal)) }, HeraldJson.Options);
     }
 
     private static async Task StreamAsync(HttpContext context, string id, AccessService access, SseTransport sse)

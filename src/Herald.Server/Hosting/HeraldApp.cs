@@ -84,6 +84,7 @@ public static class HeraldApp
         if (string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddSingleton<IEventBus, InProcessBus>();
+            services.AddSingleton<IPresenceStore, InProcessPresenceStore>();
         }
         else
         {
@@ -91,11 +92,15 @@ public static class HeraldApp
             services.AddSingleton(sp => BackplaneChannels(sp.GetRequiredService<IOptions<HeraldOptions>>().Value.Redis));
             services.AddSingleton<RedisBus>();
             services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
+            services.AddSingleton<RedisPresenceStore>();
+            services.AddSingleton<IPresenceStore>(sp => sp.GetRequiredService<RedisPresenceStore>());
         }
 
         services.AddSingleton<EventWriter>();
         services.AddSingleton<EventHub>();
         services.AddSingleton<ReplayService>();
+        services.AddSingleton<PresenceTracker>();
+        services.AddSingleton<PresenceService>();
         services.AddSingleton<StreamHost>();
         services.AddSingleton<SseTransport>();
         services.AddSingleton<WebSocketTransport>();
@@ -120,9 +125,11 @@ public static class HeraldApp
         services.AddHostedService(sp => sp.GetRequiredService<EventWriter>());
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
+        services.AddHostedService(sp => sp.GetRequiredService<PresenceService>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
+            services.AddHostedService(sp => sp.GetRequiredService<RedisPresenceStore>());
             services.AddHostedService<StoreWatcher>();
         }
 
@@ -169,6 +176,7 @@ public static class HeraldApp
         app.MapWidgetEndpoints();
         app.MapChatEndpoints();
         app.MapHubEndpoints();
+        app.MapServerApiEndpoints();
         app.MapHealthEndpoints();
         app.MapHeraldOperations();
 

@@ -100,6 +100,18 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         Range(failures, "Shutdown:ReconnectMinMilliseconds", shutdown.ReconnectMinMilliseconds, 0, HourMs);
         Range(failures, "Shutdown:ReconnectMaxMilliseconds", shutdown.ReconnectMaxMilliseconds, shutdown.ReconnectMinMilliseconds, HourMs);
 
+        var presence = options.Presence;
+        Range(failures, "Presence:Interval", presence.Interval, Instant, TimeSpan.FromMinutes(1));
+        // A node is dead after Ttl without a refresh: two intervals, so one late refresh does not make its users vanish.
+        Range(failures, "Presence:Ttl", presence.Ttl, presence.Interval * 2, TimeSpan.FromHours(1));
+        Range(failures, "Presence:MaxListedSubjects", presence.MaxListedSubjects, 0, 1000);
+        if (string.IsNullOrEmpty(presence.KeyPrefix))
+        {
+            failures.Add("Herald:Presence:KeyPrefix must not be empty");
+        }
+
+        Check(failures, () => Hub.TopicPatterns.Parse(presence.EventTopics, "Herald:Presence:EventTopics"));
+
         foreach (var entry in OperationsExtensions.ProxyEntries(options.Network.TrustedProxies))
         {
             if (!OperationsExtensions.TryParseProxy(entry, out _, out _))

@@ -14,6 +14,7 @@ public sealed class StreamHost(
     TopicRegistry registry,
     ConnectionTracker tracker,
     Auth.GrantWatcher grants,
+    PresenceTracker presence,
     HeraldMetrics metrics,
     IOptions<HeraldOptions> options,
     ILoggerFactory loggerFactory)
@@ -48,12 +49,14 @@ public sealed class StreamHost(
         registry.Add(subscriber);
         tracker.Add(subscriber);
         grants.Add(subscriber, principal);
+        presence.Add(subscriber, Auth.PresenceSubject.Of(principal));
         if (IsDraining)
         {
             // A drain that began between the check above and the registration may have missed this one.
             registry.Remove(subscriber);
             tracker.Remove(subscriber);
             grants.Remove(subscriber);
+            presence.Remove(subscriber);
             return null;
         }
 
@@ -72,6 +75,7 @@ public sealed class StreamHost(
         registry.Remove(subscriber);
         tracker.Remove(subscriber);
         grants.Remove(subscriber);
+        presence.Remove(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
         if (reason != Disconnect.ClientClosed)
         {
@@ -113,10 +117,11 @@ public sealed class StreamHost(
     }
 
     /// <summary>
-    /// The last bytes of an SSE stream whose grant was withdrawn (see <see cref="Auth.GrantWatcher"/>): a
-    /// <c>disconnect</c> event naming the reason and, as <c>detail</c>, what changed (no id: the position does not move).
+    /// The last bytes of an SSE stream the server ended for a reason a client must not reconnect through: its grant was
+    /// withdrawn (see <see cref="Auth.GrantWatcher"/>) or the app disconnected the user. A <c>disconnect</c> event with the
+    /// reason and, as <c>detail</c>, what changed (no id: the position does not move).
     /// </summary>
-    public static byte[] RevokedFrame(string? detail) => DisconnectEvent(new { reason = Disconnect.AuthRevoked.Reason, detail });
+    public static byte[] FinalFrame(Disconnect reason, string? detail) => DisconnectEvent(new { reason = reason.Reason, detail });
 
     // The server's last word on a stream it ends: one `disconnect` event without an id (the position does not move).
     private static byte[] DisconnectEvent(object payload) =>

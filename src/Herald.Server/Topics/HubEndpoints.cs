@@ -17,10 +17,15 @@ public static class HubEndpoints
     /// <summary>Most topics one stream may subscribe to.</summary>
     public const int MaxTopicsPerStream = 32;
 
+    /// <summary>Most topics one <c>POST /api/broadcast</c> names: one transaction, one answer, bounded.</summary>
+    public const int MaxTopicsPerBroadcast = 1000;
+
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
         api.MapPost("/publish", PublishAsync).WithSummary("Publish {topic, event, data[, durable]} (operator or X-Api-Key).");
+        api.MapPost("/broadcast", BroadcastAsync)
+            .WithSummary("Publish one event to many topics: {topics: [...], event, data[, durable]} (operator or X-Api-Key).");
         api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator or X-Api-Key).");
         api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator or X-Api-Key).");
         return app;
@@ -34,38 +39,99 @@ public static class HubEndpoints
             return error;
         }
 
-        if (string.IsNullOrEmpty(body!.Topic) || !ProtocolNames.IsValidTopic(body.Topic))
+        var (payload, invalid) = ValidatePublish([body!.Topic], body.Event, body.Data, access);
+        if (invalid is not null)
         {
-            return ApiError.BadRequest(string.IsNullOrEmpty(body.Topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
-                "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'.");
-        }
-
-        if (access.AuthorizeTopicPublish(body.Topic) is { } reserved)
-        {
-            return reserved;
+            return invalid;
         }
 
         var eventName = body.Event ?? "message";
-        if (!ProtocolNames.IsValidEventName(eventName))
+        if (body.Durable == false)
         {
-            return ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'.");
+            hub.PublishEphemeral(body.Topic!, eventName, payload!);
+            return TypedResults.Json(new PublishResponse(null, body.Topic!, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
         }
 
-        if (body.Data is not { } data || data.ValueKind == JsonValueKind.Undefined)
+        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic!, eventName, payload!), context.RequestAborted)).Id;
+        return TypedResults.Json(new PublishResponse(id, body.Topic!, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    // Centrifugo's "broadcast": one event, many topics, one call; durable ones are stored in one transaction.
+    private static async Task<IResult> BroadcastAsync(HttpContext context, RequestReader reader, EventHub hub, AccessService access)
+    {
+        var (body, error) = await reader.ReadJsonAsync<BroadcastRequest>(context);
+        if (error is not null)
         {
-            return ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value).");
+            return error;
+        }
+
+        if (body!.Topics is not { Count: > 0 } topics)
+        {
+            return ApiError.BadRequest(ErrorCodes.MissingField, "'topics' is required: an array of 1 to " + MaxTopicsPerBroadcast + " topic names.");
+        }
+
+        if (topics.Count > MaxTopicsPerBroadcast)
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, $"At most {MaxTopicsPerBroadcast} topics per broadcast (got {topics.Count}).");
+        }
+
+        if (topics.Distinct(StringComparer.Ordinal).Count() != topics.Count)
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, "'topics' names a topic twice; each topic gets the event once.");
+        }
+
+        var (payload, invalid) = ValidatePublish(topics, body.Event, body.Data, access);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var eventName = body.Event ?? "message";
+        if (body.Durable == false)
+        {
+            foreach (var topic in topics)
+            {
+                hub.PublishEphemeral(topic!, eventName, payload!);
+            }
+
+            return TypedResults.Json(new BroadcastResponse(eventName, [.. topics.Select(t => new PublishResponse(null, t!, eventName))]),
+                HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
+        }
+
+        var emitted = await hub.ExecuteAsync(new PublishManyCommand(topics!, eventName, payload!), context.RequestAborted);
+        return TypedResults.Json(new BroadcastResponse(eventName, [.. emitted.Select(e => new PublishResponse(e.Id, e.Topic, eventName))]),
+            HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    // The rules every publish follows (one topic or many): valid, unreserved topics, a valid event name, some data.
+    private static (byte[]? Payload, ApiError? Error) ValidatePublish(IReadOnlyList<string?> topics, string? eventName, JsonElement? data, AccessService access)
+    {
+        foreach (var topic in topics)
+        {
+            if (string.IsNullOrEmpty(topic) || !ProtocolNames.IsValidTopic(topic))
+            {
+                return (null, ApiError.BadRequest(string.IsNullOrEmpty(topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
+                    "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'."));
+            }
+
+            if (access.AuthorizeTopicPublish(topic) is { } reserved)
+            {
+                return (null, reserved);
+            }
+        }
+
+        if (!ProtocolNames.IsValidEventName(eventName ?? "message"))
+        {
+            return (null, ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'."));
+        }
+
+        if (data is not { } value || value.ValueKind == JsonValueKind.Undefined)
+        {
+            return (null, ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value)."));
         }
 
         // Re-serialised compactly: the stored payload is canonical JSON with no raw line breaks.
-        var payload = JsonSerializer.SerializeToUtf8Bytes(data, HeraldJson.Options);
-        if (body.Durable == false)
-        {
-            hub.PublishEphemeral(body.Topic, eventName, payload);
-            return TypedResults.Json(new PublishResponse(null, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
-        }
-
-        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic, eventName, payload), context.RequestAborted)).Id;
-        return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+        return (JsonSerializer.SerializeToUtf8Bytes(value, HeraldJson.Options), null);
     }
 
     private static async Task StreamAsync(HttpContext context, SseTransport sse, AccessService access)
@@ -125,4 +191,8 @@ public static class HubEndpoints
     private sealed record PublishRequest(string? Topic, string? Event, JsonElement? Data, bool? Durable);
 
     private sealed record PublishResponse(long? Id, string Topic, string Event);
+
+    private sealed record BroadcastRequest(List<string?>? Topics, string? Event, JsonElement? Data, bool? Durable);
+
+    private sealed record BroadcastResponse(string Event, IReadOnlyList<PublishResponse> Published);
 }

@@ -171,7 +171,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                 // Shutting down: everything queued has been written; tell the client when to come back, then end the
                 // stream. Revoked: say why before the end, or the client's reconnect would learn only "403".
                 var final = reason == Disconnect.ShuttingDown ? transport.Host.ReconnectFrame()
-                    : reason == Disconnect.AuthRevoked ? StreamHost.RevokedFrame(subscriber.CloseDetail)
+                    : reason == Disconnect.AuthRevoked || reason == Disconnect.ServerDisconnect ? StreamHost.FinalFrame(reason, subscriber.CloseDetail)
                     : null;
                 if (writable && final is { } frame)
                 {

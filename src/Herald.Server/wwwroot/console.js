@@ -211,6 +211,39 @@ function upsertDialog(d) {
   renderRow(d);
 }
 
+// Presence (issue 17/19): which visitors have their widget open now, and whether visitors see an operator as
+// available. Polled: one small request each per interval, whatever the number of dialogs.
+let online = new Set();
+let presenceTimer = null;
+
+async function refreshPresence() {
+  if (!token) return;
+  try {
+    const [feedPresence, topics] = await Promise.all([
+      api('GET', '/api/topics/dialogs/presence'),
+      api('GET', '/api/topics?prefix=dialog:'),
+    ]);
+    const operators = feedPresence.subjects.filter((s) => s.kind === 'operator').length;
+    const availability = document.getElementById('availability');
+    availability.textContent = operators
+      ? `Visitors see: available (${operators} ${operators === 1 ? 'operator' : 'operators'} online)`
+      : 'Visitors see: away';
+    online = new Set(topics.topics.map((t) => Number(t.topic.slice('dialog:'.length))));
+    for (const [id, li] of rows) {
+      const b = li.firstChild;
+      if (online.has(id)) b.dataset.online = '';
+      else delete b.dataset.online;
+    }
+  } catch {
+    // Shown again at the next interval; the chat itself does not depend on it.
+  }
+}
+
+function startPresence() {
+  refreshPresence();
+  if (!presenceTimer) presenceTimer = setInterval(refreshPresence, 10000);
+}
+
 function renderRow(d) {
   let li = rows.get(d.id);
   if (!li) {
@@ -238,6 +271,8 @@ function renderRow(d) {
   unread.textContent = String(d.unread_count);
   if (d.unread_count) b.dataset.unread = '';
   else delete b.dataset.unread;
+  if (online.has(d.id)) b.dataset.online = '';
+  else delete b.dataset.online;
   b.setAttribute('aria-label', `${name}${assistant ? ', ' + assistant : ''}${d.unread_count ? `, ${d.unread_count} unread` : ''}: ${preview}`);
   b.setAttribute('aria-current', current && current.id === d.id ? 'true' : 'false');
   placeRow(li, d);
@@ -491,6 +526,7 @@ async function startFeed() {
   feed.on('new_message', (e) => {
     if (current && e.data) current.merge(e.data.message, true);
   });
+  startPresence();
   feed.on('reset', () => persist(loadDialogs, alive).catch(() => {}));
   feed.on('state', (s) => {
     setConnection(s.state, s.transport);

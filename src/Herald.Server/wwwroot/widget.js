@@ -191,6 +191,8 @@ textarea:disabled { background: #f8fafc; }
 .send { flex: none; width: 42px; height: 42px; border: 0; border-radius: 12px; background: var(--accent); color: #fff; display: grid; place-items: center; }
 .send:disabled { opacity: .45; cursor: default; }
 .send svg { width: 20px; height: 20px; }
+.away { margin: 0; padding: 8px 12px 0; border-top: 1px solid var(--line); font-size: 13px; color: var(--muted); }
+.away input { display: block; width: 100%; box-sizing: border-box; margin-top: 4px; padding: 8px 10px; border: 1px solid #cbd5e1; border-radius: 10px; font: inherit; }
 .brand { margin: 0; padding: 0 0 8px; text-align: center; font-size: 11px; color: var(--muted); }
 @media (max-width: 480px) {
   .panel { inset: 0; width: auto; height: auto; border-radius: 0; }
@@ -241,6 +243,10 @@ textarea:disabled { background: #f8fafc; }
   <div class="alert" role="alert" hidden></div>
   <ol class="messages" aria-label="Messages" tabindex="0"><li class="empty">Ask us anything — we usually reply within minutes.</li></ol>
   <p class="typing" hidden>The operator is typing…</p>
+  <div class="away" hidden>
+    <label for="hw-email">No one is available right now. Leave your email with your message and we will reply there.</label>
+    <input id="hw-email" type="email" autocomplete="email" placeholder="you@example.com" maxlength="254">
+  </div>
   <form novalidate>
     <label class="sr-only" for="hw-input">Your message</label>
     <textarea id="hw-input" rows="1" maxlength="4000" placeholder="Write a message…" enterkeyhint="send" autocomplete="off"></textarea>
@@ -263,6 +269,8 @@ textarea:disabled { background: #f8fafc; }
     list: $('.messages'),
     empty: $('.empty'),
     typing: $('.typing'),
+    away: $('.away'),
+    email: $('#hw-email'),
     form: $('form'),
     input: $('textarea'),
     send: $('.send'),
@@ -333,10 +341,17 @@ textarea:disabled { background: #f8fafc; }
     error: 'Chat unavailable',
   };
 
+  // Whether an operator is available (GET .../availability: a console is open on some node); null until known.
+  let available = null;
+  let emailSent = false;
+
   function setConnection(state) {
     if (fatal && state !== 'error') return;
     root.dataset.connection = state;
-    const text = STATUS_TEXT[state] || state;
+    const text =
+      state === 'open' && available !== null
+        ? available ? 'Online — an operator is here' : 'Away — leave your email and we will reply'
+        : STATUS_TEXT[state] || state;
     if (ui.status.textContent !== text) ui.status.textContent = text;
   }
 
@@ -443,7 +458,23 @@ textarea:disabled { background: #f8fafc; }
     return connecting;
   }
 
+  async function checkAvailability() {
+    if (!dialogId || fatal) return;
+    try {
+      const answer = await api('GET', `/api/widget/dialogs/${dialogId}/availability`);
+      available = !!(answer && answer.available);
+    } catch {
+      return; // keep what was known; the next check tries again
+    }
+    root.dataset.available = String(available);
+    ui.away.hidden = available || emailSent;
+    setConnection(root.dataset.connection);
+  }
+
   function startStream(Herald, lastEventId) {
+    checkAvailability();
+    // A console opening or closing shows within this; the server answers from a cache, so checks cost little.
+    if (!checkAvailability.timer) checkAvailability.timer = setInterval(checkAvailability, 30000);
     const auth = cfg.siteToken ? { siteToken: cfg.siteToken } : { assistantId: cfg.assistantId, guestId };
     client = new Herald.Client({ baseUrl: base, dialogId, auth, lastEventId, fetch: heraldFetch });
     client.on('message:new', (e) => merge(e.data && e.data.message, true));
@@ -605,9 +636,21 @@ textarea:disabled { background: #f8fafc; }
     e.preventDefault();
     const text = ui.input.value.trim();
     if (!text || fatal) return;
+    const email = ui.away.hidden ? '' : ui.email.value.trim();
+    if (email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      ui.email.setCustomValidity('Enter an email address such as you@example.com');
+      ui.email.reportValidity();
+      return;
+    }
+    ui.email.setCustomValidity('');
     ui.input.value = '';
     autosize();
-    send(text);
+    // The email travels with the message, where the operator reads it; it is sent once.
+    if (email) {
+      emailSent = true;
+      ui.away.hidden = true;
+    }
+    send(email ? `${text}\n\n— Reply to: ${email}` : text);
   });
   ui.input.addEventListener('keydown', (e) => {
     // Enter sends, Shift+Enter is a new line; an IME composition's Enter is neither.
