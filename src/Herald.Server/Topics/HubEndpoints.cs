@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
-using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
 namespace Herald.Server.Topics;
@@ -19,14 +17,17 @@ public static class HubEndpoints
 
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
-        api.MapPost("/publish", PublishAsync).WithSummary("Publish {topic, event, data[, durable]} (operator or X-Api-Key).");
-        api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator or X-Api-Key).");
-        api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator or X-Api-Key).");
+        var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true, allowAppUser: true);
+        api.MapPost("/publish", PublishAsync).WithSummary(
+            "Publish {topic, event, data[, durable]} (operator, X-Api-Key, or an app token whose publish grant names the topic: data arrives as {sub, data}).");
+        api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator, X-Api-Key, or an app token granting the topics).");
+        api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator, X-Api-Key, or an app token granting the topics).");
+        app.MapGet("/ws/topics", TopicSocketAsync).WithTags("WebSocket").WithSummary(
+            "WebSocket of one or more topics: /ws/topics?topic=a&topic=b&token=; frames ping, auth, publish (operator, X-Api-Key, or an app token).");
         return app;
     }
 
-    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, EventHub hub, AccessService access)
+    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, TopicPublisher publisher)
     {
         var (body, error) = await reader.ReadJsonAsync<PublishRequest>(context);
         if (error is not null)
@@ -34,38 +35,9 @@ public static class HubEndpoints
             return error;
         }
 
-        if (string.IsNullOrEmpty(body!.Topic) || !ProtocolNames.IsValidTopic(body.Topic))
-        {
-            return ApiError.BadRequest(string.IsNullOrEmpty(body.Topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
-                "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'.");
-        }
-
-        if (access.AuthorizeTopicPublish(body.Topic) is { } reserved)
-        {
-            return reserved;
-        }
-
-        var eventName = body.Event ?? "message";
-        if (!ProtocolNames.IsValidEventName(eventName))
-        {
-            return ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'.");
-        }
-
-        if (body.Data is not { } data || data.ValueKind == JsonValueKind.Undefined)
-        {
-            return ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value).");
-        }
-
-        // Re-serialised compactly: the stored payload is canonical JSON with no raw line breaks.
-        var payload = JsonSerializer.SerializeToUtf8Bytes(data, HeraldJson.Options);
-        if (body.Durable == false)
-        {
-            hub.PublishEphemeral(body.Topic, eventName, payload);
-            return TypedResults.Json(new PublishResponse(null, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
-        }
-
-        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic, eventName, payload), context.RequestAborted)).Id;
-        return TypedResults.Json(new PublishResponse(id, body.Topic, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+        var (published, refused) = await publisher.PublishAsync(context, context.Caller(), body!, context.RequestAborted);
+        return refused ?? (IResult)TypedResults.Json(published, HeraldJson.Options,
+            statusCode: published!.Id is null ? StatusCodes.Status202Accepted : StatusCodes.Status201Created);
     }
 
     private static async Task StreamAsync(HttpContext context, SseTransport sse, AccessService access)
@@ -80,6 +52,14 @@ public static class HubEndpoints
         await sse.StreamAsync(context, new StreamRequest(topics!, SseTransport.ResumePosition(context.Request),
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
+
+    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher) =>
+        sockets.TopicSocketAsync(context, ParseTopics,
+            async (caller, frame, ct) =>
+            {
+                var (published, error) = await publisher.PublishAsync(context, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), ct);
+                return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
+            });
 
     private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {
@@ -122,7 +102,4 @@ public static class HubEndpoints
             : (topics, null);
     }
 
-    private sealed record PublishRequest(string? Topic, string? Event, JsonElement? Data, bool? Durable);
-
-    private sealed record PublishResponse(long? Id, string Topic, string Event);
 }
