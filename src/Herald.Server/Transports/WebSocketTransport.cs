@@ -134,7 +134,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     /// <summary>
     /// The generic topic socket, <c>/ws/topics?topic=a&amp;topic=b[&amp;token=][&amp;last_event_id=N]</c>: the topics of
     /// <c>/api/events</c> over a WebSocket, for an operator, a service (<c>X-Api-Key</c>) or an app user. Frames in:
-    /// <c>ping</c>, <c>{"type":"auth","token":..}</c>, <c>{"type":"publish","topic","event","data","durable","ref"}</c>
+    /// <c>__ping__</c> (→ <c>__pong__</c>), <c>ping</c>, <c>{"type":"auth","token":..}</c>, <c>{"type":"publish","topic","event","data","durable","ref"}</c>
     /// (answered <c>published</c> or <c>error</c>, echoing <c>ref</c>). A topic the caller may not read closes the
     /// socket with 4003 and a reason naming it.
     /// </summary>
@@ -163,6 +163,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private HubEvent? ParseTopicMessage(Session session, ReadOnlySpan<byte> text)
     {
+        // herald.js keeps every socket alive with seed 001's __ping__, whatever the endpoint.
+        if (text.SequenceEqual("__ping__"u8))
+        {
+            return HubEvent.Direct(Pong);
+        }
+
         if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
         {
             return HubEvent.Direct(JsonPong);

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Herald.Server.Auth;
-using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;

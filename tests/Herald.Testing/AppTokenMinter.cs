@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Herald.Server.Tests.Infrastructure;
+namespace Herald.Testing;
 
 /// <summary>Signs app tokens the way an application's backend does (Microsoft.IdentityModel), including the hostile shapes.</summary>
 public static class AppTokenMinter
