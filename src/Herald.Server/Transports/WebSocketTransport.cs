@@ -169,19 +169,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return HubEvent.Direct(Pong);
         }
 
-        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        if (ReadMessage<PublishFrame>(text, "{\"type\":\"publish\"|\"auth\"|\"ping\", ...}", out var frame) is { } early)
         {
-            return HubEvent.Direct(JsonPong);
-        }
-
-        PublishFrame? frame;
-        try
-        {
-            frame = JsonSerializer.Deserialize<PublishFrame>(text, HeraldJson.Options);
-        }
-        catch (JsonException)
-        {
-            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are \"ping\" or JSON objects: {\"type\":\"publish\"|\"auth\"|\"ping\", ...}.");
+            return early;
         }
 
         return frame?.Type switch
@@ -222,20 +212,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
     {
-        // Seed 002's client pings with the bare text "ping"; it gets the JSON ping's answer.
-        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        if (ReadMessage<OperatorMessage>(text, "{\"type\":\"subscribe\"|\"ping\", ...}", out var message) is { } early)
         {
-            return HubEvent.Direct(JsonPong);
-        }
-
-        OperatorMessage? message;
-        try
-        {
-            message = JsonSerializer.Deserialize<OperatorMessage>(text, HeraldJson.Options);
-        }
-        catch (JsonException)
-        {
-            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are \"ping\" or JSON objects: {\"type\":\"subscribe\"|\"ping\", ...}.");
+            return early;
         }
 
         switch (message?.Type)
@@ -541,6 +520,27 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         return cut + "...";
+    }
+
+    // Seed 002's client pings with the bare text "ping"; it gets the JSON ping's answer. Anything else is one JSON
+    // message of the socket's shape; what is not gets an error frame and the socket stays open. Null: read it.
+    private static HubEvent? ReadMessage<T>(ReadOnlySpan<byte> text, string shapes, out T? message) where T : class
+    {
+        message = null;
+        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        {
+            return HubEvent.Direct(JsonPong);
+        }
+
+        try
+        {
+            message = JsonSerializer.Deserialize<T>(text, HeraldJson.Options);
+            return null;
+        }
+        catch (JsonException)
+        {
+            return ErrorFrame(ErrorCodes.InvalidJson, $"Messages are \"ping\" or JSON objects: {shapes}.");
+        }
     }
 
     private static HubEvent ErrorFrame(string code, string detail) =>
