@@ -31,6 +31,12 @@ if [ -f clients/js/package.json ]; then
   (cd clients/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The app example's own dependency (jose): clients/js/test/apps-example.test.mjs runs the example as it ships.
+if [ -f examples/apps-node/package.json ]; then
+  echo "== npm ci (examples/apps-node)"
+  (cd examples/apps-node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 status=0
 # One test project at a time (-m:1): the suites start real servers and time-sensitive streams, and this machine
 # has two cores; running them side by side only makes them slower and flakier.

@@ -90,10 +90,10 @@ public sealed class HeraldClient : IDisposable
 
     /// <summary>
     /// Subscribes to one or more generic topics on one stream (<c>GET /api/events?topic=a&amp;topic=b</c>),
-    /// e.g. notifications or progress published with <see cref="PublishAsync"/>.
+    /// e.g. notifications or progress published with <c>PublishAsync</c>.
     /// </summary>
     /// <param name="topics">1-32 topics, each 1-128 characters of letters, digits, <c>_ - . : @</c>.</param>
-    /// <param name="credentials">An operator (topics are not open to guests).</param>
+    /// <param name="credentials">An operator, or an app user whose token grants the topics (topics are not open to guests).</param>
     /// <param name="lastEventId">Resume after this event id; null to start from now.</param>
     /// <param name="cancellationToken">Ends the subscription.</param>
     /// <returns>The events of all the topics, in id order, each once, until cancelled.</returns>
@@ -231,7 +231,23 @@ public sealed class HeraldClient : IDisposable
     /// <param name="credentials">An operator.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The event id.</returns>
-    public async Task<long> PublishAsync(string topic, string eventName, JsonElement data, OperatorCredentials credentials, CancellationToken cancellationToken = default)
+    public Task<long> PublishAsync(string topic, string eventName, JsonElement data, OperatorCredentials credentials, CancellationToken cancellationToken = default) =>
+        PublishCoreAsync(topic, eventName, data, credentials, cancellationToken);
+
+    /// <summary>
+    /// Publishes a durable event as an application's user, to a topic its token's publish grant names. Subscribers
+    /// receive <c>{"sub":"&lt;the token's sub&gt;","data":&lt;data&gt;}</c>.
+    /// </summary>
+    /// <param name="topic">1-128 characters of letters, digits, <c>_ - . : @</c>.</param>
+    /// <param name="eventName">The SSE event name: 1-64 characters of letters, digits, <c>_ - . :</c>.</param>
+    /// <param name="data">Any JSON value.</param>
+    /// <param name="credentials">The app user.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The event id.</returns>
+    public Task<long> PublishAsync(string topic, string eventName, JsonElement data, AppUserCredentials credentials, CancellationToken cancellationToken = default) =>
+        PublishCoreAsync(topic, eventName, data, credentials, cancellationToken);
+
+    private async Task<long> PublishCoreAsync(string topic, string eventName, JsonElement data, HeraldCredentials credentials, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(credentials);
         if (!ProtocolNames.IsValidTopic(topic))
@@ -419,14 +435,14 @@ public sealed class HeraldClient : IDisposable
         }
     }
 
-    private static bool CanRefresh(StreamTarget target) => target.Credentials is OperatorCredentials { RefreshToken: not null };
+    private static bool CanRefresh(StreamTarget target) => target.Credentials.Refresher is not null;
 
     private static async Task<StreamTarget> RefreshCredentialsAsync(StreamTarget target, CancellationToken cancellationToken)
     {
-        var current = (OperatorCredentials)target.Credentials;
-        var token = await current.RefreshToken!(cancellationToken).ConfigureAwait(false);
+        var current = target.Credentials;
+        var token = await current.Refresher!(cancellationToken).ConfigureAwait(false);
         ArgumentException.ThrowIfNullOrEmpty(token, "refreshToken()");
-        return target with { Credentials = current with { AccessToken = token } };
+        return target with { Credentials = current.WithToken(token) };
     }
 
     /// <summary>

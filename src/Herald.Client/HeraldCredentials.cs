@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 namespace Herald.Client;
 
 /// <summary>
-/// Who a request speaks for: a guest of a widget, an operator (JWT) or a site widget (site token).
-/// Create one with <see cref="Guest"/>, <see cref="Operator"/> or <see cref="Site"/>.
+/// Who a request speaks for: a guest of a widget, an operator (JWT), a site widget (site token) or an application's
+/// user (app token). Create one with <see cref="Guest"/>, <see cref="Operator"/>, <see cref="Site"/> or <see cref="AppUser"/>.
 /// </summary>
 /// <remarks>
 /// Guests and site widgets authenticate with query parameters, exactly as a browser widget does; operators
@@ -32,9 +32,24 @@ public abstract record HeraldCredentials
     public static OperatorCredentials Operator(string accessToken, Func<CancellationToken, Task<string>>? refreshToken = null) =>
         new(accessToken) { RefreshToken = refreshToken };
 
+    /// <summary>An application's user, with the subscriber token the application's backend signed for it (docs/apps.md).</summary>
+    /// <param name="token">The app token.</param>
+    /// <param name="refreshToken">
+    /// Optional: returns a fresh token of the same user (from the application's backend). Used like the operator's:
+    /// on <c>auth-expiring</c> the open stream is extended in place, and once when a reconnect is refused with 401.
+    /// </param>
+    public static AppUserCredentials AppUser(string token, Func<CancellationToken, Task<string>>? refreshToken = null) =>
+        new(token) { RefreshToken = refreshToken };
+
     /// <summary>A site widget, with the token the site was issued.</summary>
     /// <param name="siteToken">The site token.</param>
     public static SiteCredentials Site(string siteToken) => new(siteToken);
+
+    /// <summary>Returns a fresh token for these credentials, when they have a way to get one.</summary>
+    internal virtual Func<CancellationToken, Task<string>>? Refresher => null;
+
+    /// <summary>The same credentials with a fresh token (only those with a <see cref="Refresher"/>).</summary>
+    internal virtual HeraldCredentials WithToken(string token) => throw new NotSupportedException("These credentials carry no token.");
 
     /// <summary>Adds the credential to a request: query parameters and/or headers.</summary>
     internal abstract void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers);

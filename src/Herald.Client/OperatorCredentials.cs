@@ -9,6 +9,10 @@ public sealed record OperatorCredentials(string AccessToken) : HeraldCredentials
     /// <summary>Returns a fresh JWT of the same operator; see <see cref="HeraldCredentials.Operator"/>.</summary>
     public Func<CancellationToken, Task<string>>? RefreshToken { get; init; }
 
+    internal override Func<CancellationToken, Task<string>>? Refresher => RefreshToken;
+
+    internal override HeraldCredentials WithToken(string token) => this with { AccessToken = token };
+
     internal override void Apply(List<KeyValuePair<string, string>> query, HttpRequestHeaders headers) =>
         headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
 

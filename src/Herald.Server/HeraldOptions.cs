@@ -11,6 +11,7 @@ public sealed class HeraldOptions
 
     public StorageOptions Storage { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
+    public AppTokenOptions AppTokens { get; set; } = new();
     public StreamOptions Streams { get; set; } = new();
     public ChatOptions Chat { get; set; } = new();
     public RedisOptions Redis { get; set; } = new();

@@ -351,10 +351,13 @@
     }
 
     webSocket(lastEventId) {
-      if (this.topics || this.admin) return null; // no per-topic socket; /ws is the operator socket with its own protocol
+      if (this.admin) return null; // /ws is the operator socket with its own protocol
+      const ws = this.base.replace(/^http/, 'ws');
+      // Topics (an operator's or an app user's token): the topic socket, token in the query as no header can be set.
+      if (this.topics) return ws + '/ws/topics' + this._query({ last_event_id: lastEventId }, true);
       const a = this.auth;
       const kind = a.assistantId != null ? '/ws/widget/dialogs/' : a.siteToken != null ? '/ws/site/dialogs/' : '/ws/dialogs/';
-      return this.base.replace(/^http/, 'ws') + kind + this.dialogId + this._query({ last_event_id: lastEventId }, true);
+      return ws + kind + this.dialogId + this._query({ last_event_id: lastEventId }, true);
     }
   }
 
@@ -543,7 +546,7 @@
       const url = e.endpoints.webSocket(position);
       if (!WS || !url) {
         // Nothing to connect to: count as a failure so the engine falls back.
-        setTimeout(() => this._finish({ error: WS ? 'no WebSocket endpoint for topics' : 'WebSocket is not available', unsupported: true }), 0);
+        setTimeout(() => this._finish({ error: WS ? 'no WebSocket endpoint for the operators\' feed' : 'WebSocket is not available', unsupported: true }), 0);
         return;
       }
       let ws;
@@ -939,7 +942,9 @@
      * @param {number} [options.dialogId] Subscribe to one dialog …
      * @param {string[]} [options.topics] … or to generic topics …
      * @param {boolean} [options.admin] … or to the operators' feed (/api/events/admin).
-     * @param {{token: string}|{assistantId: number, guestId: string}|{siteToken: string}} options.auth
+     * @param {{token: string, refreshToken?: function(): Promise<string>}|{assistantId: number, guestId: string}|{siteToken: string}} options.auth
+     *   `token` is an operator's token, or with `topics` an app token (the one the application's backend signed for
+     *   its user, docs/apps.md); `refreshToken` returns a fresh one of the same user when the stream is about to expire.
      * @param {'auto'|'sse'|'websocket'|'poll'} [options.transport] default 'auto' (SSE, then long polling).
      * @param {number} [options.lastEventId] Resume after this event id.
      */

@@ -203,11 +203,12 @@ describe('Endpoints', () => {
     const t = new Endpoints({ baseUrl: 'http://h', topics: ['a', 'b'], auth: { token: 'T' } });
     assert.equal(t.sse(1), 'http://h/api/events?topic=a&topic=b&last_event_id=1');
     assert.equal(t.poll(1, 5), 'http://h/api/poll?topic=a&topic=b&after_id=1&timeout=5');
-    assert.equal(t.webSocket(1), null);
+    assert.equal(t.webSocket(1), 'ws://h/ws/topics?token=T&topic=a&topic=b&last_event_id=1');
     const s = new Endpoints({ baseUrl: 'http://h', dialogId: 9, auth: { siteToken: 'S' } });
     assert.equal(s.webSocket(null), 'ws://h/ws/site/dialogs/9?site_token=S');
     const a = new Endpoints({ baseUrl: 'http://h', admin: true, auth: { token: 'T' } });
     assert.equal(a.sse(null), 'http://h/api/events/admin');
+    assert.equal(a.webSocket(null), null);
     assert.equal(a.poll(4, 25), 'http://h/api/poll?topic=dialogs&after_id=4&timeout=25');
   });
 

@@ -12,9 +12,11 @@ namespace Herald.Server.Auth;
 /// <summary>
 /// The one place that decides who a request is and what it may reach, for every endpoint and transport
 /// (REST, SSE, WebSocket, long-poll). Credentials, in order: <c>Authorization: Bearer</c> or <c>?token=</c>
-/// (operator JWT), <c>X-Api-Key</c> (service), <c>?assistant_id=&amp;guest_id=</c> (guest widget).
+/// (operator JWT, or on the generic topic endpoints an app user's token), <c>X-Api-Key</c> (service),
+/// <c>?assistant_id=&amp;guest_id=</c> (guest widget).
 /// </summary>
-public sealed class AccessService(TokenService tokens, AccessCache cache, WidgetTokenService widgetTokens, ReservedTopics reservedTopics, IOptions<HeraldOptions> options, HeraldMetrics metrics)
+public sealed class AccessService(TokenService tokens, AppTokenService appTokens, AccessCache cache, WidgetTokenService widgetTokens, ReservedTopics reservedTopics,
+    IOptions<HeraldOptions> options, HeraldMetrics metrics)
 {
     private const int MaxGuestIdLength = 128;
 
@@ -34,8 +36,11 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         }
     }
 
-    /// <summary>Resolves an operator (JWT) or, when <paramref name="allowService"/>, a service (API key).</summary>
-    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false)
+    /// <summary>
+    /// Resolves an operator (JWT) or, when <paramref name="allowService"/>, a service (API key), or, when
+    /// <paramref name="allowAppUser"/>, an app user (a token signed with a <c>Herald:AppTokens</c> key).
+    /// </summary>
+    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false, bool allowAppUser = false)
     {
         if (allowService && context.Request.Headers.TryGetValue("X-Api-Key", out var key))
         {
@@ -50,14 +55,30 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
             return (null, Fail("missing token", "Send an operator token: 'Authorization: Bearer <jwt>' or '?token=<jwt>'."));
         }
 
-        var (principal, failure) = await tokens.ValidateAsync(token);
-        if (principal is null)
+        var (principal, failure) = await ValidateTokenAsync(token, allowAppUser);
+        return principal is not null ? (principal, null) : (null, Fail(failure!, TokenRefusal(token, failure!, allowAppUser)));
+    }
+
+    /// <summary>
+    /// Validates a bearer token: an operator's, or, when <paramref name="allowAppUser"/> and the token is meant for
+    /// the app key ring (<see cref="AppTokenService.Claims"/>), an app user's. Used again when a stream presents a
+    /// fresh token.
+    /// </summary>
+    public async Task<(Principal? Principal, string? Failure)> ValidateTokenAsync(string token, bool allowAppUser)
+    {
+        if (allowAppUser && appTokens.Claims(token))
         {
-            return (null, Fail(failure!, $"The operator token is not valid ({failure}); log in again."));
+            var (user, userFailure) = await appTokens.ValidateAsync(token);
+            return (user, userFailure);
         }
 
-        return (principal, null);
+        var (principal, failure) = await tokens.ValidateAsync(token);
+        return (principal, failure);
     }
+
+    private string TokenRefusal(string token, string failure, bool allowAppUser) => allowAppUser && appTokens.Claims(token)
+        ? $"The app token is not valid ({failure}); ask the application's backend for a fresh one."
+        : $"The operator token is not valid ({failure}); log in again.";
 
     /// <summary>Resolves the caller of a dialog endpoint: an operator, or a widget (site token or guest) when the query names one.</summary>
     public async Task<(Principal? Principal, ApiError? Error)> AuthenticateAsync(HttpContext context)
@@ -100,6 +121,11 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     /// </summary>
     public ApiError? AuthorizeTopicRead(Principal principal, IReadOnlyList<string> topics)
     {
+        if (principal is AppUserPrincipal user)
+        {
+            return AuthorizeAppUser(topics, user.Subscribe, "subscribing to");
+        }
+
         var reserved = topics.FirstOrDefault(t => !MayReadTopic(principal, t));
         if (reserved is null)
         {
@@ -115,15 +141,26 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
     /// <summary>The rule of <see cref="AuthorizeTopicRead"/> for one topic, without an answer (for filtering a listing).</summary>
     public bool MayReadTopic(Principal principal, string topic) => MayReadChat(principal) || !reservedTopics.IsReserved(topic);
 
-    /// <summary>Operators read chat; a service key only where <c>Herald:Auth:ServiceChatRead</c> allows it.</summary>
-    public bool MayReadChat(Principal principal) => principal is not ServicePrincipal || _serviceChatRead;
+    /// <summary>Operators read chat; a service key only where <c>Herald:Auth:ServiceChatRead</c> allows it; an app user never.</summary>
+    public bool MayReadChat(Principal principal) => principal switch
+    {
+        AppUserPrincipal => false, // an app user reads only what its token grants, never chat
+        ServicePrincipal => _serviceChatRead,
+        _ => true,
+    };
 
     /// <summary>
-    /// May anyone publish to <paramref name="topic"/> through <c>POST /api/publish</c>? Never to a reserved topic,
-    /// operators included: chat events come only from the chat API, which stores the message they announce.
+    /// May <paramref name="principal"/> publish to <paramref name="topic"/> through <c>POST /api/publish</c>? Never to
+    /// a reserved topic, operators included: chat events come only from the chat API, which stores the message they
+    /// announce. An app user only to a topic its token's <c>publish</c> grant names.
     /// </summary>
-    public ApiError? AuthorizeTopicPublish(string topic)
+    public ApiError? AuthorizeTopicPublish(Principal principal, string topic)
     {
+        if (principal is AppUserPrincipal user)
+        {
+            return AuthorizeAppUser([topic], user.Publish, "publishing to");
+        }
+
         if (!reservedTopics.IsReserved(topic))
         {
             return null;
@@ -132,6 +169,25 @@ public sealed class AccessService(TokenService tokens, AccessCache cache, Widget
         metrics.AuthFailures.Add(1, "reason", "reserved topic");
         return ApiError.Forbidden($"'{topic}' is a reserved chat topic: its events come only from the chat API, which stores each message "
             + "(POST /api/dialogs/{id}/messages); publish to a topic outside the reserved namespaces.");
+    }
+
+    // Reserved topics first: no grant, exact or pattern, reaches them. Topics passed ProtocolNames.IsValidTopic, so
+    // they are safe to name in the detail.
+    private ApiError? AuthorizeAppUser(IReadOnlyList<string> topics, TopicGrant grant, string action)
+    {
+        if (topics.FirstOrDefault(reservedTopics.IsReserved) is { } reserved)
+        {
+            metrics.AuthFailures.Add(1, "reason", "reserved topic");
+            return ApiError.Forbidden($"'{reserved}' is a reserved chat topic: app tokens never reach it, whatever they grant.");
+        }
+
+        if (topics.FirstOrDefault(t => !grant.Allows(t)) is { } refused)
+        {
+            metrics.AuthFailures.Add(1, "reason", "topic not granted");
+            return ApiError.Forbidden($"The app token does not grant {action} '{refused}'.");
+        }
+
+        return null;
     }
 
     public static string? SiteToken(HttpRequest request)

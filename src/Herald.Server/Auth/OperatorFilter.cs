@@ -10,12 +10,15 @@ public static class OperatorFilter
 {
     private static readonly object CallerKey = new();
 
-    /// <summary>Requires an operator JWT (or, with <paramref name="allowService"/>, an API key) on every endpoint of the group.</summary>
-    public static RouteGroupBuilder RequireOperator(this RouteGroupBuilder group, bool allowService = false) =>
+    /// <summary>
+    /// Requires an operator JWT (or, with <paramref name="allowService"/>, an API key; with <paramref name="allowAppUser"/>,
+    /// an app user's token) on every endpoint of the group.
+    /// </summary>
+    public static RouteGroupBuilder RequireOperator(this RouteGroupBuilder group, bool allowService = false, bool allowAppUser = false) =>
         group.AddEndpointFilter((invocation, next) =>
         {
             var context = invocation.HttpContext;
-            var authentication = context.RequestServices.GetRequiredService<AccessService>().AuthenticateOperatorAsync(context, allowService);
+            var authentication = context.RequestServices.GetRequiredService<AccessService>().AuthenticateOperatorAsync(context, allowService, allowAppUser);
             // Not an async lambda: behind this filter a stream runs for hours, and an awaiting filter would keep
             // its state machine alive all that time. A known token is checked synchronously (TokenService caches it).
             return authentication.IsCompletedSuccessfully

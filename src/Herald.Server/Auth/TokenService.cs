@@ -24,7 +24,7 @@ public sealed class TokenService
         _options = options.Value.Auth;
         _time = time;
         var key = _options.SigningKey ?? throw new InvalidOperationException("Herald:Auth:SigningKey is not set.");
-        _key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = "herald" };
+        _key = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) { KeyId = TokenKeyRing.OperatorKeyId };
         _credentials = new SigningCredentials(_key, SecurityAlgorithms.HmacSha256);
         _validation = new TokenValidationParameters
         {

@@ -112,6 +112,8 @@ public static class HeraldApp
         services.AddSingleton<IValidateOptions<HeraldOptions>, LimitsValidation>();
         services.AddOptions<HeraldOptions>().ValidateOnStart();
         services.AddSingleton<TokenService>();
+        services.AddSingleton<AppTokenService>();
+        services.AddSingleton<TopicPublisher>();
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
         // The chat domain's topic namespaces: only the chat API, which stores each message, publishes to them.

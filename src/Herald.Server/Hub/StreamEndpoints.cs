@@ -9,13 +9,13 @@ public static class StreamEndpoints
     public static IEndpointRouteBuilder MapStreamEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth")
-            .WithSummary("Present a fresh token (Bearer) for an open stream after its auth-expiring event.");
+            .WithSummary("Present a fresh token (Bearer: operator, or app token of the same sub granting the stream's topics) for an open stream after its auth-expiring event.");
         return app;
     }
 
     private static async Task<IResult> RefreshStreamAsync(HttpContext context, string connectionId, AccessService access, StreamHost host)
     {
-        var (principal, error) = await access.AuthenticateOperatorAsync(context);
+        var (principal, error) = await access.AuthenticateOperatorAsync(context, allowAppUser: true);
         if (error is not null)
         {
             return error;

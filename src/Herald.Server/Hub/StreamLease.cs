@@ -35,11 +35,19 @@ public sealed class StreamLease : IDisposable
 
     public DateTimeOffset ExpiresAt { get; private set; }
 
-    /// <summary>Extends the stream with a fresh credential of the same operator; false when it belongs to someone else.</summary>
+    /// <summary>
+    /// Extends the stream with a fresh credential of the same operator, or of the same app user (<c>sub</c>) whose
+    /// fresh token still grants every topic of the stream; false otherwise.
+    /// </summary>
     public bool Refresh(Auth.Principal fresh)
     {
-        if (fresh is not Auth.OperatorPrincipal next || Principal is not Auth.OperatorPrincipal current || next.OperatorId != current.OperatorId
-            || next.ExpiresAt is not { } expiresAt)
+        var same = (fresh, Principal) switch
+        {
+            (Auth.OperatorPrincipal next, Auth.OperatorPrincipal current) => next.OperatorId == current.OperatorId,
+            (Auth.AppUserPrincipal next, Auth.AppUserPrincipal current) => next.Subject == current.Subject && _subscriber.Topics.All(next.Subscribe.Allows),
+            _ => false,
+        };
+        if (!same || fresh.ExpiresAt is not { } expiresAt)
         {
             return false;
         }

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
-using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
 namespace Herald.Server.Topics;
@@ -22,16 +21,22 @@ public static class HubEndpoints
 
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
-        api.MapPost("/publish", PublishAsync).WithSummary("Publish {topic, event, data[, durable]} (operator or X-Api-Key).");
-        api.MapPost("/broadcast", BroadcastAsync)
+        var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true, allowAppUser: true);
+        api.MapPost("/publish", PublishAsync).WithSummary(
+            "Publish {topic, event, data[, durable]} (operator, X-Api-Key, or an app token whose publish grant names the topic: data arrives as {sub, data}).");
+        api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator, X-Api-Key, or an app token granting the topics).");
+        api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator, X-Api-Key, or an app token granting the topics).");
+        app.MapGet("/ws/topics", TopicSocketAsync).WithTags("WebSocket").WithSummary(
+            "WebSocket of one or more topics: /ws/topics?topic=a&topic=b&token=; frames ping, auth, publish (operator, X-Api-Key, or an app token).");
+
+        // The server API: operators and service keys only, never an app user's token.
+        var server = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
+        server.MapPost("/broadcast", BroadcastAsync)
             .WithSummary("Publish one event to many topics: {topics: [...], event, data[, durable]} (operator or X-Api-Key).");
-        api.MapGet("/poll", PollAsync).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator or X-Api-Key).");
-        api.MapGet("/events", StreamAsync).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator or X-Api-Key).");
         return app;
     }
 
-    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, EventHub hub, AccessService access)
+    private static async Task<IResult> PublishAsync(HttpContext context, RequestReader reader, TopicPublisher publisher)
     {
         var (body, error) = await reader.ReadJsonAsync<PublishRequest>(context);
         if (error is not null)
@@ -39,21 +44,9 @@ public static class HubEndpoints
             return error;
         }
 
-        var (payload, invalid) = ValidatePublish([body!.Topic], body.Event, body.Data, access);
-        if (invalid is not null)
-        {
-            return invalid;
-        }
-
-        var eventName = body.Event ?? "message";
-        if (body.Durable == false)
-        {
-            hub.PublishEphemeral(body.Topic!, eventName, payload!);
-            return TypedResults.Json(new PublishResponse(null, body.Topic!, eventName), HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
-        }
-
-        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic!, eventName, payload!), context.RequestAborted)).Id;
-        return TypedResults.Json(new PublishResponse(id, body.Topic!, eventName), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+        var (published, refused) = await publisher.PublishAsync(context, context.Caller(), body!, context.RequestAborted);
+        return refused ?? (IResult)TypedResults.Json(published, HeraldJson.Options,
+            statusCode: published!.Id is null ? StatusCodes.Status202Accepted : StatusCodes.Status201Created);
     }
 
     // Centrifugo's "broadcast": one event, many topics, one call; durable ones are stored in one transaction.
@@ -80,7 +73,7 @@ public static class HubEndpoints
             return ApiError.BadRequest(ErrorCodes.InvalidField, "'topics' names a topic twice; each topic gets the event once.");
         }
 
-        var (payload, invalid) = ValidatePublish(topics, body.Event, body.Data, access);
+        var (payload, invalid) = ValidatePublish(topics, body.Event, body.Data, context.Caller(), access);
         if (invalid is not null)
         {
             return invalid;
@@ -104,7 +97,7 @@ public static class HubEndpoints
     }
 
     // The rules every publish follows (one topic or many): valid, unreserved topics, a valid event name, some data.
-    private static (byte[]? Payload, ApiError? Error) ValidatePublish(IReadOnlyList<string?> topics, string? eventName, JsonElement? data, AccessService access)
+    private static (byte[]? Payload, ApiError? Error) ValidatePublish(IReadOnlyList<string?> topics, string? eventName, JsonElement? data, Principal caller, AccessService access)
     {
         foreach (var topic in topics)
         {
@@ -114,7 +107,7 @@ public static class HubEndpoints
                     "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'."));
             }
 
-            if (access.AuthorizeTopicPublish(topic) is { } reserved)
+            if (access.AuthorizeTopicPublish(caller, topic) is { } reserved)
             {
                 return (null, reserved);
             }
@@ -146,6 +139,14 @@ public static class HubEndpoints
         await sse.StreamAsync(context, new StreamRequest(topics!, SseTransport.ResumePosition(context.Request),
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
+
+    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher) =>
+        sockets.TopicSocketAsync(context, ParseTopics,
+            async (caller, frame, ct) =>
+            {
+                var (published, error) = await publisher.PublishAsync(context, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), ct);
+                return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
+            });
 
     private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {
@@ -187,10 +188,6 @@ public static class HubEndpoints
             ? (null, ApiError.BadRequest(ErrorCodes.InvalidField, "Topics are 1-128 characters of letters, digits, '_', '-', '.', ':', '@'."))
             : (topics, null);
     }
-
-    private sealed record PublishRequest(string? Topic, string? Event, JsonElement? Data, bool? Durable);
-
-    private sealed record PublishResponse(long? Id, string Topic, string Event);
 
     private sealed record BroadcastRequest(List<string?>? Topics, string? Event, JsonElement? Data, bool? Durable);
 

@@ -15,8 +15,9 @@ namespace Herald.Server.Transports;
 
 /// <summary>
 /// WebSocket endpoints: the per-dialog sockets of seed 001 (<c>/ws/dialogs/{id}</c>, <c>/ws/widget/dialogs/{id}</c>,
-/// <c>/ws/site/dialogs/{id}</c>) and the operator socket of seed 002 (<c>/ws</c>). Text frames carry the same
-/// JSON as the SSE data plus <c>event_id</c> (see <see cref="WsFrame"/>).
+/// <c>/ws/site/dialogs/{id}</c>), the operator socket of seed 002 (<c>/ws</c>) and the generic topic socket
+/// (<c>/ws/topics</c>, where an app user may also publish). Text frames carry the same JSON as the SSE data plus
+/// <c>event_id</c> (see <see cref="WsFrame"/>).
 /// </summary>
 /// <remarks>
 /// Authorisation runs after the upgrade so that a failure reaches the browser as a close code and reason it can
@@ -25,7 +26,7 @@ namespace Herald.Server.Transports;
 /// whose grant is withdrawn closes with 4011 and the reason (<see cref="GrantWatcher"/>).
 /// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
 /// </remarks>
-public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, TokenService tokens, HeraldMetrics metrics, ILoggerFactory loggers)
+public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, HeraldMetrics metrics, ILoggerFactory loggers)
 {
     public const string TransportName = "websocket";
 
@@ -127,6 +128,72 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
     }
 
+    /// <summary>What a topic socket's publish frame does: the event id (null when ephemeral), or the refusal's code and detail.</summary>
+    public delegate Task<(long? EventId, string? ErrorCode, string? Detail)> TopicPublish(Principal caller, PublishFrame frame, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The generic topic socket, <c>/ws/topics?topic=a&amp;topic=b[&amp;token=][&amp;last_event_id=N]</c>: the topics of
+    /// <c>/api/events</c> over a WebSocket, for an operator, a service (<c>X-Api-Key</c>) or an app user. Frames in:
+    /// <c>__ping__</c> (→ <c>__pong__</c>), <c>ping</c>, <c>{"type":"auth","token":..}</c>, <c>{"type":"publish","topic","event","data","durable","ref"}</c>
+    /// (answered <c>published</c> or <c>error</c>, echoing <c>ref</c>). A topic the caller may not read closes the
+    /// socket with 4003 and a reason naming it.
+    /// </summary>
+    public async Task TopicSocketAsync(HttpContext context, Func<HttpRequest, (IReadOnlyList<string>? Topics, ApiError? Error)> parseTopics, TopicPublish publish)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await ApiError.BadRequest(ErrorCodes.InvalidField, "This endpoint speaks WebSocket; send an Upgrade request.").ExecuteAsync(context);
+            return;
+        }
+
+        using var socket = await AcceptAsync(context);
+        var (principal, authError) = await access.AuthenticateOperatorAsync(context, allowService: true, allowAppUser: true);
+        var (topics, topicError) = authError is null ? parseTopics(context.Request) : (null, null);
+        var refusal = authError ?? topicError ?? access.AuthorizeTopicRead(principal!, topics!);
+        var (resume, resumeError) = RequestReader.ParseOptionalPosition(context.Request.Query["last_event_id"], "last_event_id");
+        if ((refusal ?? resumeError) is { } error)
+        {
+            await CloseAsync(socket, error);
+            return;
+        }
+
+        var session = new Session(topics!, $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal) { Subscribed = true, Publish = publish };
+        await RunSessionAsync(context, socket, session, resume, ParseTopicMessage);
+    }
+
+    private HubEvent? ParseTopicMessage(Session session, ReadOnlySpan<byte> text)
+    {
+        // herald.js keeps every socket alive with seed 001's __ping__, whatever the endpoint.
+        if (text.SequenceEqual("__ping__"u8))
+        {
+            return HubEvent.Direct(Pong);
+        }
+
+        if (ReadMessage<PublishFrame>(text, "{\"type\":\"publish\"|\"auth\"|\"ping\", ...}", out var frame) is { } early)
+        {
+            return early;
+        }
+
+        return frame?.Type switch
+        {
+            "ping" => HubEvent.Direct(JsonPong),
+            "auth" => HubEvent.Direct([], new OperatorMessage("auth", null, null, frame.Token)),
+            "publish" => HubEvent.Direct([], frame),
+            _ => ErrorFrame(ErrorCodes.InvalidField, "Unknown message type; expected \"publish\", \"auth\" or \"ping\"."),
+        };
+    }
+
+    // The writer loop runs the publish, so its answer is ordered with the socket's other frames.
+    private async Task PublishAsync(WebSocket socket, Subscriber subscriber, Session session, PublishFrame frame, CancellationToken aborted)
+    {
+        var caller = session.Lease?.Principal ?? session.Principal;
+        var (eventId, code, detail) = await session.Publish!(caller, frame, aborted);
+        var reply = code is null
+            ? JsonSerializer.SerializeToUtf8Bytes(new { type = "published", @ref = frame.Ref, event_id = eventId, topic = frame.Topic }, HeraldJson.Options)
+            : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", @ref = frame.Ref, error = code, detail }, HeraldJson.Options);
+        await SendAsync(socket, subscriber, reply, aborted);
+    }
+
     // {"type":"auth","token":"<fresh jwt>"} keeps a token-authorised socket open past the old token's expiry.
     private HubEvent? ParseAuthMessage(Session session, ReadOnlySpan<byte> text)
     {
@@ -145,20 +212,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
     {
-        // Seed 002's client pings with the bare text "ping"; it gets the JSON ping's answer.
-        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        if (ReadMessage<OperatorMessage>(text, "{\"type\":\"subscribe\"|\"ping\", ...}", out var message) is { } early)
         {
-            return HubEvent.Direct(JsonPong);
-        }
-
-        OperatorMessage? message;
-        try
-        {
-            message = JsonSerializer.Deserialize<OperatorMessage>(text, HeraldJson.Options);
-        }
-        catch (JsonException)
-        {
-            return ErrorFrame(ErrorCodes.InvalidJson, "Messages are \"ping\" or JSON objects: {\"type\":\"subscribe\"|\"ping\", ...}.");
+            return early;
         }
 
         switch (message?.Type)
@@ -252,6 +308,10 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                         {
                             await RefreshAsync(socket, subscriber, session, auth, aborted);
                         }
+                        else if (item.Control is PublishFrame publish)
+                        {
+                            await PublishAsync(socket, subscriber, session, publish, aborted);
+                        }
                         else if (item.Control is OperatorMessage subscribe)
                         {
                             await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
@@ -297,11 +357,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
     {
-        var (fresh, failure) = string.IsNullOrEmpty(request.Token) ? (null, "missing token") : await tokens.ValidateAsync(request.Token);
+        var (fresh, failure) = string.IsNullOrEmpty(request.Token)
+            ? (null, "missing token")
+            : await access.ValidateTokenAsync(request.Token, allowAppUser: session.Principal is AppUserPrincipal);
         var ok = fresh is not null && session.Lease?.Refresh(fresh) == true;
         var reply = ok
             ? JsonSerializer.SerializeToUtf8Bytes(new { type = "auth_ok", expires_at = session.Lease!.ExpiresAt.UtcDateTime }, HeraldJson.Options)
-            : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = ErrorCodes.Unauthorized, detail = $"Token not accepted ({failure ?? "another operator's token"})." }, HeraldJson.Options);
+            : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = ErrorCodes.Unauthorized, detail = $"Token not accepted ({failure ?? "another operator's or user's token, or one that no longer grants these topics"})." }, HeraldJson.Options);
         await SendAsync(socket, subscriber, reply, aborted);
     }
 
@@ -460,6 +522,27 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         return cut + "...";
     }
 
+    // Seed 002's client pings with the bare text "ping"; it gets the JSON ping's answer. Anything else is one JSON
+    // message of the socket's shape; what is not gets an error frame and the socket stays open. Null: read it.
+    private static HubEvent? ReadMessage<T>(ReadOnlySpan<byte> text, string shapes, out T? message) where T : class
+    {
+        message = null;
+        if (text.Trim(" \t\r\n"u8).SequenceEqual("ping"u8))
+        {
+            return HubEvent.Direct(JsonPong);
+        }
+
+        try
+        {
+            message = JsonSerializer.Deserialize<T>(text, HeraldJson.Options);
+            return null;
+        }
+        catch (JsonException)
+        {
+            return ErrorFrame(ErrorCodes.InvalidJson, $"Messages are \"ping\" or JSON objects: {shapes}.");
+        }
+    }
+
     private static HubEvent ErrorFrame(string code, string detail) =>
         HubEvent.Direct(JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = code, detail }, HeraldJson.Options));
 
@@ -471,6 +554,9 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         public Principal Principal { get; } = principal;
         public StreamLease? Lease { get; set; }
         public byte[]? Greeting { get; set; }
+
+        /// <summary>Set on topic sockets, which accept publish frames.</summary>
+        public TopicPublish? Publish { get; set; }
 
         /// <summary>Events flow only after the socket has subscribed (seed 002) — dialog sockets are subscribed from the start.</summary>
         public bool Subscribed { get; set; }
