@@ -16,6 +16,7 @@ public sealed class HeraldOptions
     public RedisOptions Redis { get; set; } = new();
     public LimitsOptions Limits { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
+    public MercureOptions Mercure { get; set; } = new();
 
     // Operations: drain, proxies, metrics.
     public ShutdownOptions Shutdown { get; set; } = new();

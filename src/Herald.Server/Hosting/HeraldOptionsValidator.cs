@@ -57,6 +57,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         // The rules of these two live with the code that applies them.
         Check(failures, () => AccessService.ValidateOptions(auth));
         Check(failures, () => WidgetCors.ParseOperatorOrigins(options.Cors.OperatorOrigins));
+        Check(failures, () => Mercure.MercureTokens.ValidateOptions(options.Mercure));
 
         var streams = options.Streams;
         Range(failures, "Streams:RetryMilliseconds", streams.RetryMilliseconds, 0, HourMs);
