@@ -18,6 +18,7 @@ public sealed class HeraldOptions
     public LimitsOptions Limits { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
     public PresenceOptions Presence { get; set; } = new();
+    public MercureOptions Mercure { get; set; } = new();
 
     // Operations: drain, proxies, metrics.
     public ShutdownOptions Shutdown { get; set; } = new();

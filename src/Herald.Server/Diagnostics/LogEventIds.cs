@@ -22,6 +22,7 @@ namespace Herald.Server.Diagnostics;
 /// <item><term>800-899</term><description><c>Ui.UiLog</c>: the demo</description></item>
 /// <item><term>900-999</term><description><c>Herald.Redis.Internal.RedisLog</c>: the Redis client's connections</description></item>
 /// <item><term>1100-1119</term><description><see cref="PresenceLog"/>: presence, the server API's disconnects across nodes</description></item>
+/// <item><term>1300-1349</term><description><c>Mercure.MercureLog</c>: the Mercure hub's publishes and refused tokens</description></item>
 /// <item><term>6001-6099</term><description><c>Herald.Bridge.BridgeLog</c> (<c>Herald.Bridge</c>)</description></item>
 /// </list>
 /// A fault a loop survived is logged with its exception and counted in <c>herald_loop_faults_total{loop}</c>.
@@ -44,6 +45,7 @@ internal static class LogEventIds
         ("UiLog", 800, 899),
         ("RedisLog", 900, 999),
         ("PresenceLog", 1100, 1119),
+        ("MercureLog", 1300, 1349),
         ("BridgeLog", 6001, 6099),
     ];
 }

@@ -15,6 +15,7 @@ public sealed class HubEvent
 {
     private byte[]? _wsFrame;
     private byte[]? _sseFrame;
+    private object? _decoded;
 
     public HubEvent(long id, string topic, string type, ReadOnlyMemory<byte> data, long createdAtMs, long key = 0)
     {
@@ -87,6 +88,24 @@ public sealed class HubEvent
         }
 
         return frame;
+    }
+
+    /// <summary>
+    /// The payload as a protocol of its own reads it (a Mercure update: its topics, privacy and frame), decoded on
+    /// first use and shared, like the wire forms, by every connection that needs it. One decoding per event: an event
+    /// is read through one protocol only (its topic belongs to one area).
+    /// </summary>
+    public T Decoded<T>(Func<HubEvent, T> decode)
+        where T : class
+    {
+        if (Volatile.Read(ref _decoded) is T known)
+        {
+            return known;
+        }
+
+        var value = decode(this);
+        Volatile.Write(ref _decoded, value);
+        return value;
     }
 
     /// <summary>

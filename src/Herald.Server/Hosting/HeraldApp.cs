@@ -117,7 +117,10 @@ public static class HeraldApp
         services.AddSingleton<OperatorPasswords>();
         services.AddSingleton<AccessCache>();
         // The chat domain's topic namespaces: only the chat API, which stores each message, publishes to them.
-        services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed]));
+        // The Mercure hub's one Herald topic is reserved too: only /.well-known/mercure publishes to it, with its checks.
+        services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed, Mercure.MercureUpdate.HeraldTopic]));
+        services.AddSingleton<Mercure.MercureTokens>();
+        services.AddSingleton<Mercure.MercureHistory>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
         services.AddSingleton<GrantWatcher>();
@@ -181,6 +184,10 @@ public static class HeraldApp
         app.MapServerApiEndpoints();
         app.MapHealthEndpoints();
         app.MapHeraldOperations();
+        if (app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value.Mercure.Enabled)
+        {
+            Mercure.MercureEndpoints.MapMercureEndpoints(app);
+        }
 
         // Seed 004's WebSocket-to-SSE bridge at Herald:Bridge:Path (default /proxy), only when Herald:Bridge:Enabled=true.
         Bridge.GatewayBridgeAccess.MapBridgeIfEnabled(app);

@@ -58,6 +58,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         Check(failures, () => AccessService.ValidateOptions(auth));
         Check(failures, () => WidgetCors.ParseOperatorOrigins(options.Cors.OperatorOrigins));
         Check(failures, () => TokenKeyRing.Load(options.AppTokens, "Herald:AppTokens", auth.SigningKey));
+        Check(failures, () => Mercure.MercureTokens.ValidateOptions(options.Mercure));
 
         var streams = options.Streams;
         Range(failures, "Streams:RetryMilliseconds", streams.RetryMilliseconds, 0, HourMs);

@@ -33,9 +33,10 @@ public sealed class StreamHost(
     /// Registers a subscriber, or returns null when the node is at its connection limit or draining
     /// (<see cref="Refusal"/> says which). <paramref name="quiet"/> logs at Debug only: a long poll is one request
     /// per answer, and two Information lines per poll would drown everything else. A widget's stream is watched by the
-    /// <see cref="Auth.GrantWatcher"/> and closed when <paramref name="principal"/>'s grant is withdrawn.
+    /// <see cref="Auth.GrantWatcher"/> and closed when <paramref name="principal"/>'s grant is withdrawn. A
+    /// <paramref name="view"/> narrows and reframes what the stream gets of its topics (see <see cref="EventView"/>).
     /// </summary>
-    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, Auth.Principal principal, bool quiet = false)
+    public Subscriber? TryOpen(HttpContext context, string transport, IReadOnlyList<string> topics, string label, Auth.Principal principal, bool quiet = false, EventView? view = null)
     {
         var clientKey = Api.RateLimits.ClientKey(context);
         if (IsDraining || !tracker.TryReserve(clientKey))
@@ -43,7 +44,7 @@ public sealed class StreamHost(
             return null;
         }
 
-        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey };
+        var subscriber = new Subscriber(transport, topics, _options.MaxQueuedEvents, _options.MaxQueuedBytes) { Abort = context.Abort, ClientKey = clientKey, View = view };
         // Live events queue from here on, before any history is read: nothing published meanwhile is missed,
         // and the writer drops what the replay already covered by id.
         registry.Add(subscriber);

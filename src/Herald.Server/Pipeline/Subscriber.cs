@@ -61,6 +61,9 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     /// <summary>The <c>Hub.ConnectionTracker</c> bucket this connection lives in.</summary>
     internal int TrackerBucket { get; set; }
 
+    /// <summary>What this subscriber takes of its topics' events and how it frames them; null for everything, as Herald frames it.</summary>
+    public EventView? View { get; init; }
+
     /// <summary>Aborts the underlying connection (used when a write hangs past its deadline).</summary>
     public Action? Abort { get; set; }
 
@@ -118,6 +121,13 @@ public sealed class Subscriber : IValueTaskSource<bool>, IThreadPoolWorkItem
     // Queues (or, on overflow, closes); says whether the writer waits for a wake-up, which the caller arranges.
     private bool Enqueue(HubEvent item, out bool wake)
     {
+        if (View is { } view && !view.Accepts(item))
+        {
+            // Not for this subscriber: nothing queued, nothing to wake, and the subscriber stays open.
+            wake = false;
+            return true;
+        }
+
         bool accepted;
         lock (_gate)
         {

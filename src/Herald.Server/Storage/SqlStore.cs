@@ -170,6 +170,14 @@ public abstract class SqlStore : IAsyncDisposable
             : QueryListAsync<EventRecord>(InClause("SELECT * FROM events WHERE topic IN ({0}) AND id > @afterId ORDER BY id LIMIT @limit", topics.Count),
                 TopicParameters(topics, new { afterId, limit }), ct);
 
+    /// <summary>
+    /// The events of <paramref name="topic"/> stored under <paramref name="key"/>, oldest first: a Mercure
+    /// <c>Last-Event-ID</c> that names a publisher's id (the key is a hash of it; the caller compares the ids).
+    /// </summary>
+    public Task<IReadOnlyList<EventRecord>> FindEventsByKeyAsync(string topic, long key, int limit, CancellationToken ct = default) =>
+        QueryListAsync<EventRecord>("SELECT * FROM events WHERE topic = @topic AND event_key = @key ORDER BY id LIMIT @limit",
+            new { topic, key, limit }, ct);
+
     /// <summary>All events with <paramref name="afterId"/> &lt; id ≤ <paramref name="throughId"/>, in id order (catch-up).</summary>
     public Task<IReadOnlyList<EventRecord>> ReadEventRangeAsync(long afterId, long throughId, int limit, CancellationToken ct = default) =>
         QueryListAsync<EventRecord>("SELECT * FROM events WHERE id > @afterId AND id <= @throughId ORDER BY id LIMIT @limit",

@@ -48,7 +48,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
     public async Task StreamAsync(HttpContext context, StreamRequest request)
     {
-        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label, request.Principal);
+        var subscriber = host.TryOpen(context, TransportName, request.Topics, request.Label, request.Principal, view: request.View);
         if (subscriber is null)
         {
             await host.Refusal().ExecuteAsync(context);
@@ -82,7 +82,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                 var result = await replay.ReadAsync(request.Topics, after, context.RequestAborted);
                 if (result.Reset is { } reset)
                 {
-                    writer.Write(reset.SseFrame);
+                    writer.Write(request.View?.SseFrame(reset) ?? reset.SseFrame);
                     stream.LastSent = reset.Id;
                 }
                 else
@@ -95,7 +95,16 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
 
                 foreach (var item in result.Events)
                 {
-                    writer.Write(item.SseFrame);
+                    // What the view refuses is skipped but still passed: the live phase must not send it either.
+                    if (request.View is not { } view)
+                    {
+                        writer.Write(item.SseFrame);
+                    }
+                    else if (view.Accepts(item))
+                    {
+                        writer.Write(view.SseFrame(item));
+                    }
+
                     stream.LastSent = item.Id;
                 }
             }
@@ -239,7 +248,7 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
                 oldest = item.ReceivedTimestamp;
             }
 
-            writer.Write(item.SseFrame);
+            writer.Write(subscriber.View?.SseFrame(item) ?? item.SseFrame);
             kept++;
         }
 

@@ -7,4 +7,5 @@ namespace Herald.Server.Transports;
 /// <param name="ResumeAfter">Last-Event-ID, if the client sent one.</param>
 /// <param name="Label">For logs: e.g. <c>dialog 42</c>.</param>
 /// <param name="Principal">Who opened it; a credential that expires binds the stream (see <see cref="StreamHost.Lease"/>).</param>
-public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, Auth.Principal Principal);
+/// <param name="View">What the stream takes of its topics and how it frames it (Mercure), or null for all of it as Herald frames it.</param>
+public sealed record StreamRequest(IReadOnlyList<string> Topics, long? ResumeAfter, string Label, Auth.Principal Principal, Pipeline.EventView? View = null);

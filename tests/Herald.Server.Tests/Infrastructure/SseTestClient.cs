@@ -49,15 +49,21 @@ public sealed class SseTestClient : IAsyncDisposable
     public TimeSpan Retry { get; private set; }
 
     /// <summary>Opens a stream; the response headers have arrived when this returns.</summary>
-    public static async Task<SseTestClient> ConnectAsync(HttpClient client, string url, string? lastEventId = null)
+    public static Task<SseTestClient> ConnectAsync(HttpClient client, string url, string? lastEventId = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);
-        request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);
         }
 
+        return ConnectAsync(client, request);
+    }
+
+    /// <summary>Opens a stream with a request of the caller's (its own headers: a token, a cookie).</summary>
+    public static async Task<SseTestClient> ConnectAsync(HttpClient client, HttpRequestMessage request)
+    {
+        request.Headers.Accept.ParseAdd("text/event-stream");
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         if (!response.IsSuccessStatusCode)
         {

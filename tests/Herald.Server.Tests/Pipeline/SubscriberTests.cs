@@ -26,6 +26,31 @@ public sealed class SubscriberTests
     }
 
     [Fact]
+    public async Task View_RefusedEventsAreNotQueued_SoTheyNeverOverflowTheQueue()
+    {
+        // A queue of 4: eight refused events would close it as a slow consumer if they were queued.
+        var s = new Subscriber("test", ["t"], 4, 1 << 20) { View = new EvenIdsOnly() };
+        for (var i = 1; i <= 9; i += 2)
+        {
+            Assert.True(s.TryEnqueue(Event(i)));
+        }
+
+        Assert.True(s.TryEnqueue(Event(10)));
+        Assert.Null(s.CloseReason);
+        Assert.True(await s.WaitToReadAsync());
+        var buffer = new HubEvent?[8];
+        Assert.Equal(1, s.Drain(buffer));
+        Assert.Equal(10, buffer[0]!.Id);
+    }
+
+    private sealed class EvenIdsOnly : EventView
+    {
+        public override bool Accepts(HubEvent item) => item.Id % 2 == 0;
+
+        public override byte[] SseFrame(HubEvent item) => item.SseFrame;
+    }
+
+    [Fact]
     public async Task Wait_IsWokenByEnqueueFromAnotherThread()
     {
         var s = new Subscriber("test", ["t"], 100, 1 << 20);

@@ -121,6 +121,9 @@ export class BreakableProxy {
         } else {
           upRes.pipe(res);
         }
+        // The node died mid-response (a killed process): end the client's side too, as a real proxy does.
+        upRes.on('error', () => res.destroy());
+        upRes.on('aborted', () => res.destroy());
       },
     );
     if (kind === 'sse') {

@@ -1,0 +1,21 @@
+namespace Herald.Server.Mercure;
+
+/// <summary>
+/// The Mercure hub's log lines, category <c>Herald.Server.Mercure.MercureEndpoints</c>. Event ids 1300-1349 are
+/// stable (every range: <see cref="Diagnostics.LogEventIds"/>). Topics and tokens are never logged: they are the
+/// application's data and credentials.
+/// </summary>
+internal static partial class MercureLog
+{
+    [LoggerMessage(EventId = 1300, EventName = "MercureUpdatePublished", Level = LogLevel.Debug,
+        Message = "Mercure update published: event_id={EventId}, topics={TopicCount}, private={Private}")]
+    public static partial void Published(ILogger logger, long eventId, int topicCount, bool @private);
+
+    [LoggerMessage(EventId = 1301, EventName = "MercureTokenRefused", Level = LogLevel.Information,
+        Message = "Mercure {Role} token refused (signature, lifetime, issuer, audience or grants): {Method} from {Client}")]
+    public static partial void TokenRefused(ILogger logger, MercureRole role, string method, string client);
+
+    [LoggerMessage(EventId = 1302, EventName = "MercurePublishForbidden", Level = LogLevel.Information,
+        Message = "Mercure publish refused: the token grants publishing to none or only some of the update's {TopicCount} topics")]
+    public static partial void PublishForbidden(ILogger logger, int topicCount);
+}
