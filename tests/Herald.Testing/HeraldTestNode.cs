@@ -21,6 +21,8 @@ namespace Herald.Testing;
 /// <item><see cref="StartInProcessAsync"/>: Kestrel in the test process; its services and log are at hand (<see cref="Services"/>, <see cref="Logs"/>).</item>
 /// <item><see cref="StartProcessAsync"/>: <c>dotnet herald.dll</c>, for tests where nodes must be independent: two nodes behind one
 /// Redis, kill -9, SIGTERM and a drain. The test project must reference src/Herald.Cli so that herald.dll is next to it.</item>
+/// <item><see cref="StartCommandAsync"/>: the command a user runs (the installed tool, the single-file build, <c>dotnet run</c>), in its
+/// own working directory, with none of the test settings below.</item>
 /// </list>
 /// Either can be stopped and started again on the same port and data directory.
 /// </summary>
@@ -31,6 +33,7 @@ public sealed class HeraldTestNode : IAsyncDisposable
     public const string AdminPassword = "herald-dev-password";
 
     private readonly List<string> _args;
+    private readonly Func<ProcessStartInfo>? _command;
     private readonly string _environment;
     private readonly bool _ownsDirectory;
     private readonly bool _inProcess;
@@ -48,6 +51,14 @@ public sealed class HeraldTestNode : IAsyncDisposable
         _args = [.. Settings(DataDirectory, settings).Select(kv => $"--{kv.Key}={kv.Value}")];
     }
 
+    private HeraldTestNode(Func<ProcessStartInfo> command, string workingDirectory)
+    {
+        _command = command;
+        _environment = "";
+        _args = [];
+        DataDirectory = workingDirectory;
+    }
+
     public Uri BaseAddress { get; private set; } = null!;
 
     public int Port => BaseAddress.Port;
@@ -56,6 +67,9 @@ public sealed class HeraldTestNode : IAsyncDisposable
     public HttpClient Client { get; private set; } = null!;
 
     public string DataDirectory { get; }
+
+    /// <summary>The process id of a node in its own process while it runs.</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
 
     /// <summary>The in-process node's services.</summary>
     public IServiceProvider Services => (_app ?? throw new InvalidOperationException("Only a running in-process node has services at hand.")).Services;
@@ -103,12 +117,35 @@ public sealed class HeraldTestNode : IAsyncDisposable
     public static async Task<HeraldTestNode> StartProcessAsync(IEnumerable<KeyValuePair<string, string>>? settings = null, string? dataDirectory = null,
         int? port = null)
     {
-        var dll = HeraldDll();
+        _ = HeraldDll();
         var node = new HeraldTestNode(inProcess: false, settings, dataDirectory, "Development");
         node.SetAddress(new Uri($"http://127.0.0.1:{port ?? LoopbackPort.GetFree()}"));
         try
         {
-            await node.LaunchProcessAsync(dll);
+            await node.LaunchProcessAsync();
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+
+        return node;
+    }
+
+    /// <summary>
+    /// Starts a node as a user starts one: <paramref name="command"/> (the installed tool, the single-file build,
+    /// <c>dotnet run</c>) with <c>--urls</c> on a free port added, and nothing of the test's own: the data directory,
+    /// log levels and settings are whatever the command finds in its working directory and environment, and its
+    /// output has the start-up log (Information). <see cref="DataDirectory"/> is the command's working directory.
+    /// </summary>
+    public static async Task<HeraldTestNode> StartCommandAsync(Func<ProcessStartInfo> command)
+    {
+        var node = new HeraldTestNode(command, command().WorkingDirectory);
+        node.SetAddress(new Uri($"http://127.0.0.1:{LoopbackPort.GetFree()}"));
+        try
+        {
+            await node.LaunchProcessAsync();
         }
         catch
         {
@@ -120,7 +157,7 @@ public sealed class HeraldTestNode : IAsyncDisposable
     }
 
     /// <summary>Starts the node again after <see cref="StopAsync"/> or <see cref="KillAsync"/>, on the same port and data directory.</summary>
-    public Task StartAsync() => _inProcess ? LaunchInProcessAsync(Port) : LaunchProcessAsync(HeraldDll());
+    public Task StartAsync() => _inProcess ? LaunchInProcessAsync(Port) : LaunchProcessAsync();
 
     /// <summary>
     /// A graceful stop (SIGTERM to a process: the drain runs) that must end within <paramref name="timeout"/>.
@@ -345,11 +382,13 @@ public sealed class HeraldTestNode : IAsyncDisposable
         await app.DisposeAsync();
     }
 
-    private async Task LaunchProcessAsync(string dll)
+    private async Task LaunchProcessAsync()
     {
         _process?.Dispose();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
+        var start = _command?.Invoke() ?? new ProcessStartInfo("dotnet") { ArgumentList = { HeraldDll() } };
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseAddress.ToString().TrimEnd('/'));
         foreach (var arg in _args)
@@ -357,8 +396,11 @@ public sealed class HeraldTestNode : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = _environment;
-        start.Environment["DOTNET_gcServer"] = "0";
+        if (_command is null)
+        {
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = _environment;
+            start.Environment["DOTNET_gcServer"] = "0";
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         _process = process;
         process.OutputDataReceived += (_, e) => Append(e.Data);

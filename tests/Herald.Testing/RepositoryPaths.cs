@@ -8,6 +8,9 @@ public static class RepositoryPaths
 
     public static string NginxConf => Path.Combine(Root, "deploy", "nginx.conf");
 
+    /// <summary>The build configuration of the running tests (<c>Release</c> or <c>Debug</c>: bin/{Configuration}/net10.0/).</summary>
+    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

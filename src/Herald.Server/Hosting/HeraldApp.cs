@@ -11,6 +11,8 @@ using Herald.Server.Topics;
 using Herald.Server.Transports;
 using Herald.Server.Ui;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 
 namespace Herald.Server.Hosting;
@@ -20,7 +22,17 @@ public static class HeraldApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // The content root is the directory the command was run from, however Herald was started (dotnet run, the
+        // installed tool, the single-file build): every relative path an operator gives (Herald:Storage:DataDirectory, a
+        // Kestrel certificate file, an appsettings.json of their own) means what it says in their shell. What ships with
+        // Herald is found where it is installed: its appsettings.json (AddInstalledSettings) and the web root.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = Environment.CurrentDirectory,
+            WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+        });
+        AddInstalledSettings(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
             builder.WebHost.UseUrls(HeraldOptions.DefaultUrl);
@@ -34,6 +46,28 @@ public static class HeraldApp
         _ = app.Services.GetRequiredService<IOptions<HeraldOptions>>().Value;
         MapHerald(app);
         return app;
+    }
+
+    /// <summary>
+    /// The appsettings.json (and appsettings.{Environment}.json) installed next to the program, read before those of the
+    /// working directory, which override them, and before the environment and the command line, which override both.
+    /// </summary>
+    private static void AddInstalledSettings(WebApplicationBuilder builder)
+    {
+        var installed = AppContext.BaseDirectory;
+        if (Path.GetFullPath(installed).TrimEnd(Path.DirectorySeparatorChar) == Path.GetFullPath(builder.Environment.ContentRootPath).TrimEnd(Path.DirectorySeparatorChar))
+        {
+            return;
+        }
+
+        var sources = builder.Configuration.Sources;
+        var first = sources.Select((source, index) => (source, index)).FirstOrDefault(s => s.source is JsonConfigurationSource).index;
+        var files = new PhysicalFileProvider(installed);
+        string[] names = ["appsettings.json", $"appsettings.{builder.Environment.EnvironmentName}.json"];
+        foreach (var name in names.Reverse())
+        {
+            sources.Insert(first, new JsonConfigurationSource { FileProvider = files, Path = name, Optional = true, ReloadOnChange = false });
+        }
     }
 
     /// <summary>

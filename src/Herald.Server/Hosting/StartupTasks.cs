@@ -39,7 +39,7 @@ internal sealed class StartupTasks(
         {
             var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             var first = addresses.FirstOrDefault() ?? HeraldOptions.DefaultUrl;
-            OperationsLog.Listening(logger, string.Join(", ", addresses), store.Dialect.Name);
+            OperationsLog.Listening(logger, string.Join(", ", addresses), store.Dialect.Name, store.Location);
             if (login is { } l)
             {
                 OperationsLog.LoginHint(logger, first, l.Email, l.Password);

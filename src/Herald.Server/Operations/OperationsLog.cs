@@ -10,8 +10,8 @@ internal static partial class OperationsLog
         Message = "Herald:Auth:SigningKey is not set: using the Development default key. Never run like this in production.")]
     public static partial void DevelopmentSigningKey(ILogger logger);
 
-    [LoggerMessage(EventId = 701, EventName = "Listening", Level = LogLevel.Information, Message = "Herald listening on {Addresses} (storage: {Provider})")]
-    public static partial void Listening(ILogger logger, string addresses, string provider);
+    [LoggerMessage(EventId = 701, EventName = "Listening", Level = LogLevel.Information, Message = "Herald listening on {Addresses} (storage: {Provider} at {Database})")]
+    public static partial void Listening(ILogger logger, string addresses, string provider, string database);
 
     [LoggerMessage(EventId = 702, EventName = "LoginHint", Level = LogLevel.Information,
         Message = "Log in: curl -X POST {Url}/api/auth/login -H 'Content-Type: application/json' -d '{{\"email\":\"{Email}\",\"password\":\"{Password}\"}}'")]

@@ -30,11 +30,14 @@ public sealed class PostgresStore : SqlStore
     public PostgresStore(string connectionString) : base(PostgresDialect.Instance)
     {
         var builder = WithDefaults(connectionString);
+        Location = $"{builder.Host}:{builder.Port}/{builder.Database}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         builder.MaxPoolSize = Math.Min(builder.MaxPoolSize, WritePoolSize);
         builder.MinPoolSize = Math.Min(builder.MinPoolSize, builder.MaxPoolSize);
         _writeDataSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
+
+    public override string Location { get; }
 
     /// <summary>
     /// Defaults unless the connection string sets them. Automatic statement preparation (<c>Max Auto Prepare=0</c>

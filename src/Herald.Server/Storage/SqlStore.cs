@@ -22,6 +22,9 @@ public abstract class SqlStore : IAsyncDisposable
 
     public SqlDialect Dialect { get; }
 
+    /// <summary>Where the data is, for the start-up log: an absolute file path, or a server and database (never a password).</summary>
+    public abstract string Location { get; }
+
     /// <summary>Opens a connection for reads.</summary>
     protected abstract ValueTask<DbConnection> OpenReadConnectionAsync(CancellationToken cancellationToken);
 

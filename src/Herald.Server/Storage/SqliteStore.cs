@@ -54,6 +54,8 @@ public sealed class SqliteStore : SqlStore
 
     public string DatabasePath { get; }
 
+    public override string Location => Path.GetFullPath(DatabasePath);
+
     /// <summary>The connection string, which is also the key of the store's connection pool in Microsoft.Data.Sqlite.</summary>
     internal string ConnectionString => _connectionString;
 
