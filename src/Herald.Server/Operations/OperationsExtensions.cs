@@ -50,7 +50,9 @@ public static class OperationsExtensions
         {
             // Created now, not at the first scrape, so counters count from the start.
             var exporter = app.Services.GetRequiredService<PrometheusExporter>();
-            app.MapGet(metrics.Path, () => Results.Text(exporter.Scrape(), PrometheusExporter.ContentType))
+            // HEAD too: uptime checks and load balancers probe with it, and a 405 reads as "the exporter is down".
+            // Kestrel sends a HEAD answer's headers and drops its body.
+            app.MapMethods(metrics.Path, [HttpMethods.Get, HttpMethods.Head], () => Results.Text(exporter.Scrape(), PrometheusExporter.ContentType))
                 .ExcludeFromDescription();
         }
     }
