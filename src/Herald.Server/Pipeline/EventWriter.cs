@@ -36,6 +36,7 @@ public sealed class EventWriter : BackgroundService
         _bus = bus;
         _logger = logger;
         _maxBatch = Math.Max(1, options.Value.Storage.MaxWriteBatch);
+        metrics.ObserveWriteQueue(() => _queue.Reader.Count);
     }
 
     /// <summary>Queues <paramref name="command"/> and completes once it has committed (or failed).</summary>
