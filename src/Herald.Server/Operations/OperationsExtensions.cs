@@ -22,6 +22,7 @@ public static class OperationsExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => o.ShutdownTimeout = herald.Value.Shutdown.DrainTimeout);
         services.AddHostedService<GracefulDrain>();
         services.AddSingleton<PrometheusExporter>();
+        builder.AddHeraldOpenTelemetry();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => ConfigureForwarding(o, herald.Value.Network));
 
         // The default encoder escapes every non-ASCII character, so `grep "WIDGET→ADMIN"` would find nothing in JSON logs.
