@@ -82,7 +82,7 @@ public sealed partial class PrometheusScrapeTests : IAsyncLifetime
                 var series = name.Value;
                 var family = HistogramSuffix().Replace(series, "");
                 Assert.True(exposition.HasFamily(series) || exposition.TypeOf(family) == "histogram" || stored.Contains(series),
-                    $"the dashboard's query names {series}, which Herald does not export: {query}");
+                    $"the dashboard's query names {series}, which Herald does not export: {query}\nExported families: {string.Join(' ', exposition.Text.Split('\n').Where(l => l.StartsWith("# TYPE", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]))}");
             }
 
             // Grafana's variables, as the dashboard's defaults would resolve them.
