@@ -19,7 +19,7 @@ namespace Herald.Bench.Micro;
 /// Times are per publish; divide by N for per delivery.
 /// </remarks>
 [MemoryDiagnoser]
-public class FanOutBenchmarks
+public class FanOutBenchmarks : IDisposable
 {
     private readonly HubEvent?[] _batch = new HubEvent?[64];
     private TopicRegistry _registry = new();
@@ -28,12 +28,29 @@ public class FanOutBenchmarks
     private Task[] _writers = [];
     private long _drained;
     private long _expected;
+    private System.Diagnostics.ActivityListener? _listener;
 
     [Params(1, 100, 10_000)]
     public int Subscribers { get; set; }
 
     [GlobalSetup(Target = nameof(PublishAndDrain))]
     public void SetupSync() => Setup(asyncWriters: false);
+
+    // Tracing on: a listener samples every span and the event carries a context, so each publish starts one
+    // herald.deliver span (with one span event per subscriber up to HeraldTracing.MaxSubscriberEvents).
+    [GlobalSetup(Target = nameof(PublishAndDrainTraced))]
+    public void SetupTraced()
+    {
+        Setup(asyncWriters: false);
+        _listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Herald.Server.Diagnostics.HeraldTracing.SourceName,
+            Sample = static (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(_listener);
+        _event.TraceContext = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(),
+            System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded, isRemote: true);
+    }
 
     [GlobalSetup(Target = nameof(PublishToAsyncWriters))]
     public void SetupAsync() => Setup(asyncWriters: true);
@@ -59,6 +76,8 @@ public class FanOutBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        _listener?.Dispose();
+        _listener = null;
         foreach (var s in _subscribers)
         {
             s.Close(Herald.Protocol.Disconnect.ClientClosed);
@@ -79,6 +98,15 @@ public class FanOutBenchmarks
 
         return delivered;
     }
+
+    public void Dispose()
+    {
+        _listener?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Benchmark]
+    public int PublishAndDrainTraced() => PublishAndDrain();
 
     [Benchmark]
     public int PublishToAsyncWriters()

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Herald.Protocol;
@@ -17,6 +18,11 @@ namespace Herald.Server.Backplane;
 /// <code>
 /// {&lt;data members&gt;,"event_id":17,"event":"message","herald_node":"a1b2","herald_key":0,"herald_ts":1763800000000}
 /// </code>
+/// <para>A traced event (<see cref="HubEvent.TraceContext"/>) appends its W3C <c>traceparent</c> last,
+/// <c>,"herald_trace":"00-&lt;trace id&gt;-&lt;span id&gt;-01"</c>, so the receiving node's <c>herald.deliver</c> span is a
+/// child of the publishing node's <c>herald.publish</c>. Payloads without it (every untraced event, and every node
+/// before tracing) decode as before. A node older than the member drops a traced payload as foreign and reads the
+/// event from the store (its catch-up), so a rolling upgrade with tracing on delays, never loses.</para>
 /// <para>A receiver finds the last top-level <c>"event_id"</c> member; everything before its comma, closed with
 /// <c>}</c>, is the data exactly as the publisher had it, so no re-encoding happens and every node builds
 /// byte-identical frames. Data that is not a JSON object travels as <c>{"herald_data":&lt;data&gt;,"event_id":...}</c>.
@@ -57,6 +63,11 @@ public static class RedisProtocol
         WriteNumber(writer, item.Key);
         Write(writer, ",\"herald_ts\":"u8);
         WriteNumber(writer, item.CreatedAtMs);
+        if (item.IsTraced)
+        {
+            WriteTraceParent(writer, item.TraceContext);
+        }
+
         Write(writer, "}"u8);
         return writer.WrittenSpan.ToArray();
     }
@@ -76,7 +87,7 @@ public static class RedisProtocol
             }
 
             long id = -1, key = 0, ts = 0;
-            string? type = null;
+            string? type = null, trace = null;
             var trailerStart = -1;
             ReadOnlyMemory<byte> wrapped = default;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -118,6 +129,13 @@ public static class RedisProtocol
                     continue;
                 }
 
+                if (trailerStart >= 0 && reader.ValueTextEquals("herald_trace"u8))
+                {
+                    reader.Read();
+                    trace = reader.GetString();
+                    continue;
+                }
+
                 var isWrapped = reader.ValueTextEquals("herald_data"u8) && start == 1;
                 reader.Read();
                 var valueStart = (int)reader.TokenStartIndex;
@@ -130,6 +148,7 @@ public static class RedisProtocol
                 // A data member after "event_id": that "event_id" belonged to the data; keep looking for ours.
                 trailerStart = -1;
                 type = null;
+                trace = null;
             }
 
             if (trailerStart < 0 || id < 0 || type is null || !ProtocolNames.IsValidEventName(type))
@@ -155,12 +174,28 @@ public static class RedisProtocol
             }
 
             item = new HubEvent(id, topic, type, data, ts, key);
+            // A malformed traceparent loses the trace, not the event.
+            if (trace is not null && ActivityContext.TryParse(trace, null, isRemote: true, out var context))
+            {
+                item.TraceContext = context;
+            }
+
             return true;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             return false;
         }
+    }
+
+    // W3C Trace Context, version 00: "00-" 32 hex trace id "-" 16 hex parent id "-" 2 hex flags.
+    private static void WriteTraceParent(ArrayBufferWriter<byte> writer, ActivityContext context)
+    {
+        Write(writer, ",\"herald_trace\":\"00-"u8);
+        Write(writer, Encoding.ASCII.GetBytes(context.TraceId.ToHexString()));
+        Write(writer, "-"u8);
+        Write(writer, Encoding.ASCII.GetBytes(context.SpanId.ToHexString()));
+        Write(writer, (context.TraceFlags & ActivityTraceFlags.Recorded) != 0 ? "-01\""u8 : "-00\""u8);
     }
 
     private static void Write(ArrayBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)

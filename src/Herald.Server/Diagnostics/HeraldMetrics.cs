@@ -52,6 +52,8 @@ public sealed class HeraldMetrics : IDisposable
             description: "1 for the backplane's current state (connected, disconnected, disabled), 0 for the others");
         _meter.CreateObservableCounter("herald.redis.reconnects", () => _redisReconnects?.Invoke() ?? 0,
             description: "Times a Redis backplane connection was re-established");
+        _meter.CreateObservableGauge("herald.store.write_queue", () => _writeQueue?.Invoke() ?? 0, "{write}",
+            "Writes waiting for the node's writer; a queue that grows is a store that cannot keep up");
     }
 
     public CountedCounter EventsPublished { get; }
@@ -104,12 +106,16 @@ public sealed class HeraldMetrics : IDisposable
         _redisState = state;
     }
 
+    /// <summary>Makes <c>herald.store.write_queue</c> report what <paramref name="length"/> returns (the writer sets it).</summary>
+    public void ObserveWriteQueue(Func<int> length) => _writeQueue = length;
+
     public void Dispose() => _meter.Dispose();
 
     private static readonly string[] RedisStates = ["connected", "disconnected", "disabled"];
 
     private Func<string>? _redisState;
     private Func<long>? _redisReconnects;
+    private Func<int>? _writeQueue;
 
     private IEnumerable<Measurement<int>> ObserveRedisStates()
     {

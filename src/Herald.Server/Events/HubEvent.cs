@@ -66,6 +66,16 @@ public sealed class HubEvent
 
     public long CreatedAtMs { get; }
 
+    /// <summary>
+    /// The W3C trace context of the span that published this event (<c>herald.publish</c>), or default when the event
+    /// is not traced: then fan-out starts no span (see <c>Diagnostics/HeraldTracing</c>). Carried across nodes in the
+    /// backplane payload.
+    /// </summary>
+    internal ActivityContext TraceContext { get; set; }
+
+    /// <summary>True when <see cref="TraceContext"/> is set: one reference comparison.</summary>
+    internal bool IsTraced => TraceContext.TraceId != default;
+
     public bool IsDurable => Id > 0;
 
     /// <summary>The complete SSE frame: <c>id:</c>, <c>event:</c>, <c>data:</c> lines and the blank line.</summary>

@@ -22,6 +22,7 @@ public static class OperationsExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => o.ShutdownTimeout = herald.Value.Shutdown.DrainTimeout);
         services.AddHostedService<GracefulDrain>();
         services.AddSingleton<PrometheusExporter>();
+        builder.AddHeraldOpenTelemetry();
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<HeraldOptions>>((o, herald) => ConfigureForwarding(o, herald.Value.Network));
 
         // The default encoder escapes every non-ASCII character, so `grep "WIDGET→ADMIN"` would find nothing in JSON logs.
@@ -50,7 +51,9 @@ public static class OperationsExtensions
         {
             // Created now, not at the first scrape, so counters count from the start.
             var exporter = app.Services.GetRequiredService<PrometheusExporter>();
-            app.MapGet(metrics.Path, () => Results.Text(exporter.Scrape(), PrometheusExporter.ContentType))
+            // HEAD too: uptime checks and load balancers probe with it, and a 405 reads as "the exporter is down".
+            // Kestrel sends a HEAD answer's headers and drops its body.
+            app.MapMethods(metrics.Path, [HttpMethods.Get, HttpMethods.Head], () => Results.Text(exporter.Scrape(), PrometheusExporter.ContentType))
                 .ExcludeFromDescription();
         }
     }

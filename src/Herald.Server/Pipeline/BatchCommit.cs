@@ -50,6 +50,7 @@ public static class BatchCommit
             }
             else
             {
+                context.TraceParent = commands[i].TraceParent;
                 results.Add(await commands[i].ExecuteAsync(context, cancellationToken));
                 i++;
             }
@@ -68,7 +69,8 @@ public static class BatchCommit
         for (var i = 0; i < pending.Count; i++)
         {
             pending[i].Id = firstId + i;
-            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key);
+            // The emitting command's context for now; EventWriter replaces it with its publish span's.
+            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key) { TraceContext = pending[i].TraceParent };
         }
 
         return committed;
@@ -85,6 +87,7 @@ public static class BatchCommit
             batch.Transaction = context.Transaction;
             for (var i = from; i < to; i++)
             {
+                context.TraceParent = commands[i].TraceParent;
                 ((IBatchedWrite)commands[i]).AddTo(batch, context);
             }
 
@@ -102,6 +105,7 @@ public static class BatchCommit
 
         for (var i = from; i < to; i++)
         {
+            context.TraceParent = commands[i].TraceParent;
             results.Add(await ((IBatchedWrite)commands[i]).CompleteAsync(context, ct));
         }
     }

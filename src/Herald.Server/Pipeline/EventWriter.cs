@@ -36,12 +36,18 @@ public sealed class EventWriter : BackgroundService
         _bus = bus;
         _logger = logger;
         _maxBatch = Math.Max(1, options.Value.Storage.MaxWriteBatch);
+        metrics.ObserveWriteQueue(() => _queue.Reader.Count);
     }
 
     /// <summary>Queues <paramref name="command"/> and completes once it has committed (or failed).</summary>
     public async Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken cancellationToken = default)
     {
         command.QueuedAt = Stopwatch.GetTimestamp();
+        if (HeraldTracing.Enabled && Activity.Current is { } caller)
+        {
+            command.TraceParent = caller.Context;
+        }
+
         await _queue.Writer.WriteAsync(command, cancellationToken);
         return (T)(await command.Completion.Task)!;
     }
@@ -121,8 +127,11 @@ public sealed class EventWriter : BackgroundService
         var committed = Stopwatch.GetTimestamp();
         if (events.Count > 0)
         {
+            List<Activity>? spans = null;
+            var current = Activity.Current;
             try
             {
+                spans = TraceCommit(batch.Count, events, started);
                 _bus.Publish(events);
             }
             catch (Exception ex)
@@ -130,6 +139,15 @@ public sealed class EventWriter : BackgroundService
                 // A fault in delivery, not in the write: the events are in the store, so subscribers still get them
                 // by Last-Event-ID, and other nodes through their store catch-up.
                 AfterCommitFault(events, ex);
+            }
+            finally
+            {
+                if (spans is not null)
+                {
+                    spans.ForEach(static span => span.Stop());
+                    // Starting spans made them current in the writer's loop; the next batch must not inherit one.
+                    Activity.Current = current;
+                }
             }
         }
 
@@ -156,6 +174,57 @@ public sealed class EventWriter : BackgroundService
         {
             AfterCommitFault(events, ex);
         }
+    }
+
+    /// <summary>
+    /// For each traced command of the batch: a <c>herald.commit</c> span (the batch's transaction, as a child of the
+    /// command's caller) and a <c>herald.publish</c> span under it, left open around the bus's publish and returned
+    /// for the caller to stop. The command's events then carry the publish span's context to every node.
+    /// </summary>
+    /// <returns>The open publish spans, or null when nothing in the batch is traced (the usual case: no allocation).</returns>
+    private List<Activity>? TraceCommit(int batchSize, IReadOnlyList<HubEvent> events, long started)
+    {
+        List<Activity>? spans = null;
+        List<(ActivityTraceId Trace, ActivitySpanId Parent, ActivityContext Publish, List<long> Ids)>? traced = null;
+        foreach (var item in events)
+        {
+            if (!item.IsTraced)
+            {
+                continue;
+            }
+
+            var parent = item.TraceContext;
+            traced ??= [];
+            var index = traced.FindIndex(t => t.Trace == parent.TraceId && t.Parent == parent.SpanId);
+            if (index < 0)
+            {
+                var startedAt = DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(started);
+                using (var commit = HeraldTracing.Source.StartActivity("herald.commit", ActivityKind.Internal, parent, startTime: startedAt))
+                {
+                    commit?.SetTag("herald.batch.size", batchSize);
+                    var publish = commit is null ? null : HeraldTracing.Source.StartActivity("herald.publish", ActivityKind.Producer, commit.Context);
+                    if (publish is not null)
+                    {
+                        publish.SetTag("herald.backplane", _bus.State == "disabled" ? "in-process" : "redis");
+                        (spans ??= []).Add(publish);
+                    }
+
+                    traced.Add((parent.TraceId, parent.SpanId, publish?.Context ?? default, []));
+                    index = traced.Count - 1;
+                }
+            }
+
+            item.TraceContext = traced[index].Publish;
+            traced[index].Ids.Add(item.Id);
+        }
+
+        foreach (var span in spans ?? [])
+        {
+            var ids = traced!.Find(t => t.Publish.SpanId == span.SpanId).Ids;
+            span.SetTag("herald.event_ids", ids.ToArray());
+        }
+
+        return spans;
     }
 
     private void AfterCommitFault(IReadOnlyList<HubEvent> events, Exception exception)

@@ -12,4 +12,7 @@ public sealed class PendingEvent(string topic, string type, byte[] data, long ke
 
     /// <summary>The event id, assigned at commit; 0 until then.</summary>
     public long Id { get; internal set; }
+
+    /// <summary>The emitting command's <see cref="WriteCommand.TraceParent"/>.</summary>
+    internal System.Diagnostics.ActivityContext TraceParent { get; init; }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 
@@ -53,7 +54,41 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
     }
 
     /// <summary>Queues <paramref name="item"/> to every subscriber of its topic; returns how many accepted it.</summary>
-    public int Publish(HubEvent item)
+    /// <remarks>An untraced event (tracing off: all of them) pays one field test here, once per event, not per delivery.</remarks>
+    public int Publish(HubEvent item) => item.IsTraced && _topics.ContainsKey(item.Topic) ? PublishTraced(item) : PublishCore(item);
+
+    /// <summary>
+    /// One <c>herald.deliver</c> span for this node's whole fan-out of the event, a child of the publishing node's
+    /// <c>herald.publish</c>: the count it was queued to and, for a small topic, each connection as a span event. A node
+    /// with no subscriber of the topic adds no span: a trace shows the nodes the message reached someone on.
+    /// </summary>
+    private int PublishTraced(HubEvent item)
+    {
+        using var activity = HeraldTracing.Source.StartActivity("herald.deliver", ActivityKind.Consumer, item.TraceContext);
+        var delivered = PublishCore(item);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("herald.event_id", item.Id);
+            activity.SetTag("herald.topic", item.Topic);
+            activity.SetTag("herald.event", item.Type);
+            activity.SetTag("herald.subscribers", delivered);
+            if (_topics.TryGetValue(item.Topic, out var entry) && entry.Snapshot is { Length: <= HeraldTracing.MaxSubscriberEvents } subscribers)
+            {
+                foreach (var subscriber in subscribers)
+                {
+                    activity.AddEvent(new ActivityEvent("herald.subscriber", tags: new ActivityTagsCollection
+                    {
+                        ["herald.transport"] = subscriber.Transport,
+                        ["client.address"] = subscriber.ClientKey,
+                    }));
+                }
+            }
+        }
+
+        return delivered;
+    }
+
+    private int PublishCore(HubEvent item)
     {
         if (!_topics.TryGetValue(item.Topic, out var entry))
         {

@@ -14,6 +14,9 @@ public abstract class WriteCommand
 
     /// <summary>When the command was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for <c>herald.store.write.latency</c>.</summary>
     internal long QueuedAt { get; set; }
+
+    /// <summary>The caller's span (the POST) when tracing is on, so that the commit's span is its child; default otherwise.</summary>
+    internal System.Diagnostics.ActivityContext TraceParent { get; set; }
 }
 
 /// <summary>A <see cref="WriteCommand"/> with a typed result.</summary>

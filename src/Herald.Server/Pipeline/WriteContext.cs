@@ -27,6 +27,9 @@ public sealed class WriteContext
     /// <summary>One timestamp for the whole batch, Unix milliseconds.</summary>
     public long NowMs { get; }
 
+    /// <summary>The trace context of the command running now; the events it emits carry it to the writer's spans.</summary>
+    internal System.Diagnostics.ActivityContext TraceParent { get; set; }
+
     /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
     /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>
     /// <param name="topic">The topic.</param>
@@ -35,7 +38,7 @@ public sealed class WriteContext
     /// <param name="key">Optional filter key within the topic (see <see cref="Events.HubEvent.Key"/>).</param>
     public PendingEvent Emit(string topic, string type, byte[] data, long key = 0)
     {
-        var pending = new PendingEvent(topic, type, data, key);
+        var pending = new PendingEvent(topic, type, data, key) { TraceParent = TraceParent };
         _events.Add(pending);
         return pending;
     }

@@ -31,6 +31,33 @@ public sealed class RedisProtocolTests
     }
 
     [Fact]
+    public void TracedEvent_CarriesItsW3CTraceParent_AndAnUntracedPayloadIsUnchanged()
+    {
+        var data = "{\"type\":\"message:new\"}"u8.ToArray();
+        var untraced = Encoding.UTF8.GetString(RedisProtocol.Encode(new HubEvent(5, "dialog:1", "message", data, 7), "n"));
+        // The payload every node has published so far, byte for byte: old and new nodes read each other's untraced events.
+        Assert.Equal("{\"type\":\"message:new\",\"event_id\":5,\"event\":\"message\",\"herald_node\":\"n\",\"herald_key\":0,\"herald_ts\":7}", untraced);
+
+        var context = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(),
+            System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded);
+        var traced = new HubEvent(5, "dialog:1", "message", data, 7) { TraceContext = context };
+        var payload = RedisProtocol.Encode(traced, "n");
+        Assert.EndsWith($",\"herald_ts\":7,\"herald_trace\":\"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-01\"}}",
+            Encoding.UTF8.GetString(payload), StringComparison.Ordinal);
+        Assert.True(RedisProtocol.TryDecode("dialog:1", payload, out var decoded, out _));
+        Assert.Equal(context.TraceId, decoded!.TraceContext.TraceId);
+        Assert.Equal(context.SpanId, decoded.TraceContext.SpanId);
+        Assert.True(decoded.TraceContext.IsRemote);
+        Assert.Equal(data, decoded.Data.ToArray());
+
+        // A broken traceparent loses the trace, not the event.
+        var broken = Encoding.UTF8.GetBytes(untraced[..^1] + ",\"herald_trace\":\"00-zz\"}");
+        Assert.True(RedisProtocol.TryDecode("dialog:1", broken, out var kept, out _));
+        Assert.False(kept!.IsTraced);
+        Assert.Equal(data, kept.Data.ToArray());
+    }
+
+    [Fact]
     public void Encode_DialogEvent_LooksLikeSeed000WithTheEventId()
     {
         var payload = Encoding.UTF8.GetString(RedisProtocol.Encode(

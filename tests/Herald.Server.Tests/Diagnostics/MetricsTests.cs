@@ -95,6 +95,17 @@ public sealed class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_Head_AnswersOkWithTheContentTypeAndNoBody()
+    {
+        // Uptime checks and load balancers probe with HEAD; a 405 read as "the exporter is down" (issue 19).
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/metrics");
+        using var response = await _server.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(PrometheusExporter.ContentType, response.Content.Headers.ContentType?.ToString());
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Metrics_Disabled_EndpointIsNotServed()
     {
         await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Metrics:Enabled"] = "false" });
