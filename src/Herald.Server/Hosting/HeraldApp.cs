@@ -42,7 +42,14 @@ public static class HeraldApp
     /// </summary>
     private static void ApplyLoggingDefaults(WebApplicationBuilder builder)
     {
-        foreach (var (category, level) in new[] { ("Microsoft.AspNetCore", LogLevel.Warning), ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None) })
+        // The host logs "Hosting failed to start" with the whole stack trace of an exception that StartAsync/RunAsync
+        // throws to the caller anyway (herald serve prints a known one as one line): at Critical it keeps only
+        // "a BackgroundService failed, stopping the host", which nobody else reports.
+        foreach (var (category, level) in new[]
+        {
+            ("Microsoft.AspNetCore", LogLevel.Warning), ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None),
+            ("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),
+        })
         {
             if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
             {
@@ -185,20 +192,42 @@ public static class HeraldApp
         new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
 
     // HeraldOptionsValidator has refused any other provider, and postgres without a connection string, at start.
-    private static SqlStore CreateStore(StorageOptions storage) =>
-        storage.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
-            ? new SqliteStore(Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db"))
-            : new PostgresStore(storage.ConnectionString!);
+    private static SqlStore CreateStore(StorageOptions storage)
+    {
+        if (!storage.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            return new PostgresStore(storage.ConnectionString!);
+        }
+
+        var path = Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db");
+        try
+        {
+            return new SqliteStore(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Data.Common.DbException)
+        {
+            // SQLite's own words ("SQLite Error 14: 'unable to open database file'") name neither the file nor the setting.
+            throw new HeraldStartupException(
+                $"Herald:Storage:DataDirectory is '{storage.DataDirectory}': Herald cannot keep its database at {path} ({ex.Message.TrimEnd('.')}). "
+                + "Expected a directory this user can create and write; set Herald:Storage:DataDirectory or fix its permissions.", ex);
+        }
+    }
 
     /// <summary>Relative data directories are relative to the working directory, where an operator expects them.</summary>
     private static string ResolveDataDirectory(string directory) => Path.GetFullPath(directory, Environment.CurrentDirectory);
 
     /// <summary>
-    /// Binds <c>Herald:*</c>; a value the binder cannot convert (<c>HeartbeatInterval=abc</c>) fails like any other
-    /// invalid setting, with the binder's message, which names the key and the type it expected.
+    /// Binds <c>Herald:*</c>; a value that is not of its setting's type (<c>HeartbeatInterval=abc</c>) fails like any
+    /// other invalid setting, with a line naming the key and the format expected (<see cref="SettingFormats"/>).
     /// </summary>
     private static void Bind(IConfigurationSection section, HeraldOptions options)
     {
+        if (SettingFormats.Check(section, typeof(HeraldOptions)) is { Count: > 0 } failures)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(HeraldOptions), failures);
+        }
+
+        // Any other conversion the binder refuses (a type SettingFormats does not know) still stops the start in one line.
         try
         {
             section.Bind(options);

@@ -32,7 +32,7 @@ internal sealed class StartupTasks(
             OperationsLog.DevelopmentSigningKey(logger);
         }
 
-        await store.MigrateAsync(cancellationToken);
+        await MigrateAsync(cancellationToken);
         var login = await EnsureFirstOperatorAsync(cancellationToken);
         await dispatcher.InitializeAsync(cancellationToken);
         lifetime.ApplicationStarted.Register(() =>
@@ -48,6 +48,22 @@ internal sealed class StartupTasks(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The first use of the store: where a database that cannot be opened or written is found, named by its setting.</summary>
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        try
+        {
+            await store.MigrateAsync(ct);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The connection string is never quoted: it may hold a password.
+            throw new HeraldStartupException(store is SqliteStore sqlite
+                ? $"Herald:Storage:DataDirectory: the database {sqlite.DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). Expected a file this user can write."
+                : $"Herald:Storage:ConnectionString: the PostgreSQL database cannot be opened ({ex.Message.TrimEnd('.')}). Expected a reachable server, database and role as the connection string names them.", ex);
+        }
+    }
 
     // Returns the credentials to print, only for the well-known Development account (never a configured password).
     private async Task<(string Email, string Password)?> EnsureFirstOperatorAsync(CancellationToken ct)
