@@ -20,7 +20,8 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData(new[] { "frobnicate" }, "Unknown command 'frobnicate'", "herald --help")]
     [InlineData(new[] { "users", "add", "--password", "x" }, "Option '--email' is required", "herald users add --help")]
-    [InlineData(new[] { "users", "remove" }, "Required command was not provided", "herald users --help")]
+    [InlineData(new[] { "users" }, "Required command was not provided", "herald users --help")]
+    [InlineData(new[] { "users", "remove" }, "Option '--email' is required", "herald users remove --help")]
     [InlineData(new[] { "doctor" }, "Required argument 'base-url' missing", "herald doctor --help")]
     [InlineData(new[] { "doctor", "http://127.0.0.1:1", "--messages", "many" }, "--messages is 1-100", "herald doctor --help")]
     [InlineData(new[] { "testclient", "--url", "http://127.0.0.1:1/proxy" }, "is not a ws:// or wss:// URL", "herald testclient --help")]
@@ -161,40 +162,12 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
     }
 
-    private const string ProductionKey = "--Herald:Auth:SigningKey=a-production-signing-key-of-at-least-32-bytes";
+    private const string ProductionKey = HeraldCli.ProductionKey;
 
-    private static string OneLine(string stderr) => Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    private static string OneLine(string stderr) => HeraldCli.OneLine(stderr);
 
-    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunWithAsync([], args);
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => HeraldCli.RunAsync(args);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunWithAsync(Dictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // A command that should have failed fast is serving: do not leave it running after the test.
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunWithAsync(Dictionary<string, string> environment, params string[] args) =>
+        HeraldCli.RunWithAsync(environment, args);
 }

@@ -37,6 +37,49 @@ public static class HeraldApp
     }
 
     /// <summary>
+    /// The configured store alone, for commands that manage data without serving (<c>herald users</c>): the same
+    /// configuration sources as <see cref="Build"/> (appsettings, environment, <c>--Herald:...</c> in
+    /// <paramref name="args"/>) and the same storage checks, and nothing else a node needs, such as a signing key.
+    /// Throws <see cref="OptionsValidationException"/> for a wrong storage setting, <see cref="HeraldStartupException"/>
+    /// for a data directory that cannot be used.
+    /// </summary>
+    public static SqlStore OpenStore(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var section = builder.Configuration.GetSection("Herald:Storage");
+        var storage = new StorageOptions();
+        var failures = SettingFormats.Check(section, typeof(StorageOptions));
+        if (failures.Count == 0)
+        {
+            section.Bind(storage);
+            HeraldOptionsValidator.ValidateStorage(failures, storage);
+        }
+
+        return failures.Count > 0
+            ? throw new OptionsValidationException(Options.DefaultName, typeof(StorageOptions), failures)
+            : CreateStore(storage);
+    }
+
+    /// <summary>
+    /// Creates or migrates the schema: the first use of the store, where a database that cannot be opened or written
+    /// shows, named by its setting (<see cref="HeraldStartupException"/>).
+    /// </summary>
+    public static async Task MigrateAsync(SqlStore store, CancellationToken ct)
+    {
+        try
+        {
+            await store.MigrateAsync(ct);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The connection string is never quoted: it may hold a password.
+            throw new HeraldStartupException(store is SqliteStore sqlite
+                ? $"Herald:Storage:DataDirectory: the database {sqlite.DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). Expected a file this user can write."
+                : $"Herald:Storage:ConnectionString: the PostgreSQL database cannot be opened ({ex.Message.TrimEnd('.')}). Expected a reachable server, database and role as the connection string names them.", ex);
+        }
+    }
+
+    /// <summary>
     /// Quiet ASP.NET Core's request logging wherever Herald is hosted, not only where an appsettings.json says so: it
     /// would write every query string (<c>?token=</c>, <c>?site_token=</c>) to the log. A configured level wins.
     /// </summary>

@@ -1,5 +1,4 @@
 using Herald.Server.Auth;
-using Herald.Server.Dialogs;
 using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
@@ -32,7 +31,7 @@ internal sealed class StartupTasks(
             OperationsLog.DevelopmentSigningKey(logger);
         }
 
-        await MigrateAsync(cancellationToken);
+        await HeraldApp.MigrateAsync(store, cancellationToken);
         var login = await EnsureFirstOperatorAsync(cancellationToken);
         await dispatcher.InitializeAsync(cancellationToken);
         lifetime.ApplicationStarted.Register(() =>
@@ -49,22 +48,6 @@ internal sealed class StartupTasks(
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>The first use of the store: where a database that cannot be opened or written is found, named by its setting.</summary>
-    private async Task MigrateAsync(CancellationToken ct)
-    {
-        try
-        {
-            await store.MigrateAsync(ct);
-        }
-        catch (System.Data.Common.DbException ex)
-        {
-            // The connection string is never quoted: it may hold a password.
-            throw new HeraldStartupException(store is SqliteStore sqlite
-                ? $"Herald:Storage:DataDirectory: the database {sqlite.DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). Expected a file this user can write."
-                : $"Herald:Storage:ConnectionString: the PostgreSQL database cannot be opened ({ex.Message.TrimEnd('.')}). Expected a reachable server, database and role as the connection string names them.", ex);
-        }
-    }
-
     // Returns the credentials to print, only for the well-known Development account (never a configured password).
     private async Task<(string Email, string Password)?> EnsureFirstOperatorAsync(CancellationToken ct)
     {
@@ -79,6 +62,15 @@ internal sealed class StartupTasks(
         var password = configuration["HERALD_ADMIN_PASSWORD"];
         if (!string.IsNullOrWhiteSpace(email) && !string.IsNullOrEmpty(password))
         {
+            // The rules of herald users add: a first operator "admin" / "short" would be the weakest account of all.
+            var problem = OperatorAccountRules.EmailProblem(email) is { } e ? $"HERALD_ADMIN_EMAIL: {e}"
+                : OperatorAccountRules.PasswordProblem(password) is { } p ? $"HERALD_ADMIN_PASSWORD: {p}"
+                : null;
+            if (problem is not null)
+            {
+                throw new HeraldStartupException($"{problem}; the first operator was not created.");
+            }
+
             if (await CreateAsync(email, password, ct))
             {
                 OperationsLog.FirstOperatorCreated(logger, email);
@@ -101,10 +93,9 @@ internal sealed class StartupTasks(
     private async Task<bool> CreateAsync(string email, string password, CancellationToken ct)
     {
         // Startup runs before the writer loop, so this one write goes to the store directly.
-        List<object?> results = [];
         try
         {
-            await store.CommitBatchAsync([new CreateOperatorCommand(email.Trim().ToLowerInvariant(), passwords.Hash(password))], results, ct);
+            await new OperatorAccounts(store, passwords).AddAsync(email, password, ct);
             return true;
         }
         catch (StoreValidationException)

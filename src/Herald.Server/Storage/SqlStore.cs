@@ -103,6 +103,9 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<OperatorRecord?> FindOperatorByEmailAsync(string email, CancellationToken ct = default) =>
         QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE email = @email", new { email }, ct);
 
+    public Task<IReadOnlyList<OperatorRecord>> ListOperatorsAsync(CancellationToken ct = default) =>
+        QueryListAsync<OperatorRecord>("SELECT * FROM operators ORDER BY id", null, ct);
+
     public async Task<long> CountOperatorsAsync(CancellationToken ct = default)
     {
         await using var c = await OpenReadConnectionAsync(ct);
