@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test Herald has: .NET (xunit) and JavaScript (node:test, Playwright with Debian's Chromium).
 # Installs what the tests need on a fresh machine: the Debian packages of the real components the tests
-# start (redis-server + sentinel, postgresql, nginx + nchan, chromium, prometheus) and the npm packages (npm ci).
+# start (redis-server + sentinel, postgresql, nginx + nchan, chromium, prometheus), curl and jq (the README quick
+# start, run by ReadmeQuickStartTests) and the npm packages (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-packages=(redis-server redis-sentinel postgresql nginx libnginx-mod-nchan chromium prometheus)
+packages=(redis-server redis-sentinel postgresql nginx libnginx-mod-nchan chromium prometheus curl jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -18,6 +18,12 @@ public static class HeraldCommandLine
     /// </summary>
     public const int UsageError = 2;
 
+    /// <summary>
+    /// Exit code for a command that ran and failed: a doctor check, a duplicate operator, a node that cannot start where
+    /// it was started (port in use, data directory not writable). docs/deploy.md.
+    /// </summary>
+    public const int Failed = 1;
+
     private static readonly HashSet<string> HostingCommands = ["serve", "bridge", "testserver"];
 
     /// <summary>Builds the command tree; <c>herald</c> alone runs <c>serve</c>.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Herald.Bridge;
+using Microsoft.AspNetCore.Connections;
 using Herald.Server.Hosting;
 using Herald.Server;
 using Microsoft.Extensions.Options;
@@ -52,14 +53,39 @@ internal static class ServeCommand
         {
             return await InvalidConfigurationAsync(ex);
         }
+        catch (Exception ex) when (StartFailure(ex) is { } line)
+        {
+            await Console.Error.WriteLineAsync(line);
+            return HeraldCommandLine.Failed;
+        }
 
         await using (app)
         {
-            await app.RunAsync(cancellationToken);
+            try
+            {
+                await app.RunAsync(cancellationToken);
+            }
+            catch (Exception ex) when (StartFailure(ex) is { } line)
+            {
+                await Console.Error.WriteLineAsync(line);
+                return HeraldCommandLine.Failed;
+            }
         }
 
         return 0;
     }
+
+    /// <summary>
+    /// What stops a node from starting where it was started, as one line naming the setting or address and what was
+    /// expected; null for anything else, which is a bug and keeps its stack trace.
+    /// </summary>
+    internal static string? StartFailure(Exception ex) => ex switch
+    {
+        HeraldStartupException startup => startup.Message,
+        IOException { InnerException: AddressInUseException } bind =>
+            $"{bind.Message.TrimEnd('.')}. Expected a free address: stop what listens there, or set --urls (ASPNETCORE_URLS) to another port.",
+        _ => null,
+    };
 
     /// <summary>One line per wrong <c>Herald:*</c> setting (the validator's lines name the key), exit code 2.</summary>
     internal static async Task<int> InvalidConfigurationAsync(OptionsValidationException ex)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Herald.Testing;
 
 namespace Herald.Cli.Tests;
 
@@ -19,7 +20,8 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData(new[] { "frobnicate" }, "Unknown command 'frobnicate'", "herald --help")]
     [InlineData(new[] { "users", "add", "--password", "x" }, "Option '--email' is required", "herald users add --help")]
-    [InlineData(new[] { "users", "remove" }, "Required command was not provided", "herald users --help")]
+    [InlineData(new[] { "users" }, "Required command was not provided", "herald users --help")]
+    [InlineData(new[] { "users", "remove" }, "Option '--email' is required", "herald users remove --help")]
     [InlineData(new[] { "doctor" }, "Required argument 'base-url' missing", "herald doctor --help")]
     [InlineData(new[] { "doctor", "http://127.0.0.1:1", "--messages", "many" }, "--messages is 1-100", "herald doctor --help")]
     [InlineData(new[] { "testclient", "--url", "http://127.0.0.1:1/proxy" }, "is not a ws:// or wss:// URL", "herald testclient --help")]
@@ -52,9 +54,10 @@ public sealed class CommandLineTests
     /// <summary>Each wrong setting stops <c>herald serve</c> before it listens: one line naming the key and the rule, exit code 2.</summary>
     [Theory]
     [InlineData("Herald:Streams:HeartbeatInterval=00:00:00", "Herald:Streams:HeartbeatInterval must be between 100 ms and 1 h (got 00:00:00)")]
-    [InlineData("Herald:Streams:HeartbeatInterval=abc", "'Herald:Streams:HeartbeatInterval'")]
+    [InlineData("Herald:Streams:HeartbeatInterval=abc", "Herald:Streams:HeartbeatInterval must be a duration, hh:mm:ss or d.hh:mm:ss (e.g. 00:00:15) (got 'abc')")]
     [InlineData("Herald:Streams:MaxQueuedEvents=0", "Herald:Streams:MaxQueuedEvents must be between 1 and 1000000 (got 0)")]
-    [InlineData("Herald:Streams:MaxConnections=lots", "'Herald:Streams:MaxConnections'")]
+    [InlineData("Herald:Streams:MaxConnections=lots", "Herald:Streams:MaxConnections must be a whole number (got 'lots')")]
+    [InlineData("Herald:Streams:HandOffConnections=yes", "Herald:Streams:HandOffConnections must be true or false (got 'yes')")]
     [InlineData("Herald:Storage:Provider=mongodb", "Herald:Storage:Provider must be 'sqlite' or 'postgres' (got 'mongodb')")]
     [InlineData("Herald:Storage:Provider=postgres", "Herald:Storage:ConnectionString must be set when Herald:Storage:Provider is 'postgres'")]
     [InlineData("Herald:Storage:RetentionInterval=00:00:00", "Herald:Storage:RetentionInterval must be between 100 ms and 1 d (got 00:00:00)")]
@@ -94,29 +97,77 @@ public sealed class CommandLineTests
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    /// <summary>The mistakes of issue 19 as a person makes them, with environment variables: one line naming the setting and what it expects.</summary>
+    [Theory]
+    [InlineData("Herald__Streams__HeartbeatInterval", "abc", "Herald:Streams:HeartbeatInterval must be a duration, hh:mm:ss or d.hh:mm:ss (e.g. 00:00:15) (got 'abc')")]
+    [InlineData("Herald__Storage__Provider", "mysql", "Herald:Storage:Provider must be 'sqlite' or 'postgres' (got 'mysql')")]
+    public async Task Serve_WrongEnvironmentVariable_OneLineNamingTheSetting_ExitsTwo(string variable, string value, string expected)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "herald.dll"));
-        foreach (var arg in args)
+        using var data = new TempDirectory("herald-test-");
+        var (code, stdout, stderr) = await RunWithAsync(new() { [variable] = value }, "serve", "--urls", "http://127.0.0.1:0",
+            $"--Herald:Storage:DataDirectory={data.Path}", ProductionKey);
+        Assert.Equal(2, code);
+        Assert.Equal($"Invalid configuration: {expected}", OneLine(stderr));
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_OneLineNamingTheAddress_ExitsOne()
+    {
+        using var data = new TempDirectory("herald-test-");
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var (code, stdout, stderr) = await RunAsync("serve", "--urls", url, $"--Herald:Storage:DataDirectory={data.Path}", ProductionKey);
+
+        Assert.Equal(1, code);
+        var line = OneLine(stderr);
+        Assert.Contains($"Failed to bind to address {url}: address already in use", line, StringComparison.Ordinal);
+        Assert.Contains("set --urls (ASPNETCORE_URLS) to another port", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A data directory Herald cannot write: one under a regular file (it cannot be created), and one whose herald.db is
+    /// a directory (SQLite's "Error 14: unable to open database file"). Both fail the same way for an unprivileged user
+    /// whose directory is read-only; these two fail for root too, which is what the test machine runs as.
+    /// </summary>
+    [Theory]
+    [InlineData("under-a-file")]
+    [InlineData("database-is-a-directory")]
+    public async Task Serve_DataDirectoryNotWritable_OneLineNamingTheSettingAndPath_ExitsOne(string mistake)
+    {
+        using var root = new TempDirectory("herald-test-");
+        string directory;
+        if (mistake == "under-a-file")
         {
-            start.ArgumentList.Add(arg);
+            var file = Path.Combine(root.Path, "a-file");
+            await File.WriteAllTextAsync(file, "");
+            directory = Path.Combine(file, "data");
+        }
+        else
+        {
+            directory = root.Path;
+            Directory.CreateDirectory(Path.Combine(directory, "herald.db"));
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // A command that should have failed fast is serving: do not leave it running after the test.
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout, await stderr);
+        var (code, stdout, stderr) = await RunAsync("serve", "--urls", "http://127.0.0.1:0", $"--Herald:Storage:DataDirectory={directory}", ProductionKey);
+
+        Assert.Equal(1, code);
+        var line = OneLine(stderr);
+        Assert.StartsWith($"Herald:Storage:DataDirectory is '{directory}'", line, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(directory, "herald.db"), line, StringComparison.Ordinal);
+        Assert.Contains("Expected a directory this user can create and write", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
     }
+
+    private const string ProductionKey = HeraldCli.ProductionKey;
+
+    private static string OneLine(string stderr) => HeraldCli.OneLine(stderr);
+
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => HeraldCli.RunAsync(args);
+
+    private static Task<(int Code, string Stdout, string Stderr)> RunWithAsync(Dictionary<string, string> environment, params string[] args) =>
+        HeraldCli.RunWithAsync(environment, args);
 }

@@ -17,6 +17,14 @@ internal static class Diagnoses
         $"nothing answers at this address ({error})",
         "Check the URL and port, that Herald runs (systemctl status herald; journalctl -u herald) and that a firewall lets you in.");
 
+    public static (string Cause, string Fix) NameNotResolved(string host, string error) => (
+        $"the name '{host}' does not resolve to an address ({error})",
+        "Check the host name's spelling and its DNS record (getent hosts NAME), or use the IP address.");
+
+    public static (string Cause, string Fix) ExtraPath(string path, string root) => (
+        $"the base URL has an extra path '{path}': Herald answers at {root}/, not under {path}",
+        $"Use {root} as the base URL. If a proxy serves Herald under {path}, it must strip that prefix before passing requests on.");
+
     public static (string Cause, string Fix) BadGateway(int status) => (
         $"the proxy answered {status}: it cannot reach any Herald node",
         "Check the nginx upstream (upstream herald { server ...; }) against the ports the nodes listen on (--urls / ASPNETCORE_URLS),\n"

@@ -13,7 +13,7 @@ internal static class DoctorCommand
         CustomParser = ParseBaseUrl,
     };
 
-    private static readonly Option<string> Token = new("--token") { Description = "An operator token (the doctor uses its own assistant 'herald-doctor')." };
+    private static readonly Option<string> Token = new("--token") { Description = "An operator token (the doctor's probe dialog, hidden from operators, goes under the first assistant)." };
     private static readonly Option<string> Email = new("--email") { Description = "Log in as this operator (with --password)." };
 
     private static readonly Option<string> Password = new("--password")
@@ -27,7 +27,11 @@ internal static class DoctorCommand
         Description = "Guest mode, as a widget without a token (seed 000).",
         CustomParser = r => HeraldCommandLine.ParseNumber<long>(r, id => id > 0, "--assistant-id must be a positive number."),
     };
-    private static readonly Option<string> GuestId = new("--guest-id") { Description = "The guest id to use (default herald-doctor).", DefaultValueFactory = _ => "herald-doctor" };
+    private static readonly Option<string> GuestId = new("--guest-id")
+    {
+        Description = $"The guest id to use (default {DoctorOptions.DefaultGuestId}: ids starting {Herald.Server.Storage.DialogRecord.ProbeGuestPrefix} are probes, hidden from operators).",
+        DefaultValueFactory = _ => DoctorOptions.DefaultGuestId,
+    };
     private static readonly Option<string> SiteToken = new("--site-token") { Description = "A widget token; needs --origin (one of the token's domains)." };
     private static readonly Option<string> Origin = new("--origin") { Description = "The site the widget runs on, e.g. https://shop.example.com (CORS and widget-token checks)." };
     private static readonly Option<bool> Json = new("--json") { Description = "Print a machine-readable report." };

@@ -17,7 +17,10 @@ internal sealed record DoctorOptions
     /// <summary>Guest mode (seed 000): the widget's assistant and a guest id.</summary>
     public long? AssistantId { get; init; }
 
-    public string GuestId { get; init; } = "herald-doctor";
+    /// <summary>A probe's guest id by default, so the test dialog stays hidden from operators; another id is an ordinary visitor.</summary>
+    public string GuestId { get; init; } = DefaultGuestId;
+
+    public const string DefaultGuestId = Herald.Server.Storage.DialogRecord.ProbeGuestPrefix + "doctor";
 
     /// <summary>Site-widget mode: a widget token, used with <see cref="Origin"/>.</summary>
     public string? SiteToken { get; init; }

@@ -33,7 +33,10 @@ internal sealed partial class HeraldDoctor
         catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
             var error = ex is OperationCanceledException ? $"no answer within {_options.Timeout.TotalSeconds:F0} s" : ex.Message;
-            return new Answer(0, "", "", null, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error);
+            return new Answer(0, "", "", null, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error)
+            {
+                Unresolved = ex is HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError },
+            };
         }
     }
 
@@ -87,11 +90,11 @@ internal sealed partial class HeraldDoctor
     }
 
     /// <summary>The likely cause of an unexpected answer: unreachable, redirect, proxy error, frontend, credentials.</summary>
-    private static (string Cause, string Fix) Classify(Answer answer)
+    private (string Cause, string Fix) Classify(Answer answer)
     {
         if (answer.Error is not null)
         {
-            return Diagnoses.Unreachable(answer.Error);
+            return answer.Unresolved ? Diagnoses.NameNotResolved(_base.Host, answer.Error) : Diagnoses.Unreachable(answer.Error);
         }
 
         var heraldError = answer.Json is { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("error", out var e) && json.TryGetProperty("detail", out var d)

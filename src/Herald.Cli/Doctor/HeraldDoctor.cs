@@ -12,16 +12,20 @@ namespace Herald.Cli.Doctor;
 /// </summary>
 /// <remarks>
 /// Only HTTP and WebSocket from the outside, like a browser: the doctor never needs access to the nodes, so it
-/// checks exactly the path clients take. With an operator credential it creates an assistant named
-/// <c>herald-doctor</c> (once) and posts its test messages into that assistant's own dialog, never into a customer's.
+/// checks exactly the path clients take. Its test messages go into a probe dialog (guest id
+/// <c>herald-probe-…</c>, <see cref="Herald.Server.Storage.DialogRecord.ProbeGuestPrefix"/>), which the gateway keeps
+/// from operators: no feed event, no row in their list, no unread count. That is chosen over cleaning up afterwards
+/// because a clean-up comes too late: the operators' consoles have received the live events (a new dialog, a sound,
+/// an unread badge) by then, and a run cut short (Ctrl+C, a timeout) would leave its messages behind anyway.
 /// </remarks>
 internal sealed partial class HeraldDoctor
 {
-    public const string DoctorAssistantName = "herald-doctor";
 
     private readonly DoctorOptions _options;
     private readonly Uri _base;
     private readonly HttpMessageHandler? _handler;
+    // Set by the health check when the base URL itself is wrong (a name that does not resolve, an extra path).
+    private bool _baseUrlWrong;
     private readonly string _runId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
     public HeraldDoctor(DoctorOptions options, HttpMessageHandler? handler = null)
@@ -45,6 +49,17 @@ internal sealed partial class HeraldDoctor
         http.DefaultRequestHeaders.UserAgent.ParseAdd("herald-doctor/1");
 
         var health = await CheckHealthAsync(http, report, ct);
+        if (_baseUrlWrong)
+        {
+            // The base URL itself is wrong: every later check would fail for the same reason under a misleading name.
+            foreach (var name in new[] { "redis", "dialog", "sse", "sse-prelude", "delivery", "websocket", "cors", "widget-token" })
+            {
+                report.Add(new CheckResult(name, CheckStatus.Skip, "not checked: fix the base URL first (see 'health')"));
+            }
+
+            return report;
+        }
+
         CheckRedis(report, health);
         var target = await PrepareAsync(http, report, ct);
         if (target is not null)
@@ -72,7 +87,16 @@ internal sealed partial class HeraldDoctor
         var answer = await SendAsync(http, HttpMethod.Get, "api/sse/health", null, ct);
         if (answer.Error is not null)
         {
-            report.Add(Failed("health", "cannot reach " + Url("api/sse/health"), Diagnoses.Unreachable(answer.Error)));
+            report.Add(Failed("health", "cannot reach " + Url("api/sse/health"), Classify(answer)));
+            _baseUrlWrong = answer.Unresolved;
+            return null;
+        }
+
+        if (answer.Status == 404 && _base.AbsolutePath != "/" && await AnswersAtRootAsync(http, ct))
+        {
+            report.Add(Failed("health", $"404 from {Url("api/sse/health")}; Herald answers at the root instead",
+                Diagnoses.ExtraPath(_base.AbsolutePath, _base.GetLeftPart(UriPartial.Authority))));
+            _baseUrlWrong = true;
             return null;
         }
 
@@ -99,6 +123,13 @@ internal sealed partial class HeraldDoctor
         return info;
     }
 
+    /// <summary>Whether Herald's health answers at the root of the host: the base URL's path is then the mistake.</summary>
+    private async Task<bool> AnswersAtRootAsync(HttpClient http, CancellationToken ct)
+    {
+        var root = await SendAsync(http, HttpMethod.Get, new Uri(_base, "/api/sse/health").ToString(), null, ct);
+        return root.Status == 200 && root.Json is { ValueKind: JsonValueKind.Object } body && body.TryGetProperty("status", out _) && body.TryGetProperty("redis", out _);
+    }
+
     private static void CheckRedis(DoctorReport report, HealthInfo? health)
     {
         report.Add(health?.Redis switch
@@ -119,8 +150,11 @@ internal sealed partial class HeraldDoctor
         var o = _options;
         if (o.Mode == "none")
         {
-            report.Add(new CheckResult("dialog", CheckStatus.Skip,
-                "no credential: pass --token, --email/--password, --assistant-id or --site-token to check streams and delivery"));
+            // A failure, not a skip: exit code 1 and "1 failed" say the same thing, and the line says what is missing.
+            report.Add(Failed("dialog", "no credential given: streams and delivery were not checked",
+                ("the doctor needs a credential to open a dialog, and none was given",
+                    "Pass one of: --email E --password P (or --token JWT) as an operator; --assistant-id N as a guest widget;\n"
+                    + "--site-token hwt_... --origin https://your.site as a site widget.")));
             return null;
         }
 
@@ -147,10 +181,12 @@ internal sealed partial class HeraldDoctor
                 return null;
             }
 
+            // The probe dialog goes under an existing assistant that admits guests: the doctor creates no assistant of its own,
+            // which operators would see in their list.
             long assistantId = 0;
             foreach (var a in list.EnumerateArray())
             {
-                if (a.TryGetProperty("name", out var n) && n.GetString() == DoctorAssistantName)
+                if (!(a.TryGetProperty("require_verified_identity", out var verified) && verified.ValueKind == JsonValueKind.True))
                 {
                     assistantId = a.GetProperty("id").GetInt64();
                     break;
@@ -159,14 +195,10 @@ internal sealed partial class HeraldDoctor
 
             if (assistantId == 0)
             {
-                var created = await SendAsync(http, HttpMethod.Post, "api/assistants", JsonContent.Create(new { name = DoctorAssistantName }), ct, bearer: bearer);
-                if (created.Status != 201 || created.Json?.TryGetProperty("id", out var id) != true)
-                {
-                    report.Add(Failed("dialog", $"creating assistant '{DoctorAssistantName}': {Describe(created)}", Classify(created)));
-                    return null;
-                }
-
-                assistantId = id.GetInt64();
+                report.Add(Failed("dialog", "no assistant to test with",
+                    ("there is no assistant that admits guests (none, or all require verified identities)",
+                        "Create one (POST /api/assistants {\"name\":\"...\"}) or run the doctor with --site-token and --origin.")));
+                return null;
             }
 
             var guestQuery = $"assistant_id={assistantId}&guest_id={Uri.EscapeDataString(o.GuestId)}";
@@ -207,7 +239,11 @@ internal sealed partial class HeraldDoctor
 
     private sealed record HealthInfo(string Status, string Redis);
 
-    private sealed record Answer(int Status, string ContentType, string Body, JsonElement? Json, string? Location, double ElapsedMs, string? Error);
+    private sealed record Answer(int Status, string ContentType, string Body, JsonElement? Json, string? Location, double ElapsedMs, string? Error)
+    {
+        /// <summary>The host name did not resolve (DNS), as opposed to an address where nothing answers.</summary>
+        public bool Unresolved { get; init; }
+    }
 
     /// <summary>The dialog under test and how to reach it with the run's credential.</summary>
     private sealed record Target(long DialogId, string StreamPath, string PostPath, bool PostsAsGuest, string WsPath,

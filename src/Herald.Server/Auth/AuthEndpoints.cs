@@ -30,7 +30,9 @@ public static class AuthEndpoints
             return ApiError.BadRequest(ErrorCodes.MissingField, "'email' and 'password' are required.");
         }
 
-        var account = body.Email.Length <= 320 ? await store.FindOperatorByEmailAsync(body.Email.Trim().ToLowerInvariant(), context.RequestAborted) : null;
+        var account = body.Email.Length <= OperatorAccountRules.MaxEmailLength
+            ? await store.FindOperatorByEmailAsync(OperatorAccountRules.NormalizeEmail(body.Email), context.RequestAborted)
+            : null;
         // Unknown email and wrong password take the same path and the same time (a hash is verified either way).
         if (!passwords.Verify(account, body.Password))
         {

@@ -16,7 +16,12 @@ public static class DialogTopics
     /// </summary>
     public const string OperatorFeed = "dialogs";
 
-    /// <summary>Emits <c>dialog_update</c> for <paramref name="dialog"/> to the operators' feed.</summary>
-    public static void EmitDialogUpdate(WriteContext context, DialogRecord dialog, bool created = false) =>
-        context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
+    /// <summary>Emits <c>dialog_update</c> for <paramref name="dialog"/> to the operators' feed (never for a probe's dialog).</summary>
+    public static void EmitDialogUpdate(WriteContext context, DialogRecord dialog, bool created = false)
+    {
+        if (!dialog.IsProbe)
+        {
+            context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
+        }
+    }
 }

@@ -115,8 +115,12 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
         context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());
-        context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
-        DialogTopics.EmitDialogUpdate(context, dialog);
+        // A probe's dialog (herald doctor) never reaches operators: no sound, no unread row for a test message.
+        if (!dialog.IsProbe)
+        {
+            context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
+            DialogTopics.EmitDialogUpdate(context, dialog);
+        }
         return message;
     }
 

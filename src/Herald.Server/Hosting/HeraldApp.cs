@@ -71,12 +71,64 @@ public static class HeraldApp
     }
 
     /// <summary>
+    /// The configured store alone, for commands that manage data without serving (<c>herald users</c>): the same
+    /// configuration sources as <see cref="Build"/> (appsettings, environment, <c>--Herald:...</c> in
+    /// <paramref name="args"/>) and the same storage checks, and nothing else a node needs, such as a signing key.
+    /// Throws <see cref="OptionsValidationException"/> for a wrong storage setting, <see cref="HeraldStartupException"/>
+    /// for a data directory that cannot be used.
+    /// </summary>
+    public static SqlStore OpenStore(string[] args)
+    {
+        // The same roots as Build: a relative data directory is the one `herald serve` in this directory uses.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Environment.CurrentDirectory });
+        AddInstalledSettings(builder);
+        var section = builder.Configuration.GetSection("Herald:Storage");
+        var storage = new StorageOptions();
+        var failures = SettingFormats.Check(section, typeof(StorageOptions));
+        if (failures.Count == 0)
+        {
+            section.Bind(storage);
+            HeraldOptionsValidator.ValidateStorage(failures, storage);
+        }
+
+        return failures.Count > 0
+            ? throw new OptionsValidationException(Options.DefaultName, typeof(StorageOptions), failures)
+            : CreateStore(storage);
+    }
+
+    /// <summary>
+    /// Creates or migrates the schema: the first use of the store, where a database that cannot be opened or written
+    /// shows, named by its setting (<see cref="HeraldStartupException"/>).
+    /// </summary>
+    public static async Task MigrateAsync(SqlStore store, CancellationToken ct)
+    {
+        try
+        {
+            await store.MigrateAsync(ct);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The connection string is never quoted: it may hold a password.
+            throw new HeraldStartupException(store is SqliteStore sqlite
+                ? $"Herald:Storage:DataDirectory: the database {sqlite.DatabasePath} cannot be opened for writing ({ex.Message.TrimEnd('.')}). Expected a file this user can write."
+                : $"Herald:Storage:ConnectionString: the PostgreSQL database cannot be opened ({ex.Message.TrimEnd('.')}). Expected a reachable server, database and role as the connection string names them.", ex);
+        }
+    }
+
+    /// <summary>
     /// Quiet ASP.NET Core's request logging wherever Herald is hosted, not only where an appsettings.json says so: it
     /// would write every query string (<c>?token=</c>, <c>?site_token=</c>) to the log. A configured level wins.
     /// </summary>
     private static void ApplyLoggingDefaults(WebApplicationBuilder builder)
     {
-        foreach (var (category, level) in new[] { ("Microsoft.AspNetCore", LogLevel.Warning), ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None) })
+        // The host logs "Hosting failed to start" with the whole stack trace of an exception that StartAsync/RunAsync
+        // throws to the caller anyway (herald serve prints a known one as one line): at Critical it keeps only
+        // "a BackgroundService failed, stopping the host", which nobody else reports.
+        foreach (var (category, level) in new[]
+        {
+            ("Microsoft.AspNetCore", LogLevel.Warning), ("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None),
+            ("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical),
+        })
         {
             if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
             {
@@ -236,20 +288,42 @@ public static class HeraldApp
         new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
 
     // HeraldOptionsValidator has refused any other provider, and postgres without a connection string, at start.
-    private static SqlStore CreateStore(StorageOptions storage) =>
-        storage.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase)
-            ? new SqliteStore(Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db"))
-            : new PostgresStore(storage.ConnectionString!);
+    private static SqlStore CreateStore(StorageOptions storage)
+    {
+        if (!storage.Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            return new PostgresStore(storage.ConnectionString!);
+        }
+
+        var path = Path.Combine(ResolveDataDirectory(storage.DataDirectory), "herald.db");
+        try
+        {
+            return new SqliteStore(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Data.Common.DbException)
+        {
+            // SQLite's own words ("SQLite Error 14: 'unable to open database file'") name neither the file nor the setting.
+            throw new HeraldStartupException(
+                $"Herald:Storage:DataDirectory is '{storage.DataDirectory}': Herald cannot keep its database at {path} ({ex.Message.TrimEnd('.')}). "
+                + "Expected a directory this user can create and write; set Herald:Storage:DataDirectory or fix its permissions.", ex);
+        }
+    }
 
     /// <summary>Relative data directories are relative to the working directory, where an operator expects them.</summary>
     private static string ResolveDataDirectory(string directory) => Path.GetFullPath(directory, Environment.CurrentDirectory);
 
     /// <summary>
-    /// Binds <c>Herald:*</c>; a value the binder cannot convert (<c>HeartbeatInterval=abc</c>) fails like any other
-    /// invalid setting, with the binder's message, which names the key and the type it expected.
+    /// Binds <c>Herald:*</c>; a value that is not of its setting's type (<c>HeartbeatInterval=abc</c>) fails like any
+    /// other invalid setting, with a line naming the key and the format expected (<see cref="SettingFormats"/>).
     /// </summary>
     private static void Bind(IConfigurationSection section, HeraldOptions options)
     {
+        if (SettingFormats.Check(section, typeof(HeraldOptions)) is { Count: > 0 } failures)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(HeraldOptions), failures);
+        }
+
+        // Any other conversion the binder refuses (a type SettingFormats does not know) still stops the start in one line.
         try
         {
             section.Bind(options);

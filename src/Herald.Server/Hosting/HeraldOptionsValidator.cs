@@ -26,25 +26,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
     public ValidateOptionsResult Validate(string? name, HeraldOptions options)
     {
         List<string> failures = [];
-        var storage = options.Storage;
-        if (storage.Provider.ToLowerInvariant() is not ("sqlite" or "postgres" or "postgresql"))
-        {
-            failures.Add($"Herald:Storage:Provider must be 'sqlite' or 'postgres' (got '{storage.Provider}')");
-        }
-        else if (storage.Provider.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(storage.ConnectionString))
-        {
-            failures.Add("Herald:Storage:ConnectionString must be set when Herald:Storage:Provider is 'postgres'");
-        }
-
-        if (string.IsNullOrWhiteSpace(storage.DataDirectory))
-        {
-            failures.Add("Herald:Storage:DataDirectory must not be empty");
-        }
-
-        Range(failures, "Storage:RetainEventsPerTopic", storage.RetainEventsPerTopic, 1, 100_000_000);
-        Range(failures, "Storage:RetainEventsFor", storage.RetainEventsFor, TimeSpan.Zero, TimeSpan.FromDays(3650));
-        Range(failures, "Storage:RetentionInterval", storage.RetentionInterval, Instant, TimeSpan.FromDays(1));
-        Range(failures, "Storage:MaxWriteBatch", storage.MaxWriteBatch, 1, 10_000);
+        ValidateStorage(failures, options.Storage);
 
         var auth = options.Auth;
         SigningKey(failures, auth.SigningKey);
@@ -146,6 +128,29 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         {
             failures.Add("Herald:Auth:SigningKey must be at least 32 bytes long (HS256)");
         }
+    }
+
+    /// <summary>The storage rules alone: <c>herald users</c> opens the store without the rest of a node's settings.</summary>
+    internal static void ValidateStorage(List<string> failures, StorageOptions storage)
+    {
+        if (storage.Provider.ToLowerInvariant() is not ("sqlite" or "postgres" or "postgresql"))
+        {
+            failures.Add($"Herald:Storage:Provider must be 'sqlite' or 'postgres' (got '{storage.Provider}')");
+        }
+        else if (storage.Provider.StartsWith("postgres", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(storage.ConnectionString))
+        {
+            failures.Add("Herald:Storage:ConnectionString must be set when Herald:Storage:Provider is 'postgres'");
+        }
+
+        if (string.IsNullOrWhiteSpace(storage.DataDirectory))
+        {
+            failures.Add("Herald:Storage:DataDirectory must not be empty");
+        }
+
+        Range(failures, "Storage:RetainEventsPerTopic", storage.RetainEventsPerTopic, 1, 100_000_000);
+        Range(failures, "Storage:RetainEventsFor", storage.RetainEventsFor, TimeSpan.Zero, TimeSpan.FromDays(3650));
+        Range(failures, "Storage:RetentionInterval", storage.RetentionInterval, Instant, TimeSpan.FromDays(1));
+        Range(failures, "Storage:MaxWriteBatch", storage.MaxWriteBatch, 1, 10_000);
     }
 
     private static void Check(List<string> failures, Action check)

@@ -1,5 +1,4 @@
 using Herald.Server.Auth;
-using Herald.Server.Dialogs;
 using Herald.Server.Operations;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
@@ -32,7 +31,7 @@ internal sealed class StartupTasks(
             OperationsLog.DevelopmentSigningKey(logger);
         }
 
-        await store.MigrateAsync(cancellationToken);
+        await HeraldApp.MigrateAsync(store, cancellationToken);
         var login = await EnsureFirstOperatorAsync(cancellationToken);
         await dispatcher.InitializeAsync(cancellationToken);
         lifetime.ApplicationStarted.Register(() =>
@@ -63,6 +62,15 @@ internal sealed class StartupTasks(
         var password = configuration["HERALD_ADMIN_PASSWORD"];
         if (!string.IsNullOrWhiteSpace(email) && !string.IsNullOrEmpty(password))
         {
+            // The rules of herald users add: a first operator "admin" / "short" would be the weakest account of all.
+            var problem = OperatorAccountRules.EmailProblem(email) is { } e ? $"HERALD_ADMIN_EMAIL: {e}"
+                : OperatorAccountRules.PasswordProblem(password) is { } p ? $"HERALD_ADMIN_PASSWORD: {p}"
+                : null;
+            if (problem is not null)
+            {
+                throw new HeraldStartupException($"{problem}; the first operator was not created.");
+            }
+
             if (await CreateAsync(email, password, ct))
             {
                 OperationsLog.FirstOperatorCreated(logger, email);
@@ -85,10 +93,9 @@ internal sealed class StartupTasks(
     private async Task<bool> CreateAsync(string email, string password, CancellationToken ct)
     {
         // Startup runs before the writer loop, so this one write goes to the store directly.
-        List<object?> results = [];
         try
         {
-            await store.CommitBatchAsync([new CreateOperatorCommand(email.Trim().ToLowerInvariant(), passwords.Hash(password))], results, ct);
+            await new OperatorAccounts(store, passwords).AddAsync(email, password, ct);
             return true;
         }
         catch (StoreValidationException)

@@ -2,6 +2,12 @@ namespace Herald.Server.Storage;
 
 public sealed class DialogRecord
 {
+    /// <summary>
+    /// Guest ids of diagnostic probes (<c>herald doctor</c>): their dialogs work like any other for the guest, but
+    /// never reach operators: not on the operators' feed, not in the dialog list. docs/security.md, "Probe dialogs".
+    /// </summary>
+    public const string ProbeGuestPrefix = "herald-probe-";
+
     public long Id { get; set; }
     public long AssistantId { get; set; }
     public string? GuestId { get; set; }
@@ -10,4 +16,6 @@ public sealed class DialogRecord
     public string? LastMessageText { get; set; }
     public string? LastMessageSender { get; set; }
     public long UnreadCount { get; set; }
+
+    public bool IsProbe => GuestId?.StartsWith(ProbeGuestPrefix, StringComparison.Ordinal) == true;
 }

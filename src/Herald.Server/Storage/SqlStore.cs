@@ -106,6 +106,9 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<OperatorRecord?> FindOperatorByEmailAsync(string email, CancellationToken ct = default) =>
         QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE email = @email", new { email }, ct);
 
+    public Task<IReadOnlyList<OperatorRecord>> ListOperatorsAsync(CancellationToken ct = default) =>
+        QueryListAsync<OperatorRecord>("SELECT * FROM operators ORDER BY id", null, ct);
+
     public async Task<long> CountOperatorsAsync(CancellationToken ct = default)
     {
         await using var c = await OpenReadConnectionAsync(ct);
@@ -147,9 +150,10 @@ public abstract class SqlStore : IAsyncDisposable
         QueryListAsync<DialogRecord>(
             """
             SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) AND (@includeEmpty OR last_message_at IS NOT NULL)
+                AND (guest_id IS NULL OR guest_id NOT LIKE @probes)
             ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit
             """,
-            new { assistantId, includeEmpty, limit }, ct);
+            new { assistantId, includeEmpty, limit, probes = DialogRecord.ProbeGuestPrefix + "%" }, ct);
 
     /// <summary>Messages of a dialog after <paramref name="afterId"/>, oldest first; or the newest <paramref name="limit"/> when <paramref name="afterId"/> is null.</summary>
     public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long dialogId, long? afterId, int limit, CancellationToken ct = default)

@@ -62,6 +62,8 @@ public static class UiEndpoints
         var console = ReadPage(files, "console.html");
         app.MapMethods("/console", [HttpMethods.Get, HttpMethods.Head], (HttpContext context) => WritePage(context, console, PagePolicy))
             .ExcludeFromDescription();
+        // Whoever opens the server's address in a browser is a person: the console, not the API's JSON 404.
+        app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], () => Results.Redirect("/console")).ExcludeFromDescription();
 
         if (DemoSite.IsEnabled(app.Configuration, app.Environment))
         {

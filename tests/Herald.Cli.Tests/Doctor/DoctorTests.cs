@@ -33,12 +33,72 @@ public sealed class DoctorTests : IAsyncLifetime
         Assert.Equal(3, ((double[])delivery.Data!["latencies_ms"]!).Length);
         Assert.InRange(delivery.DurationMs!.Value, 0, 500);
 
-        // A second run reuses the doctor's own assistant rather than creating another.
         var again = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = _server.BaseAddress, Token = await _server.LoginAsync() });
         Assert.True(again.Ok, again.ToText());
+    }
+
+    /// <summary>
+    /// Issue 19: the doctor left "Visitor herald-d" with 3 unread probe messages in the inbox and a "herald-doctor"
+    /// assistant. Its dialog is a probe now: after runs in operator and guest mode, operators have no new assistant, no
+    /// dialog in their list, and nothing on their feed (the store holds every event the feed would have carried).
+    /// </summary>
+    [Fact]
+    public async Task Doctor_OperatorAndGuestRuns_LeaveNothingOperatorsSee()
+    {
         using var op = await _server.OperatorClientAsync();
-        var assistants = await op.GetStringAsync("/api/assistants");
-        Assert.Equal(1, assistants.Split(HeraldDoctor.DoctorAssistantName).Length - 1);
+        var assistant = await _server.CreateAssistantAsync();
+        var assistantsBefore = await op.GetStringAsync("/api/assistants");
+
+        var asOperator = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = _server.BaseAddress, Email = HeraldTestNode.AdminEmail, Password = HeraldTestNode.AdminPassword });
+        var asGuest = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = _server.BaseAddress, AssistantId = assistant });
+        Assert.True(asOperator.Ok, asOperator.ToText());
+        Assert.True(asGuest.Ok, asGuest.ToText());
+
+        Assert.Equal(assistantsBefore, await op.GetStringAsync("/api/assistants"));
+        Assert.Equal("[]", await op.GetStringAsync("/api/dialogs?include_empty=true"));
+        var store = _server.GetService<Herald.Server.Storage.SqlStore>();
+        Assert.Empty(await store.ReadEventsAsync([Herald.Server.Dialogs.DialogTopics.OperatorFeed], 0, 100));
+        Assert.True(await store.GetLastEventIdAsync() > 0, "the probes' messages were stored and delivered on their own dialog");
+    }
+
+    [Fact]
+    public async Task Doctor_BaseUrlWithAnExtraPath_NamesThePathNotTheProxy()
+    {
+        var report = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = new Uri(_server.BaseAddress, "/extra/"), AssistantId = 1 });
+
+        var health = report.Find("health")!;
+        Assert.Equal(CheckStatus.Fail, health.Status);
+        Assert.StartsWith("the base URL has an extra path '/extra/'", health.Cause, StringComparison.Ordinal);
+        Assert.Contains($"Use {_server.BaseAddress.GetLeftPart(UriPartial.Authority)} as the base URL", health.Fix, StringComparison.Ordinal);
+        Assert.DoesNotContain(report.Checks, c => c.Cause?.Contains("proxy", StringComparison.Ordinal) == true);
+        Assert.Equal(CheckStatus.Skip, report.Find("websocket")!.Status);
+    }
+
+    /// <summary>A label over DNS's 63 characters cannot resolve: the resolver refuses it without asking a server.</summary>
+    [Fact]
+    public async Task Doctor_HostThatDoesNotResolve_SaysSoInsteadOfNothingAnswers()
+    {
+        var host = new string('x', 64) + ".invalid";
+        var report = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = new Uri($"http://{host}:8000/"), AssistantId = 1 });
+
+        var health = report.Find("health")!;
+        Assert.Equal(CheckStatus.Fail, health.Status);
+        Assert.StartsWith($"the name '{host}' does not resolve to an address", health.Cause, StringComparison.Ordinal);
+        Assert.DoesNotContain(report.Checks, c => c.Cause?.Contains("nothing answers", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task Doctor_NoCredential_SaysWhichCredentialIsMissing_AndTheSummaryMatchesTheExitCode()
+    {
+        var report = await DoctorRun.RunAsync(new DoctorOptions { BaseUrl = _server.BaseAddress });
+
+        var dialog = report.Find("dialog")!;
+        Assert.Equal(CheckStatus.Fail, dialog.Status);
+        Assert.Contains("--email E --password P", dialog.Fix, StringComparison.Ordinal);
+        Assert.Contains("--assistant-id N", dialog.Fix, StringComparison.Ordinal);
+        Assert.Contains("--site-token", dialog.Fix, StringComparison.Ordinal);
+        Assert.Contains("\n1 failed, ", report.ToText(), StringComparison.Ordinal);
+        Assert.Equal(1, await HeraldCommandLine.RunAsync(["doctor", _server.BaseAddress.ToString(), "--timeout", "3"]));
     }
 
     [Fact]

@@ -77,12 +77,24 @@ public sealed partial class UiTests : IAsyncLifetime
     [InlineData("/console.html")]
     [InlineData("/demo.html")]
     [InlineData("/nothing.js")]
-    [InlineData("/")]
+    [InlineData("/index.html")]
     public async Task PagesAsFilesAndUnknownPaths_AreTheApisJson404(string path)
     {
         using var response = await _server.Client.GetAsync(path);
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("not_found", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+    }
+
+    /// <summary>Issue 19: a person who opens the server's address got the API's JSON 404; they are sent to the console.</summary>
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public async Task Root_RedirectsToTheConsole(string method)
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = _server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), "/"));
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Equal("/console", response.Headers.Location?.OriginalString);
     }
 
     [Fact]
