@@ -21,7 +21,7 @@ export class MessageList {
     this.timeText = side.timeText;
     this.empty = side.empty || null;
     this.byId = new Map(); // message id → <li>
-    this.pending = new Map(); // client_message_id → {cid, li, text, attempts, inFlight, failed}
+    this.pending = new Map(); // client_message_id → {cid, li, text, attempts, inFlight, failed, timer}
     this.maxId = 0;
   }
 
@@ -75,12 +75,40 @@ export class MessageList {
     const li = this.bubble(sender, text, null);
     li.dataset.pending = '';
     li.querySelector('.state').textContent = stateText;
-    const p = { cid, li, text, attempts: 0, inFlight: false, failed: false };
+    const p = { cid, li, text, attempts: 0, inFlight: false, failed: false, timer: null };
     this.pending.set(cid, p);
     this.showing();
     this.list.append(li);
     this.scrollDown();
     return p;
+  }
+
+  /**
+   * Marks a message being sent as not sent, with `text` as its state; with `retry`, adds a Retry button that calls
+   * it (the same client_message_id goes again, so a send that did reach the server is not stored twice).
+   */
+  markFailed(p, text, retry) {
+    p.failed = true;
+    p.li.dataset.failed = '';
+    const state = p.li.querySelector('.state');
+    state.textContent = text;
+    if (!retry) return;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'retry';
+    button.textContent = 'Retry';
+    button.setAttribute('aria-label', 'Retry sending: ' + p.text.slice(0, 60));
+    button.addEventListener('click', retry);
+    state.append(' ', button);
+  }
+
+  /** Takes a message back to "being sent": clears a failure and a scheduled retry. */
+  sending(p, text) {
+    clearTimeout(p.timer);
+    p.timer = null;
+    p.failed = false;
+    delete p.li.dataset.failed;
+    p.li.querySelector('.state').textContent = text;
   }
 
   /**
@@ -94,6 +122,7 @@ export class MessageList {
     let li;
     if (mine) {
       this.pending.delete(m.client_message_id);
+      clearTimeout(mine.timer);
       li = mine.li;
       delete li.dataset.pending;
       delete li.dataset.failed;

@@ -340,9 +340,9 @@ class Thread {
     });
     client.on('reset', () => persist(() => this.loadHistory(0), alive).catch(() => {}));
     client.on('state', (s) => {
-      if (s.state === 'open' && this.interrupted) {
+      if (s.state === 'open') {
+        if (this.interrupted) persist(() => this.loadHistory(this.messages.maxId), alive).catch(() => {});
         this.interrupted = false;
-        persist(() => this.loadHistory(this.messages.maxId), alive).catch(() => {});
         this.flush();
       } else if (s.state === 'reconnecting' || s.state === 'offline') {
         this.interrupted = true;
@@ -375,32 +375,43 @@ class Thread {
     const p = this.messages.pending.get(cid);
     if (!p || p.inFlight || !this.alive()) return;
     p.inFlight = true;
-    p.li.querySelector('.state').textContent = 'Sending…';
-    delete p.li.dataset.failed;
+    this.messages.sending(p, 'Sending…');
     try {
       // client_message_id makes a retry after a lost answer return the first message instead of a second one.
       const m = await api('POST', `/api/dialogs/${this.id}/messages`, { text: p.text, client_message_id: cid });
       this.merge(m, false);
-      el.replyError.textContent = '';
+      if (![...this.messages.pending.values()].some((q) => q.failed)) el.replyError.textContent = '';
     } catch (err) {
       const transient = !(err instanceof HttpError) || err.status >= 500 || err.status === 429;
       p.attempts++;
-      if (transient && p.attempts < 6) {
+      if (!transient) {
+        // Refused as it is: sending it again would only be refused again.
+        p.refused = true;
+        this.messages.markFailed(p, 'Not sent', null);
+        el.replyError.textContent = `Not sent: ${err.message}.`;
+      } else if (p.attempts < 6) {
         p.li.querySelector('.state').textContent = 'Waiting for the connection…';
-        setTimeout(() => this.deliver(cid), (err.retryAfter ? err.retryAfter * 1000 : 0) || Math.min(15000, 1000 * 2 ** (p.attempts - 1)));
+        p.timer = setTimeout(() => this.deliver(cid), (err.retryAfter ? err.retryAfter * 1000 : 0) || Math.min(15000, 1000 * 2 ** (p.attempts - 1)));
       } else {
-        p.li.dataset.failed = '';
-        p.li.querySelector('.state').textContent = 'Not sent';
-        el.replyError.textContent = `Not sent: ${err.message}. It will be retried when the connection is back.`;
-        p.attempts = 0;
+        this.messages.markFailed(p, 'Not sent', () => {
+          p.attempts = 0;
+          this.deliver(cid);
+          el.reply.focus();
+        });
+        el.replyError.textContent = `Not sent: ${err.message}. It is sent again as soon as the connection is back, or press Retry.`;
       }
     } finally {
       p.inFlight = false;
     }
   }
 
+  /** Sends what is queued now, whatever its backoff or "Not sent" said: the connection is (or may be) back. */
   flush() {
-    for (const p of this.messages.pending.values()) this.deliver(p.cid);
+    for (const p of this.messages.pending.values()) {
+      if (p.inFlight || p.refused) continue;
+      if (p.failed) p.attempts = 0;
+      this.deliver(p.cid);
+    }
   }
 
   typing() {
@@ -599,6 +610,7 @@ document.addEventListener('keydown', (e) => {
     el.back.click();
   }
 });
+window.addEventListener('online', () => current && current.flush());
 document.addEventListener('visibilitychange', () => {
   const d = current && dialogs.get(current.id);
   if (document.visibilityState === 'visible' && d && d.unread_count) current.markRead();

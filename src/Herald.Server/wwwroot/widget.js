@@ -480,23 +480,11 @@ textarea:disabled { background: #f8fafc; }
   // Sending.
   // ---------------------------------------------------------------------------------------------------------
   function markFailed(p, canRetry) {
-    p.failed = true;
-    p.li.dataset.failed = '';
-    const state = p.li.querySelector('.state');
-    state.textContent = ' · Not sent';
-    if (canRetry) {
-      const retry = document.createElement('button');
-      retry.type = 'button';
-      retry.className = 'retry';
-      retry.textContent = 'Retry';
-      retry.setAttribute('aria-label', 'Retry sending: ' + p.text.slice(0, 60));
-      retry.addEventListener('click', () => {
-        p.attempts = 0;
-        deliver(p.cid);
-        ui.input.focus();
-      });
-      state.append(' ', retry);
-    }
+    messages.markFailed(p, ' · Not sent', canRetry ? () => {
+      p.attempts = 0;
+      deliver(p.cid);
+      ui.input.focus();
+    } : null);
   }
 
   async function send(text) {
@@ -512,9 +500,7 @@ textarea:disabled { background: #f8fafc; }
     const p = messages && messages.pending.get(cid);
     if (!p || p.inFlight || fatal) return;
     p.inFlight = true;
-    p.failed = false;
-    delete p.li.dataset.failed;
-    p.li.querySelector('.state').textContent = ' · Sending…';
+    messages.sending(p, ' · Sending…');
     try {
       await connect();
       if (!dialogId) return;
@@ -522,8 +508,9 @@ textarea:disabled { background: #f8fafc; }
       merge(m, false);
     } catch (err) {
       if (err instanceof HttpError && !err.transient) {
-        markFailed(p, false);
-        p.li.querySelector('.state').textContent = ' · Not sent: ' + err.message;
+        // Refused as it is (too long, say): sending it again would only be refused again.
+        p.refused = true;
+        messages.markFailed(p, ' · Not sent: ' + err.message, null);
         return;
       }
       // Same client_message_id on every attempt: if the first POST did reach the server, the retry returns it.
@@ -532,16 +519,26 @@ textarea:disabled { background: #f8fafc; }
         markFailed(p, true);
       } else {
         p.li.querySelector('.state').textContent = ' · Waiting for the connection…';
-        setTimeout(() => deliver(cid), (err && err.retryAfter) || backoff(p.attempts - 1));
+        p.timer = setTimeout(() => deliver(cid), (err && err.retryAfter) || backoff(p.attempts - 1));
       }
     } finally {
       p.inFlight = false;
     }
   }
 
+  /**
+   * Sends what is queued now, whatever its backoff or "Not sent" said: called when the connection is (or may be)
+   * back, so a visitor never has to press Retry after a drop (issue 19).
+   */
   function flushPending() {
-    if (messages) for (const p of messages.pending.values()) if (!p.inFlight) deliver(p.cid);
+    if (!messages) return;
+    for (const p of messages.pending.values()) {
+      if (p.inFlight || p.refused) continue;
+      if (p.failed) p.attempts = 0;
+      deliver(p.cid);
+    }
   }
+  window.addEventListener('online', flushPending);
 
   let lastTyping = 0;
   function typing() {
