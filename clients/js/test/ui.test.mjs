@@ -91,7 +91,7 @@ describe('widget and console in Chromium', () => {
     const row = operator.row(dialogId);
     await row.filter({ hasText: 'Hello! Do you ship to Lisbon?' }).waitFor({ timeout: 10_000 });
     assert.equal((await row.locator('.unread').textContent()).trim(), '1');
-    assert.match(await row.getAttribute('aria-label'), /1 unread/);
+    assert.match(await row.textContent(), /1 unread/);
 
     await operator.openDialog(dialogId);
     await operator.waitForMessage('Hello! Do you ship to Lisbon?');
@@ -288,11 +288,11 @@ describe('widget and console in Chromium', () => {
     // A well-formed token that has not expired, with a signature Herald did not make.
     const [header, payload] = operatorToken.split('.');
     const forged = `${header}.${payload}.${'A'.repeat(43)}`;
-    await operator.page.addInitScript((t) => sessionStorage.setItem('herald.console.token', t), forged);
+    await operator.page.addInitScript((t) => localStorage.setItem('herald.console.token', t), forged);
     await operator.page.goto(`${server.baseUrl}/console`);
     await operator.page.locator('#login-error', { hasText: 'Your session has ended' }).waitFor({ timeout: 10_000 });
     assert.equal(await operator.page.locator('#app').isVisible(), false);
-    assert.equal(await operator.page.evaluate(() => sessionStorage.getItem('herald.console.token')), null);
+    assert.equal(await operator.page.evaluate(() => localStorage.getItem('herald.console.token')), null);
     await operator.page.context().close();
   });
 

@@ -8,6 +8,9 @@ import { MessageList } from '/chat-view.js';
 
 const { Client } = globalThis.Herald;
 
+// The operator's sign-in, shared by the tabs of this origin (docs/security.md, "The console's sign-in"): it lasts as
+// long as the token (Herald:Auth:TokenLifetime, read from the JWT's exp), and signing out, a refused token or the
+// expiry removes it from every tab.
 const TOKEN_KEY = 'herald.console.token';
 const EMAIL_KEY = 'herald.console.email';
 const TYPING_EVERY = 3000;
@@ -28,6 +31,7 @@ const el = {
   renew: $('renew'),
   dialogs: $('dialogs'),
   noDialogs: $('no-dialogs'),
+  dialogsTitle: $('dialogs-title'),
   unreadTotal: $('unread-total'),
   placeholder: $('placeholder'),
   thread: $('thread'),
@@ -52,8 +56,34 @@ const el = {
 // ---------------------------------------------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------------------------------------------
-let token = sessionStorage.getItem(TOKEN_KEY);
-let email = sessionStorage.getItem(EMAIL_KEY) || '';
+const store = {
+  get(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch {
+      return null; // storage disabled: the sign-in lasts as long as the page
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch {
+      // not kept: fine for this page
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      // nothing kept
+    }
+  },
+};
+// Before sign-ins were shared, they lived in this tab's sessionStorage: nothing should linger there.
+sessionStorage.removeItem(TOKEN_KEY);
+
+let token = store.get(TOKEN_KEY);
+let email = store.get(EMAIL_KEY) || '';
 
 function tokenExpiry(jwt) {
   try {
@@ -64,10 +94,20 @@ function tokenExpiry(jwt) {
   }
 }
 
+// A kept sign-in must not outlive its token, even in a tab left open with its streams asleep.
+let expiryTimer = null;
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const left = tokenExpiry(token) - Date.now();
+  // setTimeout takes at most 2^31-1 ms; a longer wait is checked again then.
+  expiryTimer = setTimeout(() => (tokenExpiry(token) <= Date.now() ? signOut('Your session has ended. Sign in again.') : watchExpiry()), Math.min(Math.max(left, 0), 2 ** 31 - 1));
+}
+
 function setToken(value) {
   token = value;
-  sessionStorage.setItem(TOKEN_KEY, value);
-  sessionStorage.setItem(EMAIL_KEY, email);
+  store.set(TOKEN_KEY, value);
+  store.set(EMAIL_KEY, email);
+  watchExpiry();
 }
 
 class HttpError extends Error {
@@ -190,7 +230,10 @@ const rows = new Map(); // id → <li>
 const assistants = new Map(); // id → name
 
 function visitorName(d) {
-  return d.guest_id ? `Visitor ${d.guest_id.slice(0, 8)}` : `Dialog #${d.id}`;
+  if (!d.guest_id) return `Dialog #${d.id}`;
+  // The widget's own ids are UUIDs: their first 8 hex digits tell visitors apart. A site's own ids ("user-1042",
+  // an email) are shown whole: cutting them could make two visitors look the same.
+  return `Visitor ${/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(d.guest_id) ? d.guest_id.slice(0, 8) : d.guest_id}`;
 }
 
 function shortTime(iso) {
@@ -219,8 +262,12 @@ function renderRow(d) {
     b.type = 'button';
     b.className = 'dialog';
     b.dataset.dialogId = String(d.id);
+    // The row is named by what it shows (no aria-label that differs from it: WCAG 2.5.3, "label in name"); the
+    // hidden separators make it read as a sentence.
     b.innerHTML =
-      '<span class="name"></span><span class="time"></span><span class="preview"></span><span class="unread" hidden></span><span class="assistant"></span>';
+      '<span class="name"></span><span class="sr-only">, </span><span class="time"></span><span class="sr-only">: </span>' +
+      '<span class="preview"></span><span class="sr-only">, </span><span class="unread" hidden></span><span class="sr-only unread-label" hidden> unread, </span>' +
+      '<span class="assistant"></span>';
     b.addEventListener('click', () => openDialog(d.id, true));
     li.append(b);
     rows.set(d.id, li);
@@ -236,9 +283,9 @@ function renderRow(d) {
   const unread = b.querySelector('.unread');
   unread.hidden = !d.unread_count;
   unread.textContent = String(d.unread_count);
+  b.querySelector('.unread-label').hidden = !d.unread_count;
   if (d.unread_count) b.dataset.unread = '';
   else delete b.dataset.unread;
-  b.setAttribute('aria-label', `${name}${assistant ? ', ' + assistant : ''}${d.unread_count ? `, ${d.unread_count} unread` : ''}: ${preview}`);
   b.setAttribute('aria-current', current && current.id === d.id ? 'true' : 'false');
   placeRow(li, d);
   updateTotals();
@@ -267,6 +314,8 @@ function updateTotals() {
   el.unreadTotal.textContent = String(total);
   el.unreadTotal.setAttribute('aria-label', `${total} unread`);
   el.noDialogs.hidden = dialogs.size > 0;
+  const placeholder = dialogs.size > 0 ? 'Select a dialog to read and reply.' : 'No conversations yet. When a visitor writes in the chat, the dialog appears in the list and opens here.';
+  if (el.placeholder.firstElementChild.textContent !== placeholder) el.placeholder.firstElementChild.textContent = placeholder;
   document.title = total ? `(${total}) Herald console` : 'Herald console';
 }
 
@@ -286,6 +335,7 @@ async function loadDialogs() {
   const [list, names] = await Promise.all([api('GET', '/api/dialogs'), api('GET', '/api/assistants')]);
   for (const a of names) assistants.set(a.id, a.name);
   for (const d of list) upsertDialog(d);
+  updateTotals();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -299,7 +349,12 @@ const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase()
 class Thread {
   constructor(id) {
     this.id = id;
-    this.messages = new MessageList(el.messages, { label, timeText: shortTime });
+    // What an empty thread is, shown once its history has loaded empty (a dialog opened from a link or by id).
+    this.empty = document.createElement('li');
+    this.empty.className = 'empty';
+    this.empty.hidden = true;
+    this.empty.textContent = 'No messages in this dialog yet. The visitor opened the chat but has not written; what you send appears in their chat.';
+    this.messages = new MessageList(el.messages, { label, timeText: shortTime, empty: this.empty });
     this.client = null;
     this.closed = false;
     this.interrupted = false;
@@ -332,6 +387,7 @@ class Thread {
     const head = await persist(() => api('GET', `/api/dialogs/${this.id}/poll`), alive);
     await persist(() => this.loadHistory(0), alive);
     if (!this.alive()) return;
+    if (this.messages.byId.size === 0 && this.messages.pending.size === 0) this.empty.hidden = false;
     this.markRead();
     const client = (this.client = new Client({ dialogId: this.id, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id }));
     client.on('message:new', (e) => this.merge(e.data && e.data.message, true));
@@ -455,7 +511,7 @@ function openDialog(id, focusReply) {
   el.app.dataset.view = 'thread';
   el.threadTitle.textContent = d ? visitorName(d) : `Dialog #${id}`;
   el.threadSub.textContent = d ? [assistants.get(d.assistant_id), d.guest_id && `guest ${d.guest_id}`].filter(Boolean).join(' · ') : '';
-  el.messages.replaceChildren();
+  el.messages.replaceChildren(thread.empty);
   el.typing.hidden = true;
   el.replyError.textContent = '';
   if (focusReply) el.reply.focus();
@@ -486,6 +542,10 @@ async function startFeed() {
   const head = await persist(() => api('GET', '/api/poll?topic=dialogs'), alive);
   await persist(loadDialogs, alive);
   if (!alive()) return;
+  // Signed in, the list is where work starts: its first row takes the focus the heading held meanwhile, unless
+  // the operator has moved it elsewhere.
+  const first = el.dialogs.querySelector('.dialog');
+  if (first && document.activeElement === el.dialogsTitle) first.focus();
   feed = new Client({ admin: true, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id });
   feed.on('dialog_update', (e) => {
     const d = e.data && e.data.dialog;
@@ -538,12 +598,15 @@ function showApp() {
   });
   const m = /^#dialog-(\d+)$/.exec(location.hash);
   if (m) openDialog(Number(m[1]), false);
+  // The sign-in form is gone: without this, focus falls to <body> and a keyboard user starts over from the top.
+  else el.dialogsTitle.focus();
 }
 
 function signOut(message) {
   if (!token) return;
   token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  store.remove(TOKEN_KEY);
+  clearTimeout(expiryTimer);
   if (feed) feed.close();
   feed = null;
   if (current) current.close();
@@ -589,6 +652,16 @@ el.back.addEventListener('click', () => {
   if (row) row.firstChild.focus();
 });
 
+// The dialog list is a list: arrow keys, Home and End move through its rows (Tab still works too).
+el.dialogs.addEventListener('keydown', (e) => {
+  const buttons = [...el.dialogs.querySelectorAll('.dialog')];
+  const at = buttons.indexOf(document.activeElement);
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: buttons.length - 1 }[e.key];
+  if (at < 0 || to === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
+  e.preventDefault();
+  buttons[Math.max(0, Math.min(buttons.length - 1, to))].focus();
+});
+
 el.replyForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = el.reply.value.trim();
@@ -616,9 +689,28 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible' && d && d.unread_count) current.markRead();
 });
 
-if (token && tokenExpiry(token) > Date.now() + 5000) showApp();
-else {
-  sessionStorage.removeItem(TOKEN_KEY);
+// Another tab signed in, renewed the sign-in, or signed out.
+window.addEventListener('storage', (e) => {
+  if (e.key !== TOKEN_KEY || e.storageArea !== localStorage) return;
+  if (!e.newValue) {
+    signOut('Signed out in another tab.');
+  } else if (!token) {
+    email = store.get(EMAIL_KEY) || '';
+    token = e.newValue;
+    watchExpiry();
+    showApp();
+  } else {
+    // A renewed token of this operator: the next request and reconnect use it (open streams keep theirs).
+    token = e.newValue;
+    watchExpiry();
+  }
+});
+
+if (token && tokenExpiry(token) > Date.now() + 5000) {
+  watchExpiry();
+  showApp();
+} else {
+  store.remove(TOKEN_KEY);
   token = null;
   showLogin();
 }

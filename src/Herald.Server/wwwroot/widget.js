@@ -158,8 +158,8 @@ button { font: inherit; color: inherit; cursor: pointer; }
 .panel { position: fixed; right: 20px; bottom: 92px; z-index: 2147483000; width: 370px; height: min(580px, calc(100vh - 112px));
   display: flex; flex-direction: column; background: #fff; border-radius: 16px; overflow: hidden;
   box-shadow: 0 12px 40px rgba(15, 23, 42, .25), 0 0 0 1px rgba(15, 23, 42, .06); }
-header { display: flex; align-items: center; gap: 12px; padding: 14px 12px 14px 18px; background: var(--accent); color: #fff; }
-header .titles { flex: 1; min-width: 0; }
+.head { display: flex; align-items: center; gap: 12px; padding: 14px 12px 14px 18px; background: var(--accent); color: #fff; }
+.head .titles { flex: 1; min-width: 0; }
 h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .status { margin: 2px 0 0; font-size: 13px; opacity: .92; display: flex; align-items: center; gap: 6px; }
 .status::before { content: ""; width: 8px; height: 8px; border-radius: 50%; background: #fbbf24; flex: none; }
@@ -181,6 +181,8 @@ h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .msg[data-sender="user"] .meta { text-align: right; }
 .msg[data-pending] .text { opacity: .75; }
 .msg[data-failed] .text { background: #fee2e2; color: #7f1d1d; }
+.day { align-self: center; margin: 4px 0 0; padding: 1px 10px; border-radius: 999px; background: var(--line); color: var(--muted); font-size: 12px; font-weight: 600; }
+.text a { color: inherit; text-decoration: underline; }
 .retry { margin-left: 6px; padding: 0; border: 0; background: none; color: var(--accent); text-decoration: underline; font-size: 12px; }
 .typing { margin: 0 16px 6px; font-size: 13px; color: var(--muted); font-style: italic; }
 form { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px 12px; border-top: 1px solid var(--line); }
@@ -192,16 +194,24 @@ textarea:disabled { background: #f8fafc; }
 .send:disabled { opacity: .45; cursor: default; }
 .send svg { width: 20px; height: 20px; }
 .brand { margin: 0; padding: 0 0 8px; text-align: center; font-size: 11px; color: var(--muted); }
-@media (max-width: 480px) {
+/* A phone held either way: portrait is narrow, landscape (844×390) is short; both get the whole screen. */
+@media (max-width: 480px), (max-height: 480px) {
   .panel { inset: 0; width: auto; height: auto; border-radius: 0; }
   .hw[data-open] .launcher { display: none; }
+}
+/* Landscape phones: every pixel of height to the messages. */
+@media (max-height: 480px) {
+  .head { padding-top: 6px; padding-bottom: 6px; }
+  .messages { padding-top: 10px; }
+  form { padding-top: 6px; padding-bottom: 6px; }
+  .brand { display: none; }
 }
 @media (prefers-reduced-motion: no-preference) {
   .panel { animation: hw-in .16s ease-out; }
   @keyframes hw-in { from { opacity: 0; transform: translateY(8px); } }
 }
 @media (forced-colors: active) {
-  .launcher, .send, header { border: 1px solid CanvasText; }
+  .launcher, .send, .head { border: 1px solid CanvasText; }
 }
 `;
 
@@ -234,10 +244,10 @@ textarea:disabled { background: #f8fafc; }
   <span class="badge" hidden aria-hidden="true"></span><span class="warn" hidden aria-hidden="true">!</span>
 </button>
 <section class="panel" id="hw-panel" role="dialog" aria-labelledby="hw-title" aria-describedby="hw-status" hidden>
-  <header>
+  <div class="head">
     <div class="titles"><h2 id="hw-title"></h2><p class="status" id="hw-status" role="status">Connecting…</p></div>
     <button class="close" type="button" aria-label="Close chat">${ICON_CLOSE}</button>
-  </header>
+  </div>
   <div class="alert" role="alert" hidden></div>
   <ol class="messages" aria-label="Messages" tabindex="0"><li class="empty">Ask us anything — we usually reply within minutes.</li></ol>
   <p class="typing" hidden>The operator is typing…</p>
