@@ -171,6 +171,28 @@ describe('the console for an operator, in Chromium', () => {
     await visitor.page.context().close();
   });
 
+  test("the console shows where the visitor writes from: page, referrer and browser", async () => {
+    const operator = new ConsolePage(await newPage('context console'));
+    await operator.login(server.baseUrl);
+    const visitor = new WidgetPage(await newPage('context widget'));
+    await visitor.page.goto(`${server.baseUrl}/demo?product=arare#reviews`, { referer: 'https://www.example.org/search?q=teapot' });
+    await visitor.open();
+    await visitor.send('Where am I?');
+    await visitor.waitForMessage('Where am I?');
+    const dialogId = await visitor.page.evaluate(() => window.HeraldWidget.dialogId);
+    await operator.openDialog(dialogId);
+    await operator.waitForMessage('Where am I?');
+    const line = operator.page.locator('#visitor');
+    await line.filter({ hasText: 'Chrome' }).waitFor({ timeout: 10_000 });
+    const text = await line.textContent();
+    assert.match(text, new RegExp(`^On ${server.baseUrl.replace('http://', '').replace(/\./g, '\\.')}/demo\\?product=arare · from www\\.example\\.org(/\\S*)? · Chrome \\d+ on Linux$`));
+    assert.equal(await line.locator('a').getAttribute('href'), `${server.baseUrl}/demo?product=arare`);
+    assert.equal(await line.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
+    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
+    await operator.page.context().close();
+    await visitor.page.context().close();
+  });
+
   test("visitors named by a site's own id are shown whole; the widget's UUIDs by their first 8 digits", async () => {
     const assistant = (await server.json('POST', '/api/assistants', { name: 'Names' }, auth())).body;
     const ids = ['user-1042.shop_a', 'user-1042.shop_b', '3f2a9c1e-5b7d-4e2f-9a1b-0c3d5e7f9a2b'];

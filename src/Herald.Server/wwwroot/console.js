@@ -38,6 +38,7 @@ const el = {
   back: $('back'),
   threadTitle: $('thread-title'),
   threadSub: $('thread-sub'),
+  visitor: $('visitor'),
   messages: $('messages'),
   typing: $('typing'),
   replyForm: $('reply-form'),
@@ -370,6 +371,7 @@ class Thread {
     if (!this.alive() || !m || m.dialog_id !== this.id) return;
     const merged = this.messages.merge(m);
     if (merged && live && m.sender !== 'manager' && !merged.mine) {
+      if (!this.visitorKnown) this.loadVisitor();
       this.hideTyping();
       el.announcer.textContent = `${label(m.sender)}: ${m.text}`;
       this.markReadSoon();
@@ -388,6 +390,7 @@ class Thread {
     await persist(() => this.loadHistory(0), alive);
     if (!this.alive()) return;
     if (this.messages.byId.size === 0 && this.messages.pending.size === 0) this.empty.hidden = false;
+    this.loadVisitor();
     this.markRead();
     const client = (this.client = new Client({ dialogId: this.id, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id }));
     client.on('message:new', (e) => this.merge(e.data && e.data.message, true));
@@ -407,6 +410,16 @@ class Thread {
     client.on('error', (e) => {
       if (e.fatal && e.status === 401) signOut('Your session has ended. Sign in again.');
     });
+  }
+
+  /** Where the visitor is (page, referrer, browser), as their widget last said; asked again when they write. */
+  async loadVisitor() {
+    try {
+      const v = await api('GET', `/api/dialogs/${this.id}/visitor`);
+      if (this.alive()) this.visitorKnown = showVisitor(v);
+    } catch {
+      // context only: the conversation works without it
+    }
   }
 
   markRead() {
@@ -511,6 +524,8 @@ function openDialog(id, focusReply) {
   el.app.dataset.view = 'thread';
   el.threadTitle.textContent = d ? visitorName(d) : `Dialog #${id}`;
   el.threadSub.textContent = d ? [assistants.get(d.assistant_id), d.guest_id && `guest ${d.guest_id}`].filter(Boolean).join(' · ') : '';
+  el.visitor.replaceChildren();
+  el.visitor.hidden = true;
   el.messages.replaceChildren(thread.empty);
   el.typing.hidden = true;
   el.replyError.textContent = '';
@@ -518,6 +533,48 @@ function openDialog(id, focusReply) {
   thread.open().catch((err) => {
     if (thread.alive()) el.replyError.textContent = `Could not open the dialog: ${err.message}`;
   });
+}
+
+// "Chrome 131 on Windows" from a User-Agent: the names operators know, not a full parser (first match wins).
+const BROWSERS = [
+  [/Edg(?:e|A|iOS)?\/(\d+)/, 'Edge'],
+  [/OPR\/(\d+)/, 'Opera'],
+  [/(?:Firefox|FxiOS)\/(\d+)/, 'Firefox'],
+  [/(?:Chrome|CriOS)\/(\d+)/, 'Chrome'],
+  [/Version\/(\d+).*Safari\//, 'Safari'],
+];
+const SYSTEMS = [
+  [/Android/, 'Android'],
+  [/iPhone|iPad|iPod/, 'iOS'],
+  [/Windows/, 'Windows'],
+  [/CrOS/, 'ChromeOS'],
+  [/Mac OS X|Macintosh/, 'macOS'],
+  [/Linux/, 'Linux'],
+];
+function browserName(ua) {
+  if (!ua) return '';
+  const browser = BROWSERS.map(([re, name]) => (re.exec(ua) ? `${name} ${re.exec(ua)[1]}` : null)).find(Boolean);
+  const system = (SYSTEMS.find(([re]) => re.test(ua)) || [])[1];
+  return browser ? browser + (system ? ` on ${system}` : '') : ua.slice(0, 60);
+}
+
+/** Fills the thread header's visitor line; returns whether the widget has said anything. */
+function showVisitor(v) {
+  const parts = [];
+  if (v.page_url) {
+    const a = document.createElement('a');
+    a.href = v.page_url; // an absolute http(s) address: the server accepts nothing else
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer nofollow';
+    a.textContent = v.page_url.replace(/^https?:\/\//, '');
+    a.title = v.page_url;
+    parts.push(['On ', a]);
+  }
+  if (v.referrer) parts.push([`from ${v.referrer.replace(/^https?:\/\//, '').replace(/\/$/, '')}`]);
+  if (v.user_agent) parts.push([browserName(v.user_agent)]);
+  el.visitor.replaceChildren(...parts.flatMap((p, i) => (i ? [' · ', ...p] : p)));
+  el.visitor.hidden = parts.length === 0;
+  return parts.length > 0;
 }
 
 function closeDialog() {

@@ -8,6 +8,8 @@
  *   data-title                           the panel's heading (default "Chat with us")
  *   data-accent                          a CSS colour for the launcher and the visitor's bubbles
  *   data-open="true"                     open the panel on load
+ *   data-share-page="false"              do not tell operators the page address and referrer (they are told by
+ *                                        default, once per page view in which the visitor writes)
  *
  * Herald's origin is the script's own origin: the page may be anywhere (the server's CORS and domain rules decide).
  * The widget draws into a Shadow DOM, so the page's CSS cannot reach it and its CSS cannot leak into the page.
@@ -33,6 +35,7 @@
     title: script.dataset.title || 'Chat with us',
     accent: script.dataset.accent || null,
     openOnLoad: script.dataset.open === 'true',
+    sharePage: script.dataset.sharePage !== 'false',
   };
 
   const SEND_ATTEMPTS = 6; // then the bubble offers "Retry"; a reconnect retries it too
@@ -514,6 +517,7 @@ textarea:disabled { background: #f8fafc; }
     try {
       await connect();
       if (!dialogId) return;
+      tellWhere();
       const m = await api('POST', `/api/widget/dialogs/${dialogId}/messages`, { sender: 'user', text: p.text, client_message_id: cid });
       merge(m, false);
     } catch (err) {
@@ -534,6 +538,21 @@ textarea:disabled { background: #f8fafc; }
     } finally {
       p.inFlight = false;
     }
+  }
+
+  /**
+   * Tells the operators where the visitor writes from (page, referrer; the browser comes from the request), once
+   * per page view and only once they write: a visitor who only looks costs no write. The fragment stays out (it
+   * can hold a single-page app's state or a token).
+   */
+  let told = false;
+  function tellWhere() {
+    if (told || !cfg.sharePage) return;
+    told = true;
+    const page = location.href.split('#')[0];
+    api('PUT', `/api/widget/dialogs/${dialogId}/visitor`, { page_url: /^https?:/.test(page) ? page : '', referrer: document.referrer }).catch(() => {
+      told = false; // the next message tries again
+    });
   }
 
   /**
