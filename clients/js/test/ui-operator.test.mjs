@@ -193,6 +193,60 @@ describe('the console for an operator, in Chromium', () => {
     await visitor.page.context().close();
   });
 
+  test('a message the operator is not looking at chimes and, once allowed, notifies; permission is asked once', async () => {
+    // Not allowed yet: the console offers to turn notifications on, asks once, and never offers again.
+    const asking = new ConsolePage(await newPage('asking console'));
+    await asking.login(server.baseUrl);
+    await asking.page.locator('#notify').waitFor({ state: 'visible', timeout: 5000 });
+    await asking.page.locator('#notify').click();
+    await asking.page.locator('#notify').waitFor({ state: 'hidden' });
+    await asking.page.reload();
+    await asking.waitForConnection('open');
+    assert.equal(await asking.page.locator('#notify').isVisible(), false, 'asked a second time');
+    await asking.page.context().close();
+
+    // Allowed: what the console makes is recorded (the real Notification and Web Audio still run).
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.grantPermissions(['notifications'], { origin: server.baseUrl });
+    await context.addInitScript(() => {
+      window.__notices = [];
+      window.__chimes = 0;
+      const Real = window.Notification;
+      window.Notification = class extends Real {
+        constructor(title, options) {
+          super(title, options);
+          window.__notices.push({ title, body: options && options.body, tag: options && options.tag });
+        }
+      };
+      const start = OscillatorNode.prototype.start;
+      OscillatorNode.prototype.start = function (...args) {
+        window.__chimes++;
+        return start.apply(this, args);
+      };
+    });
+    const operator = new ConsolePage(await newPage('notified console', context));
+    await operator.login(server.baseUrl);
+    assert.equal(await operator.page.locator('#notify').isVisible(), false);
+    const visitor = new WidgetPage(await newPage('notifying widget'));
+    await visitor.page.goto(`${server.baseUrl}/demo`);
+    await visitor.open();
+    await visitor.send('Is anyone there? (a new dialog)');
+    await visitor.waitForMessage('Is anyone there?');
+    const dialogId = await visitor.page.evaluate(() => window.HeraldWidget.dialogId);
+    await operator.page.waitForFunction(() => window.__notices.length === 1, null, { timeout: 10_000 });
+    assert.deepEqual(await operator.page.evaluate(() => window.__notices), [{ title: 'New dialog', body: 'Is anyone there? (a new dialog)', tag: `herald-dialog-${dialogId}` }]);
+    assert.equal(await operator.page.evaluate(() => window.__chimes), 1);
+    // Looking at that dialog: its next message is on screen, no notice.
+    await operator.openDialog(dialogId);
+    await visitor.send('Second line, while the operator reads');
+    await operator.waitForMessage('Second line');
+    assert.equal(await operator.page.evaluate(() => window.__notices.length), 1);
+    assert.equal(await operator.page.evaluate(() => window.__chimes), 1);
+    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
+    await context.close();
+    await visitor.page.context().close();
+  });
+
   test("visitors named by a site's own id are shown whole; the widget's UUIDs by their first 8 digits", async () => {
     const assistant = (await server.json('POST', '/api/assistants', { name: 'Names' }, auth())).body;
     const ids = ['user-1042.shop_a', 'user-1042.shop_b', '3f2a9c1e-5b7d-4e2f-9a1b-0c3d5e7f9a2b'];

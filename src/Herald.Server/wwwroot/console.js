@@ -27,6 +27,7 @@ const el = {
   connection: $('connection'),
   who: $('who'),
   logout: $('logout'),
+  notify: $('notify'),
   banner: $('session-banner'),
   renew: $('renew'),
   dialogs: $('dialogs'),
@@ -617,7 +618,9 @@ async function startFeed() {
     if (!listed) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
   });
   feed.on('new_message', (e) => {
-    if (current && e.data) current.merge(e.data.message, true);
+    if (!e.data) return;
+    if (current) current.merge(e.data.message, true);
+    notifyMessage(e.data.dialog_id, e.data.message);
   });
   feed.on('reset', () => persist(loadDialogs, alive).catch(() => {}));
   feed.on('state', (s) => {
@@ -635,6 +638,62 @@ async function startFeed() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Notice: a short sound and, when allowed, a desktop notification for a visitor's message the operator is not
+// looking at (another dialog, or the console in a background tab). The browser asks for permission once, when the
+// operator presses "Turn on notifications"; never by itself on load, and never again once answered.
+// ---------------------------------------------------------------------------------------------------------------
+const NOTIFY_ASKED_KEY = 'herald.console.notify-asked';
+const canNotify = typeof Notification === 'function';
+
+function showNotifyOffer() {
+  el.notify.hidden = !canNotify || Notification.permission !== 'default' || store.get(NOTIFY_ASKED_KEY) === '1';
+}
+
+el.notify.addEventListener('click', async () => {
+  store.set(NOTIFY_ASKED_KEY, '1');
+  el.notify.hidden = true;
+  try {
+    await Notification.requestPermission();
+  } catch {
+    // an old browser's callback form, or refused: sound still plays
+  }
+});
+
+let audio = null;
+function chime() {
+  try {
+    // Made, not loaded: the CSP allows no media source but our own, and a file would be one more request.
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.25);
+  } catch {
+    // no audio (autoplay rules before the first click): the list and the title still show it
+  }
+}
+
+function notifyMessage(dialogId, m) {
+  if (!m || m.sender !== 'user') return;
+  const watching = document.visibilityState === 'visible' && current && current.id === dialogId;
+  if (watching) return;
+  const d = dialogs.get(dialogId);
+  chime();
+  if (!canNotify || Notification.permission !== 'granted') return;
+  // One notification per dialog (tag): a visitor writing five lines replaces it rather than stacking five.
+  const n = new Notification(d ? visitorName(d) : 'New dialog', { body: m.text.slice(0, 200), tag: `herald-dialog-${dialogId}` });
+  n.onclick = () => {
+    window.focus();
+    openDialog(dialogId, true);
+    n.close();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Screens
 // ---------------------------------------------------------------------------------------------------------------
 function showLogin(message) {
@@ -649,6 +708,7 @@ function showApp() {
   el.login.hidden = true;
   el.app.hidden = false;
   el.who.textContent = email;
+  showNotifyOffer();
   setConnection('connecting');
   startFeed().catch((err) => {
     if (!(err instanceof HttpError && err.status === 401)) setConnection('closed');
