@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeraldServer } from './support/herald-server.mjs';
-import { launchChromium, watchPage, WidgetPage, ConsolePage, axeViolations } from './support/ui-pages.mjs';
+import { launchChromium, newWatchedPage, WidgetPage, ConsolePage, axeViolations } from './support/ui-pages.mjs';
 
 let server;
 let browser;
@@ -24,12 +24,7 @@ after(async () => {
   await server?.dispose();
 });
 
-async function newPage(label, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  const page = await context.newPage();
-  page.problems = watchPage(page, label);
-  return page;
-}
+const newPage = (label, options) => newWatchedPage(browser, label, options);
 
 const settle = (locator) => locator.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
 

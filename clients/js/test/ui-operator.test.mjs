@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeraldServer } from './support/herald-server.mjs';
-import { launchChromium, watchPage, WidgetPage, ConsolePage } from './support/ui-pages.mjs';
+import { launchChromium, newWatchedPage, WidgetPage, ConsolePage } from './support/ui-pages.mjs';
 
 let server;
 let browser;
@@ -20,11 +20,22 @@ after(async () => {
   await server?.dispose();
 });
 
-async function newPage(label, context) {
-  context ??= await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.problems = watchPage(page, label);
-  return page;
+const newPage = (label, context) => newWatchedPage(browser, label, { context });
+
+/** A signed-in console and a visitor with the widget open on /demo (`path`, reached with `gotoOptions`). */
+async function operatorAndVisitor(name, path = '/demo', gotoOptions = {}) {
+  const operator = new ConsolePage(await newPage(`${name} console`));
+  await operator.login(server.baseUrl);
+  const visitor = new WidgetPage(await newPage(`${name} widget`));
+  await visitor.page.goto(server.baseUrl + path, gotoOptions);
+  await visitor.open();
+  return { operator, visitor };
+}
+
+/** Neither page logged an error; both are closed. */
+async function done(...sides) {
+  assert.deepEqual(sides.flatMap((s) => s.page.problems), []);
+  for (const s of sides) await s.page.context().close();
 }
 
 const auth = () => ({ Authorization: `Bearer ${operatorToken}` });
@@ -54,9 +65,7 @@ describe('the console for an operator, in Chromium', () => {
     await operator.waitForMessage('Now I write');
     assert.equal(await operator.page.locator('#messages li.empty').isVisible(), false);
     await operator.row(dialogId).waitFor({ timeout: 10_000 });
-    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
-    await operator.page.context().close();
-    await visitor.page.context().close();
+    await done(operator, visitor);
   });
 
   test('the sign-in outlives the tab; signing out in one tab signs out all; an expired one is not used', async () => {
@@ -95,11 +104,7 @@ describe('the console for an operator, in Chromium', () => {
   });
 
   test('links in messages are clickable on both sides, and only http(s) ones; markup stays text', async () => {
-    const operator = new ConsolePage(await newPage('links console'));
-    await operator.login(server.baseUrl);
-    const visitor = new WidgetPage(await newPage('links widget'));
-    await visitor.page.goto(`${server.baseUrl}/demo`);
-    await visitor.open();
+    const { operator, visitor } = await operatorAndVisitor('links');
     const text = 'Order: https://shop.example.com/orders/1042?x=1&y=2. Not this: javascript:alert(1) nor <a href="javascript:alert(2)">x</a> (see http://127.0.0.1/faq)';
     await visitor.send(text);
     await visitor.waitForMessage('Order:');
@@ -124,18 +129,12 @@ describe('the console for an operator, in Chromium', () => {
     };
     assert.deepEqual(await read(visitor.host.locator('li.msg[data-message-id]', { hasText: 'Order:' })), [expected]);
     assert.deepEqual(await read(operator.page.locator('#messages li.msg[data-message-id]', { hasText: 'Order:' })), [expected]);
-    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
-    await operator.page.context().close();
-    await visitor.page.context().close();
+    await done(operator, visitor);
   });
 
   test('a long thread has a date separator before the first message of each day, whatever order they load in', async () => {
-    const operator = new ConsolePage(await newPage('days console'));
-    await operator.login(server.baseUrl);
     // The live thread: today's messages under "Today".
-    const visitor = new WidgetPage(await newPage('days widget'));
-    await visitor.page.goto(`${server.baseUrl}/demo`);
-    await visitor.open();
+    const { operator, visitor } = await operatorAndVisitor('days');
     await visitor.send('A message of today');
     await visitor.waitForMessage('A message of today');
     const dialogId = await visitor.page.evaluate(() => window.HeraldWidget.dialogId);
@@ -166,17 +165,11 @@ describe('the console for an operator, in Chromium', () => {
       return { seen, fiveDaysAgo };
     });
     assert.deepEqual(order.seen, [order.fiveDaysAgo, 'm1', 'm2', 'm3', 'Yesterday', 'm4', 'm5', 'Today', 'm6', 'm7']);
-    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
-    await operator.page.context().close();
-    await visitor.page.context().close();
+    await done(operator, visitor);
   });
 
   test("the console shows where the visitor writes from: page, referrer and browser", async () => {
-    const operator = new ConsolePage(await newPage('context console'));
-    await operator.login(server.baseUrl);
-    const visitor = new WidgetPage(await newPage('context widget'));
-    await visitor.page.goto(`${server.baseUrl}/demo?product=arare#reviews`, { referer: 'https://www.example.org/search?q=teapot' });
-    await visitor.open();
+    const { operator, visitor } = await operatorAndVisitor('context', '/demo?product=arare#reviews', { referer: 'https://www.example.org/search?q=teapot' });
     await visitor.send('Where am I?');
     await visitor.waitForMessage('Where am I?');
     const dialogId = await visitor.page.evaluate(() => window.HeraldWidget.dialogId);
@@ -188,9 +181,7 @@ describe('the console for an operator, in Chromium', () => {
     assert.match(text, new RegExp(`^On ${server.baseUrl.replace('http://', '').replace(/\./g, '\\.')}/demo\\?product=arare · from www\\.example\\.org(/\\S*)? · Chrome \\d+ on Linux$`));
     assert.equal(await line.locator('a').getAttribute('href'), `${server.baseUrl}/demo?product=arare`);
     assert.equal(await line.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
-    assert.deepEqual([...operator.page.problems, ...visitor.page.problems], []);
-    await operator.page.context().close();
-    await visitor.page.context().close();
+    await done(operator, visitor);
   });
 
   test('a message the operator is not looking at chimes and, once allowed, notifies; permission is asked once', async () => {

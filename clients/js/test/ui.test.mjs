@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeraldServer } from './support/herald-server.mjs';
-import { launchChromium, watchPage, WidgetPage, ConsolePage } from './support/ui-pages.mjs';
+import { launchChromium, newWatchedPage, WidgetPage, ConsolePage } from './support/ui-pages.mjs';
 
 const results = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 mkdirSync(results, { recursive: true });
@@ -33,12 +33,7 @@ after(async () => {
   await server?.dispose();
 });
 
-async function newPage(label, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  const page = await context.newPage();
-  page.problems = watchPage(page, label);
-  return page;
-}
+const newPage = (label, options) => newWatchedPage(browser, label, options);
 
 async function dialogs() {
   const r = await server.json('GET', '/api/dialogs?include_empty=true', undefined, { Authorization: `Bearer ${operatorToken}` });

@@ -39,7 +39,7 @@ public static class ChatEndpoints
         api.MapGet("/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
         api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll the guest's dialog.");
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
-        api.MapPut("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
+        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
         api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
 
         var ws = app.MapGroup("/ws").WithTags("WebSocket");

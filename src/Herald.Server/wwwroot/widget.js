@@ -550,7 +550,7 @@ textarea:disabled { background: #f8fafc; }
     if (told || !cfg.sharePage) return;
     told = true;
     const page = location.href.split('#')[0];
-    api('PUT', `/api/widget/dialogs/${dialogId}/visitor`, { page_url: /^https?:/.test(page) ? page : '', referrer: document.referrer }).catch(() => {
+    api('POST', `/api/widget/dialogs/${dialogId}/visitor`, { page_url: /^https?:/.test(page) ? page : '', referrer: document.referrer }).catch(() => {
       told = false; // the next message tries again
     });
   }

@@ -28,7 +28,7 @@ public sealed class DialogVisitorTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.Null, before.GetProperty("page_url").ValueKind);
         Assert.Equal(JsonValueKind.Null, before.GetProperty("user_agent").ValueKind);
 
-        using (var first = await PutAsync(guest, new { page_url = "https://shop.example.com/teapots?color=black", referrer = "https://www.google.com/" }))
+        using (var first = await SayAsync(guest, new { page_url = "https://shop.example.com/teapots?color=black", referrer = "https://www.google.com/" }))
         {
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
@@ -40,7 +40,7 @@ public sealed class DialogVisitorTests : IAsyncLifetime
         Assert.Equal(ChromeOnWindows, read.GetProperty("user_agent").GetString());
 
         // The next page view replaces it; an empty referrer (document.referrer without one) is none.
-        using (var second = await PutAsync(guest, new { page_url = "https://shop.example.com/checkout", referrer = "" }))
+        using (var second = await SayAsync(guest, new { page_url = "https://shop.example.com/checkout", referrer = "" }))
         {
             Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         }
@@ -60,13 +60,13 @@ public sealed class DialogVisitorTests : IAsyncLifetime
     public async Task SetVisitor_NotAnHttpAddress_Is400AndChangesNothing(string field, string value)
     {
         var guest = await _server.OpenGuestDialogAsync("visitor-bad");
-        using (var good = await PutAsync(guest, new { page_url = "https://shop.example.com/", referrer = "https://example.org/" }))
+        using (var good = await SayAsync(guest, new { page_url = "https://shop.example.com/", referrer = "https://example.org/" }))
         {
             Assert.Equal(HttpStatusCode.OK, good.StatusCode);
         }
 
         value = value.Replace("LONG", new string('a', 2100), StringComparison.Ordinal);
-        using var bad = await PutAsync(guest, new Dictionary<string, string> { [field] = value });
+        using var bad = await SayAsync(guest, new Dictionary<string, string> { [field] = value });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var error = await bad.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("invalid_field", error.GetProperty("error").GetString());
@@ -85,12 +85,12 @@ public sealed class DialogVisitorTests : IAsyncLifetime
         var other = await _server.OpenGuestDialogAsync("visitor-other", guest.AssistantId);
         var body = new { page_url = "https://evil.example.com/" };
 
-        using var byOther = await _server.Client.PutAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor?{other.Query}", body);
+        using var byOther = await _server.Client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor?{other.Query}", body);
         Assert.Equal(HttpStatusCode.Forbidden, byOther.StatusCode);
-        using var anonymous = await _server.Client.PutAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor", body);
+        using var anonymous = await _server.Client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor", body);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         using var op = await _server.OperatorClientAsync();
-        using var byOperator = await op.PutAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor", body);
+        using var byOperator = await op.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/visitor", body);
         Assert.Equal(HttpStatusCode.Forbidden, byOperator.StatusCode);
         using var readByGuest = await _server.Client.GetAsync($"/api/dialogs/{guest.DialogId}/visitor?{guest.Query}");
         Assert.Equal(HttpStatusCode.Forbidden, readByGuest.StatusCode);
@@ -99,9 +99,9 @@ public sealed class DialogVisitorTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.Null, read.GetProperty("page_url").ValueKind);
     }
 
-    private async Task<HttpResponseMessage> PutAsync(Guest guest, object body)
+    private async Task<HttpResponseMessage> SayAsync(Guest guest, object body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/widget/dialogs/{guest.DialogId}/visitor?{guest.Query}")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/widget/dialogs/{guest.DialogId}/visitor?{guest.Query}")
         {
             Content = JsonContent.Create(body),
         };

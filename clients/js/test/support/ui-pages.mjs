@@ -21,6 +21,17 @@ export function watchPage(page, label) {
   return problems;
 }
 
+/**
+ * A page in a context of its own (or in `options.context`, as another tab), 1280×800 unless `options` say
+ * otherwise, whose errors are collected in `page.problems`.
+ */
+export async function newWatchedPage(browser, label, { context, ...options } = {}) {
+  context ??= await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.problems = watchPage(page, label);
+  return page;
+}
+
 export class WidgetPage {
   constructor(page) {
     this.page = page;
