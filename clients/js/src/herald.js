@@ -911,6 +911,11 @@
       if (this._reconnectTimer) {
         this._cancel(this._reconnectTimer);
         this._connect();
+      } else if (this.state === 'offline' && this.active && this.active.opened) {
+        // A short drop often leaves the stream itself alive (only new requests failed): nothing will reopen it,
+        // so nothing else would take the state back from 'offline' (issue 19: "Offline" for 30 s while
+        // messages flowed).
+        this._setState('open');
       }
     }
   }

@@ -23,7 +23,7 @@ public sealed class WidgetCors(RequestDelegate next, IOptions<HeraldOptions> opt
     private const string WidgetMethods = "GET, POST, OPTIONS";
     private const string OperatorMethods = "GET, POST, PUT, OPTIONS";
 
-    private static readonly string[] DialogResources = ["messages", "typing", "events", "poll", "availability"];
+    private static readonly string[] DialogResources = ["messages", "typing", "events", "poll", "availability", "visitor"];
 
     private readonly HashSet<string> _operatorOrigins = ParseOperatorOrigins(options.Value.Cors.OperatorOrigins);
 
@@ -89,7 +89,7 @@ public sealed class WidgetCors(RequestDelegate next, IOptions<HeraldOptions> opt
         return path.StartsWithSegments("/api/dialogs", out rest) && rest.HasValue && IsDialogResource(rest);
     }
 
-    // "/{id}" or "/{id}/messages|typing|events|poll".
+    // "/{id}" or "/{id}/messages|typing|events|poll|visitor".
     private static bool IsDialogResource(PathString rest)
     {
         var value = rest.Value.AsSpan(1);

@@ -41,6 +41,8 @@ public static class ChatEndpoints
         api.MapGet("/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
         api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll the guest's dialog.");
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
+        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
+        api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
 
         var ws = app.MapGroup("/ws").WithTags("WebSocket");
         ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator, DialogTopics.For));
@@ -295,6 +297,83 @@ public static class ChatEndpoints
 
         var dialog = await hub.ExecuteAsync(new MarkDialogReadCommand(target.Value.Dialog.Id), context.RequestAborted);
         return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
+    }
+
+    // Addresses as browsers give them (location.href, document.referrer) rarely pass 2 KB; a User-Agent is cut, not refused.
+    private const int MaxVisitorUrlLength = 2048;
+    private const int MaxUserAgentLength = 512;
+
+    private static async Task<IResult> SetVisitorAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub, RateLimits limits)
+    {
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (target!.Value.Principal is not GuestPrincipal guest)
+        {
+            return ApiError.Forbidden("Only the dialog's visitor says where they are.");
+        }
+
+        if (limits.TryPost(context, $"{guest.AssistantId}/{guest.GuestId}") is { } limited)
+        {
+            return limited;
+        }
+
+        var (body, bodyError) = await reader.ReadJsonAsync<DialogVisitorRequest>(context);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        var (pageUrl, pageError) = VisitorUrl(body!.PageUrl, "page_url");
+        var (referrer, referrerError) = VisitorUrl(body.Referrer, "referrer");
+        if ((pageError ?? referrerError) is { } urlError)
+        {
+            return urlError;
+        }
+
+        var userAgent = context.Request.Headers.UserAgent.ToString();
+        userAgent = new string(userAgent.Where(c => !char.IsControl(c)).Take(MaxUserAgentLength).ToArray());
+        var visitor = await hub.ExecuteAsync(new SetDialogVisitorCommand(target.Value.Dialog.Id, pageUrl, referrer, userAgent.Length == 0 ? null : userAgent),
+            context.RequestAborted);
+        return TypedResults.Json(DialogVisitorDto.From(visitor), HeraldJson.Options);
+    }
+
+    /// <summary>An absolute http(s) address of at most 2 KB, or nothing ("" is what document.referrer is without one).</summary>
+    private static (string? Url, ApiError? Error) VisitorUrl(string? value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return (null, null);
+        }
+
+        if (value.Length > MaxVisitorUrlLength || !TextRules.IsWellFormedUtf16(value) || value.Any(char.IsControl)
+            || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return (null, ApiError.BadRequest(ErrorCodes.InvalidField, $"'{field}' is an absolute http or https address of at most {MaxVisitorUrlLength} characters."));
+        }
+
+        return (value, null);
+    }
+
+    private static async Task<IResult> GetVisitorAsync(HttpContext context, string id, AccessService access, SqlStore store)
+    {
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (target!.Value.Principal is not OperatorPrincipal)
+        {
+            return ApiError.Forbidden("Only operators read where a visitor is.");
+        }
+
+        var dialogId = target.Value.Dialog.Id;
+        var visitor = await store.GetDialogVisitorAsync(dialogId, context.RequestAborted);
+        return TypedResults.Json(visitor is null ? DialogVisitorDto.Unknown(dialogId) : DialogVisitorDto.From(visitor), HeraldJson.Options);
     }
 
     private static async Task OperatorFeedAsync(HttpContext context, SseTransport sse)

@@ -90,5 +90,16 @@ internal static class Schema
             ALTER TABLE messages ADD COLUMN client_message_id TEXT NULL;
             CREATE UNIQUE INDEX ix_messages_client_id ON messages (dialog_id, client_message_id);
             """),
+        (4, """
+            -- Where the visitor of a dialog is, for its operators: the page they last wrote from, how they came to it
+            -- and their browser. One row per dialog, replaced by the widget (at most once per page view).
+            CREATE TABLE dialog_visitors (
+                dialog_id BIGINT NOT NULL PRIMARY KEY REFERENCES dialogs(id),
+                page_url TEXT NULL,
+                referrer TEXT NULL,
+                user_agent TEXT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            """),
     ];
 }

@@ -139,6 +139,10 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<DialogRecord?> GetDialogAsync(long id, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE id = @id", new { id }, ct);
 
+    /// <summary>Where the dialog's visitor is (page, referrer, browser), or null when the widget has not said.</summary>
+    public Task<DialogVisitorRecord?> GetDialogVisitorAsync(long dialogId, CancellationToken ct = default) =>
+        QuerySingleAsync<DialogVisitorRecord>("SELECT * FROM dialog_visitors WHERE dialog_id = @dialogId", new { dialogId }, ct);
+
     public Task<DialogRecord?> FindGuestDialogAsync(long assistantId, string guestId, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, ct);
 

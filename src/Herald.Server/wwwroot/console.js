@@ -8,6 +8,9 @@ import { MessageList } from '/chat-view.js';
 
 const { Client } = globalThis.Herald;
 
+// The operator's sign-in, shared by the tabs of this origin (docs/security.md, "The console's sign-in"): it lasts as
+// long as the token (Herald:Auth:TokenLifetime, read from the JWT's exp), and signing out, a refused token or the
+// expiry removes it from every tab.
 const TOKEN_KEY = 'herald.console.token';
 const EMAIL_KEY = 'herald.console.email';
 const TYPING_EVERY = 3000;
@@ -24,16 +27,19 @@ const el = {
   connection: $('connection'),
   who: $('who'),
   logout: $('logout'),
+  notify: $('notify'),
   banner: $('session-banner'),
   renew: $('renew'),
   dialogs: $('dialogs'),
   noDialogs: $('no-dialogs'),
+  dialogsTitle: $('dialogs-title'),
   unreadTotal: $('unread-total'),
   placeholder: $('placeholder'),
   thread: $('thread'),
   back: $('back'),
   threadTitle: $('thread-title'),
   threadSub: $('thread-sub'),
+  visitor: $('visitor'),
   messages: $('messages'),
   typing: $('typing'),
   replyForm: $('reply-form'),
@@ -52,8 +58,34 @@ const el = {
 // ---------------------------------------------------------------------------------------------------------------
 // Session
 // ---------------------------------------------------------------------------------------------------------------
-let token = sessionStorage.getItem(TOKEN_KEY);
-let email = sessionStorage.getItem(EMAIL_KEY) || '';
+const store = {
+  get(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch {
+      return null; // storage disabled: the sign-in lasts as long as the page
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch {
+      // not kept: fine for this page
+    }
+  },
+  remove(key) {
+    try {
+      localStorage.removeItem(key);
+    } catch {
+      // nothing kept
+    }
+  },
+};
+// Before sign-ins were shared, they lived in this tab's sessionStorage: nothing should linger there.
+sessionStorage.removeItem(TOKEN_KEY);
+
+let token = store.get(TOKEN_KEY);
+let email = store.get(EMAIL_KEY) || '';
 
 function tokenExpiry(jwt) {
   try {
@@ -64,10 +96,20 @@ function tokenExpiry(jwt) {
   }
 }
 
+// A kept sign-in must not outlive its token, even in a tab left open with its streams asleep.
+let expiryTimer = null;
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const left = tokenExpiry(token) - Date.now();
+  // setTimeout takes at most 2^31-1 ms; a longer wait is checked again then.
+  expiryTimer = setTimeout(() => (tokenExpiry(token) <= Date.now() ? signOut('Your session has ended. Sign in again.') : watchExpiry()), Math.min(Math.max(left, 0), 2 ** 31 - 1));
+}
+
 function setToken(value) {
   token = value;
-  sessionStorage.setItem(TOKEN_KEY, value);
-  sessionStorage.setItem(EMAIL_KEY, email);
+  store.set(TOKEN_KEY, value);
+  store.set(EMAIL_KEY, email);
+  watchExpiry();
 }
 
 class HttpError extends Error {
@@ -190,7 +232,10 @@ const rows = new Map(); // id → <li>
 const assistants = new Map(); // id → name
 
 function visitorName(d) {
-  return d.guest_id ? `Visitor ${d.guest_id.slice(0, 8)}` : `Dialog #${d.id}`;
+  if (!d.guest_id) return `Dialog #${d.id}`;
+  // The widget's own ids are UUIDs: their first 8 hex digits tell visitors apart. A site's own ids ("user-1042",
+  // an email) are shown whole: cutting them could make two visitors look the same.
+  return `Visitor ${/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(d.guest_id) ? d.guest_id.slice(0, 8) : d.guest_id}`;
 }
 
 function shortTime(iso) {
@@ -252,8 +297,12 @@ function renderRow(d) {
     b.type = 'button';
     b.className = 'dialog';
     b.dataset.dialogId = String(d.id);
+    // The row is named by what it shows (no aria-label that differs from it: WCAG 2.5.3, "label in name"); the
+    // hidden separators make it read as a sentence.
     b.innerHTML =
-      '<span class="name"></span><span class="time"></span><span class="preview"></span><span class="unread" hidden></span><span class="assistant"></span>';
+      '<span class="name"></span><span class="sr-only">, </span><span class="time"></span><span class="sr-only">: </span>' +
+      '<span class="preview"></span><span class="sr-only">, </span><span class="unread" hidden></span><span class="sr-only unread-label" hidden> unread, </span>' +
+      '<span class="assistant"></span>';
     b.addEventListener('click', () => openDialog(d.id, true));
     li.append(b);
     rows.set(d.id, li);
@@ -269,11 +318,11 @@ function renderRow(d) {
   const unread = b.querySelector('.unread');
   unread.hidden = !d.unread_count;
   unread.textContent = String(d.unread_count);
+  b.querySelector('.unread-label').hidden = !d.unread_count;
   if (d.unread_count) b.dataset.unread = '';
   else delete b.dataset.unread;
   if (online.has(d.id)) b.dataset.online = '';
   else delete b.dataset.online;
-  b.setAttribute('aria-label', `${name}${assistant ? ', ' + assistant : ''}${d.unread_count ? `, ${d.unread_count} unread` : ''}: ${preview}`);
   b.setAttribute('aria-current', current && current.id === d.id ? 'true' : 'false');
   placeRow(li, d);
   updateTotals();
@@ -302,6 +351,8 @@ function updateTotals() {
   el.unreadTotal.textContent = String(total);
   el.unreadTotal.setAttribute('aria-label', `${total} unread`);
   el.noDialogs.hidden = dialogs.size > 0;
+  const placeholder = dialogs.size > 0 ? 'Select a dialog to read and reply.' : 'No conversations yet. When a visitor writes in the chat, the dialog appears in the list and opens here.';
+  if (el.placeholder.firstElementChild.textContent !== placeholder) el.placeholder.firstElementChild.textContent = placeholder;
   document.title = total ? `(${total}) Herald console` : 'Herald console';
 }
 
@@ -321,6 +372,7 @@ async function loadDialogs() {
   const [list, names] = await Promise.all([api('GET', '/api/dialogs'), api('GET', '/api/assistants')]);
   for (const a of names) assistants.set(a.id, a.name);
   for (const d of list) upsertDialog(d);
+  updateTotals();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -334,7 +386,12 @@ const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase()
 class Thread {
   constructor(id) {
     this.id = id;
-    this.messages = new MessageList(el.messages, { label, timeText: shortTime });
+    // What an empty thread is, shown once its history has loaded empty (a dialog opened from a link or by id).
+    this.empty = document.createElement('li');
+    this.empty.className = 'empty';
+    this.empty.hidden = true;
+    this.empty.textContent = 'No messages in this dialog yet. The visitor opened the chat but has not written; what you send appears in their chat.';
+    this.messages = new MessageList(el.messages, { label, timeText: shortTime, empty: this.empty });
     this.client = null;
     this.closed = false;
     this.interrupted = false;
@@ -350,6 +407,7 @@ class Thread {
     if (!this.alive() || !m || m.dialog_id !== this.id) return;
     const merged = this.messages.merge(m);
     if (merged && live && m.sender !== 'manager' && !merged.mine) {
+      if (!this.visitorKnown) this.loadVisitor();
       this.hideTyping();
       el.announcer.textContent = `${label(m.sender)}: ${m.text}`;
       this.markReadSoon();
@@ -367,6 +425,8 @@ class Thread {
     const head = await persist(() => api('GET', `/api/dialogs/${this.id}/poll`), alive);
     await persist(() => this.loadHistory(0), alive);
     if (!this.alive()) return;
+    if (this.messages.byId.size === 0 && this.messages.pending.size === 0) this.empty.hidden = false;
+    this.loadVisitor();
     this.markRead();
     const client = (this.client = new Client({ dialogId: this.id, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id }));
     client.on('message:new', (e) => this.merge(e.data && e.data.message, true));
@@ -375,9 +435,9 @@ class Thread {
     });
     client.on('reset', () => persist(() => this.loadHistory(0), alive).catch(() => {}));
     client.on('state', (s) => {
-      if (s.state === 'open' && this.interrupted) {
+      if (s.state === 'open') {
+        if (this.interrupted) persist(() => this.loadHistory(this.messages.maxId), alive).catch(() => {});
         this.interrupted = false;
-        persist(() => this.loadHistory(this.messages.maxId), alive).catch(() => {});
         this.flush();
       } else if (s.state === 'reconnecting' || s.state === 'offline') {
         this.interrupted = true;
@@ -386,6 +446,16 @@ class Thread {
     client.on('error', (e) => {
       if (e.fatal && e.status === 401) signOut('Your session has ended. Sign in again.');
     });
+  }
+
+  /** Where the visitor is (page, referrer, browser), as their widget last said; asked again when they write. */
+  async loadVisitor() {
+    try {
+      const v = await api('GET', `/api/dialogs/${this.id}/visitor`);
+      if (this.alive()) this.visitorKnown = showVisitor(v);
+    } catch {
+      // context only: the conversation works without it
+    }
   }
 
   markRead() {
@@ -410,32 +480,43 @@ class Thread {
     const p = this.messages.pending.get(cid);
     if (!p || p.inFlight || !this.alive()) return;
     p.inFlight = true;
-    p.li.querySelector('.state').textContent = 'Sending…';
-    delete p.li.dataset.failed;
+    this.messages.sending(p, 'Sending…');
     try {
       // client_message_id makes a retry after a lost answer return the first message instead of a second one.
       const m = await api('POST', `/api/dialogs/${this.id}/messages`, { text: p.text, client_message_id: cid });
       this.merge(m, false);
-      el.replyError.textContent = '';
+      if (![...this.messages.pending.values()].some((q) => q.failed)) el.replyError.textContent = '';
     } catch (err) {
       const transient = !(err instanceof HttpError) || err.status >= 500 || err.status === 429;
       p.attempts++;
-      if (transient && p.attempts < 6) {
+      if (!transient) {
+        // Refused as it is: sending it again would only be refused again.
+        p.refused = true;
+        this.messages.markFailed(p, 'Not sent', null);
+        el.replyError.textContent = `Not sent: ${err.message}.`;
+      } else if (p.attempts < 6) {
         p.li.querySelector('.state').textContent = 'Waiting for the connection…';
-        setTimeout(() => this.deliver(cid), (err.retryAfter ? err.retryAfter * 1000 : 0) || Math.min(15000, 1000 * 2 ** (p.attempts - 1)));
+        p.timer = setTimeout(() => this.deliver(cid), (err.retryAfter ? err.retryAfter * 1000 : 0) || Math.min(15000, 1000 * 2 ** (p.attempts - 1)));
       } else {
-        p.li.dataset.failed = '';
-        p.li.querySelector('.state').textContent = 'Not sent';
-        el.replyError.textContent = `Not sent: ${err.message}. It will be retried when the connection is back.`;
-        p.attempts = 0;
+        this.messages.markFailed(p, 'Not sent', () => {
+          p.attempts = 0;
+          this.deliver(cid);
+          el.reply.focus();
+        });
+        el.replyError.textContent = `Not sent: ${err.message}. It is sent again as soon as the connection is back, or press Retry.`;
       }
     } finally {
       p.inFlight = false;
     }
   }
 
+  /** Sends what is queued now, whatever its backoff or "Not sent" said: the connection is (or may be) back. */
   flush() {
-    for (const p of this.messages.pending.values()) this.deliver(p.cid);
+    for (const p of this.messages.pending.values()) {
+      if (p.inFlight || p.refused) continue;
+      if (p.failed) p.attempts = 0;
+      this.deliver(p.cid);
+    }
   }
 
   typing() {
@@ -479,13 +560,57 @@ function openDialog(id, focusReply) {
   el.app.dataset.view = 'thread';
   el.threadTitle.textContent = d ? visitorName(d) : `Dialog #${id}`;
   el.threadSub.textContent = d ? [assistants.get(d.assistant_id), d.guest_id && `guest ${d.guest_id}`].filter(Boolean).join(' · ') : '';
-  el.messages.replaceChildren();
+  el.visitor.replaceChildren();
+  el.visitor.hidden = true;
+  el.messages.replaceChildren(thread.empty);
   el.typing.hidden = true;
   el.replyError.textContent = '';
   if (focusReply) el.reply.focus();
   thread.open().catch((err) => {
     if (thread.alive()) el.replyError.textContent = `Could not open the dialog: ${err.message}`;
   });
+}
+
+// "Chrome 131 on Windows" from a User-Agent: the names operators know, not a full parser (first match wins).
+const BROWSERS = [
+  [/Edg(?:e|A|iOS)?\/(\d+)/, 'Edge'],
+  [/OPR\/(\d+)/, 'Opera'],
+  [/(?:Firefox|FxiOS)\/(\d+)/, 'Firefox'],
+  [/(?:Chrome|CriOS)\/(\d+)/, 'Chrome'],
+  [/Version\/(\d+).*Safari\//, 'Safari'],
+];
+const SYSTEMS = [
+  [/Android/, 'Android'],
+  [/iPhone|iPad|iPod/, 'iOS'],
+  [/Windows/, 'Windows'],
+  [/CrOS/, 'ChromeOS'],
+  [/Mac OS X|Macintosh/, 'macOS'],
+  [/Linux/, 'Linux'],
+];
+function browserName(ua) {
+  if (!ua) return '';
+  const browser = BROWSERS.map(([re, name]) => (re.exec(ua) ? `${name} ${re.exec(ua)[1]}` : null)).find(Boolean);
+  const system = (SYSTEMS.find(([re]) => re.test(ua)) || [])[1];
+  return browser ? browser + (system ? ` on ${system}` : '') : ua.slice(0, 60);
+}
+
+/** Fills the thread header's visitor line; returns whether the widget has said anything. */
+function showVisitor(v) {
+  const parts = [];
+  if (v.page_url) {
+    const a = document.createElement('a');
+    a.href = v.page_url; // an absolute http(s) address: the server accepts nothing else
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer nofollow';
+    a.textContent = v.page_url.replace(/^https?:\/\//, '');
+    a.title = v.page_url;
+    parts.push(['On ', a]);
+  }
+  if (v.referrer) parts.push([`from ${v.referrer.replace(/^https?:\/\//, '').replace(/\/$/, '')}`]);
+  if (v.user_agent) parts.push([browserName(v.user_agent)]);
+  el.visitor.replaceChildren(...parts.flatMap((p, i) => (i ? [' · ', ...p] : p)));
+  el.visitor.hidden = parts.length === 0;
+  return parts.length > 0;
 }
 
 function closeDialog() {
@@ -510,6 +635,10 @@ async function startFeed() {
   const head = await persist(() => api('GET', '/api/poll?topic=dialogs'), alive);
   await persist(loadDialogs, alive);
   if (!alive()) return;
+  // Signed in, the list is where work starts: its first row takes the focus the heading held meanwhile, unless
+  // the operator has moved it elsewhere.
+  const first = el.dialogs.querySelector('.dialog');
+  if (first && document.activeElement === el.dialogsTitle) first.focus();
   feed = new Client({ admin: true, auth: { token, refreshToken: renewToken }, lastEventId: head.last_event_id });
   feed.on('dialog_update', (e) => {
     const d = e.data && e.data.dialog;
@@ -524,7 +653,9 @@ async function startFeed() {
     if (!listed) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
   });
   feed.on('new_message', (e) => {
-    if (current && e.data) current.merge(e.data.message, true);
+    if (!e.data) return;
+    if (current) current.merge(e.data.message, true);
+    notifyMessage(e.data.dialog_id, e.data.message);
   });
   startPresence();
   feed.on('reset', () => persist(loadDialogs, alive).catch(() => {}));
@@ -543,6 +674,62 @@ async function startFeed() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Notice: a short sound and, when allowed, a desktop notification for a visitor's message the operator is not
+// looking at (another dialog, or the console in a background tab). The browser asks for permission once, when the
+// operator presses "Turn on notifications"; never by itself on load, and never again once answered.
+// ---------------------------------------------------------------------------------------------------------------
+const NOTIFY_ASKED_KEY = 'herald.console.notify-asked';
+const canNotify = typeof Notification === 'function';
+
+function showNotifyOffer() {
+  el.notify.hidden = !canNotify || Notification.permission !== 'default' || store.get(NOTIFY_ASKED_KEY) === '1';
+}
+
+el.notify.addEventListener('click', async () => {
+  store.set(NOTIFY_ASKED_KEY, '1');
+  el.notify.hidden = true;
+  try {
+    await Notification.requestPermission();
+  } catch {
+    // an old browser's callback form, or refused: sound still plays
+  }
+});
+
+let audio = null;
+function chime() {
+  try {
+    // Made, not loaded: the CSP allows no media source but our own, and a file would be one more request.
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.25);
+  } catch {
+    // no audio (autoplay rules before the first click): the list and the title still show it
+  }
+}
+
+function notifyMessage(dialogId, m) {
+  if (!m || m.sender !== 'user') return;
+  const watching = document.visibilityState === 'visible' && current && current.id === dialogId;
+  if (watching) return;
+  const d = dialogs.get(dialogId);
+  chime();
+  if (!canNotify || Notification.permission !== 'granted') return;
+  // One notification per dialog (tag): a visitor writing five lines replaces it rather than stacking five.
+  const n = new Notification(d ? visitorName(d) : 'New dialog', { body: m.text.slice(0, 200), tag: `herald-dialog-${dialogId}` });
+  n.onclick = () => {
+    window.focus();
+    openDialog(dialogId, true);
+    n.close();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Screens
 // ---------------------------------------------------------------------------------------------------------------
 function showLogin(message) {
@@ -557,18 +744,22 @@ function showApp() {
   el.login.hidden = true;
   el.app.hidden = false;
   el.who.textContent = email;
+  showNotifyOffer();
   setConnection('connecting');
   startFeed().catch((err) => {
     if (!(err instanceof HttpError && err.status === 401)) setConnection('closed');
   });
   const m = /^#dialog-(\d+)$/.exec(location.hash);
   if (m) openDialog(Number(m[1]), false);
+  // The sign-in form is gone: without this, focus falls to <body> and a keyboard user starts over from the top.
+  else el.dialogsTitle.focus();
 }
 
 function signOut(message) {
   if (!token) return;
   token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  store.remove(TOKEN_KEY);
+  clearTimeout(expiryTimer);
   if (feed) feed.close();
   feed = null;
   if (current) current.close();
@@ -614,6 +805,16 @@ el.back.addEventListener('click', () => {
   if (row) row.firstChild.focus();
 });
 
+// The dialog list is a list: arrow keys, Home and End move through its rows (Tab still works too).
+el.dialogs.addEventListener('keydown', (e) => {
+  const buttons = [...el.dialogs.querySelectorAll('.dialog')];
+  const at = buttons.indexOf(document.activeElement);
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: buttons.length - 1 }[e.key];
+  if (at < 0 || to === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
+  e.preventDefault();
+  buttons[Math.max(0, Math.min(buttons.length - 1, to))].focus();
+});
+
 el.replyForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = el.reply.value.trim();
@@ -635,14 +836,34 @@ document.addEventListener('keydown', (e) => {
     el.back.click();
   }
 });
+window.addEventListener('online', () => current && current.flush());
 document.addEventListener('visibilitychange', () => {
   const d = current && dialogs.get(current.id);
   if (document.visibilityState === 'visible' && d && d.unread_count) current.markRead();
 });
 
-if (token && tokenExpiry(token) > Date.now() + 5000) showApp();
-else {
-  sessionStorage.removeItem(TOKEN_KEY);
+// Another tab signed in, renewed the sign-in, or signed out.
+window.addEventListener('storage', (e) => {
+  if (e.key !== TOKEN_KEY || e.storageArea !== localStorage) return;
+  if (!e.newValue) {
+    signOut('Signed out in another tab.');
+  } else if (!token) {
+    email = store.get(EMAIL_KEY) || '';
+    token = e.newValue;
+    watchExpiry();
+    showApp();
+  } else {
+    // A renewed token of this operator: the next request and reconnect use it (open streams keep theirs).
+    token = e.newValue;
+    watchExpiry();
+  }
+});
+
+if (token && tokenExpiry(token) > Date.now() + 5000) {
+  watchExpiry();
+  showApp();
+} else {
+  store.remove(TOKEN_KEY);
   token = null;
   showLogin();
 }

@@ -8,6 +8,8 @@
  *   data-title                           the panel's heading (default "Chat with us")
  *   data-accent                          a CSS colour for the launcher and the visitor's bubbles
  *   data-open="true"                     open the panel on load
+ *   data-share-page="false"              do not tell operators the page address and referrer (they are told by
+ *                                        default, once per page view in which the visitor writes)
  *
  * Herald's origin is the script's own origin: the page may be anywhere (the server's CORS and domain rules decide).
  * The widget draws into a Shadow DOM, so the page's CSS cannot reach it and its CSS cannot leak into the page.
@@ -33,6 +35,7 @@
     title: script.dataset.title || 'Chat with us',
     accent: script.dataset.accent || null,
     openOnLoad: script.dataset.open === 'true',
+    sharePage: script.dataset.sharePage !== 'false',
   };
 
   const SEND_ATTEMPTS = 6; // then the bubble offers "Retry"; a reconnect retries it too
@@ -158,8 +161,8 @@ button { font: inherit; color: inherit; cursor: pointer; }
 .panel { position: fixed; right: 20px; bottom: 92px; z-index: 2147483000; width: 370px; height: min(580px, calc(100vh - 112px));
   display: flex; flex-direction: column; background: #fff; border-radius: 16px; overflow: hidden;
   box-shadow: 0 12px 40px rgba(15, 23, 42, .25), 0 0 0 1px rgba(15, 23, 42, .06); }
-header { display: flex; align-items: center; gap: 12px; padding: 14px 12px 14px 18px; background: var(--accent); color: #fff; }
-header .titles { flex: 1; min-width: 0; }
+.head { display: flex; align-items: center; gap: 12px; padding: 14px 12px 14px 18px; background: var(--accent); color: #fff; }
+.head .titles { flex: 1; min-width: 0; }
 h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .status { margin: 2px 0 0; font-size: 13px; opacity: .92; display: flex; align-items: center; gap: 6px; }
 .status::before { content: ""; width: 8px; height: 8px; border-radius: 50%; background: #fbbf24; flex: none; }
@@ -181,6 +184,8 @@ h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .msg[data-sender="user"] .meta { text-align: right; }
 .msg[data-pending] .text { opacity: .75; }
 .msg[data-failed] .text { background: #fee2e2; color: #7f1d1d; }
+.day { align-self: center; margin: 4px 0 0; padding: 1px 10px; border-radius: 999px; background: var(--line); color: var(--muted); font-size: 12px; font-weight: 600; }
+.text a { color: inherit; text-decoration: underline; }
 .retry { margin-left: 6px; padding: 0; border: 0; background: none; color: var(--accent); text-decoration: underline; font-size: 12px; }
 .typing { margin: 0 16px 6px; font-size: 13px; color: var(--muted); font-style: italic; }
 form { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px 12px; border-top: 1px solid var(--line); }
@@ -194,16 +199,24 @@ textarea:disabled { background: #f8fafc; }
 .away { margin: 0; padding: 8px 12px 0; border-top: 1px solid var(--line); font-size: 13px; color: var(--muted); }
 .away input { display: block; width: 100%; box-sizing: border-box; margin-top: 4px; padding: 8px 10px; border: 1px solid #cbd5e1; border-radius: 10px; font: inherit; }
 .brand { margin: 0; padding: 0 0 8px; text-align: center; font-size: 11px; color: var(--muted); }
-@media (max-width: 480px) {
+/* A phone held either way: portrait is narrow, landscape (844×390) is short; both get the whole screen. */
+@media (max-width: 480px), (max-height: 480px) {
   .panel { inset: 0; width: auto; height: auto; border-radius: 0; }
   .hw[data-open] .launcher { display: none; }
+}
+/* Landscape phones: every pixel of height to the messages. */
+@media (max-height: 480px) {
+  .head { padding-top: 6px; padding-bottom: 6px; }
+  .messages { padding-top: 10px; }
+  form { padding-top: 6px; padding-bottom: 6px; }
+  .brand { display: none; }
 }
 @media (prefers-reduced-motion: no-preference) {
   .panel { animation: hw-in .16s ease-out; }
   @keyframes hw-in { from { opacity: 0; transform: translateY(8px); } }
 }
 @media (forced-colors: active) {
-  .launcher, .send, header { border: 1px solid CanvasText; }
+  .launcher, .send, .head { border: 1px solid CanvasText; }
 }
 `;
 
@@ -236,10 +249,10 @@ textarea:disabled { background: #f8fafc; }
   <span class="badge" hidden aria-hidden="true"></span><span class="warn" hidden aria-hidden="true">!</span>
 </button>
 <section class="panel" id="hw-panel" role="dialog" aria-labelledby="hw-title" aria-describedby="hw-status" hidden>
-  <header>
+  <div class="head">
     <div class="titles"><h2 id="hw-title"></h2><p class="status" id="hw-status" role="status">Connecting…</p></div>
     <button class="close" type="button" aria-label="Close chat">${ICON_CLOSE}</button>
-  </header>
+  </div>
   <div class="alert" role="alert" hidden></div>
   <ol class="messages" aria-label="Messages" tabindex="0"><li class="empty">Ask us anything — we usually reply within minutes.</li></ol>
   <p class="typing" hidden>The operator is typing…</p>
@@ -511,23 +524,11 @@ textarea:disabled { background: #f8fafc; }
   // Sending.
   // ---------------------------------------------------------------------------------------------------------
   function markFailed(p, canRetry) {
-    p.failed = true;
-    p.li.dataset.failed = '';
-    const state = p.li.querySelector('.state');
-    state.textContent = ' · Not sent';
-    if (canRetry) {
-      const retry = document.createElement('button');
-      retry.type = 'button';
-      retry.className = 'retry';
-      retry.textContent = 'Retry';
-      retry.setAttribute('aria-label', 'Retry sending: ' + p.text.slice(0, 60));
-      retry.addEventListener('click', () => {
-        p.attempts = 0;
-        deliver(p.cid);
-        ui.input.focus();
-      });
-      state.append(' ', retry);
-    }
+    messages.markFailed(p, ' · Not sent', canRetry ? () => {
+      p.attempts = 0;
+      deliver(p.cid);
+      ui.input.focus();
+    } : null);
   }
 
   async function send(text) {
@@ -543,18 +544,18 @@ textarea:disabled { background: #f8fafc; }
     const p = messages && messages.pending.get(cid);
     if (!p || p.inFlight || fatal) return;
     p.inFlight = true;
-    p.failed = false;
-    delete p.li.dataset.failed;
-    p.li.querySelector('.state').textContent = ' · Sending…';
+    messages.sending(p, ' · Sending…');
     try {
       await connect();
       if (!dialogId) return;
+      tellWhere();
       const m = await api('POST', `/api/widget/dialogs/${dialogId}/messages`, { sender: 'user', text: p.text, client_message_id: cid });
       merge(m, false);
     } catch (err) {
       if (err instanceof HttpError && !err.transient) {
-        markFailed(p, false);
-        p.li.querySelector('.state').textContent = ' · Not sent: ' + err.message;
+        // Refused as it is (too long, say): sending it again would only be refused again.
+        p.refused = true;
+        messages.markFailed(p, ' · Not sent: ' + err.message, null);
         return;
       }
       // Same client_message_id on every attempt: if the first POST did reach the server, the retry returns it.
@@ -563,16 +564,41 @@ textarea:disabled { background: #f8fafc; }
         markFailed(p, true);
       } else {
         p.li.querySelector('.state').textContent = ' · Waiting for the connection…';
-        setTimeout(() => deliver(cid), (err && err.retryAfter) || backoff(p.attempts - 1));
+        p.timer = setTimeout(() => deliver(cid), (err && err.retryAfter) || backoff(p.attempts - 1));
       }
     } finally {
       p.inFlight = false;
     }
   }
 
-  function flushPending() {
-    if (messages) for (const p of messages.pending.values()) if (!p.inFlight) deliver(p.cid);
+  /**
+   * Tells the operators where the visitor writes from (page, referrer; the browser comes from the request), once
+   * per page view and only once they write: a visitor who only looks costs no write. The fragment stays out (it
+   * can hold a single-page app's state or a token).
+   */
+  let told = false;
+  function tellWhere() {
+    if (told || !cfg.sharePage) return;
+    told = true;
+    const page = location.href.split('#')[0];
+    api('POST', `/api/widget/dialogs/${dialogId}/visitor`, { page_url: /^https?:/.test(page) ? page : '', referrer: document.referrer }).catch(() => {
+      told = false; // the next message tries again
+    });
   }
+
+  /**
+   * Sends what is queued now, whatever its backoff or "Not sent" said: called when the connection is (or may be)
+   * back, so a visitor never has to press Retry after a drop (issue 19).
+   */
+  function flushPending() {
+    if (!messages) return;
+    for (const p of messages.pending.values()) {
+      if (p.inFlight || p.refused) continue;
+      if (p.failed) p.attempts = 0;
+      deliver(p.cid);
+    }
+  }
+  window.addEventListener('online', flushPending);
 
   let lastTyping = 0;
   function typing() {

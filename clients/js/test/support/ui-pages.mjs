@@ -1,5 +1,7 @@
 // Drives Herald's own pages in headless Chromium: the widget (on /demo or any host page) and the operator console.
 // Shared by test/ui.test.mjs and tools/screenshots.mjs. Every wait is on something observable, with a timeout.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
@@ -17,6 +19,17 @@ export function watchPage(page, label) {
     if (m.type() === 'error') problems.push(`${label} console error: ${m.text()}`);
   });
   return problems;
+}
+
+/**
+ * A page in a context of its own (or in `options.context`, as another tab), 1280×800 unless `options` say
+ * otherwise, whose errors are collected in `page.problems`.
+ */
+export async function newWatchedPage(browser, label, { context, ...options } = {}) {
+  context ??= await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const page = await context.newPage();
+  page.problems = watchPage(page, label);
+  return page;
 }
 
 export class WidgetPage {
@@ -132,4 +145,17 @@ function recordConnection(page, which) {
     window.__connectionStates = [target.dataset[attr]];
     new MutationObserver(() => window.__connectionStates.push(target.dataset[attr])).observe(target, { attributes: true, attributeFilter: ['data-' + attr] });
   }, which);
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (npm, WCAG 2.x A/AA and best practices) on the page as it is now, shadow roots included; returns
+ * the violations as readable lines ("rule: target — summary"), empty when there are none.
+ */
+export async function axeViolations(page) {
+  // Evaluated through the DevTools protocol: the pages' CSP (no inline or eval'd script) does not apply.
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} — ${n.failureSummary.replace(/\s+/g, ' ')}`));
 }

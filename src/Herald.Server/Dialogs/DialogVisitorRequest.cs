@@ -1,0 +1,3 @@
+namespace Herald.Server.Dialogs;
+
+public sealed record DialogVisitorRequest(string? PageUrl, string? Referrer);
