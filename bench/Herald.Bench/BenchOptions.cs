@@ -103,6 +103,7 @@ internal sealed class BenchOptions
           s3 | chat        dialogs × 2 subscribers, messages through the real chat POST → latency, lost, duplicated
           s4 | scale-out   s3 on two nodes sharing PostgreSQL and Redis (started by the bench), posted on A, subscribers on A and B
           s5 | capacity    idle SSE connections up to the server's open-files limit, held over several heartbeats → dropped, RSS
+          chatwrite        the chat POST alone, no subscribers → server CPU µs and bytes allocated per message (robust on a busy machine)
           all              s1, s2 and s3 in turn, each against a freshly started server (s4 and s5 run on their own)
           compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
                            each against a freshly started server): a table with ratios, JSON and an SVG chart
@@ -134,6 +135,7 @@ internal sealed class BenchOptions
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)
         S2:  --subscribers N (2000)  --rates 25,50,... publishes/s (plus the rate making 40,000 deliveries/s)  --step S (5)  --payload BYTES (64)  --publishers N (8)  --warmup S (15)  --all-steps (default: stop after two failed steps)
         S3:  --dialogs N (5000)  --per-dialog N (2)  --rate N msgs/s (1000)  --duration S (20)  --warmup S (10)  --publishers N (16)
+        chatwrite:  --dialogs N (200)  --rate N msgs/s (500)  --duration S (20)  --warmup S (10)  --publishers N (16)
         S4:  S3's options; --pg-commit sync|async (sync: every commit waits for its fsync); not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)
              --max-connections N (default: the open-files limit less the headroom)  --fd-headroom N (default: the server's open descriptors + 100)

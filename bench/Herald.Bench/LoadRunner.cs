@@ -20,6 +20,7 @@ internal static class LoadRunner
         ["broadcast"] = ("s2", BroadcastScenario.RunAsync),
         ["s3"] = ("s3", ChatScenario.RunAsync),
         ["chat"] = ("s3", ChatScenario.RunAsync),
+        ["chatwrite"] = ("chatwrite", ChatWriteScenario.RunAsync),
     };
 
     // Herald-only scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a

@@ -37,8 +37,7 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         $"""
         WITH m AS ({InsertMessageSql} RETURNING id)
         {UpdateDialogSql} FROM m WHERE dialogs.id = @dialogId
-        RETURNING m.id, dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at,
-            dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count
+        RETURNING m.id, {DialogColumns}
         """,
         "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@preview");
 
@@ -51,14 +50,39 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
 
     private string Preview => text.Length > PreviewLength ? text[..PreviewLength] : text;
 
+    // SQLite: prepared once on the writer's connection (WriteContext.Statement), re-bound per message.
+    private static readonly string InsertReturningIdSql = $"{InsertMessageSql} RETURNING id";
+    private static readonly string UpdateReturningDialogSql = $"{UpdateDialogSql} WHERE id = @dialogId RETURNING {DialogColumns}";
+
+    // The dialog's columns in the order ReadDialog reads them.
+    private const string DialogColumns =
+        "dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at, dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count";
+
     protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
-        var connection = context.Connection;
-        var args = new { dialogId, sender, text, preview = Preview, now = context.NowMs, clientMessageId };
-        var id = await connection.ExecuteScalarAsync<long?>($"{InsertMessageSql} RETURNING id", args, context.Transaction);
-        var dialog = id is null ? null : await connection.QuerySingleAsync<DialogRecord>(
-            $"{UpdateDialogSql} WHERE id = @dialogId RETURNING *", args, context.Transaction);
-        return await FinishAsync(context, id ?? 0, dialog);
+        var insert = context.Statement(InsertReturningIdSql, "@dialogId", "@sender", "@text", "@now", "@clientMessageId");
+        insert.Parameters[0].Value = dialogId;
+        insert.Parameters[1].Value = sender;
+        insert.Parameters[2].Value = text;
+        insert.Parameters[3].Value = context.NowMs;
+        insert.Parameters[4].Value = (object?)clientMessageId ?? DBNull.Value;
+        if (await insert.ExecuteScalarAsync(cancellationToken) is not long id)
+        {
+            return await FinishAsync(context, 0, null); // no row inserted: a retried POST
+        }
+
+        var update = context.Statement(UpdateReturningDialogSql, "@now", "@preview", "@sender", "@dialogId");
+        update.Parameters[0].Value = context.NowMs;
+        update.Parameters[1].Value = Preview;
+        update.Parameters[2].Value = sender;
+        update.Parameters[3].Value = dialogId;
+        DialogRecord? dialog;
+        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+        {
+            dialog = await reader.ReadAsync(cancellationToken) ? ReadDialog(reader, 0) : null;
+        }
+
+        return await FinishAsync(context, id, dialog ?? throw new InvalidOperationException($"Dialog {dialogId} vanished while a message was stored in it."));
     }
 
     void IBatchedWrite.AddTo(DbBatch batch, WriteContext context)
@@ -84,18 +108,20 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         }
 
         _messageId = reader.GetInt64(0);
-        _dialog = new DialogRecord
-        {
-            Id = reader.GetInt64(1),
-            AssistantId = reader.GetInt64(2),
-            GuestId = reader.IsDBNull(3) ? null : reader.GetString(3),
-            CreatedAt = reader.GetInt64(4),
-            LastMessageAt = reader.IsDBNull(5) ? null : reader.GetInt64(5),
-            LastMessageText = reader.IsDBNull(6) ? null : reader.GetString(6),
-            LastMessageSender = reader.IsDBNull(7) ? null : reader.GetString(7),
-            UnreadCount = reader.GetInt64(8),
-        };
+        _dialog = ReadDialog(reader, 1);
     }
+
+    private static DialogRecord ReadDialog(DbDataReader reader, int first) => new()
+    {
+        Id = reader.GetInt64(first),
+        AssistantId = reader.GetInt64(first + 1),
+        GuestId = reader.IsDBNull(first + 2) ? null : reader.GetString(first + 2),
+        CreatedAt = reader.GetInt64(first + 3),
+        LastMessageAt = reader.IsDBNull(first + 4) ? null : reader.GetInt64(first + 4),
+        LastMessageText = reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
+        LastMessageSender = reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
+        UnreadCount = reader.GetInt64(first + 7),
+    };
 
     async Task<object?> IBatchedWrite.CompleteAsync(WriteContext context, CancellationToken cancellationToken) =>
         await FinishAsync(context, _messageId, _dialog);

@@ -27,42 +27,51 @@ public static class BatchCommit
     /// </remarks>
     public static async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(this SqlStore store, IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
     {
-        var (opened, begun) = await store.BeginWriteAsync(cancellationToken);
-        await using var connection = opened;
-        await using var tx = begun;
+        var (connection, tx) = await store.BeginWriteAsync(cancellationToken);
+        // A connection that keeps no statements (PostgreSQL, whose driver prepares by itself) gets a cache for this batch.
+        var owned = store.StatementsOf(connection) is null ? new StatementCache(connection) : null;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var pending = new List<PendingEvent>();
-        var context = new WriteContext(connection, tx, store.Dialect, now, pending);
-        var batching = store.Dialect.BatchesStatements && connection.CanCreateBatch;
-        results.Clear();
-        for (var i = 0; i < commands.Count;)
+        var context = new WriteContext(connection, tx, store.Dialect, now, pending, store.StatementsOf(connection) ?? owned!);
+        long firstId;
+        try
         {
-            if (batching && commands[i] is IBatchedWrite)
+            var batching = store.Dialect.BatchesStatements && connection.CanCreateBatch;
+            results.Clear();
+            for (var i = 0; i < commands.Count;)
             {
-                var end = i + 1;
-                while (end < commands.Count && commands[end].GetType() == commands[i].GetType())
+                if (batching && commands[i] is IBatchedWrite)
                 {
-                    end++;
+                    var end = i + 1;
+                    while (end < commands.Count && commands[end].GetType() == commands[i].GetType())
+                    {
+                        end++;
+                    }
+
+                    await RunBatchedAsync(context, commands, i, end, results, cancellationToken);
+                    i = end;
                 }
-
-                await RunBatchedAsync(context, commands, i, end, results, cancellationToken);
-                i = end;
+                else
+                {
+                    context.TraceParent = commands[i].TraceParent;
+                    results.Add(await commands[i].ExecuteAsync(context, cancellationToken));
+                    i++;
+                }
             }
-            else
+
+            if (pending.Count == 0)
             {
-                context.TraceParent = commands[i].TraceParent;
-                results.Add(await commands[i].ExecuteAsync(context, cancellationToken));
-                i++;
+                await tx.CommitAsync(cancellationToken);
+                return [];
             }
-        }
 
-        if (pending.Count == 0)
+            firstId = await store.StoreEventsAndCommitAsync(connection, tx, pending, now, cancellationToken);
+        }
+        finally
         {
-            await tx.CommitAsync(cancellationToken);
-            return [];
+            owned?.Clear();
+            await store.EndWriteAsync(connection, tx);
         }
-
-        var firstId = await store.StoreEventsAndCommitAsync(connection, tx, pending, now, cancellationToken);
 
         // Frames are encoded after commit so the sequence lock is not held for it.
         var committed = new HubEvent[pending.Count];

@@ -7,9 +7,11 @@ namespace Herald.Server.Pipeline;
 public sealed class WriteContext
 {
     private readonly List<PendingEvent> _events;
+    private readonly StatementCache _statements;
 
-    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events)
+    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events, StatementCache statements)
     {
+        _statements = statements;
         Dialect = dialect;
         Connection = connection;
         Transaction = transaction;
@@ -29,6 +31,13 @@ public sealed class WriteContext
 
     /// <summary>The trace context of the command running now; the events it emits carry it to the writer's spans.</summary>
     internal System.Diagnostics.ActivityContext TraceParent { get; set; }
+
+    /// <summary>
+    /// The command for <paramref name="sql"/> in this transaction, prepared once per write connection (SQLite's stays
+    /// open across batches) and re-bound on every use: set its parameters' values by position, in the order of
+    /// <paramref name="names"/>. The context owns it: do not dispose it.
+    /// </summary>
+    public DbCommand Statement(string sql, params ReadOnlySpan<string> names) => _statements.Get(sql, Transaction, names);
 
     /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
     /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>

@@ -63,6 +63,45 @@ public sealed class SqliteStore : SqlStore
     {
         var connection = new PooledConnection(this);
         await connection.OpenAsync(cancellationToken);
+        Configure(connection);
+        return connection;
+    }
+
+    // The writer's own connection, open between batches with its prepared statements (null while a batch uses it).
+    // Taking a pooled connection per batch cost a pool round trip and this PRAGMA per batch, and Dapper a prepare per
+    // statement.
+    private DbConnection? _idleWriter;
+    private volatile bool _disposed;
+
+    protected override async ValueTask<DbConnection> RentWriteConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _idleWriter, null) is { } idle)
+        {
+            return idle;
+        }
+
+        // The first batch, or a second writer at once (startup tasks, tests): a connection of its own.
+        var connection = new WriterConnection(this);
+        await connection.OpenAsync(cancellationToken);
+        Configure(connection);
+        return connection;
+    }
+
+    protected override ValueTask ReleaseWriteConnectionAsync(DbConnection connection)
+    {
+        if (!_disposed && connection.State == ConnectionState.Open && Interlocked.CompareExchange(ref _idleWriter, connection, null) is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ((WriterConnection)connection).Statements.Clear();
+        return connection.DisposeAsync();
+    }
+
+    public override StatementCache? StatementsOf(DbConnection connection) => (connection as WriterConnection)?.Statements;
+
+    private static void Configure(SqliteConnection connection)
+    {
         using var command = connection.CreateCommand();
         // NORMAL in WAL mode: a commit is durable against process crashes; the OS may lose the last
         // transactions on power loss, never corrupting the file. Per connection, hence on every open.
@@ -71,7 +110,6 @@ public sealed class SqliteStore : SqlStore
         // was the tail of the chat latency. Checkpoint() does it on a timer instead, beside the writer.
         command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
         command.ExecuteNonQuery();
-        return connection;
     }
 
     /// <summary>
@@ -111,6 +149,13 @@ public sealed class SqliteStore : SqlStore
 
     public override async ValueTask DisposeAsync()
     {
+        _disposed = true;
+        if (Interlocked.Exchange(ref _idleWriter, null) is WriterConnection writer)
+        {
+            writer.Statements.Clear();
+            await writer.DisposeAsync();
+        }
+
         await _checkpoints.DisposeAsync();
         Checkpoint();
         // This store's pool only. ClearAllPools would also close the connections of every other store in the
@@ -123,7 +168,7 @@ public sealed class SqliteStore : SqlStore
     }
 
     /// <summary>A connection of this store: opened and closed (taken from and given back to the pool) under the store's pool lock.</summary>
-    private sealed class PooledConnection(SqliteStore store) : SqliteConnection(store._connectionString)
+    private class PooledConnection(SqliteStore store) : SqliteConnection(store._connectionString)
     {
         public override void Open()
         {
@@ -140,5 +185,13 @@ public sealed class SqliteStore : SqlStore
                 base.Close();
             }
         }
+    }
+
+    /// <summary>The writer's connection: kept open across batches, with the statements prepared on it.</summary>
+    private sealed class WriterConnection : PooledConnection
+    {
+        public WriterConnection(SqliteStore store) : base(store) => Statements = new StatementCache(this);
+
+        public StatementCache Statements { get; }
     }
 }
