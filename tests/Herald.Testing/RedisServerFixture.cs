@@ -319,6 +319,23 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     private IEnumerable<string> Arguments()
     {
         var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_settings.SentinelConfiguration is not null)
+        {
+            var file = Path.Combine(_directory!, "sentinel.conf");
+            if (!File.Exists(file))
+            {
+                File.WriteAllText(file, _settings.SentinelConfiguration);
+            }
+
+            // Sentinel takes no persistence options; its state is the configuration file it rewrites.
+            return [file, "--sentinel", "--port", port, "--bind", Host, "--dir", _directory!, "--daemonize", "no", "--logfile", string.Empty];
+        }
+
+        return ServerArguments(port);
+    }
+
+    private IEnumerable<string> ServerArguments(string port)
+    {
         string[] listen = UseTls
             ?
             [

@@ -162,6 +162,45 @@ public abstract class BusContractTests : IAsyncLifetime
             return [.. _received];
         }
 
+        /// <summary>Waits until <paramref name="count"/> durable events have arrived in all; their ids (ephemeral ones left out).</summary>
+        public async Task<List<long>> ReceiveDurableAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            while (_received.Count(e => e.IsDurable) < count)
+            {
+                Assert.True(await subscriber.WaitToReadAsync().AsTask().WaitAsync(timeout.Token), $"subscriber closed: {subscriber.CloseReason}");
+                var n = subscriber.Drain(_buffer);
+                _received.AddRange(_buffer.Take(n).Select(e => e!));
+            }
+
+            return [.. _received.Where(e => e.IsDurable).Select(e => e.Id)];
+        }
+
+        /// <summary>Waits up to <paramref name="timeout"/> for an event that matches; false when none came.</summary>
+        public async Task<bool> WaitForAsync(Func<HubEvent, bool> match, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (!_received.Any(match))
+            {
+                try
+                {
+                    if (!await subscriber.WaitToReadAsync().AsTask().WaitAsync(cts.Token))
+                    {
+                        return false;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
+                var n = subscriber.Drain(_buffer);
+                _received.AddRange(_buffer.Take(n).Select(e => e!));
+            }
+
+            return true;
+        }
+
         public void Dispose()
         {
             Dispatcher.Dispose();
