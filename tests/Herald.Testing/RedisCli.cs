@@ -65,19 +65,8 @@ public static class RedisCli
         return Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start.");
     }
 
-    private static string FindCli()
-    {
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            var candidate = Path.Combine(directory, "redis-cli");
-            if (directory.Length > 0 && File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("redis-cli not found: run scripts/test.sh, which installs redis-server (and redis-tools with it).");
-    }
+    private static string FindCli() => RedisServerFixture.FindOnPath("redis-cli")
+        ?? throw new InvalidOperationException("redis-cli not found: run scripts/test.sh, which installs redis-server (and redis-tools with it).");
 
     /// <summary>One message as redis-cli prints it for a pattern subscription.</summary>
     public sealed record Message(string Pattern, string Channel, string Payload);

@@ -247,17 +247,15 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             return configured;
         }
 
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            var candidate = Path.Combine(directory, "redis-server");
-            if (directory.Length > 0 && File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw NotFound();
+        return FindOnPath("redis-server") ?? throw NotFound();
     }
+
+    /// <summary>The first <paramref name="name"/> on the PATH, or null.</summary>
+    internal static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+            .Where(directory => directory.Length > 0)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
 
     private static InvalidOperationException NotFound() => new(
         "redis-server not found: run scripts/test.sh, which installs it "

@@ -137,7 +137,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             {
                 BackplaneLog.RedisUnreachable(_logger, _endpoint, LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
                 await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2));
+                delay = Doubled(delay);
             }
         }
 
@@ -191,9 +191,11 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             }
 
             await Task.Delay(delay, stopping);
-            delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2));
+            delay = Doubled(delay);
         }
     }
+
+    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2));
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
         BackplaneLog.ConnectionLost(_logger, e.EndPoint is null ? "?" : EndPointCollection.ToString(e.EndPoint), e.ConnectionType.ToString(), e.FailureType.ToString());
