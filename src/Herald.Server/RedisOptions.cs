@@ -2,8 +2,28 @@ namespace Herald.Server;
 
 public sealed class RedisOptions
 {
-    /// <summary><c>redis://[user:password@]host:port[/db]</c> or <c>rediss://</c>; empty disables the backplane.</summary>
+    /// <summary>
+    /// Where the backplane is: a URL, <c>redis://[user:password@]host:port[/db]</c> or <c>rediss://</c> (TLS), or a
+    /// StackExchange.Redis configuration string — <c>host1:6379,host2:6379,password=…,ssl=true</c> for a Cluster (any of
+    /// its nodes), <c>sentinel1:26379,sentinel2:26379,serviceName=mymaster</c> for Sentinel. Empty disables the backplane.
+    /// </summary>
     public string? Url { get; set; }
+
     /// <summary>Channel prefix for topics that are not dialogs (dialogs use <c>ws:dialog:{id}</c>).</summary>
     public string ChannelPrefix { get; set; } = "herald:topic:";
+
+    /// <summary>
+    /// <c>classic</c> (PUBLISH/PSUBSCRIBE on each topic's channel, what seed 000's runbook watches) or <c>sharded</c>
+    /// (SPUBLISH/SSUBSCRIBE on <see cref="ShardChannels"/> channels spread over a Cluster's shards; Redis 7 or newer).
+    /// </summary>
+    public string ChannelMode { get; set; } = "classic";
+
+    /// <summary>How many shard channels <c>sharded</c> mode spreads topics over; every node must use the same number.</summary>
+    public int ShardChannels { get; set; } = 16;
+
+    /// <summary>
+    /// A PEM certificate (a private CA, or a self-signed server certificate) trusted for TLS connections to Redis in
+    /// addition to the system's trust store; empty trusts the system store alone.
+    /// </summary>
+    public string? TlsCaFile { get; set; }
 }

@@ -247,17 +247,15 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
             return configured;
         }
 
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
-        {
-            var candidate = Path.Combine(directory, "redis-server");
-            if (directory.Length > 0 && File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw NotFound();
+        return FindOnPath("redis-server") ?? throw NotFound();
     }
+
+    /// <summary>The first <paramref name="name"/> on the PATH, or null.</summary>
+    internal static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+            .Where(directory => directory.Length > 0)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
 
     private static InvalidOperationException NotFound() => new(
         "redis-server not found: run scripts/test.sh, which installs it "
@@ -319,6 +317,23 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     private IEnumerable<string> Arguments()
     {
         var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_settings.SentinelConfiguration is not null)
+        {
+            var file = Path.Combine(_directory!, "sentinel.conf");
+            if (!File.Exists(file))
+            {
+                File.WriteAllText(file, _settings.SentinelConfiguration);
+            }
+
+            // Sentinel takes no persistence options; its state is the configuration file it rewrites.
+            return [file, "--sentinel", "--port", port, "--bind", Host, "--dir", _directory!, "--daemonize", "no", "--logfile", string.Empty];
+        }
+
+        return ServerArguments(port);
+    }
+
+    private IEnumerable<string> ServerArguments(string port)
+    {
         string[] listen = UseTls
             ?
             [

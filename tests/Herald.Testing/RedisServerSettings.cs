@@ -21,6 +21,12 @@ public sealed class RedisServerSettings
     /// <summary>The PEM private key of <see cref="TlsCertificateFile"/>.</summary>
     public string? TlsKeyFile { get; init; }
 
+    /// <summary>
+    /// When set, the server runs as a Sentinel (<c>redis-server sentinel.conf --sentinel</c>) with this configuration,
+    /// written to its directory before the first start (Sentinel rewrites the file as it learns the topology).
+    /// </summary>
+    public string? SentinelConfiguration { get; init; }
+
     /// <summary>Where redis-server is; null looks at the REDIS_SERVER variable, then the PATH.</summary>
     public string? ExecutablePath { get; init; }
 

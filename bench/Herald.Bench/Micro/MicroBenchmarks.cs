@@ -29,7 +29,7 @@ internal static class MicroBenchmarks
 
         var config = DefaultConfig.Instance
             .WithArtifactsPath(Path.Combine(LoadRunner.RepoRoot(), "artifacts", "BenchmarkDotNet"));
-        var summaries = BenchmarkSwitcher.FromTypes([typeof(SseFrameBenchmarks), typeof(FanOutBenchmarks), typeof(RespBenchmarks)]).Run(args, config);
+        var summaries = BenchmarkSwitcher.FromTypes([typeof(SseFrameBenchmarks), typeof(FanOutBenchmarks)]).Run(args, config);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
 }

@@ -38,6 +38,14 @@ internal static partial class BackplaneLog
         Message = "Subscribing to {Pattern} failed ({Error}); it is made on reconnect")]
     public static partial void SubscribeDeferred(ILogger logger, string pattern, string error);
 
+    [LoggerMessage(EventId = 408, EventName = "ConnectionLost", Level = LogLevel.Warning,
+        Message = "Redis connection to {Endpoint} ({ConnectionType}) lost: {FailureType}; reconnecting, the store covers the gap")]
+    public static partial void ConnectionLost(ILogger logger, string endpoint, string connectionType, string failureType);
+
+    [LoggerMessage(EventId = 409, EventName = "ConnectionRestored", Level = LogLevel.Information,
+        Message = "Redis connection to {Endpoint} ({ConnectionType}) restored")]
+    public static partial void ConnectionRestored(ILogger logger, string endpoint, string connectionType);
+
     [LoggerMessage(EventId = 410, EventName = "CaughtUp", Level = LogLevel.Information,
         Message = "Caught up events {From}..{To} from the store (backplane {State})")]
     public static partial void CaughtUp(ILogger logger, long from, long to, string state);

@@ -1,40 +1,50 @@
 using System.Threading.Channels;
 using Herald.Protocol.Diagnostics;
-using Herald.Redis;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Herald.Server.Backplane;
 
 /// <summary>
 /// The Redis backplane: every event published on a node goes to Redis once and reaches subscribers on every
-/// node exactly once, including the node that published it.
+/// node exactly once, including the node that published it. One StackExchange.Redis multiplexer carries it, so a
+/// single server, Sentinel (the multiplexer follows the promoted replica) and Cluster are all the same code.
 /// </summary>
 /// <remarks>
 /// <para>The publishing node delivers its own events directly (no round trip through Redis for local
 /// subscribers, and local delivery goes on while Redis is down) and publishes them; every node, the publisher
 /// included, receives them back from Redis, where the dispatcher (<see cref="IEventSink"/>) drops the copy it already has by id.
 /// Ephemeral events have no id, so a node skips its own by the <c>herald_node</c> field instead.</para>
-/// <para>Redis pub/sub is fire-and-forget: a message published while a node is disconnected never reaches it.
-/// Nothing durable depends on it: the pipeline's <c>StoreWatcher</c> notices the store's head moving past what the node
-/// has delivered and catches up from the store — after a reconnect at once, during an outage continuously.</para>
-/// <para>Neither loop ends before the node stops: a message or a batch that fails is logged and counted
-/// (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>) and the loop goes on with the
-/// next. A dead receive loop would leave the node deaf to ephemeral events and a store poll behind for durable ones.</para>
+/// <para>Redis pub/sub is fire-and-forget: a message published while a node is disconnected, or during a failover,
+/// never reaches it. Nothing durable depends on it: the pipeline's <c>StoreWatcher</c> notices the store's head moving
+/// past what the node has delivered and catches up from the store — after a reconnect at once, during an outage
+/// continuously. So publishing fails fast while disconnected (<see cref="BacklogPolicy.FailFast"/>) instead of queueing
+/// commands that would only repeat what the store already gave the other nodes.</para>
+/// <para>Each subscription has its own ordered queue and loop (StackExchange.Redis runs plain handlers concurrently,
+/// which would reorder one channel's messages). Neither loop ends before the node stops: a message or a batch that
+/// fails is logged and counted (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>)
+/// and the loop goes on with the next. A dead receive loop would leave the node deaf to ephemeral events and a store
+/// poll behind for durable ones.</para>
 /// </remarks>
 public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
     private readonly IEventSink _dispatcher;
     private readonly RedisChannels _channels;
-    private readonly RedisClientOptions _clientOptions;
+    private readonly ConfigurationOptions _configuration;
+    private readonly string _endpoint;
     private readonly ILogger<RedisBus> _logger;
     private readonly HeraldMetrics _metrics;
     private readonly Channel<HubEvent> _outbox = Channel.CreateBounded<HubEvent>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
-    private RedisConnection? _publisher;
-    private RedisSubscriber? _subscriber;
+    private ConnectionMultiplexer? _redis;
+    private ISubscriber? _subscriber;
+    private volatile bool _subscribed;
+    private long _reconnects;
     private Task _run = Task.CompletedTask;
 
     public RedisBus(IEventSink dispatcher, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
@@ -45,20 +55,31 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         _logger = logger;
         var redis = options.Value.Redis;
         NodeId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-        _clientOptions = new RedisClientOptions
+        _configuration = RedisConfiguration.Parse(redis.Url!);
+        if (!string.IsNullOrWhiteSpace(redis.TlsCaFile))
         {
-            Endpoint = RedisEndpoint.Parse(redis.Url!),
-            ClientName = "herald-" + NodeId,
-            Logger = logger,
-        };
+            RedisConfiguration.TrustIssuer(_configuration, redis.TlsCaFile);
+        }
+
+        _configuration.ClientName ??= "herald-" + NodeId;
+        // The node serves even when Redis is down at start: it reports "disconnected" and keeps trying.
+        _configuration.AbortOnConnectFail = false;
+        _configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        // Reconnect soon after a restart or a failover (the store covers the gap, but every second is catch-up work).
+        _configuration.ReconnectRetryPolicy = new ExponentialRetry(100, (int)MaxRetryDelay.TotalMilliseconds);
+        _endpoint = RedisConfiguration.Describe(_configuration);
     }
 
     /// <summary>Identifies this node's messages on the backplane.</summary>
     public string NodeId { get; }
 
-    public string State => _publisher is { IsConnected: true } && _subscriber is { IsConnected: true } ? "connected" : "disconnected";
+    /// <summary>The node's one connection to Redis (null until the first attempt returns), shared with <see cref="RedisPresenceStore"/>.</summary>
+    public IConnectionMultiplexer? Connection => Volatile.Read(ref _redis);
 
-    public long ReconnectCount => (_publisher?.ReconnectCount ?? 0) + (_subscriber?.ReconnectCount ?? 0);
+    public string State => _subscribed && _redis is { IsConnected: true } ? "connected" : "disconnected";
+
+    /// <summary>Times a connection to Redis (commands or subscriptions, any server) was re-established.</summary>
+    public long ReconnectCount => Interlocked.Read(ref _reconnects);
 
     /// <summary>Raised when the subscription is (re)established: events published meanwhile must be read from the store.</summary>
     public event Action? Reconnected;
@@ -98,33 +119,28 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Dispose();
-        if (_subscriber is not null)
+        if (_redis is not null)
         {
-            await _subscriber.DisposeAsync();
-        }
-
-        if (_publisher is not null)
-        {
-            await _publisher.DisposeAsync();
+            await _redis.DisposeAsync();
         }
     }
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        // The node serves even when Redis is down at start: it reports "disconnected" and keeps trying.
         var delay = TimeSpan.FromMilliseconds(200);
-        while (!stopping.IsCancellationRequested && (_publisher is null || _subscriber is null))
+        while (!stopping.IsCancellationRequested && _redis is null)
         {
             try
             {
-                _publisher ??= await RedisConnection.ConnectAsync(_clientOptions, stopping);
-                _subscriber ??= await RedisSubscriber.ConnectAsync(_clientOptions, stopping);
+                // With AbortOnConnectFail off this returns unconnected and keeps trying; it throws only for what no retry
+                // mends (Sentinel that knows no such service, for one).
+                _redis = await ConnectionMultiplexer.ConnectAsync(_configuration);
             }
-            catch (Exception ex) when (ex is RedisException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+            catch (Exception ex) when (ex is RedisException or IOException or System.Net.Sockets.SocketException or TimeoutException or ArgumentException)
             {
-                BackplaneLog.RedisUnreachable(_logger, _clientOptions.Endpoint.ToString(), LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
+                BackplaneLog.RedisUnreachable(_logger, _endpoint, LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
                 await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
+                delay = Doubled(delay);
             }
         }
 
@@ -133,30 +149,75 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             return;
         }
 
-        _subscriber!.Reconnected += (_, _) => Reconnected?.Invoke();
-        foreach (var pattern in _channels.Patterns)
+        _subscriber = _redis!.GetSubscriber();
+        _redis.ConnectionFailed += OnConnectionFailed;
+        _redis.ConnectionRestored += OnConnectionRestored;
+        var queues = new List<ChannelMessageQueue>(_channels.Subscriptions.Count);
+        foreach (var channel in _channels.Subscriptions)
         {
-            try
-            {
-                await _subscriber.PSubscribeAsync(pattern);
-            }
-            catch (RedisConnectionException ex)
-            {
-                // Lost between connecting and subscribing: the subscriber keeps the pattern and makes it on reconnect,
-                // then raises Reconnected (a catch-up). Letting this escape would end the loops below before they began.
-                BackplaneLog.SubscribeDeferred(_logger, pattern, ex.Message);
-            }
+            queues.Add(await SubscribeAsync(channel, stopping));
         }
 
-        BackplaneLog.RedisConnected(_logger, _clientOptions.Endpoint.ToString(), NodeId);
+        if (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _subscribed = true;
+        BackplaneLog.RedisConnected(_logger, _endpoint, NodeId);
         Reconnected?.Invoke();
-        await Task.WhenAll(PublishLoopAsync(stopping), ReceiveLoopAsync(stopping));
+        await Task.WhenAll([PublishLoopAsync(stopping), .. queues.Select(q => ReceiveLoopAsync(q, stopping))]);
+    }
+
+    /// <summary>
+    /// Subscribes once the multiplexer has a connection. The multiplexer keeps the subscription and makes it again after
+    /// every reconnect and failover; a subscribe that fails is undone before it is tried again, so that a channel never
+    /// ends up with two queues (every message twice).
+    /// </summary>
+    private async Task<ChannelMessageQueue> SubscribeAsync(RedisChannel channel, CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            stopping.ThrowIfCancellationRequested();
+            if (_redis!.IsConnected)
+            {
+                try
+                {
+                    return await _subscriber!.SubscribeAsync(channel);
+                }
+                catch (RedisException ex)
+                {
+                    BackplaneLog.SubscribeDeferred(_logger, channel.ToString(), LogValue.Sanitize(ex.Message));
+                    await _subscriber!.UnsubscribeAsync(channel, handler: null, CommandFlags.FireAndForget).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
+            await Task.Delay(delay, stopping);
+            delay = Doubled(delay);
+        }
+    }
+
+    private static TimeSpan Doubled(TimeSpan delay) => TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, delay.TotalMilliseconds * 2));
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
+        BackplaneLog.ConnectionLost(_logger, e.EndPoint is null ? "?" : EndPointCollection.ToString(e.EndPoint), e.ConnectionType.ToString(), e.FailureType.ToString());
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        Interlocked.Increment(ref _reconnects);
+        BackplaneLog.ConnectionRestored(_logger, e.EndPoint is null ? "?" : EndPointCollection.ToString(e.EndPoint), e.ConnectionType.ToString());
+        if (e.ConnectionType == ConnectionType.Subscription && _subscribed)
+        {
+            Reconnected?.Invoke();
+        }
     }
 
     private async Task PublishLoopAsync(CancellationToken stopping)
     {
         var pending = new List<Task>(256);
         var reader = _outbox.Reader;
+        var includeTopic = _channels.TopicInPayload;
         try
         {
             while (await reader.WaitToReadAsync(stopping))
@@ -166,7 +227,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                     // Pipelined: every queued event is written before the first reply is awaited, in id order.
                     while (pending.Count < 256 && reader.TryRead(out var item))
                     {
-                        pending.Add(_publisher!.PublishAsync(_channels.ChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId)));
+                        pending.Add(_subscriber!.PublishAsync(_channels.PublishChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId, includeTopic)));
                     }
 
                     await Task.WhenAll(pending);
@@ -190,19 +251,20 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task ReceiveLoopAsync(CancellationToken stopping)
+    private async Task ReceiveLoopAsync(ChannelMessageQueue queue, CancellationToken stopping)
     {
         try
         {
-            await foreach (var message in _subscriber!.Messages.ReadAllAsync(stopping))
+            while (true)
             {
+                var message = await queue.ReadAsync(stopping);
                 try
                 {
                     Receive(message);
                 }
                 catch (Exception ex)
                 {
-                    BackplaneLog.ReceiveFault(_logger, LogValue.Sanitize(message.Channel), ex);
+                    BackplaneLog.ReceiveFault(_logger, LogValue.Sanitize(message.Channel.ToString()), ex);
                     _metrics.LoopFault("redis_receive");
                 }
             }
@@ -210,14 +272,19 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (ChannelClosedException)
+        {
+            // The multiplexer is being disposed.
+        }
     }
 
-    private void Receive(RedisMessage message)
+    private void Receive(ChannelMessage message)
     {
-        var topic = _channels.TopicFor(message.Channel);
-        if (topic is null || !RedisProtocol.TryDecode(topic, message.Payload, out var item, out var node))
+        var topic = _channels.TopicInPayload ? null : _channels.TopicFor(message.Channel.ToString());
+        if ((topic is null && !_channels.TopicInPayload)
+            || !RedisProtocol.TryDecode(topic, (ReadOnlyMemory<byte>)message.Message, out var item, out var node))
         {
-            BackplaneLog.ForeignMessage(_logger, LogValue.Sanitize(message.Channel));
+            BackplaneLog.ForeignMessage(_logger, LogValue.Sanitize(message.Channel.ToString()));
             return;
         }
 

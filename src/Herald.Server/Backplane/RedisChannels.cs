@@ -1,20 +1,38 @@
+using System.IO.Hashing;
+using System.Text;
+using StackExchange.Redis;
+
 namespace Herald.Server.Backplane;
 
 /// <summary>
 /// Every Redis channel name Herald uses, in one place: a topic travels on <c>{TopicPrefix}{topic}</c> (default
 /// <c>herald:topic:</c>) unless one of the <see cref="ChannelMapping"/>s the composition root gives (<c>HeraldApp</c>)
-/// claims its namespace — there dialog topics keep seed 000's channel <c>ws:dialog:{id}</c>. The backplane knows
-/// channels and payloads, not what a topic means.
+/// claims its namespace — there dialog topics keep seed 000's channel <c>ws:dialog:{id}</c>. In
+/// <see cref="RedisChannelMode.Sharded"/> mode topics travel on <see cref="ShardChannelPrefix"/><c>{n}</c> instead, the
+/// topic named in the payload. The backplane knows channels and payloads, not what a topic means.
 /// </summary>
+/// <remarks>
+/// Every node subscribes to everything (<see cref="Subscriptions"/>), which keeps ids in order per node. A node that
+/// subscribes only to the topics it has subscribers for would subscribe to <see cref="ChannelFor"/> of each, as a
+/// literal channel in classic mode and a sharded one in sharded mode.
+/// </remarks>
 public sealed class RedisChannels
 {
-    private readonly ChannelMapping[] _mappings;
+    /// <summary>The shard channels of sharded mode are this followed by 0 … count-1.</summary>
+    public const string ShardChannelPrefix = "herald:shard:";
 
-    public RedisChannels(string topicPrefix, IReadOnlyList<ChannelMapping>? mappings = null)
+    private readonly ChannelMapping[] _mappings;
+    private readonly RedisChannel[] _shards;
+
+    public RedisChannels(string topicPrefix, IReadOnlyList<ChannelMapping>? mappings = null, RedisChannelMode mode = RedisChannelMode.Classic, int shardChannels = 16)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardChannels, 1);
         TopicPrefix = topicPrefix;
+        Mode = mode;
         _mappings = mappings?.ToArray() ?? [];
         Patterns = [.. _mappings.Select(m => m.ChannelPrefix + "*"), TopicPrefix + "*"];
+        _shards = [.. Enumerable.Range(0, shardChannels).Select(n => RedisChannel.Sharded(ShardChannelPrefix + n.ToString(System.Globalization.CultureInfo.InvariantCulture)))];
+        Subscriptions = mode == RedisChannelMode.Classic ? [.. Patterns.Select(RedisChannel.Pattern)] : _shards;
     }
 
     public string TopicPrefix { get; }
@@ -25,9 +43,30 @@ public sealed class RedisChannels
     /// </summary>
     public string ControlChannel => "herald-control:" + TopicPrefix;
 
-    /// <summary>The patterns a node subscribes to: every node sees every event, which keeps ids in order per node.</summary>
+    /// <summary>The mode <c>Herald:Redis:ChannelMode</c> names (<c>classic</c>, <c>sharded</c>, any case), or null.</summary>
+    public static RedisChannelMode? ParseMode(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "classic" => RedisChannelMode.Classic,
+        "sharded" => RedisChannelMode.Sharded,
+        _ => null,
+    };
+
+    public RedisChannelMode Mode { get; }
+
+    /// <summary>The topic patterns of classic mode (what <c>redis-cli PSUBSCRIBE</c> would watch).</summary>
     public IReadOnlyList<string> Patterns { get; }
 
+    /// <summary>What a node subscribes to: the patterns (classic) or every shard channel (sharded).</summary>
+    public IReadOnlyList<RedisChannel> Subscriptions { get; }
+
+    /// <summary>True when the channel does not say the topic, so the payload must (sharded mode).</summary>
+    public bool TopicInPayload => Mode == RedisChannelMode.Sharded;
+
+    /// <summary>The channel an event of <paramref name="topic"/> is published on.</summary>
+    public RedisChannel PublishChannelFor(string topic) =>
+        Mode == RedisChannelMode.Classic ? RedisChannel.Literal(ChannelFor(topic)) : _shards[ShardOf(topic)];
+
+    /// <summary>The topic's own channel name, as classic mode publishes it.</summary>
     public string ChannelFor(string topic)
     {
         foreach (var mapping in _mappings)
@@ -41,7 +80,7 @@ public sealed class RedisChannels
         return TopicPrefix + topic;
     }
 
-    /// <summary>The topic of a channel, or null for channels that are not Herald's.</summary>
+    /// <summary>The topic of a classic channel, or null for channels that are not Herald's.</summary>
     public string? TopicFor(string channel)
     {
         foreach (var mapping in _mappings)
@@ -53,5 +92,14 @@ public sealed class RedisChannels
         }
 
         return channel.StartsWith(TopicPrefix, StringComparison.Ordinal) ? channel[TopicPrefix.Length..] : null;
+    }
+
+    // Stable across processes and versions (string.GetHashCode is randomized per process): every node must put a topic
+    // on the same shard, so that one topic's events keep their order on one Redis connection.
+    private int ShardOf(string topic)
+    {
+        Span<byte> buffer = stackalloc byte[512];
+        var bytes = Encoding.UTF8.GetByteCount(topic) <= buffer.Length ? buffer[..Encoding.UTF8.GetBytes(topic, buffer)] : Encoding.UTF8.GetBytes(topic);
+        return (int)(XxHash32.HashToUInt32(bytes) % (uint)_shards.Length);
     }
 }

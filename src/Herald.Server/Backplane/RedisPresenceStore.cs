@@ -1,9 +1,8 @@
-using System.Globalization;
 using System.Text.Json;
 using Herald.Protocol.Diagnostics;
-using Herald.Redis;
 using Herald.Server.Diagnostics;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Herald.Server.Backplane;
 
@@ -14,6 +13,8 @@ namespace Herald.Server.Backplane;
 /// <remarks>
 /// <para>Keys (prefix <c>Herald:Presence:KeyPrefix</c>, default <c>herald:presence:</c>):</para>
 /// <list type="bullet">
+/// <item>A node's keys carry its id as a hash tag (<c>{id}</c>), so they share one Cluster slot and the per-topic
+/// script may name two of them.</item>
 /// <item><c>{p}nodes</c>: a set of node ids, pruned by readers of ids whose node key has expired.</item>
 /// <item><c>{p}node:{id}</c>: hash of the node's connection counts; expires after <c>Ttl</c>. Its existence is the
 /// node's liveness: a node without it is dead, whatever else of it is left in Redis.</item>
@@ -24,9 +25,10 @@ namespace Herald.Server.Backplane;
 /// reader never sees a half-written topic). Topic keys live <c>Ttl + 10 × Interval</c> and a tenth of them is
 /// refreshed per interval, so an idle node costs a few commands per interval however many topics it serves; they
 /// are garbage after a crash, not answers, because the node key is gone first. After a reconnect (Redis restarted,
-/// its keys lost) the node writes everything again.</para>
+/// its keys lost) the node writes everything again. It shares the backplane's connection (<see cref="RedisBus.Connection"/>):
+/// one multiplexer per node follows a Sentinel failover or a Cluster for both.</para>
 /// </remarks>
-public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncDisposable
+public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IDisposable
 {
     private const int RefreshSlices = 10;
 
@@ -47,16 +49,14 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
         return 1
         """;
 
+    private readonly RedisBus _bus;
     private readonly RedisChannels _channels;
     private readonly PresenceOptions _options;
-    private readonly RedisClientOptions _clientOptions;
     private readonly HeraldMetrics _metrics;
     private readonly ILogger<RedisPresenceStore> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
     private readonly string _prefix;
-    private RedisConnection? _redis;
-    private RedisSubscriber? _subscriber;
     private Task _run = Task.CompletedTask;
     private long _seenReconnects = -1;
     private int _slice;
@@ -64,18 +64,13 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
 
     public RedisPresenceStore(RedisBus bus, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisPresenceStore> logger)
     {
+        _bus = bus;
         NodeId = bus.NodeId;
         _channels = channels;
         _metrics = metrics;
         _logger = logger;
         _options = options.Value.Presence;
         _prefix = _options.KeyPrefix;
-        _clientOptions = new RedisClientOptions
-        {
-            Endpoint = RedisEndpoint.Parse(options.Value.Redis.Url!),
-            ClientName = "herald-presence-" + NodeId,
-            Logger = logger,
-        };
     }
 
     public string NodeId { get; }
@@ -84,9 +79,11 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
 
     private TimeSpan KeyLifetime => _options.Ttl + (_options.Interval * RefreshSlices);
 
+    private RedisChannel ControlChannel => RedisChannel.Literal(_channels.ControlChannel);
+
     private string NodesKey => _prefix + "nodes";
 
-    private string NodeKey(string node) => _prefix + "node:" + node;
+    private string NodeKey(string node) => _prefix + "node:{" + node + "}";
 
     private string TopicsKey(string node) => NodeKey(node) + ":topics";
 
@@ -111,11 +108,12 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
         }
 
         // A graceful stop leaves at once instead of after Ttl; a crash is what the expiry is for.
-        if (_redis is { IsConnected: true } redis)
+        if (_bus.Connection is { IsConnected: true } redis)
         {
+            var db = redis.GetDatabase();
             try
             {
-                await Task.WhenAll(redis.ExecuteAsync("DEL", NodeKey(NodeId)), redis.ExecuteAsync("SREM", NodesKey, NodeId)).WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+                await Task.WhenAll(db.KeyDeleteAsync(NodeKey(NodeId)), db.SetRemoveAsync(NodesKey, NodeId)).WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
             {
@@ -124,56 +122,40 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _stopping.Dispose();
-        if (_subscriber is not null)
-        {
-            await _subscriber.DisposeAsync();
-        }
-
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-    }
+    public void Dispose() => _stopping.Dispose();
 
     public async Task<bool> WriteAsync(NodePresenceUpdate update, CancellationToken cancellationToken)
     {
-        if (_redis is not { IsConnected: true } redis || Volatile.Read(ref _left))
+        if (_bus.Connection is not { IsConnected: true } redis || Volatile.Read(ref _left))
         {
             return false;
         }
 
         // A reconnect may mean a Redis that lost everything: this update is not enough, the caller sends all.
-        var reconnects = redis.ReconnectCount;
+        var reconnects = _bus.ReconnectCount;
         var complete = Interlocked.Exchange(ref _seenReconnects, reconnects) == reconnects;
-        var lifetime = ((long)KeyLifetime.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        var lifetime = KeyLifetime;
+        var lifetimeMs = (long)lifetime.TotalMilliseconds;
         var node = NodeId;
+        var db = redis.GetDatabase();
         var pending = new List<Task>(update.ChangedTopics.Count + 8);
-        var counts = new List<object> { NodeKey(node) };
-        foreach (var (name, value) in update.Counts)
+        if (update.Counts.Count > 0)
         {
-            counts.Add(name);
-            counts.Add(value);
+            pending.Add(db.HashSetAsync(NodeKey(node), [.. update.Counts.Select(c => new HashEntry(c.Key, c.Value))]));
         }
 
-        pending.Add(redis.ExecuteAsync("HSET", [.. counts]));
-        pending.Add(redis.ExecuteAsync("PEXPIRE", NodeKey(node), (long)_options.Ttl.TotalMilliseconds));
-        pending.Add(redis.ExecuteAsync("SADD", NodesKey, node));
+        pending.Add(db.KeyExpireAsync(NodeKey(node), _options.Ttl));
+        pending.Add(db.SetAddAsync(NodesKey, node));
         foreach (var (topic, subjects) in update.ChangedTopics)
         {
-            var args = new List<object>(4 + ((subjects?.Count ?? 0) * 2))
-            {
-                WriteTopicScript, 2, TopicKey(node, topic), TopicsKey(node), topic, lifetime, subjects?.Values.Sum() ?? 0,
-            };
+            var values = new List<RedisValue>(3 + ((subjects?.Count ?? 0) * 2)) { topic, lifetimeMs, subjects?.Values.Sum() ?? 0 };
             foreach (var (subject, connections) in subjects ?? new Dictionary<string, long>())
             {
-                args.Add(subject);
-                args.Add(connections);
+                values.Add(subject);
+                values.Add(connections);
             }
 
-            pending.Add(redis.ExecuteAsync("EVAL", [.. args]));
+            pending.Add(db.ScriptEvaluateAsync(WriteTopicScript, [TopicKey(node, topic), TopicsKey(node)], [.. values]));
             if (subjects is null)
             {
                 _written.Remove(topic);
@@ -184,14 +166,14 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
             }
         }
 
-        pending.Add(redis.ExecuteAsync("PEXPIRE", TopicsKey(node), lifetime));
+        pending.Add(db.KeyExpireAsync(TopicsKey(node), lifetime));
         // A slice of the topic keys per interval: each is refreshed every RefreshSlices intervals, within its lifetime.
         var slice = _slice = (_slice + 1) % RefreshSlices;
         foreach (var topic in _written)
         {
             if ((uint)StringComparer.Ordinal.GetHashCode(topic) % RefreshSlices == slice && !update.ChangedTopics.ContainsKey(topic))
             {
-                pending.Add(redis.ExecuteAsync("PEXPIRE", TopicKey(node, topic), lifetime));
+                pending.Add(db.KeyExpireAsync(TopicKey(node, topic), lifetime));
             }
         }
 
@@ -200,7 +182,7 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
             await Task.WhenAll(pending).WaitAsync(cancellationToken);
             return complete;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             PresenceLog.WriteFailed(_logger, LogValue.Sanitize(ex.Message));
             Interlocked.Exchange(ref _seenReconnects, -1);
@@ -219,10 +201,13 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
 
     public async Task PublishControlAsync(ControlMessage message, CancellationToken cancellationToken)
     {
-        var redis = _redis ?? throw new RedisConnectionException("The presence connection to Redis is not established yet.");
+        var redis = Connected();
         var payload = JsonSerializer.SerializeToUtf8Bytes(new ControlPayload(message.Type, message.Subject, message.Topic, NodeId), JsonSerializerOptions.Web);
-        await redis.PublishAsync(_channels.ControlChannel, payload).WaitAsync(cancellationToken);
+        await redis.GetSubscriber().PublishAsync(ControlChannel, payload).WaitAsync(cancellationToken);
     }
+
+    private IConnectionMultiplexer Connected() =>
+        _bus.Connection is { IsConnected: true } redis ? redis : throw new RedisException("The connection to Redis is not established.");
 
     private static Dictionary<string, long> Sum(IEnumerable<(string Node, Dictionary<string, long> Fields)> nodes)
     {
@@ -241,27 +226,26 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
     // One round trip for the node list, one pipelined round for liveness and data of every other node.
     private async Task<List<(string Node, Dictionary<string, long> Fields)>> ReadFromLiveNodesAsync(Func<string, string> key, CancellationToken ct)
     {
-        var redis = _redis ?? throw new RedisConnectionException("The presence connection to Redis is not established yet.");
-        var members = (await redis.ExecuteAsync("SMEMBERS", NodesKey).WaitAsync(ct)).Items.Select(i => i.AsString()!).Where(n => n != NodeId).ToList();
-        var reads = members.Select(n => (Node: n, Alive: redis.ExecuteAsync("EXISTS", NodeKey(n)), Data: redis.ExecuteAsync("HGETALL", key(n)))).ToList();
-        await Task.WhenAll(reads.SelectMany(r => new[] { r.Alive, r.Data })).WaitAsync(ct);
+        var db = Connected().GetDatabase();
+        var members = (await db.SetMembersAsync(NodesKey).WaitAsync(ct)).Select(m => m.ToString()).Where(n => n != NodeId).ToList();
+        var reads = members.Select(n => (Node: n, Alive: db.KeyExistsAsync(NodeKey(n)), Data: db.HashGetAllAsync(key(n)))).ToList();
+        await Task.WhenAll(reads.SelectMany(r => new Task[] { r.Alive, r.Data })).WaitAsync(ct);
         var result = new List<(string, Dictionary<string, long>)>(reads.Count);
         foreach (var (node, alive, data) in reads)
         {
-            if (alive.Result.AsInt64() == 0)
+            if (!alive.Result)
             {
                 // Its node key expired: the node stopped refreshing (crashed); forget it.
-                _ = redis.ExecuteAsync("SREM", NodesKey, node);
+                _ = db.SetRemoveAsync(NodesKey, node, CommandFlags.FireAndForget);
                 continue;
             }
 
-            var items = data.Result.Items;
-            var fields = new Dictionary<string, long>(items.Count / 2, StringComparer.Ordinal);
-            for (var i = 0; i + 1 < items.Count; i += 2)
+            var fields = new Dictionary<string, long>(data.Result.Length, StringComparer.Ordinal);
+            foreach (var entry in data.Result)
             {
-                if (long.TryParse(items[i + 1].AsString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+                if (entry.Value.TryParse(out long value))
                 {
-                    fields[items[i].AsString()!] = value;
+                    fields[entry.Name.ToString()] = value;
                 }
             }
 
@@ -273,44 +257,42 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (!stopping.IsCancellationRequested && (_redis is null || _subscriber is null))
+        // The backplane owns the connection and makes it; this waits for it, then subscribes to the control channel
+        // once (StackExchange.Redis subscribes again by itself after a reconnect or a failover).
+        var delay = TimeSpan.FromMilliseconds(100);
+        ChannelMessageQueue? queue = null;
+        while (!stopping.IsCancellationRequested && queue is null)
         {
             try
             {
-                _redis ??= await RedisConnection.ConnectAsync(_clientOptions, stopping);
-                _subscriber ??= await RedisSubscriber.ConnectAsync(_clientOptions, stopping);
+                if (_bus.Connection is { } redis)
+                {
+                    queue = await redis.GetSubscriber().SubscribeAsync(ControlChannel);
+                    break;
+                }
             }
-            catch (Exception ex) when (ex is RedisException or IOException or System.Net.Sockets.SocketException or TimeoutException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                PresenceLog.RedisUnreachable(_logger, LogValue.Sanitize(ex.Message), delay.TotalMilliseconds);
-                await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
+                PresenceLog.SubscribeDeferred(_logger, LogValue.Sanitize(ex.Message));
             }
+
+            await Task.Delay(delay, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
         }
 
-        if (stopping.IsCancellationRequested)
+        if (queue is null)
         {
             return;
         }
 
         try
         {
-            await _subscriber!.SubscribeAsync(_channels.ControlChannel);
-        }
-        catch (RedisConnectionException ex)
-        {
-            // The subscriber keeps the channel and subscribes again when it reconnects.
-            PresenceLog.SubscribeDeferred(_logger, ex.Message);
-        }
-
-        try
-        {
-            await foreach (var message in _subscriber!.Messages.ReadAllAsync(stopping))
+            while (true)
             {
+                var message = await queue.ReadAsync(stopping);
                 try
                 {
-                    Receive(message);
+                    Receive(message.Message);
                 }
                 catch (Exception ex)
                 {
@@ -322,11 +304,18 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IAsyncD
         catch (OperationCanceledException)
         {
         }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+        }
+        finally
+        {
+            await queue.UnsubscribeAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
-    private void Receive(RedisMessage message)
+    private void Receive(RedisValue message)
     {
-        var payload = JsonSerializer.Deserialize<ControlPayload>(message.Payload.Span, JsonSerializerOptions.Web);
+        var payload = JsonSerializer.Deserialize<ControlPayload>((byte[])message!, JsonSerializerOptions.Web);
         if (payload is null || payload.Node == NodeId || payload.Type is null || payload.Subject is null)
         {
             return; // our own message (acted on before it was sent), or not one of ours

@@ -27,10 +27,12 @@ namespace Herald.Server.Backplane;
 /// <c>}</c>, is the data exactly as the publisher had it, so no re-encoding happens and every node builds
 /// byte-identical frames. Data that is not a JSON object travels as <c>{"herald_data":&lt;data&gt;,"event_id":...}</c>.
 /// Ephemeral events carry <c>"event_id":0</c>.</para>
+/// <para>On a channel that does not name the topic (the shard channels of sharded mode) the trailer ends with
+/// <c>,"herald_topic":"dialog:42"</c>; topic names are JSON-safe (<c>ProtocolNames.IsValidTopic</c>).</para>
 /// </remarks>
 public static class RedisProtocol
 {
-    public static byte[] Encode(HubEvent item, string nodeId)
+    public static byte[] Encode(HubEvent item, string nodeId, bool includeTopic = false)
     {
         var data = item.Data.Span;
         var isObject = data.Length >= 2 && data[0] == (byte)'{' && data[^1] == (byte)'}';
@@ -68,12 +70,22 @@ public static class RedisProtocol
             WriteTraceParent(writer, item.TraceContext);
         }
 
+        if (includeTopic)
+        {
+            Write(writer, ",\"herald_topic\":\""u8);
+            Write(writer, Encoding.ASCII.GetBytes(item.Topic));
+            Write(writer, "\""u8);
+        }
+
         Write(writer, "}"u8);
         return writer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Decodes a payload published by <see cref="Encode"/>; false for anything else (logged and dropped by the caller).</summary>
-    public static bool TryDecode(string topic, ReadOnlyMemory<byte> payload, out HubEvent? item, out string? nodeId)
+    /// <summary>
+    /// Decodes a payload published by <see cref="Encode"/>; false for anything else (logged and dropped by the caller).
+    /// <paramref name="topic"/> is the channel's topic, null when the channel does not say (then the payload must).
+    /// </summary>
+    public static bool TryDecode(string? topic, ReadOnlyMemory<byte> payload, out HubEvent? item, out string? nodeId)
     {
         item = null;
         nodeId = null;
@@ -87,7 +99,7 @@ public static class RedisProtocol
             }
 
             long id = -1, key = 0, ts = 0;
-            string? type = null, trace = null;
+            string? type = null, trace = null, payloadTopic = null;
             var trailerStart = -1;
             ReadOnlyMemory<byte> wrapped = default;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -136,6 +148,13 @@ public static class RedisProtocol
                     continue;
                 }
 
+                if (trailerStart >= 0 && reader.ValueTextEquals("herald_topic"u8))
+                {
+                    reader.Read();
+                    payloadTopic = reader.GetString();
+                    continue;
+                }
+
                 var isWrapped = reader.ValueTextEquals("herald_data"u8) && start == 1;
                 reader.Read();
                 var valueStart = (int)reader.TokenStartIndex;
@@ -149,9 +168,12 @@ public static class RedisProtocol
                 trailerStart = -1;
                 type = null;
                 trace = null;
+                payloadTopic = null;
             }
 
-            if (trailerStart < 0 || id < 0 || type is null || !ProtocolNames.IsValidEventName(type))
+            topic = payloadTopic ?? topic;
+            if (trailerStart < 0 || id < 0 || type is null || !ProtocolNames.IsValidEventName(type)
+                || topic is null || !ProtocolNames.IsValidTopic(topic))
             {
                 return false;
             }

@@ -15,12 +15,11 @@ namespace Herald.Server.Diagnostics;
 /// <item><term>200-209</term><description><c>Hub.HubLog</c>: heartbeat, stream leases</description></item>
 /// <item><term>210-299</term><description><c>Pipeline.PipelineLog</c>: dispatch</description></item>
 /// <item><term>300-399</term><description><c>Storage.StorageLog</c>: the writer, retention</description></item>
-/// <item><term>400-499</term><description><c>Backplane.BackplaneLog</c>: the Redis bus, the store watcher</description></item>
+/// <item><term>400-499</term><description><c>Backplane.BackplaneLog</c>: the Redis bus and its connections, the store watcher</description></item>
 /// <item><term>500-599</term><description><c>Transports.TransportLog</c> (<c>WebSocket</c>)</description></item>
 /// <item><term>600-699</term><description><c>Dialogs.ChatLog</c> (<c>WIDGET→ADMIN</c>)</description></item>
 /// <item><term>700-799</term><description><c>Operations.OperationsLog</c>: start-up, first operator, metrics</description></item>
 /// <item><term>800-899</term><description><c>Ui.UiLog</c>: the demo</description></item>
-/// <item><term>900-999</term><description><c>Herald.Redis.Internal.RedisLog</c>: the Redis client's connections</description></item>
 /// <item><term>1100-1119</term><description><see cref="PresenceLog"/>: presence, the server API's disconnects across nodes</description></item>
 /// <item><term>1300-1349</term><description><c>Mercure.MercureLog</c>: the Mercure hub's publishes and refused tokens</description></item>
 /// <item><term>6001-6099</term><description><c>Herald.Bridge.BridgeLog</c> (<c>Herald.Bridge</c>)</description></item>
@@ -43,7 +42,6 @@ internal static class LogEventIds
         ("ChatLog", 600, 699),
         ("OperationsLog", 700, 799),
         ("UiLog", 800, 899),
-        ("RedisLog", 900, 999),
         ("PresenceLog", 1100, 1119),
         ("MercureLog", 1300, 1349),
         ("BridgeLog", 6001, 6099),

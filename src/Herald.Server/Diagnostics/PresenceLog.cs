@@ -6,10 +6,6 @@ namespace Herald.Server.Diagnostics;
 /// </summary>
 internal static partial class PresenceLog
 {
-    [LoggerMessage(EventId = 1100, EventName = "PresenceRedisUnreachable", Level = LogLevel.Warning,
-        Message = "Presence: Redis unreachable ({Error}); retrying in {DelayMs} ms (this node's users are missing from other nodes' answers meanwhile)")]
-    public static partial void RedisUnreachable(ILogger logger, string error, double delayMs);
-
     [LoggerMessage(EventId = 1101, EventName = "PresenceWriteFailed", Level = LogLevel.Warning,
         Message = "Presence: writing to Redis failed ({Error}); everything is written again at the next interval")]
     public static partial void WriteFailed(ILogger logger, string error);

@@ -282,10 +282,12 @@ public static class HeraldApp
     /// <summary>
     /// The backplane's topic-to-channel map: dialog topics keep seed 000's channel <c>ws:dialog:{id}</c>, so
     /// <c>redis-cli PSUBSCRIBE "ws:dialog:*"</c> shows chat traffic exactly where the seed's runbook looks for it; every
-    /// other topic goes to <c>{Herald:Redis:ChannelPrefix}{topic}</c> (default <c>herald:topic:</c>).
+    /// other topic goes to <c>{Herald:Redis:ChannelPrefix}{topic}</c> (default <c>herald:topic:</c>). That is classic mode;
+    /// sharded mode (<c>Herald:Redis:ChannelMode=sharded</c>) uses the shard channels instead.
     /// </summary>
     public static RedisChannels BackplaneChannels(RedisOptions redis) =>
-        new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")]);
+        new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")],
+            RedisChannels.ParseMode(redis.ChannelMode) ?? RedisChannelMode.Classic, redis.ShardChannels);
 
     // HeraldOptionsValidator has refused any other provider, and postgres without a connection string, at start.
     private static SqlStore CreateStore(StorageOptions storage)

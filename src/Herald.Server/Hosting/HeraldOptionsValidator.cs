@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Herald.Redis;
 using Herald.Server.Auth;
 using Herald.Server.Operations;
 using Microsoft.Extensions.Options;
@@ -56,23 +55,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         Range(failures, "Chat:MaxMessageLength", options.Chat.MaxMessageLength, 1, 1_000_000);
         Range(failures, "Chat:MaxHistoryPage", options.Chat.MaxHistoryPage, 1, 100_000);
 
-        if (!string.IsNullOrWhiteSpace(options.Redis.Url))
-        {
-            try
-            {
-                RedisEndpoint.Parse(options.Redis.Url);
-            }
-            catch (FormatException ex)
-            {
-                // The parser's message never quotes the URL, which may hold a password.
-                failures.Add($"Herald:Redis:Url is not a Redis URL: {ex.Message}");
-            }
-        }
-
-        if (string.IsNullOrEmpty(options.Redis.ChannelPrefix))
-        {
-            failures.Add("Herald:Redis:ChannelPrefix must not be empty");
-        }
+        ValidateRedis(failures, options.Redis);
 
         var limits = options.Limits;
         Range(failures, "Limits:MaxRequestBodyBytes", limits.MaxRequestBodyBytes, 1024, 1L << 30);
@@ -151,6 +134,45 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         Range(failures, "Storage:RetainEventsFor", storage.RetainEventsFor, TimeSpan.Zero, TimeSpan.FromDays(3650));
         Range(failures, "Storage:RetentionInterval", storage.RetentionInterval, Instant, TimeSpan.FromDays(1));
         Range(failures, "Storage:MaxWriteBatch", storage.MaxWriteBatch, 1, 10_000);
+    }
+
+    private static void ValidateRedis(List<string> failures, RedisOptions redis)
+    {
+        if (!string.IsNullOrWhiteSpace(redis.Url))
+        {
+            try
+            {
+                Backplane.RedisConfiguration.Parse(redis.Url);
+            }
+            catch (FormatException ex)
+            {
+                // The parser's message never quotes the value, which may hold a password.
+                failures.Add($"Herald:Redis:Url is not a Redis URL: {ex.Message}");
+            }
+        }
+
+        if (string.IsNullOrEmpty(redis.ChannelPrefix))
+        {
+            failures.Add("Herald:Redis:ChannelPrefix must not be empty");
+        }
+
+        if (Backplane.RedisChannels.ParseMode(redis.ChannelMode) is null)
+        {
+            failures.Add($"Herald:Redis:ChannelMode must be 'classic' or 'sharded' (got '{redis.ChannelMode}')");
+        }
+
+        Range(failures, "Redis:ShardChannels", redis.ShardChannels, 1, 1024);
+        if (!string.IsNullOrWhiteSpace(redis.TlsCaFile))
+        {
+            try
+            {
+                using var authority = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(redis.TlsCaFile));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                failures.Add($"Herald:Redis:TlsCaFile must name a readable PEM certificate: {ex.Message}");
+            }
+        }
     }
 
     private static void Check(List<string> failures, Action check)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
+using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 
 namespace Herald.Server.Topics;

@@ -151,15 +151,39 @@ public abstract class BusContractTests : IAsyncLifetime
 
         public async Task<List<HubEvent>> ReceiveEventsAsync(int count)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            while (_received.Count < count)
+            Assert.True(await TryReceiveUntilAsync(() => _received.Count >= count, TimeSpan.FromSeconds(15)), $"{_received.Count} of {count} events arrived");
+            return [.. _received];
+        }
+
+        /// <summary>Waits until <paramref name="count"/> durable events have arrived in all; their ids (ephemeral ones left out).</summary>
+        public async Task<List<long>> ReceiveDurableAsync(int count)
+        {
+            Assert.True(await TryReceiveUntilAsync(() => _received.Count(e => e.IsDurable) >= count, TimeSpan.FromSeconds(15)), $"fewer than {count} durable events arrived");
+            return [.. _received.Where(e => e.IsDurable).Select(e => e.Id)];
+        }
+
+        /// <summary>Waits up to <paramref name="timeout"/> for an event that matches; false when none came.</summary>
+        public Task<bool> WaitForAsync(Func<HubEvent, bool> match, TimeSpan timeout) => TryReceiveUntilAsync(() => _received.Any(match), timeout);
+
+        private async Task<bool> TryReceiveUntilAsync(Func<bool> done, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (!done())
             {
-                Assert.True(await subscriber.WaitToReadAsync().AsTask().WaitAsync(timeout.Token), $"subscriber closed: {subscriber.CloseReason}");
+                try
+                {
+                    Assert.True(await subscriber.WaitToReadAsync().AsTask().WaitAsync(cts.Token), $"subscriber closed: {subscriber.CloseReason}");
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
                 var n = subscriber.Drain(_buffer);
                 _received.AddRange(_buffer.Take(n).Select(e => e!));
             }
 
-            return [.. _received];
+            return true;
         }
 
         public void Dispose()

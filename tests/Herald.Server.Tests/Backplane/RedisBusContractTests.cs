@@ -10,17 +10,19 @@ namespace Herald.Server.Tests.Backplane;
 
 /// <summary>
 /// The Redis bus against a real redis-server (one per test): the local contract, plus what a backplane adds —
-/// every node gets every event once and in order, ephemeral events cross once, and an outage neither blocks
-/// publishers nor outlives the reconnect.
+/// every node gets every event once and in order, ephemeral events cross once, an outage neither blocks
+/// publishers nor outlives the reconnect, and a restart under live subscriptions is followed by a resubscribe. The
+/// subclasses run the same tests over sharded channels, TLS and an ACL user.
 /// </summary>
-public sealed class RedisBusContractTests : BusContractTests
+public class RedisBusContractTests : BusContractTests
 {
-    private readonly RedisServerFixture _redis = new();
+    private RedisServerFixture _redis = null!;
 
     protected override string ConnectedState => "connected";
 
     public override async Task InitializeAsync()
     {
+        _redis = CreateServer();
         await _redis.InitializeAsync();
         await base.InitializeAsync();
     }
@@ -31,9 +33,15 @@ public sealed class RedisBusContractTests : BusContractTests
         await _redis.DisposeAsync();
     }
 
+    /// <summary>The server every node of a test shares (plain, no password).</summary>
+    protected virtual RedisServerFixture CreateServer() => new();
+
+    /// <summary>How the nodes reach <paramref name="redis"/>.</summary>
+    protected virtual void Configure(RedisOptions options, RedisServerFixture redis) => options.Url = redis.Url;
+
     protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
     {
-        var options = Microsoft.Extensions.Options.Options.Create(Options(o => o.Redis.Url = _redis.Url));
+        var options = Microsoft.Extensions.Options.Options.Create(Options(o => Configure(o.Redis, _redis)));
         var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance);
         await bus.StartAsync(CancellationToken.None);
         await Poll.UntilAsync(() => bus.State == "connected");
@@ -109,8 +117,92 @@ public sealed class RedisBusContractTests : BusContractTests
         // What Redis lost while down is not the bus's to recover: B catches up from the store (StoreWatcher does this in
         // the server). After that, new events cross again over the re-established subscriptions.
         await b.Dispatcher.CatchUpAsync();
+        await ProbeUntilCrossedAsync(a, b);
         var after = await CommitAsync(5);
         a.Bus.Publish(after);
-        Assert.Equal([.. during.Select(e => e.Id), .. after.Select(e => e.Id)], await b.ReceiveAsync(10));
+        Assert.Equal([.. during.Select(e => e.Id), .. after.Select(e => e.Id)], await b.ReceiveDurableAsync(10));
+    }
+
+    [Fact]
+    public async Task RedisRestart_UnderLiveSubscriptions_ResubscribesAndEventsCrossAgain()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var before = await CommitAsync(3);
+        a.Bus.Publish(before);
+        await b.ReceiveAsync(3);
+
+        await _redis.RestartAsync();
+        await Poll.UntilAsync(() => ((RedisBus)a.Bus).ReconnectCount > 0 && ((RedisBus)b.Bus).ReconnectCount > 0, TimeSpan.FromSeconds(30));
+
+        await ProbeUntilCrossedAsync(a, b);
+        var after = await CommitAsync(20);
+        a.Bus.Publish(after);
+        Assert.Equal([.. before.Select(e => e.Id), .. after.Select(e => e.Id)], await b.ReceiveDurableAsync(23));
+    }
+
+    /// <summary>
+    /// "connected" can be reported a moment before the multiplexer has re-issued its subscriptions. An ephemeral event
+    /// reaches <paramref name="to"/> only over a live subscription (nothing reads it from the store), so its arrival
+    /// proves the subscription is back; until then each may be lost, so it is repeated, a bounded number of times.
+    /// </summary>
+    private static async Task ProbeUntilCrossedAsync(BusNode from, BusNode to)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            from.Bus.Publish([Ephemeral("probe")]);
+            if (await to.WaitForAsync(e => e.Type == "probe", TimeSpan.FromMilliseconds(200)))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("no ephemeral event crossed within 20 s of the reconnect");
+    }
+}
+
+/// <summary>The whole Redis contract with <c>Herald:Redis:ChannelMode=sharded</c> (SPUBLISH/SSUBSCRIBE) on one Redis 7.</summary>
+public sealed class ShardedRedisBusContractTests : RedisBusContractTests
+{
+    protected override void Configure(RedisOptions options, RedisServerFixture redis)
+    {
+        base.Configure(options, redis);
+        options.ChannelMode = "sharded";
+        options.ShardChannels = 4;
+    }
+}
+
+/// <summary>The whole Redis contract over TLS (<c>rediss://</c>), the server's private CA given by <c>Herald:Redis:TlsCaFile</c>.</summary>
+public sealed class TlsRedisBusContractTests : RedisBusContractTests
+{
+    protected override RedisServerFixture CreateServer() => new TlsRedisServerFixture();
+
+    protected override void Configure(RedisOptions options, RedisServerFixture redis)
+    {
+        Assert.StartsWith("rediss://", redis.Url, StringComparison.Ordinal);
+        options.Url = redis.Url;
+        options.TlsCaFile = ((TlsRedisServerFixture)redis).CertificateFile;
+    }
+}
+
+/// <summary>
+/// The whole Redis contract as an ACL user, named in a StackExchange.Redis configuration string, on a server whose
+/// default user has a password with URL-special characters.
+/// </summary>
+public sealed class AclRedisBusContractTests : RedisBusContractTests
+{
+    protected override RedisServerFixture CreateServer() => new AclRedisServerFixture();
+
+    protected override void Configure(RedisOptions options, RedisServerFixture redis) =>
+        options.Url = $"127.0.0.1:{redis.Port},user={AclRedisServerFixture.User},password={AclRedisServerFixture.UserPassword}";
+
+    private sealed class AclRedisServerFixture() : RedisServerFixture(new RedisServerSettings
+    {
+        Password = "s3cret:@/ pass",
+        Users = [(User, UserPassword)],
+    })
+    {
+        public const string User = "alice";
+        public const string UserPassword = "wonder-land";
     }
 }

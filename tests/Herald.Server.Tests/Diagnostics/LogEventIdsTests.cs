@@ -10,7 +10,7 @@ namespace Herald.Server.Tests.Diagnostics;
 public sealed class LogEventIdsTests
 {
     private static readonly Assembly[] LoggingAssemblies = 
-        [typeof(HeraldApp).Assembly, typeof(Herald.Redis.RedisConnection).Assembly, typeof(Herald.Bridge.BridgeEndpoints).Assembly];
+        [typeof(HeraldApp).Assembly, typeof(Herald.Bridge.BridgeEndpoints).Assembly];
 
     [Fact]
     public void EveryLoggerMessage_HasAStableIdInTheRangeOfItsClass()

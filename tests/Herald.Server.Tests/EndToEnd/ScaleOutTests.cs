@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Herald.Redis;
 using Herald.Server.Tests.Infrastructure;
 using Herald.Testing;
 
@@ -121,25 +120,28 @@ public sealed class ScaleOutTests(ScaleOutTests.Infrastructure infrastructure) :
     }
 
     [Fact]
-    public async Task RedisChannel_IsSeed000Format()
+    public async Task RedisCliPSubscribe_ShowsEveryChatMessageInSeed000Format()
     {
+        // The runbook's own command, as a real redis-cli process: what it prints is what an operator sees.
         var guest = await _a.OpenGuestDialogAsync("seed");
-        await using var subscriber = await RedisSubscriber.ConnectAsync(new RedisClientOptions { Endpoint = RedisEndpoint.Parse(infrastructure.Redis.Url) }, CancellationToken.None);
-        await subscriber.PSubscribeAsync("ws:dialog:*");
-        await PostAsync(_b, guest, "над Redis");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        RedisMessage message;
-        do
+        await using var cli = await RedisCli.PSubscribeAsync(infrastructure.Redis.Port, "ws:dialog:*");
+        string[] texts = ["над Redis", "from A", "from B"];
+        for (var i = 0; i < texts.Length; i++)
         {
-            message = await subscriber.Messages.ReadAsync(timeout.Token);
+            await PostAsync(i % 2 == 0 ? _b : _a, guest, texts[i]);
         }
-        while (message.Channel != $"ws:dialog:{guest.DialogId}");
 
-        Assert.Equal("ws:dialog:*", message.Pattern);
-        var json = JsonDocument.Parse(message.Payload).RootElement;
-        Assert.Equal("message:new", json.GetProperty("type").GetString());
-        Assert.Equal("над Redis", json.GetProperty("message").GetProperty("text").GetString());
-        Assert.True(json.GetProperty("event_id").GetInt64() > 0);
+        long lastId = 0;
+        foreach (var text in texts)
+        {
+            var message = await cli.NextOnAsync($"ws:dialog:{guest.DialogId}", TimeSpan.FromSeconds(10));
+            Assert.Equal("ws:dialog:*", message.Pattern);
+            var json = JsonDocument.Parse(message.Payload).RootElement;
+            Assert.Equal("message:new", json.GetProperty("type").GetString());
+            Assert.Equal(text, json.GetProperty("message").GetProperty("text").GetString());
+            Assert.True(json.GetProperty("event_id").GetInt64() > lastId);
+            lastId = json.GetProperty("event_id").GetInt64();
+        }
     }
 
     [Fact]
