@@ -2,10 +2,12 @@ namespace Herald.Server;
 
 /// <summary>
 /// The Mercure hub at <c>/.well-known/mercure</c> (docs/mercure.md). Off unless <see cref="Enabled"/>; then a publisher
-/// key is required (checked at start). Keys are HS256 secrets shared with the publishing application (Symfony's
-/// <c>MERCURE_JWT_SECRET</c>), distinct from the operators' <c>Herald:Auth:SigningKey</c>.
+/// key is required (checked at start). Tokens are verified by the same key ring as app tokens: <c>Keys</c> and
+/// <c>JwksFile</c> (HS256/RS256/ES256, <c>kid</c>, rotation) serve both roles; Mercure's own names
+/// (<see cref="JwtKey"/>, <see cref="PublisherJwtKey"/>, <see cref="SubscriberJwtKey"/>, Symfony's
+/// <c>MERCURE_JWT_SECRET</c>) add an HS256 secret to one role's ring. None may be the operators' <c>Herald:Auth:SigningKey</c>.
 /// </summary>
-public sealed class MercureOptions
+public sealed class MercureOptions : TokenKeyRingOptions
 {
     /// <summary>Serve the hub.</summary>
     public bool Enabled { get; set; }
@@ -18,12 +20,6 @@ public sealed class MercureOptions
 
     /// <summary>HS256 secret for subscribers' tokens only; overrides <see cref="JwtKey"/> for them.</summary>
     public string? SubscriberJwtKey { get; set; }
-
-    /// <summary>When set, a token's <c>iss</c> must equal it.</summary>
-    public string? Issuer { get; set; }
-
-    /// <summary>When set, a token's <c>aud</c> must contain it (the draft's resource identifier, e.g. the hub's URL).</summary>
-    public string? Audience { get; set; }
 
     /// <summary>Subscribers without a token get the public updates (Mercure's <c>anonymous</c>). Off: they get 401.</summary>
     public bool AllowAnonymous { get; set; }

@@ -29,6 +29,7 @@ public sealed class TokenKeyRing
     private readonly RingKey[] _keys;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _validation;
+    private readonly TokenValidationParameters _validationWithoutExpiry;
 
     private TokenKeyRing(RingKey[] keys, TokenKeyRingOptions options)
     {
@@ -47,6 +48,8 @@ public sealed class TokenKeyRing
             ValidateIssuer = !string.IsNullOrEmpty(options.Issuer),
             ValidIssuer = options.Issuer,
         };
+        _validationWithoutExpiry = _validation.Clone();
+        _validationWithoutExpiry.RequireExpirationTime = false;
     }
 
     /// <summary>True when the section configures at least one key.</summary>
@@ -88,7 +91,13 @@ public sealed class TokenKeyRing
     /// an <c>exp</c> in the future, and <c>aud</c>/<c>iss</c> when the section sets them. On failure, a short
     /// reason fit for a log and an error detail (it never echoes the token).
     /// </summary>
-    public async Task<TokenVerification> VerifyAsync(string token)
+    /// <param name="token">The compact JWT.</param>
+    /// <param name="requireExpiry">
+    /// False only for a protocol whose reference server accepts tokens without <c>exp</c> (Mercure: the hub checks
+    /// <c>exp</c> when present, and Symfony's MercureBundle issues tokens without one); an <c>exp</c> that is there
+    /// is still enforced.
+    /// </param>
+    public async Task<TokenVerification> VerifyAsync(string token, bool requireExpiry = true)
     {
         if (_keys.Length == 0)
         {
@@ -116,7 +125,7 @@ public sealed class TokenKeyRing
             return new(null, "algorithm not allowed");
         }
 
-        var result = await _handler.ValidateTokenAsync(token, _validation).ConfigureAwait(false);
+        var result = await _handler.ValidateTokenAsync(token, requireExpiry ? _validation : _validationWithoutExpiry).ConfigureAwait(false);
         return result.IsValid
             ? new((JsonWebToken)result.SecurityToken, null)
             : new(null, result.Exception switch

@@ -39,7 +39,7 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         Check(failures, () => AccessService.ValidateOptions(auth));
         Check(failures, () => WidgetCors.ParseOperatorOrigins(options.Cors.OperatorOrigins));
         Check(failures, () => TokenKeyRing.Load(options.AppTokens, "Herald:AppTokens", auth.SigningKey));
-        Check(failures, () => Mercure.MercureTokens.ValidateOptions(options.Mercure));
+        Check(failures, () => Mercure.MercureTokens.ValidateOptions(options.Mercure, auth.SigningKey));
 
         var streams = options.Streams;
         Range(failures, "Streams:RetryMilliseconds", streams.RetryMilliseconds, 0, HourMs);

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Herald.Server.Auth;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Herald.Server.Mercure;
@@ -14,42 +14,35 @@ public enum MercureRole
 }
 
 /// <summary>
-/// Finds a request's Mercure token and verifies it: HS256 with the role's key (<c>Herald:Mercure:*JwtKey</c>),
-/// <c>exp</c> and <c>nbf</c> enforced when present, <c>iss</c> and <c>aud</c> when configured, then the grants read.
+/// Finds a request's Mercure token and verifies it with the role's <see cref="TokenKeyRing"/> (the one verifier of
+/// app-signed tokens: HS256/RS256/ES256, JWKS, <c>kid</c>, <c>iss</c>/<c>aud</c> when configured), then reads the grants.
 /// </summary>
 /// <remarks>
 /// The token is taken from <c>Authorization: Bearer</c>; without that header, from the cookie
 /// (<c>Herald:Mercure:CookieName</c>); without either, from the <c>authorization</c> query parameter (Mercure 0.x;
-/// for clients that can set neither). <c>exp</c> is not required: the tokens Symfony's MercureBundle issues by default
-/// have none. Every failure is reported the same way (401 <c>invalid_token</c>): why a token failed is not told.
+/// for clients that can set neither). <c>exp</c> is not required — the Mercure hub checks it only when present and
+/// the tokens Symfony's MercureBundle issues by default have none — but enforced when there. Every failure is reported
+/// the same way (401 <c>invalid_token</c>): why a token failed is not told.
 /// </remarks>
 public sealed class MercureTokens
 {
-    private const int MaxTokenLength = 8192;
-
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly MercureOptions _options;
-    private readonly TokenValidationParameters? _publisher;
-    private readonly TokenValidationParameters? _subscriber;
+    private readonly TokenKeyRing _publisher;
+    private readonly TokenKeyRing _subscriber;
 
     public MercureTokens(IOptions<HeraldOptions> options)
     {
         _options = options.Value.Mercure;
-        _publisher = Parameters(_options.PublisherJwtKey ?? _options.JwtKey);
-        _subscriber = Parameters(_options.SubscriberJwtKey ?? _options.JwtKey);
+        _publisher = Ring(_options, MercureRole.Publisher, options.Value.Auth.SigningKey);
+        _subscriber = Ring(_options, MercureRole.Subscriber, options.Value.Auth.SigningKey);
     }
 
-    /// <summary>The start-up check (HeraldOptionsValidator): an enabled hub has a publisher key, and every key is long enough.</summary>
-    public static void ValidateOptions(MercureOptions options)
+    /// <summary>The start-up check (HeraldOptionsValidator): an enabled hub has a publisher key, and every key is usable.</summary>
+    public static void ValidateOptions(MercureOptions options, string? operatorSigningKey)
     {
         if (!options.Enabled)
         {
             return;
-        }
-
-        if (string.IsNullOrEmpty(options.PublisherJwtKey ?? options.JwtKey))
-        {
-            throw new InvalidOperationException("Herald:Mercure:Enabled needs Herald:Mercure:JwtKey or Herald:Mercure:PublisherJwtKey (the secret publishers sign with)");
         }
 
         foreach (var (name, key) in new[] { ("JwtKey", options.JwtKey), ("PublisherJwtKey", options.PublisherJwtKey), ("SubscriberJwtKey", options.SubscriberJwtKey) })
@@ -59,6 +52,14 @@ public sealed class MercureTokens
                 throw new InvalidOperationException($"Herald:Mercure:{name} must be at least 32 bytes long (HS256)");
             }
         }
+
+        if (!Ring(options, MercureRole.Publisher, operatorSigningKey).IsEnabled)
+        {
+            throw new InvalidOperationException(
+                "Herald:Mercure:Enabled needs a key publishers sign with: Herald:Mercure:JwtKey or PublisherJwtKey (HS256), or Herald:Mercure:Keys / JwksFile");
+        }
+
+        Ring(options, MercureRole.Subscriber, operatorSigningKey);
 
         if (options.MaxSelectors is < 1 or > 1000 || options.MaxTopicsPerUpdate is < 1 or > 1000 || options.MaxUpdateBytes is < 1024 or > 64 << 20)
         {
@@ -95,14 +96,8 @@ public sealed class MercureTokens
     /// <summary>Verifies <paramref name="token"/> for <paramref name="role"/>; null when it is not valid.</summary>
     public async Task<MercureGrants?> VerifyAsync(string token, MercureRole role, string hubUrl)
     {
-        var parameters = role == MercureRole.Publisher ? _publisher : _subscriber;
-        if (parameters is null || token.Length > MaxTokenLength)
-        {
-            return null;
-        }
-
-        var result = await _handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
+        var verified = await (role == MercureRole.Publisher ? _publisher : _subscriber).VerifyAsync(token, requireExpiry: false).ConfigureAwait(false);
+        if (verified.Token is not { } jwt)
         {
             return null;
         }
@@ -120,17 +115,17 @@ public sealed class MercureTokens
         }
     }
 
-    private TokenValidationParameters? Parameters(string? key) => key is null ? null : new TokenValidationParameters
+    // One ring per role: the shared Keys/JwksFile, plus the role's Mercure-named HS256 secret (PublisherJwtKey or
+    // SubscriberJwtKey, else JwtKey), so a Symfony app's MERCURE_JWT_SECRET keeps working unchanged.
+    private static TokenKeyRing Ring(MercureOptions options, MercureRole role, string? operatorSigningKey)
     {
-        IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)),
-        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-        ValidateIssuer = _options.Issuer is not null,
-        ValidIssuer = _options.Issuer,
-        ValidateAudience = _options.Audience is not null,
-        ValidAudience = _options.Audience,
-        RequireExpirationTime = false,
-        ValidateLifetime = true,
-        ClockSkew = TimeSpan.FromSeconds(5),
-        RequireSignedTokens = true,
-    };
+        var secret = (role == MercureRole.Publisher ? options.PublisherJwtKey : options.SubscriberJwtKey) ?? options.JwtKey;
+        var ring = new TokenKeyRingOptions { JwksFile = options.JwksFile, Audience = options.Audience, Issuer = options.Issuer, Keys = [.. options.Keys] };
+        if (secret is not null)
+        {
+            ring.Keys.Add(new TokenKeyOptions { Algorithm = SecurityAlgorithms.HmacSha256, Secret = secret });
+        }
+
+        return TokenKeyRing.Load(ring, $"Herald:Mercure ({role.ToString().ToLowerInvariant()} tokens)", operatorSigningKey);
+    }
 }

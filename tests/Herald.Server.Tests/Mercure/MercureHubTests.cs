@@ -22,6 +22,8 @@ public sealed class MercureHubTests : IAsyncLifetime
         new("Herald:Mercure:JwtKey", MercureJwt.Key),
         new("Herald:Mercure:AllowAnonymous", anonymous ? "true" : "false"),
         new("Herald:Mercure:CorsOrigins:0", "https://app.example.com"),
+        new("Herald:Mercure:Keys:0:Algorithm", "RS256"),
+        new("Herald:Mercure:Keys:0:PublicKeyPem", MercureJwt.Rsa.ExportSubjectPublicKeyInfoPem()),
     ];
 
     public async Task InitializeAsync() => _node = await HeraldTestNode.StartInProcessAsync(Settings());
@@ -198,6 +200,33 @@ public sealed class MercureHubTests : IAsyncLifetime
 
         // Nothing of the above reached the stream: the next update is the first thing it gets.
         (await PublishAsync(PublisherToken(), ("topic", "urn:after"), ("data", "after"))).Dispose();
+        Assert.Equal("after", (await sse.NextAsync()).Data);
+    }
+
+    [Fact]
+    public async Task Rs256Publisher_IsVerifiedByTheKeyRing_WithoutExpLikeMercuresHub_ButAnExpiredOrConfusedTokenIsRefused()
+    {
+        await using var sse = await SubscribeAsync("match=urn:rs256");
+        var publish = new { mercure = new { publish = new[] { "*" } } };
+
+        // No exp, as Symfony's MercureBundle issues them: the Mercure hub accepts it, so does Herald's.
+        using (var answer = await PublishAsync(MercureJwt.SignRs256(publish), ("topic", "urn:rs256"), ("data", "signed with a private key")))
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        Assert.Equal("signed with a private key", (await sse.NextAsync()).Data);
+
+        var expired = MercureJwt.SignRs256(new { mercure = publish.mercure, exp = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeSeconds() });
+        // Algorithm confusion: the public key used as an HMAC secret must not verify anything.
+        var confused = MercureJwt.Sign(publish, key: MercureJwt.Rsa.ExportSubjectPublicKeyInfoPem());
+        foreach (var refused in new[] { expired, confused })
+        {
+            using var answer = await PublishAsync(refused, ("topic", "urn:rs256"), ("data", "must not arrive"));
+            Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+        }
+
+        (await PublishAsync(PublisherToken(), ("topic", "urn:rs256"), ("data", "after"))).Dispose();
         Assert.Equal("after", (await sse.NextAsync()).Data);
     }
 
