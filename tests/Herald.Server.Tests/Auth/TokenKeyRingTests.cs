@@ -82,8 +82,13 @@ public sealed class TokenKeyRingTests : IDisposable
         Assert.True((await ring.VerifyAsync(Mint())).IsValid);
         Assert.Equal("algorithm not allowed", await FailureAsync(ring, AppTokenMinter.AlgNone("u", ["a"])));
         Assert.Equal("token expired", await FailureAsync(ring, Mint(DateTime.UtcNow.AddMinutes(-1))));
-        Assert.Equal("missing exp", await FailureAsync(ring, AppTokenMinter.Sign(new() { ["sub"] = "u" }, AppTokenMinter.HsKey(AppTokenMinter.Secret),
-            SecurityAlgorithms.HmacSha256, expires: null, "my-app", "https://app.example")));
+        var withoutExp = AppTokenMinter.Sign(new() { ["sub"] = "u" }, AppTokenMinter.HsKey(AppTokenMinter.Secret),
+            SecurityAlgorithms.HmacSha256, expires: null, "my-app", "https://app.example");
+        Assert.Equal("missing exp", await FailureAsync(ring, withoutExp));
+
+        // The explicit opt-out (Mercure's tokens) lets a token without exp through, never an expired one.
+        Assert.True((await ring.VerifyAsync(withoutExp, requireExpiry: false)).IsValid);
+        Assert.Equal("token expired", (await ring.VerifyAsync(Mint(DateTime.UtcNow.AddMinutes(-1)), requireExpiry: false)).Failure);
         Assert.Equal("wrong audience", await FailureAsync(ring, Mint(aud: "another-app")));
         Assert.Equal("wrong issuer", await FailureAsync(ring, Mint(iss: "https://evil.example")));
         Assert.Equal("algorithm not allowed", await FailureAsync(ring, AppTokenMinter.Mint("u", ["a"], algorithm: SecurityAlgorithms.HmacSha512,
