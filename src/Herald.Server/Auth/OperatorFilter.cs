@@ -15,7 +15,8 @@ public static class OperatorFilter
     /// an app user's token) on every endpoint of the group.
     /// </summary>
     public static RouteGroupBuilder RequireOperator(this RouteGroupBuilder group, bool allowService = false, bool allowAppUser = false) =>
-        group.AddEndpointFilter((invocation, next) =>
+        group.WithSecurity([ApiDocs.Operator, .. allowService ? [ApiDocs.ApiKey] : Array.Empty<string>(), .. allowAppUser ? [ApiDocs.AppToken] : Array.Empty<string>()])
+        .AddEndpointFilter((invocation, next) =>
         {
             var context = invocation.HttpContext;
             var authentication = context.RequestServices.GetRequiredService<AccessService>().AuthenticateOperatorAsync(context, allowService, allowAppUser);

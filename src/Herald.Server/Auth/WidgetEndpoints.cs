@@ -16,15 +16,15 @@ public static class WidgetEndpoints
     public static IEndpointRouteBuilder MapWidgetEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Widgets").RequireOperator();
-        api.MapPost("/widgets", CreateAsync).WithSummary("Issue a widget token {assistant_id, allowed_domains?} (operator).");
-        api.MapGet("/widgets", ListAsync).WithSummary("List widget tokens (hints only) (operator).");
+        api.MapPost("/widgets", CreateAsync).WithJsonBody<CreateWidgetRequest>().WithSummary("Issue a widget token {assistant_id, allowed_domains?} (operator).");
+        api.MapGet("/widgets", ListAsync).WithQuery(new ApiQuery("assistant_id", "Only this assistant's tokens.")).WithSummary("List widget tokens (hints only) (operator).");
         api.MapPost("/widgets/{id}/revoke", RevokeAsync).WithSummary("Revoke a widget token (operator).");
         api.MapPost("/widgets/{id}/rotate", RotateAsync).WithSummary("Revoke a token and issue a new one with the same domains (operator).");
-        api.MapPut("/assistants/{id}/domains", SetDomainsAsync).WithSummary("Replace an assistant's allowed domains; older tokens become 'domains changed' (operator).");
-        api.MapPut("/assistants/{id}/identity", SetIdentityAsync).WithSummary("Require verified identities (identifier_hash) and get the HMAC secret (operator).");
+        api.MapPut("/assistants/{id}/domains", SetDomainsAsync).WithJsonBody<DomainsRequest>().WithSummary("Replace an assistant's allowed domains; older tokens become 'domains changed' (operator).");
+        api.MapPut("/assistants/{id}/identity", SetIdentityAsync).WithJsonBody<IdentityRequest>().WithSummary("Require verified identities (identifier_hash) and get the HMAC secret (operator).");
 
         // Public: a widget may ask about its own token.
-        app.MapPost("/api/validate-widget-token", ValidateAsync).WithTags("Widgets").WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
+        app.MapPost("/api/validate-widget-token", ValidateAsync).WithJsonBody<ValidateRequest>().WithTags("Widgets").WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
         return app;
     }
 

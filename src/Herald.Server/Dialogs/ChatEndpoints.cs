@@ -17,34 +17,35 @@ public static class ChatEndpoints
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
         var operators = app.MapGroup("/api").WithTags("Chat").RequireOperator();
-        operators.MapPost("/assistants", CreateAssistantAsync).WithSummary("Create an assistant (operator).");
+        operators.MapPost("/assistants", CreateAssistantAsync).WithJsonBody<CreateAssistantRequest>().WithSummary("Create an assistant (operator).");
         operators.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
-        operators.MapGet("/dialogs", ListDialogsAsync).WithSummary("Dialogs with messages, latest message first; ?include_empty=true adds dialogs nobody has written in (operator).");
+        operators.MapGet("/dialogs", ListDialogsAsync)
+            .WithQuery(new ApiQuery("assistant_id", "Only this assistant's dialogs."), new ApiQuery("include_empty", "true adds dialogs nobody has written in.")).WithSummary("Dialogs with messages, latest message first; ?include_empty=true adds dialogs nobody has written in (operator).");
         operators.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
 
         // Dialog endpoints take an operator or the dialog's own guest (AuthorizeAsync below).
-        var api = app.MapGroup("/api").WithTags("Chat");
+        var api = app.MapGroup("/api").WithTags("Chat").WithSecurity(ApiDocs.Operator, ApiDocs.Guest, ApiDocs.SiteToken);
 
         api.MapPost("/widget/dialogs", OpenGuestDialogAsync).WithSummary("Create or return the guest's dialog (guest).");
-        api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).WithSummary("Messages of the guest's dialog.");
-        api.MapPost("/widget/dialogs/{id}/messages", PostMessageAsync).WithSummary("Send a message as the guest (sender \"user\").");
+        api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of the guest's dialog.");
+        api.MapPost("/widget/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().WithSummary("Send a message as the guest (sender \"user\").");
         api.MapPost("/widget/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator from the guest.");
         api.MapGet("/widget/dialogs/{id}/availability", AvailabilityAsync)
             .WithSummary("Whether an operator is available now (signed in to the console on any node): {available} (guest).");
-        api.MapGet("/widget/dialogs/{id}/events", StreamAsync).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
+        api.MapGet("/widget/dialogs/{id}/events", StreamAsync).WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
 
         api.MapGet("/dialogs/{id}", GetDialogAsync).WithSummary("One dialog (operator or its guest).");
-        api.MapGet("/dialogs/{id}/messages", ListMessagesAsync).WithSummary("Messages of a dialog, oldest first; ?after_id= for newer ones.");
-        api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithSummary("Send a message (operator: sender \"manager\").");
+        api.MapGet("/dialogs/{id}/messages", ListMessagesAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of a dialog, oldest first; ?after_id= for newer ones.");
+        api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().WithSummary("Send a message (operator: sender \"manager\").");
         api.MapPost("/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator.");
-        api.MapGet("/dialogs/{id}/events", StreamAsync).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
-        api.MapGet("/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
-        api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithSummary("Long-poll the guest's dialog.");
+        api.MapGet("/dialogs/{id}/events", StreamAsync).WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
+        api.MapGet("/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
+        api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll the guest's dialog.");
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
-        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
+        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithJsonBody<DialogVisitorRequest>().WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
         api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
 
-        var ws = app.MapGroup("/ws").WithTags("WebSocket");
+        var ws = app.MapGroup("/ws").WithTags("WebSocket").WithSecurity(ApiDocs.Operator, ApiDocs.Guest, ApiDocs.SiteToken).WithQuery(ApiDocs.LastEventId);
         ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator, DialogTopics.For));
         ws.MapGet("/widget/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Widget, DialogTopics.For));
         ws.MapGet("/site/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Site, DialogTopics.For));

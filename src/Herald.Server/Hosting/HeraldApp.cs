@@ -227,7 +227,7 @@ public static class HeraldApp
         services.AddHostedService<RetentionService>();
         // The widget, console and demo (Ui/); after the writer, because the demo seeder writes through it.
         services.AddHeraldUi(builder.Configuration, builder.Environment);
-        services.AddOpenApi();
+        services.AddHeraldOpenApi();
         builder.AddHeraldOperations();
     }
 

@@ -8,7 +8,7 @@ public static class StreamEndpoints
 {
     public static IEndpointRouteBuilder MapStreamEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth")
+        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth").WithSecurity(ApiDocs.Operator, ApiDocs.AppToken)
             .WithSummary("Present a fresh token (Bearer: operator, or app token of the same sub granting the stream's topics) for an open stream after its auth-expiring event.");
         return app;
     }
