@@ -159,13 +159,21 @@ before(async () => {
   proxy.page('/', '<!doctype html><meta charset="utf-8"><title>Mercure conformance</title>');
 });
 
+// Each step is bounded and the processes are stopped whatever happens before: a proxy whose close() waited on a
+// connection that never ended once kept node A and Redis alive, and with them the whole test run.
+const bounded = (promise, ms = 5000) => Promise.race([Promise.resolve(promise).catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())]);
+
 after(async () => {
-  await browser?.close();
-  await proxy?.close();
-  await b?.dispose();
-  await a?.dispose();
-  redis?.kill('SIGKILL');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  try {
+    await bounded(browser?.close());
+    await bounded(proxy?.close());
+  } finally {
+    await b?.dispose();
+    await a?.dispose();
+    redis?.kill('SIGKILL');
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    proxy?.server.unref(); // a connection the bounded close left open must not keep the test process alive
+  }
 });
 
 async function conformance(subscribeBase, publishBase) {

@@ -210,6 +210,19 @@ textarea:disabled { background: #f8fafc; }
   .messages { padding-top: 10px; }
   form { padding-top: 6px; padding-bottom: 6px; }
   .brand { display: none; }
+  /* "No one is available": the email field goes beside the message box (the screen is wide, not tall); its
+     explanation stays the field's accessible name, and the header's status already says "Away". */
+  .panel:has(.away:not([hidden])) { display: grid; grid-template-columns: minmax(200px, 1fr) 2fr;
+    grid-template-rows: auto auto minmax(0, 1fr) auto auto; }
+  .panel:has(.away:not([hidden])) > :not(.away, form) { grid-column: 1 / -1; }
+  .panel:has(.away:not([hidden])) > .head { grid-row: 1; }
+  .panel:has(.away:not([hidden])) > .alert { grid-row: 2; }
+  .panel:has(.away:not([hidden])) > .messages { grid-row: 3; }
+  .panel:has(.away:not([hidden])) > .typing { grid-row: 4; }
+  .panel:has(.away:not([hidden])) > .away, .panel:has(.away:not([hidden])) > form { grid-row: 5; }
+  .away:not([hidden]) { display: flex; align-items: flex-end; padding: 6px 0 6px 12px; border-top: 1px solid var(--line); }
+  .away label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  .away input { margin-top: 0; }
 }
 @media (prefers-reduced-motion: no-preference) {
   .panel { animation: hw-in .16s ease-out; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Reflection;
 using Herald.Testing;
 
@@ -42,6 +43,17 @@ public sealed class InstallTests(InstalledTool tool) : IClassFixture<InstalledTo
         var database = Path.Combine(cwd, "store", "herald.db");
         Assert.True(File.Exists(database), $"no {database}:\n{node.Output}");
         await Poll.UntilAsync(() => node.Output.Contains($"(storage: sqlite at {database})", StringComparison.Ordinal));
+
+        // The doctor tests with an assistant of the deployment's own (it creates none): a fresh one has to have one.
+        using (var login = await node.Client.PostAsJsonAsync("/api/auth/login", new { email = InstalledTool.OperatorEmail, password = InstalledTool.OperatorPassword }))
+        {
+            login.EnsureSuccessStatusCode();
+            var token = (await login.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("access_token").GetString();
+            using var create = new HttpRequestMessage(HttpMethod.Post, "/api/assistants") { Content = JsonContent.Create(new { name = "Shop" }) };
+            create.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var created = await node.Client.SendAsync(create);
+            created.EnsureSuccessStatusCode();
+        }
 
         var doctor = await ProcessRun.RunAsync(
             tool.Command(cwd, "doctor", node.BaseAddress.ToString(), "--email", InstalledTool.OperatorEmail, "--password", InstalledTool.OperatorPassword),
