@@ -159,8 +159,9 @@ before(async () => {
   proxy.page('/', '<!doctype html><meta charset="utf-8"><title>Mercure conformance</title>');
 });
 
-// Each step is bounded and the processes are stopped whatever happens before: a proxy whose close() waited on a
-// connection that never ended once kept node A and Redis alive, and with them the whole test run.
+// The processes are stopped whatever happens before, and the browser and proxy steps are bounded: a clean-up that
+// never returned (stop() awaited the 'exit' of node B, SIGKILLed by the last test, whose 'exit' had already fired)
+// kept node A and Redis alive, and with them the whole test run.
 const bounded = (promise, ms = 5000) => Promise.race([Promise.resolve(promise).catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())]);
 
 after(async () => {
@@ -172,7 +173,7 @@ after(async () => {
     await a?.dispose();
     redis?.kill('SIGKILL');
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    proxy?.server.unref(); // a connection the bounded close left open must not keep the test process alive
+    proxy?.server.unref(); // a connection the bounded close left open must not keep the test process alive either
   }
 });
 

@@ -87,7 +87,8 @@ export class HeraldServer {
 
   /** Stops the process (SIGTERM, then SIGKILL after 10 s). */
   async stop(signal = 'SIGTERM') {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    // A process ended by a signal has exitCode null and signalCode set: it is gone too, and its 'exit' has fired.
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const done = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill(signal);
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
