@@ -51,7 +51,7 @@ public static class HubEndpoints
     }
 
     // Centrifugo's "broadcast": one event, many topics, one call; durable ones are stored in one transaction.
-    private static async Task<IResult> BroadcastAsync(HttpContext context, RequestReader reader, EventHub hub, AccessService access)
+    private static async Task<IResult> BroadcastAsync(HttpContext context, RequestReader reader, EventHub hub, TopicPublisher publisher)
     {
         var (body, error) = await reader.ReadJsonAsync<BroadcastRequest>(context);
         if (error is not null)
@@ -74,58 +74,29 @@ public static class HubEndpoints
             return ApiError.BadRequest(ErrorCodes.InvalidField, "'topics' names a topic twice; each topic gets the event once.");
         }
 
-        var (payload, invalid) = ValidatePublish(topics, body.Event, body.Data, context.Caller(), access);
-        if (invalid is not null)
+        var caller = context.Caller();
+        if (publisher.Validate(caller, topics, body.Event, body.Data) is { } invalid)
         {
             return invalid;
         }
+
+        var payload = TopicPublisher.Payload(caller, body.Data!.Value);
 
         var eventName = body.Event ?? "message";
         if (body.Durable == false)
         {
             foreach (var topic in topics)
             {
-                hub.PublishEphemeral(topic!, eventName, payload!);
+                hub.PublishEphemeral(topic!, eventName, payload);
             }
 
             return TypedResults.Json(new BroadcastResponse(eventName, [.. topics.Select(t => new PublishResponse(null, t!, eventName))]),
                 HeraldJson.Options, statusCode: StatusCodes.Status202Accepted);
         }
 
-        var emitted = await hub.ExecuteAsync(new PublishManyCommand(topics!, eventName, payload!), context.RequestAborted);
+        var emitted = await hub.ExecuteAsync(new PublishManyCommand(topics!, eventName, payload), context.RequestAborted);
         return TypedResults.Json(new BroadcastResponse(eventName, [.. emitted.Select(e => new PublishResponse(e.Id, e.Topic, eventName))]),
             HeraldJson.Options, statusCode: StatusCodes.Status201Created);
-    }
-
-    // The rules every publish follows (one topic or many): valid, unreserved topics, a valid event name, some data.
-    private static (byte[]? Payload, ApiError? Error) ValidatePublish(IReadOnlyList<string?> topics, string? eventName, JsonElement? data, Principal caller, AccessService access)
-    {
-        foreach (var topic in topics)
-        {
-            if (string.IsNullOrEmpty(topic) || !ProtocolNames.IsValidTopic(topic))
-            {
-                return (null, ApiError.BadRequest(string.IsNullOrEmpty(topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
-                    "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'."));
-            }
-
-            if (access.AuthorizeTopicPublish(caller, topic) is { } reserved)
-            {
-                return (null, reserved);
-            }
-        }
-
-        if (!ProtocolNames.IsValidEventName(eventName ?? "message"))
-        {
-            return (null, ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'."));
-        }
-
-        if (data is not { } value || value.ValueKind == JsonValueKind.Undefined)
-        {
-            return (null, ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value)."));
-        }
-
-        // Re-serialised compactly: the stored payload is canonical JSON with no raw line breaks.
-        return (JsonSerializer.SerializeToUtf8Bytes(value, HeraldJson.Options), null);
     }
 
     private static async Task StreamAsync(HttpContext context, SseTransport sse, AccessService access)

@@ -21,46 +21,65 @@ public sealed class TopicPublisher(EventHub hub, AccessService access, RateLimit
     /// <summary>Validates and publishes; the answer's status is 201 (stored), 202 (ephemeral) or the error.</summary>
     public async Task<(PublishResponse? Response, ApiError? Error)> PublishAsync(HttpContext context, Principal caller, PublishRequest body, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(body.Topic) || !ProtocolNames.IsValidTopic(body.Topic))
+        if (Validate(caller, [body.Topic], body.Event, body.Data) is { } invalid)
         {
-            return (null, ApiError.BadRequest(string.IsNullOrEmpty(body.Topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
-                "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'."));
-        }
-
-        if (access.AuthorizeTopicPublish(caller, body.Topic) is { } refused)
-        {
-            return (null, refused);
+            return (null, invalid);
         }
 
         var eventName = body.Event ?? "message";
-        if (!ProtocolNames.IsValidEventName(eventName))
-        {
-            return (null, ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'."));
-        }
-
-        if (body.Data is not { } data || data.ValueKind == JsonValueKind.Undefined)
-        {
-            return (null, ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value)."));
-        }
-
         if (caller is AppUserPrincipal user && limits.TryPost(context, $"user/{user.Subject}") is { } limited)
         {
             return (null, limited);
         }
 
-        // Re-serialised compactly: the stored payload is canonical JSON with no raw line breaks.
-        var payload = caller is AppUserPrincipal publisher
-            ? JsonSerializer.SerializeToUtf8Bytes(new AppUserEvent(publisher.Subject, data), HeraldJson.Options)
-            : JsonSerializer.SerializeToUtf8Bytes(data, HeraldJson.Options);
+        var payload = Payload(caller, body.Data!.Value);
         if (body.Durable == false)
         {
-            hub.PublishEphemeral(body.Topic, eventName, payload);
-            return (new PublishResponse(null, body.Topic, eventName), null);
+            hub.PublishEphemeral(body.Topic!, eventName, payload);
+            return (new PublishResponse(null, body.Topic!, eventName), null);
         }
 
-        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic, eventName, payload), cancellationToken)).Id;
-        return (new PublishResponse(id, body.Topic, eventName), null);
+        var id = (await hub.ExecuteAsync(new PublishEventCommand(body.Topic!, eventName, payload), cancellationToken)).Id;
+        return (new PublishResponse(id, body.Topic!, eventName), null);
     }
+
+    /// <summary>
+    /// The rules every generic publish follows, one topic or many (<c>POST /api/broadcast</c>): valid topics the caller
+    /// may publish to, a valid event name, some data.
+    /// </summary>
+    public ApiError? Validate(Principal caller, IReadOnlyList<string?> topics, string? eventName, JsonElement? data)
+    {
+        foreach (var topic in topics)
+        {
+            if (string.IsNullOrEmpty(topic) || !ProtocolNames.IsValidTopic(topic))
+            {
+                return ApiError.BadRequest(string.IsNullOrEmpty(topic) ? ErrorCodes.MissingField : ErrorCodes.InvalidField,
+                    "'topic' is required: 1-128 characters of letters, digits, '_', '-', '.', ':', '@'.");
+            }
+
+            if (access.AuthorizeTopicPublish(caller, topic) is { } refused)
+            {
+                return refused;
+            }
+        }
+
+        if (!ProtocolNames.IsValidEventName(eventName ?? "message"))
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, "'event' must be 1-64 characters of letters, digits, '_', '-', '.', ':'.");
+        }
+
+        return data is not { } value || value.ValueKind == JsonValueKind.Undefined
+            ? ApiError.BadRequest(ErrorCodes.MissingField, "'data' is required (any JSON value).")
+            : null;
+    }
+
+    /// <summary>
+    /// The stored payload of validated data: re-serialised compactly (canonical JSON with no raw line breaks), and an
+    /// app user's wrapped with its <c>sub</c>.
+    /// </summary>
+    public static byte[] Payload(Principal caller, JsonElement data) => caller is AppUserPrincipal publisher
+        ? JsonSerializer.SerializeToUtf8Bytes(new AppUserEvent(publisher.Subject, data), HeraldJson.Options)
+        : JsonSerializer.SerializeToUtf8Bytes(data, HeraldJson.Options);
 
     private sealed record AppUserEvent(string Sub, JsonElement Data);
 }
