@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff", "idle-node" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -103,6 +103,8 @@ internal sealed class BenchOptions
           s3 | chat        dialogs × 2 subscribers, messages through the real chat POST → latency, lost, duplicated
           s4 | scale-out   s3 on two nodes sharing PostgreSQL and Redis (started by the bench), posted on A, subscribers on A and B
           s5 | capacity    idle SSE connections up to the server's open-files limit, held over several heartbeats → dropped, RSS
+          s6 | cluster     three nodes sharing PostgreSQL and Redis (started by the bench), topics split over them, durable publishes
+                           spread over them at rising rates → cluster messages/s at p99 ≤ 100 ms, each node's (and PostgreSQL's, Redis's) CPU per message
           chatwrite        the chat POST alone, no subscribers → server CPU µs and bytes allocated per message (robust on a busy machine)
           all              s1, s2 and s3 in turn, each against a freshly started server (s4 and s5 run on their own)
           compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
@@ -139,5 +141,7 @@ internal sealed class BenchOptions
         S4:  S3's options; --pg-commit sync|async (sync: every commit waits for its fsync); not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)
              --max-connections N (default: the open-files limit less the headroom)  --fd-headroom N (default: the server's open descriptors + 100)
+        S6:  --topics N (300)  --per-topic N (2)  --rates 100,200,... messages/s  --step S (10)  --warmup S (15)  --publishers N (16)  --payload BYTES (64)  --baseline S (5)
+             --idle-node (C holds no subscriber and gets no publish)  --all-steps  --pg-commit sync|async; not with --url
         """;
 }

@@ -24,13 +24,15 @@ internal static class LoadRunner
     };
 
     // Herald-only scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a
-    // short heartbeat.
+    // short heartbeat, S6 three nodes with PostgreSQL and Redis.
     private static readonly Dictionary<string, Func<BenchOptions, Task<ScenarioResult>>> SelfHosted = new(StringComparer.OrdinalIgnoreCase)
     {
         ["s4"] = ScaleOutScenario.RunAsync,
         ["scale-out"] = ScaleOutScenario.RunAsync,
         ["s5"] = CapacityScenario.RunAsync,
         ["capacity"] = CapacityScenario.RunAsync,
+        ["s6"] = ClusterScenario.RunAsync,
+        ["cluster"] = ClusterScenario.RunAsync,
     };
 
     public static async Task<int> RunAsync(string scenario, BenchOptions options)

@@ -45,9 +45,28 @@ internal sealed class WriterMetrics
     /// <summary>Adds a row and a JSON object for what happened between <paramref name="before"/> and <paramref name="after"/>.</summary>
     public static void Report(ScenarioResult result, string label, string key, WriterMetrics? before, WriterMetrics? after)
     {
-        if (before is null || after is null)
+        if (Json(before, after) is not { } json)
         {
             return;
+        }
+
+        double F(string name) => json[name]!.GetValue<double>();
+        result.Row(label, $"{F("batches"):N0} write batches of {F("writes_per_batch"):F1} writes on average; a batch (statements to commit) "
+            + $"{F("batch_ms_mean"):F1} ms on average, p50 ≤ {F("batch_ms_p50_le")} ms, p99 ≤ {F("batch_ms_p99_le")} ms; "
+            + $"a write, queued to committed: p50 ≤ {F("write_latency_ms_p50_le")} ms, p90 ≤ {F("write_latency_ms_p90_le")} ms, p99 ≤ {F("write_latency_ms_p99_le")} ms"
+            + (json["post_in_node_ms_p50_le"] is null ? "" : $"; the chat POST inside the node: p50 ≤ {F("post_in_node_ms_p50_le")} ms, p90 ≤ {F("post_in_node_ms_p90_le")} ms, p99 ≤ {F("post_in_node_ms_p99_le")} ms"));
+        result.Set(key, json);
+    }
+
+    /// <summary>
+    /// The window's figures as JSON (null when there is no window or no batch in it); <c>batch_ms_total</c> is the
+    /// time the node's write batches took altogether, the share of the window its writer was inside a transaction.
+    /// </summary>
+    public static JsonObject? Json(WriterMetrics? before, WriterMetrics? after)
+    {
+        if (before is null || after is null)
+        {
+            return null;
         }
 
         var duration = after._histograms[BatchDuration].Minus(before._histograms[BatchDuration]);
@@ -56,15 +75,12 @@ internal sealed class WriterMetrics
         var request = after._histograms[RequestDuration].Minus(before._histograms[RequestDuration]);
         if (duration.Count == 0)
         {
-            return;
+            return null;
         }
 
-        result.Row(label, $"{duration.Count:N0} write batches of {size.Sum / size.Count:F1} writes on average; a batch (statements to commit) "
-            + $"{duration.Sum / duration.Count:F1} ms on average, p50 ≤ {duration.Quantile(0.5)} ms, p99 ≤ {duration.Quantile(0.99)} ms; "
-            + $"a write, queued to committed: p50 ≤ {latency.Quantile(0.5)} ms, p90 ≤ {latency.Quantile(0.9)} ms, p99 ≤ {latency.Quantile(0.99)} ms"
-            + (request.Count == 0 ? "" : $"; the chat POST inside the node: p50 ≤ {request.Quantile(0.5) * 1000} ms, p90 ≤ {request.Quantile(0.9) * 1000} ms, p99 ≤ {request.Quantile(0.99) * 1000} ms"));
-        result.Set(key, new JsonObject
+        return new JsonObject
         {
+            ["batch_ms_total"] = Math.Round(duration.Sum, 1),
             ["batches"] = duration.Count,
             ["writes_per_batch"] = Math.Round(size.Sum / size.Count, 2),
             ["batch_ms_mean"] = Math.Round(duration.Sum / duration.Count, 2),
@@ -77,7 +93,7 @@ internal sealed class WriterMetrics
             ["post_in_node_ms_p50_le"] = request.Count == 0 ? null : request.Quantile(0.5) * 1000,
             ["post_in_node_ms_p90_le"] = request.Count == 0 ? null : request.Quantile(0.9) * 1000,
             ["post_in_node_ms_p99_le"] = request.Count == 0 ? null : request.Quantile(0.99) * 1000,
-        });
+        };
     }
 
     /// <summary>One Prometheus histogram: cumulative bucket counts by upper bound, sum and count.</summary>
