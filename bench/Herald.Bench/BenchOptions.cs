@@ -141,7 +141,7 @@ internal sealed class BenchOptions
         S4:  S3's options; --pg-commit sync|async (sync: every commit waits for its fsync); not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)
              --max-connections N (default: the open-files limit less the headroom)  --fd-headroom N (default: the server's open descriptors + 100)
-        S6:  --topics N (300)  --per-topic N (2)  --rates 100,200,... messages/s  --step S (10)  --warmup S (15)  --publishers N (16)  --payload BYTES (64)  --baseline S (5)
+        S6:  --topics N (300)  --per-topic N (2)  --rates 100,200,... messages/s  --step S (10)  --warmup S (30)  --publishers N (16)  --payload BYTES (64)  --baseline S (5)
              --idle-node (C holds no subscriber and gets no publish)  --all-steps  --pg-commit sync|async; not with --url
         """;
 }

@@ -33,7 +33,7 @@ internal static class ClusterScenario
         var perTopic = options.Int("per-topic", 2);
         var rates = options.Ints("rates", [100, 200, 400, 700, 1000, 1500, 2000, 3000, 4000]);
         var step = options.Seconds("step", 10);
-        var warmup = options.Seconds("warmup", 15);
+        var warmup = options.Seconds("warmup", 30);
         var publishers = options.Int("publishers", 16);
         var padding = new string('x', options.Int("payload", 64));
         var allSteps = options.Flag("all-steps");
@@ -91,7 +91,9 @@ internal static class ClusterScenario
                 return ok;
             }
 
-            // Tiered JIT on all three nodes before the first step (see BroadcastScenario).
+            // Tiered JIT on all three nodes before the first step (see BroadcastScenario). 30 s, not S2's 15: the nodes
+            // start one after another, and with 15 s the last one started still spent 1.4–1.8 ms of CPU per message in
+            // the first step against the others' 0.8 (2026-12-05, s6-main*.json).
             progress.SetStatus(() => pools.Status("warm-up"));
             await Pacer.RunAsync(rates[0], warmup, publishers * 8, Send, CancellationToken.None);
             var (before, _) = await pools.DrainAsync(published, histogram: false, reset: true, TimeSpan.FromSeconds(10));
