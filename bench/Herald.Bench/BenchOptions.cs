@@ -107,7 +107,7 @@ internal sealed class BenchOptions
                            spread over them at rising rates → cluster messages/s at p99 ≤ 100 ms, each node's (and PostgreSQL's, Redis's) CPU per message
           chatwrite        the chat POST alone, no subscribers → server CPU µs and bytes allocated per message (robust on a busy machine)
           all              s1, s2 and s3 in turn, each against a freshly started server (s4 and s5 run on their own)
-          compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
+          compare          s1, s2, s3 against Herald, Herald's Mercure hub, Nchan and SignalR alternately (each scenario on each target,
                            each against a freshly started server): a table with ratios, JSON and an SVG chart
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
           signalr-server --port N   the SignalR server that compare starts (not needed by hand)
@@ -123,6 +123,9 @@ internal sealed class BenchOptions
           --heap-diff            S3/S4: live objects the publishing node kept per message over the window (two heap
                                  snapshots, each a full collection: the run's latency figures are off)
           --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
+          --via mercure          s1, s2, s3 (and all) through Herald's Mercure hub: subscribers GET /.well-known/mercure?topic=,
+                                 publishers POST a form with an HS256 JWT (compare: the target herald-mercure)
+          --mercure-key KEY      with --url and --via mercure: the running server's Herald:Mercure:JwtKey
 
         Load generator:
           --per-worker N         connections per worker process (default 10000; the per-process open-files limit is 20000)
@@ -131,7 +134,7 @@ internal sealed class BenchOptions
           --connect-timeout S    seconds (default 30)
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
-        Compare:  --targets herald,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
+        Compare:  --targets herald,herald-mercure,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
                   sizes as below, but S1 defaults to 20000 connections; Nchan needs nginx + libnginx-mod-nchan
 
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)

@@ -44,6 +44,23 @@ internal static class LoadRunner
             return 2;
         }
 
+        // --via mercure: the same scenario through Herald's Mercure hub (/.well-known/mercure) instead of Herald's own
+        // endpoints; only for the scenarios that run against any target (S1-S3), not Herald's chat-only or self-hosted ones.
+        var via = options.String("via") ?? "herald";
+        var target = via switch
+        {
+            "herald" => "herald",
+            "mercure" => MercureTarget.TargetName,
+            _ => null,
+        };
+        if (target is null || (target != "herald" && names.Any(n => !Scenarios.TryGetValue(n, out var s) || s.Name is not ("s1" or "s2" or "s3"))))
+        {
+            await Console.Error.WriteLineAsync(target is null
+                ? $"Unknown --via '{via}' (herald or mercure)."
+                : "--via mercure runs s1, s2 and s3 (and all); chatwrite, s4 and s5 are Herald's own endpoints only.");
+            return 2;
+        }
+
         var limits = Native.RaiseOpenFilesLimit();
         var machine = Machine.Describe();
         Console.WriteLine($"machine: {machine["summary"]}; open files limit {limits.Soft}/{limits.Hard} per process");
@@ -53,7 +70,7 @@ internal static class LoadRunner
         {
             try
             {
-                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, "herald", options));
+                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, target, options));
                 Console.WriteLine(results[^1].Render());
             }
             catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)

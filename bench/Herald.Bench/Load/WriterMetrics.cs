@@ -15,15 +15,27 @@ internal sealed class WriterMetrics
     private const string BatchDuration = "herald_store_write_batch_duration_milliseconds";
     private const string BatchSize = "herald_store_write_batch_size";
     private const string WriteLatency = "herald_store_write_latency_milliseconds";
-    // ASP.NET Core's own request timing (seconds), for the chat POST's route only: the POST inside the node.
+    // ASP.NET Core's own request timing (seconds), for the publishing route only: the POST inside the node.
     private const string RequestDuration = "http_server_request_duration_seconds";
-    private const string PostRoute = "http_route=\"/api/widget/dialogs/{id}/messages\"";
+
+    /// <summary>The chat POST's route (S3, S4 on Herald's own endpoints).</summary>
+    public const string ChatRoute = "/api/widget/dialogs/{id}/messages";
+
+    /// <summary>The Mercure hub's route (S3 through <c>--via mercure</c>): its publish POST.</summary>
+    public const string MercureRoute = "/.well-known/mercure/";
 
     private readonly Dictionary<string, Histogram> _histograms;
+    private readonly string _post;
 
-    private WriterMetrics(Dictionary<string, Histogram> histograms) => _histograms = histograms;
+    private WriterMetrics(Dictionary<string, Histogram> histograms, string post)
+    {
+        _histograms = histograms;
+        _post = post;
+    }
 
-    public static async Task<WriterMetrics?> ScrapeAsync(HeraldApi api)
+    /// <param name="api">The node's API (its <c>/metrics</c>).</param>
+    /// <param name="postRoute">The route whose request timing is "the POST inside the node": <see cref="ChatRoute"/> or <see cref="MercureRoute"/>.</param>
+    public static async Task<WriterMetrics?> ScrapeAsync(HeraldApi api, string postRoute = ChatRoute)
     {
         try
         {
@@ -33,8 +45,9 @@ internal sealed class WriterMetrics
                 [BatchDuration] = Histogram.Parse(text, BatchDuration),
                 [BatchSize] = Histogram.Parse(text, BatchSize),
                 [WriteLatency] = Histogram.Parse(text, WriteLatency),
-                [RequestDuration] = Histogram.Parse(text, RequestDuration, PostRoute),
-            });
+                // The Mercure route also serves GET (the streams): only POSTs are the publish.
+                [RequestDuration] = Histogram.Parse(text, RequestDuration, $"http_route=\"{postRoute}\"", "http_request_method=\"POST\""),
+            }, postRoute == ChatRoute ? "the chat POST" : "the Mercure POST");
         }
         catch (HttpRequestException)
         {
@@ -54,7 +67,7 @@ internal sealed class WriterMetrics
         result.Row(label, $"{F("batches"):N0} write batches of {F("writes_per_batch"):F1} writes on average; a batch (statements to commit) "
             + $"{F("batch_ms_mean"):F1} ms on average, p50 ≤ {F("batch_ms_p50_le")} ms, p99 ≤ {F("batch_ms_p99_le")} ms; "
             + $"a write, queued to committed: p50 ≤ {F("write_latency_ms_p50_le")} ms, p90 ≤ {F("write_latency_ms_p90_le")} ms, p99 ≤ {F("write_latency_ms_p99_le")} ms"
-            + (json["post_in_node_ms_p50_le"] is null ? "" : $"; the chat POST inside the node: p50 ≤ {F("post_in_node_ms_p50_le")} ms, p90 ≤ {F("post_in_node_ms_p90_le")} ms, p99 ≤ {F("post_in_node_ms_p99_le")} ms"));
+            + (json["post_in_node_ms_p50_le"] is null ? "" : $"; {after!._post} inside the node: p50 ≤ {F("post_in_node_ms_p50_le")} ms, p90 ≤ {F("post_in_node_ms_p90_le")} ms, p99 ≤ {F("post_in_node_ms_p99_le")} ms"));
         result.Set(key, json);
     }
 
@@ -99,14 +112,14 @@ internal sealed class WriterMetrics
     /// <summary>One Prometheus histogram: cumulative bucket counts by upper bound, sum and count.</summary>
     private sealed record Histogram(SortedDictionary<double, double> Buckets, double Sum, double Count)
     {
-        /// <summary>The series of <paramref name="name"/> whose labels contain <paramref name="label"/>, added up.</summary>
-        public static Histogram Parse(string text, string name, string label = "")
+        /// <summary>The series of <paramref name="name"/> whose labels contain every one of <paramref name="labels"/>, added up.</summary>
+        public static Histogram Parse(string text, string name, params string[] labels)
         {
             var buckets = new SortedDictionary<double, double>();
             double sum = 0, count = 0;
             foreach (var line in text.Split('\n'))
             {
-                if (!line.Contains(label, StringComparison.Ordinal))
+                if (!labels.All(label => line.Contains(label, StringComparison.Ordinal)))
                 {
                     continue;
                 }
