@@ -60,7 +60,7 @@ public static class OperatorEndpoints
 
         try
         {
-            var account = await hub.ExecuteAsync(new SetOperatorDisplayNameCommand(caller.Email, name), context.RequestAborted);
+            var account = await hub.ExecuteAsync(new SetOperatorDisplayNameCommand(caller.OperatorId, name), context.RequestAborted);
             return TypedResults.Json(OperatorDto.From(account), HeraldJson.Options);
         }
         catch (StoreValidationException ex) when (ex.Code == ErrorCodes.NotFound)

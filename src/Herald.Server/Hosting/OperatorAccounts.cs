@@ -24,8 +24,13 @@ public sealed class OperatorAccounts(SqlStore store, OperatorPasswords passwords
         CommitAsync(new SetOperatorPasswordCommand(OperatorAccountRules.NormalizeEmail(email), passwords.Hash(password)), ct);
 
     /// <summary>Sets (or with null, resets to the default) the name visitors see; <see cref="StoreValidationException"/> (not found) for an unknown email.</summary>
-    public Task<OperatorRecord> SetDisplayNameAsync(string email, string? displayName, CancellationToken ct) =>
-        CommitAsync(new SetOperatorDisplayNameCommand(OperatorAccountRules.NormalizeEmail(email), displayName), ct);
+    public async Task<OperatorRecord> SetDisplayNameAsync(string email, string? displayName, CancellationToken ct)
+    {
+        var normalized = OperatorAccountRules.NormalizeEmail(email);
+        var account = await store.FindOperatorByEmailAsync(normalized, ct)
+            ?? throw new StoreValidationException(Protocol.ErrorCodes.NotFound, $"No operator has the email '{normalized}'.");
+        return await CommitAsync(new SetOperatorDisplayNameCommand(account.Id, displayName), ct);
+    }
 
     /// <summary>Removes an operator; <see cref="StoreValidationException"/> (not found) for an unknown email.</summary>
     public Task<OperatorRecord> RemoveAsync(string email, CancellationToken ct) =>
