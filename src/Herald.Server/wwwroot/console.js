@@ -243,6 +243,8 @@ let me = null; // this operator's id
 const filter = { status: 'open', assignee: '' };
 
 function matchesFilter(d) {
+  // Listed from its first message on, as GET /api/dialogs does (a dialog opened by its address may have none).
+  if (!d.last_message_at) return false;
   if (filter.status !== 'all' && (d.status || 'open') !== filter.status) return false;
   const who = d.assignee_id ?? null;
   if (filter.assignee === 'me') return who !== null && who === me;
@@ -278,7 +280,7 @@ function refreshOperators() {
       for (const o of team) operators.set(o.id, o.display_name);
       fillOperatorOptions();
       for (const d of dialogs.values()) renderRow(d);
-      if (current) showThreadState(dialogs.get(current.id));
+      if (current) showThreadState(openSummary());
     })
     .catch(() => {})
     .finally(() => (operatorsLoading = null));
@@ -520,7 +522,7 @@ class Thread {
     if (!dialogs.has(this.id)) {
       const d = await api('GET', `/api/dialogs/${this.id}`).catch(() => null);
       if (d && this.alive() && !dialogs.has(this.id)) {
-        dialogs.set(d.id, d);
+        this.summary = d;
         showThreadState(d);
       }
     }
@@ -713,6 +715,11 @@ function showVisitor(v) {
   return parts.length > 0;
 }
 
+/** The open dialog's summary: from the list, or as read when it was opened by its address. */
+function openSummary() {
+  return current ? dialogs.get(current.id) || current.summary || null : null;
+}
+
 /** The open dialog's status and assignee, in its header and its controls. */
 function showThreadState(d) {
   el.resolve.disabled = el.assign.disabled = !d;
@@ -736,7 +743,8 @@ async function changeDialog(path, body, done) {
   el.replyError.textContent = '';
   try {
     const d = await api('PUT', `/api/dialogs/${thread.id}/${path}`, body);
-    upsertDialog(d);
+    if (dialogs.has(d.id) || d.last_message_at) upsertDialog(d);
+    else thread.summary = d;
     if (current === thread) {
       showThreadState(d);
       el.announcer.textContent = done(d);
@@ -744,13 +752,13 @@ async function changeDialog(path, body, done) {
   } catch (err) {
     if (current === thread) {
       el.replyError.textContent = `Not changed: ${err.message}.`;
-      showThreadState(dialogs.get(thread.id));
+      showThreadState(openSummary());
     }
   }
 }
 
 el.resolve.addEventListener('click', () => {
-  const d = current && dialogs.get(current.id);
+  const d = openSummary();
   const status = d && d.status === 'resolved' ? 'open' : 'resolved';
   changeDialog('status', { status }, (n) => (n.status === 'resolved' ? 'Dialog resolved.' : 'Dialog reopened.'));
 });
@@ -802,11 +810,18 @@ async function startFeed() {
     // Listed from its first message on, as GET /api/dialogs does: widgets opened and never written in (a flood of
     // them, even) must not push the visitors who wrote off the list, nor be announced one by one.
     const listed = dialogs.has(d.id);
-    if (!listed && !d.last_message_at) return;
+    if (!listed && !d.last_message_at) {
+      // Not listed, but open (by its address): its header follows.
+      if (current && current.id === d.id) {
+        current.summary = d;
+        showThreadState(d);
+      }
+      return;
+    }
     // A dialog of an assistant created after the list was loaded: learn its name.
     if (!assistants.has(d.assistant_id)) refreshAssistants();
     upsertDialog(d);
-    if (current && current.id === d.id) showThreadState(dialogs.get(d.id));
+    if (current && current.id === d.id) showThreadState(openSummary());
     if (!listed) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
   });
   feed.on('new_message', (e) => {
