@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Herald.Cli;
 
 /// <summary>
-/// <c>herald users add | list | passwd | remove</c>: operators in the configured store. Needs only the storage settings
+/// <c>herald users add | list | passwd | name | remove</c>: operators in the configured store. Needs only the storage settings
 /// (<see cref="HeraldApp.OpenStore"/>), never the signing key; new emails and passwords follow
 /// <see cref="OperatorAccountRules"/>, the rules the first operator from <c>HERALD_ADMIN_*</c> follows too.
 /// </summary>
@@ -24,16 +24,52 @@ internal static class UsersCommand
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("HERALD_NEW_PASSWORD")!,
     };
 
+    private static readonly Option<string> Name = new("--name")
+    {
+        Description = "The display name visitors see on the operator's messages (default: from the email's local part, jane.doe@… → Jane Doe).",
+    };
+
+    private static readonly Option<string> RequiredName = new("--name")
+    {
+        Description = "The display name visitors see on the operator's messages; \"\" goes back to the default (from the email's local part).",
+        Required = true,
+    };
+
     public static Command Create()
     {
-        var add = Configurable(new Command("add", "Create an operator" + ConfigurationNote) { Email, Password });
-        add.SetAction((result, ct) => WithPasswordAsync(result, static (accounts, email, password, ct) => accounts.AddAsync(email, password, ct), "Created", ct));
+        var add = Configurable(new Command("add", "Create an operator" + ConfigurationNote) { Email, Password, Name });
+        add.SetAction(async (result, ct) =>
+        {
+            var name = result.GetValue(Name)?.Trim();
+            if (name is not null && OperatorAccountRules.DisplayNameProblem(name) is { } problem)
+            {
+                return await HeraldCommandLine.FailUsageAsync(result, Sentence(problem));
+            }
 
-        var list = Configurable(new Command("list", "List the operators: id, email, created (UTC)" + ConfigurationNote));
+            return await WithPasswordAsync(result, (accounts, email, password, ct) => accounts.AddAsync(email, password, name, ct), "Created", ct);
+        });
+
+        var list = Configurable(new Command("list", "List the operators: id, email, created (UTC), display name" + ConfigurationNote));
         list.SetAction(ListAsync);
 
         var passwd = Configurable(new Command("passwd", "Set an operator's password" + ConfigurationNote) { Email, Password });
         passwd.SetAction((result, ct) => WithPasswordAsync(result, static (accounts, email, password, ct) => accounts.SetPasswordAsync(email, password, ct), "Changed the password of", ct));
+
+        var rename = Configurable(new Command("name", "Set the display name visitors see on an operator's messages" + ConfigurationNote) { Email, RequiredName });
+        rename.SetAction(async (result, ct) =>
+        {
+            var name = result.GetRequiredValue(RequiredName).Trim();
+            if (name.Length > 0 && OperatorAccountRules.DisplayNameProblem(name) is { } problem)
+            {
+                return await HeraldCommandLine.FailUsageAsync(result, Sentence(problem));
+            }
+
+            return await RunAsync(result, async accounts =>
+            {
+                var account = await accounts.SetDisplayNameAsync(result.GetRequiredValue(Email), name.Length == 0 ? null : name, ct);
+                Console.WriteLine($"Operator {account.Email} (id {account.Id}) is shown to visitors as {OperatorAccountRules.DisplayNameOf(account)}.");
+            }, ct);
+        });
 
         var remove = Configurable(new Command("remove", "Remove an operator; the tokens they hold stay valid until they expire (Herald:Auth:TokenLifetime)" + ConfigurationNote) { Email });
         remove.SetAction((result, ct) => RunAsync(result, async accounts =>
@@ -42,7 +78,7 @@ internal static class UsersCommand
             Console.WriteLine($"Removed operator {removed.Email} (id {removed.Id}).");
         }, ct));
 
-        return new Command("users", "Manage operators.") { Subcommands = { add, list, passwd, remove } };
+        return new Command("users", "Manage operators.") { Subcommands = { add, list, passwd, rename, remove } };
     }
 
     private static Command Configurable(Command command)
@@ -56,7 +92,7 @@ internal static class UsersCommand
         foreach (var account in await accounts.ListAsync(ct))
         {
             var created = DateTimeOffset.FromUnixTimeMilliseconds(account.CreatedAt).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            Console.WriteLine($"{account.Id}\t{account.Email}\t{created}");
+            Console.WriteLine($"{account.Id}\t{account.Email}\t{created}\t{OperatorAccountRules.DisplayNameOf(account)}");
         }
     }, ct);
 
@@ -71,7 +107,7 @@ internal static class UsersCommand
             : OperatorAccountRules.EmailProblem(email) ?? OperatorAccountRules.PasswordProblem(password);
         if (problem is not null)
         {
-            return await HeraldCommandLine.FailUsageAsync(result, char.ToUpperInvariant(problem[0]) + problem[1..] + ".");
+            return await HeraldCommandLine.FailUsageAsync(result, Sentence(problem));
         }
 
         return await RunAsync(result, async accounts =>
@@ -80,6 +116,8 @@ internal static class UsersCommand
             Console.WriteLine($"{done} operator {account.Email} (id {account.Id}).");
         }, ct);
     }
+
+    private static string Sentence(string problem) => char.ToUpperInvariant(problem[0]) + problem[1..] + ".";
 
     /// <summary>
     /// Opens the configured store (the same configuration the server reads, without serving), runs <paramref name="body"/>,

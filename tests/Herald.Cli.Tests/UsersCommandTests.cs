@@ -5,7 +5,7 @@ using Herald.Testing;
 namespace Herald.Cli.Tests;
 
 /// <summary>
-/// <c>herald users add | list | passwd | remove</c> run as processes outside Development, against the data directory a
+/// <c>herald users add | list | passwd | name | remove</c> run as processes outside Development, against the data directory a
 /// real node then serves: what the command wrote is what the login sees.
 /// </summary>
 public sealed class UsersCommandTests
@@ -90,6 +90,35 @@ public sealed class UsersCommandTests
         Assert.Equal(1, code);
         Assert.StartsWith("Herald:Storage:DataDirectory is ", HeraldCli.OneLine(stderr), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>The name visitors see (issue 19, item 10): set at <c>add</c> or with <c>name</c>, a default from the email's local part.</summary>
+    [Fact]
+    public async Task AddAndName_DisplayName_ListedAndResettable_BadNameExitsTwo()
+    {
+        using var data = new TempDirectory("herald-users-");
+        Assert.Equal(0, (await Users(data, "add", "--email", "jane.doe@example.com", "--password", Password)).Code);
+        Assert.Equal(0, (await Users(data, "add", "--email", Email, "--password", Password, "--name", "Ada from Support")).Code);
+
+        var (_, list, _) = await Users(data, "list");
+        var lines = list.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.EndsWith("\tJane Doe", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("\tAda from Support", lines[1], StringComparison.Ordinal);
+
+        var renamed = await Users(data, "name", "--email", "Jane.Doe@example.com", "--name", " Jane ");
+        Assert.Equal(0, renamed.Code);
+        Assert.Contains("Operator jane.doe@example.com (id 1) is shown to visitors as Jane.", renamed.Stdout, StringComparison.Ordinal);
+        var reset = await Users(data, "name", "--email", "jane.doe@example.com", "--name", "");
+        Assert.Contains("is shown to visitors as Jane Doe.", reset.Stdout, StringComparison.Ordinal);
+
+        var bad = await Users(data, "name", "--email", Email, "--name", new string('x', 101));
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("The display name must be 1-100 printable characters.", bad.Stderr, StringComparison.Ordinal);
+        var unknown = await Users(data, "name", "--email", "nobody@example.com", "--name", "X");
+        Assert.Equal(1, unknown.Code);
+        Assert.Equal("No operator has the email 'nobody@example.com'.", HeraldCli.OneLine(unknown.Stderr));
+        (_, list, _) = await Users(data, "list");
+        Assert.EndsWith("\tAda from Support", list.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1], StringComparison.Ordinal);
     }
 
     /// <summary>The first operator from the environment follows the same rules as <c>herald users add</c>.</summary>

@@ -97,7 +97,8 @@ describe('widget and console in Chromium', () => {
     await visitor.waitForMessage('Hi! Yes, we ship to Portugal in 2–3 days.');
     await operator.waitForMessage('Hi! Yes, we ship to Portugal in 2–3 days.');
     // The reply is announced to screen readers in the widget.
-    assert.match(await visitor.host.locator('[data-announcer]').textContent(), /Operator: Hi! Yes/);
+    // Announced with the operator's display name (admin@herald.local has none set: "Admin", never the email).
+    assert.match(await visitor.host.locator('[data-announcer]').textContent(), /^Admin: Hi! Yes/);
 
     // The visitor typing shows in the console (typing is throttled to one signal per 3 s: type like a person).
     await Promise.all([

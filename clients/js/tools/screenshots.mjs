@@ -1,5 +1,5 @@
 // Takes the README's screenshots (docs/images/widget.png, docs/images/console.png) with headless Chromium:
-// two visitors talk to an operator through /demo and /console.
+// two visitors talk to an operator through /demo and /console; a colleague has the other dialog.
 //
 //   node tools/screenshots.mjs                                   # starts the built herald.dll on a free port, fresh data
 //   HERALD_URL=http://localhost:8000 node tools/screenshots.mjs  # against a running `dotnet run` (Development)
@@ -14,6 +14,20 @@ mkdirSync(images, { recursive: true });
 
 const server = process.env.HERALD_URL ? null : await HeraldServer.start();
 const base = process.env.HERALD_URL || server.baseUrl;
+// The team: the operator is "Ada" to visitors; a colleague, Bob, takes the other dialog (a fresh node only: `herald users`
+// writes to its data directory).
+await server?.addOperator('bob.stone@herald.local', 'bob-long-password', 'Bob Stone');
+const json = async (method, path, token, body) => {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+  return r.json();
+};
+const token = (await json('POST', '/api/auth/login', null, { email: 'admin@herald.local', password: 'herald-dev-password' })).access_token;
+await json('PUT', '/api/operators/me', token, { display_name: 'Ada' });
 const browser = await launchChromium();
 try {
   const viewport = { width: 1280, height: 800 };
@@ -26,6 +40,9 @@ try {
   await other.open();
   await other.send('Can I still change the delivery address of order 1042?');
   await other.waitForMessage('order 1042');
+  const otherId = await other.page.evaluate(() => window.HeraldWidget.dialogId);
+  const bob = (await json('GET', '/api/operators', token)).find((o) => o.email === 'bob.stone@herald.local');
+  if (bob) await json('PUT', `/api/dialogs/${otherId}/assignee`, token, { operator_id: bob.id });
 
   await visitor.page.goto(`${base}/demo`);
   await visitor.open();
@@ -35,6 +52,9 @@ try {
   await operator.row(dialogId).waitFor();
   await operator.openDialog(dialogId);
   await operator.waitForMessage('Lisbon');
+  // "Assign to me" (the first choice after "Nobody").
+  await operator.page.selectOption('#assign', { index: 1 });
+  await operator.page.locator('#thread-state', { hasText: 'Assigned to you' }).waitFor({ timeout: 10_000 });
   await operator.send('Hello! Yes — Portugal takes 2–3 days, and delivery is free over €60.');
   await visitor.waitForMessage('Portugal takes');
   await visitor.send('Great. Is the Arare teapot in stock?');

@@ -51,4 +51,31 @@ public static class OperatorAccountRules
 
         return password.Length > MaxPasswordLength ? $"the password must be at most {MaxPasswordLength} characters" : null;
     }
+
+    /// <summary>Display names are short labels: a chat bubble shows them whole.</summary>
+    public const int MaxDisplayNameLength = 100;
+
+    /// <summary>Why <paramref name="name"/> cannot be an operator's display name, or null when it can (trimmed by the caller).</summary>
+    public static string? DisplayNameProblem(string? name) =>
+        string.IsNullOrEmpty(name) || name.Length > MaxDisplayNameLength || !Api.TextRules.IsWellFormedUtf16(name) || name.Any(char.IsControl)
+            ? $"the display name must be 1-{MaxDisplayNameLength} printable characters"
+            : null;
+
+    /// <summary>
+    /// The name visitors see on an operator's messages: the one set, else the email's local part as words
+    /// (<c>jane.doe@shop.example</c> → <c>Jane Doe</c>). Never the email itself: visitors must not learn it.
+    /// </summary>
+    public static string DisplayNameOf(Storage.OperatorRecord account)
+    {
+        if (!string.IsNullOrWhiteSpace(account.DisplayName))
+        {
+            return account.DisplayName;
+        }
+
+        var local = account.Email.Split('@')[0];
+        var words = local.Split(['.', '_', '-', '+'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => char.ToUpperInvariant(w[0]) + w[1..]);
+        var name = string.Join(' ', words);
+        return name.Length is > 0 and <= MaxDisplayNameLength ? name : "Operator";
+    }
 }

@@ -20,7 +20,9 @@ public static class ChatEndpoints
         operators.MapPost("/assistants", CreateAssistantAsync).WithJsonBody<CreateAssistantRequest>().WithSummary("Create an assistant (operator).");
         operators.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
         operators.MapGet("/dialogs", ListDialogsAsync)
-            .WithQuery(new ApiQuery("assistant_id", "Only this assistant's dialogs."), new ApiQuery("include_empty", "true adds dialogs nobody has written in.")).WithSummary("Dialogs with messages, latest message first; ?include_empty=true adds dialogs nobody has written in (operator).");
+            .WithQuery(new ApiQuery("assistant_id", "Only this assistant's dialogs."), new ApiQuery("include_empty", "true adds dialogs nobody has written in."),
+                new ApiQuery("status", "open (the default), resolved or all."), new ApiQuery("assignee", "me, none (unassigned) or an operator id; absent: anyone's."))
+            .WithSummary("Dialogs with messages, latest message first; ?status=open|resolved|all (default open), ?assignee=me|none|{operator id}, ?include_empty=true adds dialogs nobody has written in (operator).");
         operators.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
 
         // Dialog endpoints take an operator or the dialog's own guest (AuthorizeAsync below).
@@ -41,6 +43,10 @@ public static class ChatEndpoints
         api.MapGet("/dialogs/{id}/events", StreamAsync).WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
         api.MapGet("/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
         api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll the guest's dialog.");
+        api.MapPut("/dialogs/{id}/status", SetStatusAsync).WithJsonBody<DialogStatusRequest>()
+            .WithSummary("Resolve or reopen a dialog: {status: open|resolved}; announced as dialog_update (operator).");
+        api.MapPut("/dialogs/{id}/assignee", AssignAsync).WithJsonBody<DialogAssigneeRequest>()
+            .WithSummary("Assign a dialog to an operator, {operator_id: N}, or unassign it, {operator_id: null}; announced as dialog_update (operator).");
         api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
         api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithJsonBody<DialogVisitorRequest>().WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
         api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
@@ -124,7 +130,48 @@ public static class ChatEndpoints
             return ApiError.BadRequest(ErrorCodes.InvalidField, "'include_empty' is true or false.");
         }
 
-        var dialogs = await store.ListDialogsAsync(assistantId, includeEmpty, options.Value.Chat.MaxHistoryPage, context.RequestAborted);
+        // A team works the open dialogs: that is the default list; ?status=all is everything.
+        string? status = DialogStatus.Open;
+        if (context.Request.Query.TryGetValue("status", out var rawStatus))
+        {
+            status = rawStatus.ToString();
+            if (status == "all")
+            {
+                status = null;
+            }
+            else if (!DialogStatus.IsKnown(status))
+            {
+                return ApiError.BadRequest(ErrorCodes.InvalidField, "'status' is open, resolved or all.");
+            }
+        }
+
+        long? assigneeId = null;
+        var unassigned = false;
+        if (context.Request.Query.TryGetValue("assignee", out var rawAssignee))
+        {
+            switch (rawAssignee.ToString())
+            {
+                case "none":
+                    unassigned = true;
+                    break;
+                case "me" when context.CallerOperatorId() is { } me:
+                    assigneeId = me;
+                    break;
+                case "me":
+                    return ApiError.BadRequest(ErrorCodes.InvalidField, "'assignee=me' needs an operator's token.");
+                case var raw:
+                    if (!long.TryParse(raw, System.Globalization.NumberStyles.None, null, out var id) || id <= 0)
+                    {
+                        return ApiError.BadRequest(ErrorCodes.InvalidField, "'assignee' is me, none or an operator id.");
+                    }
+
+                    assigneeId = id;
+                    break;
+            }
+        }
+
+        var filter = new DialogFilter(assistantId, includeEmpty, status, assigneeId, unassigned);
+        var dialogs = await store.ListDialogsAsync(filter, options.Value.Chat.MaxHistoryPage, context.RequestAborted);
         return TypedResults.Json(dialogs.Select(DialogDto.From), HeraldJson.Options);
     }
 
@@ -171,7 +218,7 @@ public static class ChatEndpoints
         return TypedResults.Json(messages.Select(MessageDto.From), HeraldJson.Options);
     }
 
-    private static async Task<IResult> PostMessageAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub,
+    private static async Task<IResult> PostMessageAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub, SqlStore store,
         IOptions<HeraldOptions> options, RateLimits limits, [FromKeyedServices(ChatLog.Category)] ILogger log)
     {
         var (target, error) = await AuthorizeAsync(context, id, access);
@@ -210,7 +257,16 @@ public static class ChatEndpoints
             return ApiError.BadRequest(ErrorCodes.InvalidField, "'client_message_id' is 1-64 characters of letters, digits, '-' and '_'.");
         }
 
-        var command = new PostMessageCommand(dialog.Id, sender, body.Text!, body.ClientMessageId);
+        // An operator's message carries who wrote it and the name the visitor sees (their display name, never the email).
+        long? authorId = null;
+        string? authorName = null;
+        if (principal is OperatorPrincipal author)
+        {
+            authorId = author.OperatorId;
+            authorName = await store.GetOperatorAsync(author.OperatorId, context.RequestAborted) is { } account ? OperatorAccountRules.DisplayNameOf(account) : null;
+        }
+
+        var command = new PostMessageCommand(dialog.Id, sender, body.Text!, body.ClientMessageId, authorId, authorName);
         var message = await hub.ExecuteAsync(command, context.RequestAborted);
         if (command.WasDuplicate)
         {
@@ -298,6 +354,71 @@ public static class ChatEndpoints
 
         var dialog = await hub.ExecuteAsync(new MarkDialogReadCommand(target.Value.Dialog.Id), context.RequestAborted);
         return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
+    }
+
+    private static async Task<IResult> SetStatusAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub)
+    {
+        var (target, error) = await AuthorizeOperatorAsync(context, id, access, "Only operators resolve or reopen dialogs.");
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (body, bodyError) = await reader.ReadJsonAsync<DialogStatusRequest>(context);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        if (!DialogStatus.IsKnown(body!.Status))
+        {
+            return ApiError.BadRequest(string.IsNullOrEmpty(body.Status) ? ErrorCodes.MissingField : ErrorCodes.InvalidField, "'status' is open or resolved.");
+        }
+
+        var dialog = await hub.ExecuteAsync(new SetDialogStatusCommand(target!.Id, body.Status!), context.RequestAborted);
+        return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
+    }
+
+    private static async Task<IResult> AssignAsync(HttpContext context, string id, AccessService access, RequestReader reader, EventHub hub)
+    {
+        var (target, error) = await AuthorizeOperatorAsync(context, id, access, "Only operators assign dialogs.");
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (body, bodyError) = await reader.ReadJsonAsync<DialogAssigneeRequest>(context);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        if (body!.OperatorId is <= 0)
+        {
+            return ApiError.BadRequest(ErrorCodes.InvalidField, "'operator_id' is an operator id or null.");
+        }
+
+        try
+        {
+            var dialog = await hub.ExecuteAsync(new AssignDialogCommand(target!.Id, body.OperatorId), context.RequestAborted);
+            return TypedResults.Json(DialogDto.From(dialog), HeraldJson.Options);
+        }
+        catch (StoreValidationException ex) when (ex.Code == ErrorCodes.InvalidField)
+        {
+            return ApiError.BadRequest(ex.Code, ex.Message);
+        }
+    }
+
+    /// <summary>The dialog, when the caller is an operator (a guest, a site or an API key: 403); 404 when it does not exist.</summary>
+    private static async Task<(DialogOwner? Dialog, ApiError? Error)> AuthorizeOperatorAsync(HttpContext context, string id, AccessService access, string forbidden)
+    {
+        var (target, error) = await AuthorizeAsync(context, id, access);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        return target!.Value.Principal is OperatorPrincipal ? (target.Value.Dialog, null) : (null, ApiError.Forbidden(forbidden));
     }
 
     // Addresses as browsers give them (location.href, document.referrer) rarely pass 2 KB; a User-Agent is cut, not refused.

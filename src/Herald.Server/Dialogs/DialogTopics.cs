@@ -24,4 +24,15 @@ public static class DialogTopics
             context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
         }
     }
+
+    /// <summary>
+    /// A dialog's status or assignee changed: <c>dialog_update</c> on the operators' feed (every console's list, on
+    /// every node) and on the dialog's own topic (whoever follows just that dialog). It carries the assignee's id only,
+    /// no operator's name or email: the dialog topic reaches the visitor too.
+    /// </summary>
+    public static void EmitDialogChange(WriteContext context, DialogRecord dialog)
+    {
+        EmitDialogUpdate(context, dialog);
+        context.Emit(For(dialog.Id), "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), false).ToUtf8());
+    }
 }

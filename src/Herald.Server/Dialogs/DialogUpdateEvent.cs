@@ -3,7 +3,10 @@ using Herald.Server.Api;
 
 namespace Herald.Server.Dialogs;
 
-/// <summary>Operators' feed: a dialog was created or its summary (last message, unread count) changed.</summary>
+/// <summary>
+/// Operators' feed: a dialog was created or its summary (last message, unread count, status, assignee) changed; also on
+/// the dialog's own topic when its status or assignee changed (<see cref="DialogTopics.EmitDialogChange"/>).
+/// </summary>
 public sealed record DialogUpdateEvent(DialogDto Dialog, bool Created)
 {
     [System.Text.Json.Serialization.JsonPropertyOrder(-1)]

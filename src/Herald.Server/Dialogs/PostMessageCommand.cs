@@ -9,24 +9,28 @@ namespace Herald.Server.Dialogs;
 /// <summary>
 /// Stores a message and emits its one <c>message:new</c> event in the same transaction. With a
 /// <c>client_message_id</c> already used in the dialog, returns that message and emits nothing (a retried POST).
+/// An operator's message records its author (id and display name); a visitor's message reopens a resolved dialog.
 /// </summary>
 /// <remarks>
 /// On PostgreSQL the messages of a write batch go to the server as one batch of statements
 /// (<see cref="IBatchedWrite"/>), each storing its message and updating its dialog in one statement; elsewhere
 /// (SQLite, in process) two statements per message.
 /// </remarks>
-public sealed class PostMessageCommand(long dialogId, string sender, string text, string? clientMessageId = null) : WriteCommand<MessageRecord>, IBatchedWrite
+public sealed class PostMessageCommand(long dialogId, string sender, string text, string? clientMessageId = null, long? authorId = null, string? authorName = null)
+    : WriteCommand<MessageRecord>, IBatchedWrite
 {
     private const int PreviewLength = 200;
 
     private const string InsertMessageSql = """
-        INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id) VALUES (@dialogId, @sender, @text, @now, @clientMessageId)
+        INSERT INTO messages (dialog_id, sender, text, created_at, client_message_id, author_id, author_name)
+            VALUES (@dialogId, @sender, @text, @now, @clientMessageId, @authorId, @authorName)
         ON CONFLICT (dialog_id, client_message_id) DO NOTHING
         """;
 
     private const string UpdateDialogSql = """
         UPDATE dialogs SET last_message_at = @now, last_message_text = @preview, last_message_sender = @sender,
-            unread_count = CASE WHEN @sender = 'user' THEN dialogs.unread_count + 1 ELSE 0 END
+            unread_count = CASE WHEN @sender = 'user' THEN dialogs.unread_count + 1 ELSE 0 END,
+            status = CASE WHEN @sender = 'user' THEN 'open' ELSE dialogs.status END
         """;
 
     // PostgreSQL, one statement per message, written from the same two pieces: the dialog is updated only when the
@@ -39,7 +43,7 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         {UpdateDialogSql} FROM m WHERE dialogs.id = @dialogId
         RETURNING m.id, {DialogColumns}
         """,
-        "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@preview");
+        "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@preview", "@authorId", "@authorName");
 
     // What the batched statement returned (IBatchedWrite.ReadAsync), for IBatchedWrite.CompleteAsync.
     private long _messageId;
@@ -56,16 +60,18 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
 
     // The dialog's columns in the order ReadDialog reads them.
     private const string DialogColumns =
-        "dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at, dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count";
+        "dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at, dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count, dialogs.status, dialogs.assignee_id";
 
     protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
-        var insert = context.Statement(InsertReturningIdSql, "@dialogId", "@sender", "@text", "@now", "@clientMessageId");
+        var insert = context.Statement(InsertReturningIdSql, "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@authorId", "@authorName");
         insert.Parameters[0].Value = dialogId;
         insert.Parameters[1].Value = sender;
         insert.Parameters[2].Value = text;
         insert.Parameters[3].Value = context.NowMs;
         insert.Parameters[4].Value = (object?)clientMessageId ?? DBNull.Value;
+        insert.Parameters[5].Value = (object?)authorId ?? DBNull.Value;
+        insert.Parameters[6].Value = (object?)authorName ?? DBNull.Value;
         if (await insert.ExecuteScalarAsync(cancellationToken) is not long id)
         {
             return await FinishAsync(context, 0, null); // no row inserted: a retried POST
@@ -97,6 +103,8 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         command.Parameters.Add(Parameter(command, DbType.Int64, context.NowMs));
         command.Parameters.Add(Parameter(command, DbType.String, clientMessageId));
         command.Parameters.Add(Parameter(command, DbType.String, Preview));
+        command.Parameters.Add(Parameter(command, DbType.Int64, authorId));
+        command.Parameters.Add(Parameter(command, DbType.String, authorName));
         batch.BatchCommands.Add(command);
     }
 
@@ -121,6 +129,8 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         LastMessageText = reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
         LastMessageSender = reader.IsDBNull(first + 6) ? null : reader.GetString(first + 6),
         UnreadCount = reader.GetInt64(first + 7),
+        Status = reader.GetString(first + 8),
+        AssigneeId = reader.IsDBNull(first + 9) ? null : reader.GetInt64(first + 9),
     };
 
     async Task<object?> IBatchedWrite.CompleteAsync(WriteContext context, CancellationToken cancellationToken) =>
@@ -137,7 +147,8 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         }
 
         WasDuplicate = false;
-        var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId };
+        var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId,
+            AuthorId = authorId, AuthorName = authorName };
         var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
         context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());

@@ -266,6 +266,7 @@ public static class HeraldApp
         app.MapStreamEndpoints();
         app.MapWidgetEndpoints();
         app.MapChatEndpoints();
+        app.MapOperatorEndpoints();
         app.MapHubEndpoints();
         app.MapServerApiEndpoints();
         app.MapHealthEndpoints();

@@ -16,12 +16,21 @@ public sealed class OperatorAccounts(SqlStore store, OperatorPasswords passwords
     public Task<IReadOnlyList<OperatorRecord>> ListAsync(CancellationToken ct) => store.ListOperatorsAsync(ct);
 
     /// <summary>Creates an operator; <see cref="StoreValidationException"/> (conflict) when the email is taken.</summary>
-    public Task<OperatorRecord> AddAsync(string email, string password, CancellationToken ct) =>
-        CommitAsync(new CreateOperatorCommand(OperatorAccountRules.NormalizeEmail(email), passwords.Hash(password)), ct);
+    public Task<OperatorRecord> AddAsync(string email, string password, string? displayName, CancellationToken ct) =>
+        CommitAsync(new CreateOperatorCommand(OperatorAccountRules.NormalizeEmail(email), passwords.Hash(password), displayName), ct);
 
     /// <summary>Replaces a password; <see cref="StoreValidationException"/> (not found) for an unknown email.</summary>
     public Task<OperatorRecord> SetPasswordAsync(string email, string password, CancellationToken ct) =>
         CommitAsync(new SetOperatorPasswordCommand(OperatorAccountRules.NormalizeEmail(email), passwords.Hash(password)), ct);
+
+    /// <summary>Sets (or with null, resets to the default) the name visitors see; <see cref="StoreValidationException"/> (not found) for an unknown email.</summary>
+    public async Task<OperatorRecord> SetDisplayNameAsync(string email, string? displayName, CancellationToken ct)
+    {
+        var normalized = OperatorAccountRules.NormalizeEmail(email);
+        var account = await store.FindOperatorByEmailAsync(normalized, ct)
+            ?? throw new StoreValidationException(Protocol.ErrorCodes.NotFound, $"No operator has the email '{normalized}'.");
+        return await CommitAsync(new SetOperatorDisplayNameCommand(account.Id, displayName), ct);
+    }
 
     /// <summary>Removes an operator; <see cref="StoreValidationException"/> (not found) for an unknown email.</summary>
     public Task<OperatorRecord> RemoveAsync(string email, CancellationToken ct) =>

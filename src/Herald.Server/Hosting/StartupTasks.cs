@@ -95,7 +95,7 @@ internal sealed class StartupTasks(
         // Startup runs before the writer loop, so this one write goes to the store directly.
         try
         {
-            await new OperatorAccounts(store, passwords).AddAsync(email, password, ct);
+            await new OperatorAccounts(store, passwords).AddAsync(email, password, displayName: null, ct);
             return true;
         }
         catch (StoreValidationException)

@@ -17,5 +17,11 @@ public sealed class DialogRecord
     public string? LastMessageSender { get; set; }
     public long UnreadCount { get; set; }
 
+    /// <summary><see cref="DialogStatus.Open"/> or <see cref="DialogStatus.Resolved"/>.</summary>
+    public string Status { get; set; } = DialogStatus.Open;
+
+    /// <summary>The operator the dialog is assigned to, or null.</summary>
+    public long? AssigneeId { get; set; }
+
     public bool IsProbe => GuestId?.StartsWith(ProbeGuestPrefix, StringComparison.Ordinal) == true;
 }

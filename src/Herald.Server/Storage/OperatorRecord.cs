@@ -8,4 +8,7 @@ public sealed class OperatorRecord
     public string Email { get; set; } = "";
     public string PasswordHash { get; set; } = "";
     public long CreatedAt { get; set; }
+
+    /// <summary>The name set for visitors to see, or null for the default (from the email's local part; Auth/OperatorAccountRules).</summary>
+    public string? DisplayName { get; set; }
 }

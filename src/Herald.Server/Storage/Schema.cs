@@ -101,5 +101,18 @@ internal static class Schema
                 updated_at BIGINT NOT NULL
             );
             """),
+        (5, """
+            -- A team's inbox (issue 19, item 10): a dialog is open or resolved and may be assigned to one operator;
+            -- a visitor writing to a resolved dialog reopens it. An operator has a display name, the only thing of
+            -- them a visitor sees (NULL: derived from the email's local part, OperatorAccountRules.DisplayNameOf).
+            -- An operator's message keeps who wrote it and their name as it was then, so that the history a
+            -- visitor reads never needs the operators table (nor could leak an email from it).
+            ALTER TABLE operators ADD COLUMN display_name TEXT NULL;
+            ALTER TABLE dialogs ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+            ALTER TABLE dialogs ADD COLUMN assignee_id BIGINT NULL REFERENCES operators(id);
+            ALTER TABLE messages ADD COLUMN author_id BIGINT NULL;
+            ALTER TABLE messages ADD COLUMN author_name TEXT NULL;
+            CREATE INDEX ix_dialogs_status ON dialogs (status, assignee_id);
+            """),
     ];
 }

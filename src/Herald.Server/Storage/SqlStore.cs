@@ -195,18 +195,27 @@ public abstract class SqlStore : IAsyncDisposable
     public Task<DialogRecord?> FindGuestDialogAsync(long assistantId, string guestId, CancellationToken ct = default) =>
         QuerySingleAsync<DialogRecord>("SELECT * FROM dialogs WHERE assistant_id = @assistantId AND guest_id = @guestId", new { assistantId, guestId }, ct);
 
+    public Task<OperatorRecord?> GetOperatorAsync(long id, CancellationToken ct = default) =>
+        QuerySingleAsync<OperatorRecord>("SELECT * FROM operators WHERE id = @id", new { id }, ct);
+
     /// <summary>
-    /// Dialogs, most recently active first; without <paramref name="includeEmpty"/> only those with a message, so that
-    /// widgets opened and never written in (a flood of them, even) cannot push real conversations off the page.
+    /// Dialogs, most recently active first; without <see cref="DialogFilter.IncludeEmpty"/> only those with a message, so
+    /// that widgets opened and never written in (a flood of them, even) cannot push real conversations off the page.
     /// </summary>
-    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(long? assistantId, bool includeEmpty, int limit, CancellationToken ct = default) =>
+    public Task<IReadOnlyList<DialogRecord>> ListDialogsAsync(DialogFilter filter, int limit, CancellationToken ct = default) =>
         QueryListAsync<DialogRecord>(
             """
             SELECT * FROM dialogs WHERE (@assistantId IS NULL OR assistant_id = @assistantId) AND (@includeEmpty OR last_message_at IS NOT NULL)
                 AND (guest_id IS NULL OR guest_id NOT LIKE @probes)
+                AND (@status IS NULL OR status = @status)
+                AND (NOT @unassigned OR assignee_id IS NULL) AND (@assigneeId IS NULL OR assignee_id = @assigneeId)
             ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT @limit
             """,
-            new { assistantId, includeEmpty, limit, probes = DialogRecord.ProbeGuestPrefix + "%" }, ct);
+            new
+            {
+                assistantId = filter.AssistantId, includeEmpty = filter.IncludeEmpty, status = filter.Status, unassigned = filter.Unassigned,
+                assigneeId = filter.AssigneeId, limit, probes = DialogRecord.ProbeGuestPrefix + "%",
+            }, ct);
 
     /// <summary>Messages of a dialog after <paramref name="afterId"/>, oldest first; or the newest <paramref name="limit"/> when <paramref name="afterId"/> is null.</summary>
     public async Task<IReadOnlyList<MessageRecord>> ListMessagesAsync(long dialogId, long? afterId, int limit, CancellationToken ct = default)

@@ -74,26 +74,39 @@ export function dayText(iso, now = new Date()) {
 export class MessageList {
   /**
    * @param {HTMLElement} list the <ol> the bubbles go in
-   * @param {{label: (sender: string) => string, timeText: (iso: string|null) => string, empty?: HTMLElement}} side
-   *   how this side names senders (for screen readers) and writes times, and the list's "no messages yet" item
+   * @param {{label: (sender: string, m?: object) => string, timeText: (iso: string|null) => string, empty?: HTMLElement,
+   *   author?: (m: object) => string|null}} side
+   *   how this side names senders (for screen readers; `m` is the stored message when there is one) and writes times,
+   *   the list's "no messages yet" item, and which messages show their author's name (an operator's display name)
    */
   constructor(list, side) {
     this.list = list;
     this.label = side.label;
     this.timeText = side.timeText;
     this.empty = side.empty || null;
+    this.author = side.author || (() => null);
     this.byId = new Map(); // message id → <li>
     this.pending = new Map(); // client_message_id → {cid, li, text, attempts, inFlight, failed, timer}
     this.maxId = 0;
   }
 
-  bubble(sender, text, iso) {
+  bubble(sender, text, iso, m = null) {
     const li = document.createElement('li');
     li.className = 'msg';
     li.dataset.sender = sender;
     const who = document.createElement('span');
     who.className = 'sr-only';
-    who.textContent = this.label(sender) + ': ';
+    who.textContent = this.label(sender, m) + ': ';
+    // The author's name, shown where the side wants it (the widget: which operator answered). Screen readers have
+    // it already from the label, so the visible copy is hidden from them.
+    const author = m && this.author(m);
+    if (author) {
+      const name = document.createElement('span');
+      name.className = 'author';
+      name.setAttribute('aria-hidden', 'true');
+      name.textContent = author;
+      li.append(name);
+    }
     const p = document.createElement('p');
     p.className = 'text';
     appendLinkified(p, text);
@@ -195,7 +208,7 @@ export class MessageList {
       t.textContent = this.timeText(m.created_at);
       li.remove();
     } else {
-      li = this.bubble(m.sender, m.text, m.created_at);
+      li = this.bubble(m.sender, m.text, m.created_at, m);
       li.dataset.day = dayKey(m.created_at) || '';
     }
     li.dataset.messageId = String(m.id);

@@ -32,6 +32,7 @@ const el = {
   renew: $('renew'),
   dialogs: $('dialogs'),
   noDialogs: $('no-dialogs'),
+  noMatch: $('no-match'),
   dialogsTitle: $('dialogs-title'),
   unreadTotal: $('unread-total'),
   placeholder: $('placeholder'),
@@ -40,6 +41,11 @@ const el = {
   threadTitle: $('thread-title'),
   threadSub: $('thread-sub'),
   visitor: $('visitor'),
+  threadState: $('thread-state'),
+  assign: $('assign'),
+  resolve: $('resolve'),
+  filterStatus: $('filter-status'),
+  filterAssignee: $('filter-assignee'),
   messages: $('messages'),
   typing: $('typing'),
   replyForm: $('reply-form'),
@@ -230,6 +236,69 @@ function setConnection(state, transport) {
 const dialogs = new Map(); // id → dialog summary
 const rows = new Map(); // id → <li>
 const assistants = new Map(); // id → name
+// The team (issue 19, item 10): who can be assigned a dialog, and who this operator is.
+const operators = new Map(); // id → display name
+let me = null; // this operator's id
+// Which dialogs the list shows: a team works the open ones (GET /api/dialogs' own default).
+const filter = { status: 'open', assignee: '' };
+
+function matchesFilter(d) {
+  // Listed from its first message on, as GET /api/dialogs does (a dialog opened by its address may have none).
+  if (!d.last_message_at) return false;
+  if (filter.status !== 'all' && (d.status || 'open') !== filter.status) return false;
+  const who = d.assignee_id ?? null;
+  if (filter.assignee === 'me') return who !== null && who === me;
+  if (filter.assignee === 'none') return who === null;
+  if (filter.assignee) return who === Number(filter.assignee);
+  return true;
+}
+
+function operatorName(id) {
+  if (id === me) return 'you';
+  return operators.get(id) || `operator ${id}`;
+}
+
+/** "Unassigned", "Assigned to you", "Assigned to Bob Stone". */
+function assigneeText(d) {
+  if (d.assignee_id == null) return 'Unassigned';
+  // Someone who joined the team after the list was loaded: learn their name (once; a removed one stays a number).
+  if (!operators.has(d.assignee_id) && d.assignee_id !== me && !askedFor.has(d.assignee_id)) {
+    askedFor.add(d.assignee_id);
+    refreshOperators();
+  }
+  return `Assigned to ${operatorName(d.assignee_id)}`;
+}
+
+const askedFor = new Set();
+let operatorsLoading = null;
+function refreshOperators() {
+  if (operatorsLoading) return operatorsLoading;
+  operatorsLoading = Promise.all([api('GET', '/api/operators/me'), api('GET', '/api/operators')])
+    .then(([self, team]) => {
+      me = self.id;
+      operators.clear();
+      for (const o of team) operators.set(o.id, o.display_name);
+      fillOperatorOptions();
+      for (const d of dialogs.values()) renderRow(d);
+      if (current) showThreadState(openSummary());
+    })
+    .catch(() => {})
+    .finally(() => (operatorsLoading = null));
+  return operatorsLoading;
+}
+
+/** The assignee filter's and the thread's "Assigned to" choices: everyone on the team, this operator first. */
+function fillOperatorOptions() {
+  const option = (value, text) => Object.assign(document.createElement('option'), { value: String(value), textContent: text });
+  const others = [...operators].filter(([id]) => id !== me).sort((a, b) => a[1].localeCompare(b[1]));
+  const mine = operators.has(me) ? [option(me, `Me (${operators.get(me)})`)] : [];
+  const assignValue = el.assign.value;
+  el.assign.replaceChildren(option('', 'Nobody'), ...mine, ...others.map(([id, name]) => option(id, name)));
+  el.assign.value = assignValue;
+  const filterValue = el.filterAssignee.value;
+  el.filterAssignee.replaceChildren(option('', 'Anyone'), option('me', 'Me'), option('none', 'Unassigned'), ...others.map(([id, name]) => option(id, name)));
+  el.filterAssignee.value = [...el.filterAssignee.options].some((o) => o.value === filterValue) ? filterValue : '';
+}
 
 function visitorName(d) {
   if (!d.guest_id) return `Dialog #${d.id}`;
@@ -291,6 +360,17 @@ function startPresence() {
 
 function renderRow(d) {
   let li = rows.get(d.id);
+  // Outside the filter (resolved while the list shows open ones, assigned to someone else): off the list.
+  if (!matchesFilter(d)) {
+    if (li) {
+      const focused = document.activeElement === li.firstChild;
+      li.remove();
+      rows.delete(d.id);
+      if (focused) el.dialogsTitle.focus();
+    }
+    updateTotals();
+    return;
+  }
   if (!li) {
     li = document.createElement('li');
     const b = document.createElement('button');
@@ -302,7 +382,7 @@ function renderRow(d) {
     b.innerHTML =
       '<span class="name"></span><span class="sr-only">, </span><span class="time"></span><span class="sr-only">: </span>' +
       '<span class="preview"></span><span class="sr-only">, </span><span class="unread" hidden></span><span class="sr-only unread-label" hidden> unread, </span>' +
-      '<span class="assistant"></span>';
+      '<span class="assistant"></span><span class="sr-only">, </span><span class="team"><span class="status"></span><span class="assignee"></span></span>';
     b.addEventListener('click', () => openDialog(d.id, true));
     li.append(b);
     rows.set(d.id, li);
@@ -312,6 +392,10 @@ function renderRow(d) {
   const assistant = assistants.get(d.assistant_id);
   b.querySelector('.name').textContent = name;
   b.querySelector('.assistant').textContent = assistant || '';
+  const status = b.querySelector('.status');
+  status.dataset.status = d.status || 'open';
+  status.textContent = d.status === 'resolved' ? 'Resolved' : '';
+  b.querySelector('.assignee').textContent = assigneeText(d);
   b.querySelector('.time').textContent = shortTime(d.last_message_at || d.created_at);
   const preview = d.last_message_text ? (d.last_message_sender === 'manager' ? 'You: ' : '') + d.last_message_text : 'No messages yet';
   b.querySelector('.preview').textContent = preview;
@@ -351,6 +435,7 @@ function updateTotals() {
   el.unreadTotal.textContent = String(total);
   el.unreadTotal.setAttribute('aria-label', `${total} unread`);
   el.noDialogs.hidden = dialogs.size > 0;
+  el.noMatch.hidden = !(rows.size === 0 && dialogs.size > 0);
   const placeholder = dialogs.size > 0 ? 'Select a dialog to read and reply.' : 'No conversations yet. When a visitor writes in the chat, the dialog appears in the list and opens here.';
   if (el.placeholder.firstElementChild.textContent !== placeholder) el.placeholder.firstElementChild.textContent = placeholder;
   document.title = total ? `(${total}) Herald console` : 'Herald console';
@@ -368,8 +453,14 @@ function refreshAssistants() {
     .finally(() => (assistantsLoading = null));
 }
 
+function dialogsQuery() {
+  const q = new URLSearchParams({ status: filter.status });
+  if (filter.assignee) q.set('assignee', filter.assignee);
+  return q.toString();
+}
+
 async function loadDialogs() {
-  const [list, names] = await Promise.all([api('GET', '/api/dialogs'), api('GET', '/api/assistants')]);
+  const [list, names] = await Promise.all([api('GET', `/api/dialogs?${dialogsQuery()}`), api('GET', '/api/assistants'), refreshOperators()]);
   for (const a of names) assistants.set(a.id, a.name);
   for (const d of list) upsertDialog(d);
   updateTotals();
@@ -381,7 +472,9 @@ async function loadDialogs() {
 let current = null;
 
 const SENDER_LABEL = { user: 'Visitor', manager: 'You' };
-const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase() + sender.slice(1);
+// A colleague's message is shown with their name; this operator's own (and those sent before names were kept) as "You".
+const author = (m) => (m && m.sender === 'manager' && m.author_id && m.author_id !== me && m.author_name) || null;
+const label = (sender, m) => author(m) || SENDER_LABEL[sender] || sender.charAt(0).toUpperCase() + sender.slice(1);
 
 class Thread {
   constructor(id) {
@@ -391,7 +484,7 @@ class Thread {
     this.empty.className = 'empty';
     this.empty.hidden = true;
     this.empty.textContent = 'No messages in this dialog yet. The visitor opened the chat but has not written; what you send appears in their chat.';
-    this.messages = new MessageList(el.messages, { label, timeText: shortTime, empty: this.empty });
+    this.messages = new MessageList(el.messages, { label, timeText: shortTime, empty: this.empty, author });
     this.client = null;
     this.closed = false;
     this.interrupted = false;
@@ -409,7 +502,7 @@ class Thread {
     if (merged && live && m.sender !== 'manager' && !merged.mine) {
       if (!this.visitorKnown) this.loadVisitor();
       this.hideTyping();
-      el.announcer.textContent = `${label(m.sender)}: ${m.text}`;
+      el.announcer.textContent = `${label(m.sender, m)}: ${m.text}`;
       this.markReadSoon();
     }
   }
@@ -425,6 +518,14 @@ class Thread {
     const head = await persist(() => api('GET', `/api/dialogs/${this.id}/poll`), alive);
     await persist(() => this.loadHistory(0), alive);
     if (!this.alive()) return;
+    // Opened by id (a link, a reload): the header's status and assignee come from the dialog itself.
+    if (!dialogs.has(this.id)) {
+      const d = await api('GET', `/api/dialogs/${this.id}`).catch(() => null);
+      if (d && this.alive() && !dialogs.has(this.id)) {
+        this.summary = d;
+        showThreadState(d);
+      }
+    }
     if (this.messages.byId.size === 0 && this.messages.pending.size === 0) this.empty.hidden = false;
     this.loadVisitor();
     this.markRead();
@@ -562,6 +663,7 @@ function openDialog(id, focusReply) {
   el.threadSub.textContent = d ? [assistants.get(d.assistant_id), d.guest_id && `guest ${d.guest_id}`].filter(Boolean).join(' · ') : '';
   el.visitor.replaceChildren();
   el.visitor.hidden = true;
+  showThreadState(d);
   el.messages.replaceChildren(thread.empty);
   el.typing.hidden = true;
   el.replyError.textContent = '';
@@ -613,6 +715,68 @@ function showVisitor(v) {
   return parts.length > 0;
 }
 
+/** The open dialog's summary: from the list, or as read when it was opened by its address. */
+function openSummary() {
+  return current ? dialogs.get(current.id) || current.summary || null : null;
+}
+
+/** The open dialog's status and assignee, in its header and its controls. */
+function showThreadState(d) {
+  el.resolve.disabled = el.assign.disabled = !d;
+  if (!d) {
+    el.threadState.textContent = '';
+    return;
+  }
+  const resolved = d.status === 'resolved';
+  el.threadState.dataset.status = d.status || 'open';
+  el.threadState.textContent = `${resolved ? 'Resolved' : 'Open'} · ${assigneeText(d)}`;
+  el.resolve.textContent = resolved ? 'Reopen' : 'Resolve';
+  const value = d.assignee_id == null ? '' : String(d.assignee_id);
+  if (value && ![...el.assign.options].some((o) => o.value === value)) el.assign.append(new Option(operatorName(d.assignee_id), value));
+  el.assign.value = value;
+}
+
+/** PUTs a change of the open dialog (status or assignee); the answer is the new summary, also announced on the feed. */
+async function changeDialog(path, body, done) {
+  const thread = current;
+  if (!thread) return;
+  el.replyError.textContent = '';
+  try {
+    const d = await api('PUT', `/api/dialogs/${thread.id}/${path}`, body);
+    if (dialogs.has(d.id) || d.last_message_at) upsertDialog(d);
+    else thread.summary = d;
+    if (current === thread) {
+      showThreadState(d);
+      el.announcer.textContent = done(d);
+    }
+  } catch (err) {
+    if (current === thread) {
+      el.replyError.textContent = `Not changed: ${err.message}.`;
+      showThreadState(openSummary());
+    }
+  }
+}
+
+el.resolve.addEventListener('click', () => {
+  const d = openSummary();
+  const status = d && d.status === 'resolved' ? 'open' : 'resolved';
+  changeDialog('status', { status }, (n) => (n.status === 'resolved' ? 'Dialog resolved.' : 'Dialog reopened.'));
+});
+
+el.assign.addEventListener('change', () => {
+  const value = el.assign.value;
+  changeDialog('assignee', { operator_id: value ? Number(value) : null }, (n) => `${assigneeText(n)}.`);
+});
+
+for (const [select, key] of [[el.filterStatus, 'status'], [el.filterAssignee, 'assignee']]) {
+  select.addEventListener('change', () => {
+    filter[key] = select.value;
+    // The feed keeps every known dialog current whatever the filter: show those that match now, then ask for the rest.
+    for (const d of dialogs.values()) renderRow(d);
+    if (token) loadDialogs().catch(() => {});
+  });
+}
+
 function closeDialog() {
   if (current) current.close();
   current = null;
@@ -646,10 +810,18 @@ async function startFeed() {
     // Listed from its first message on, as GET /api/dialogs does: widgets opened and never written in (a flood of
     // them, even) must not push the visitors who wrote off the list, nor be announced one by one.
     const listed = dialogs.has(d.id);
-    if (!listed && !d.last_message_at) return;
+    if (!listed && !d.last_message_at) {
+      // Not listed, but open (by its address): its header follows.
+      if (current && current.id === d.id) {
+        current.summary = d;
+        showThreadState(d);
+      }
+      return;
+    }
     // A dialog of an assistant created after the list was loaded: learn its name.
     if (!assistants.has(d.assistant_id)) refreshAssistants();
     upsertDialog(d);
+    if (current && current.id === d.id) showThreadState(openSummary());
     if (!listed) el.announcer.textContent = `New dialog: ${visitorName(d)}`;
   });
   feed.on('new_message', (e) => {

@@ -178,6 +178,7 @@ h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .empty { margin: auto; color: var(--muted); text-align: center; font-size: 14px; padding: 0 24px; }
 .msg { max-width: 82%; align-self: flex-start; }
 .msg[data-sender="user"] { align-self: flex-end; }
+.msg .author { display: block; margin: 0 0 2px 4px; font-size: 12px; font-weight: 600; color: #475569; }
 .text { margin: 0; padding: 9px 13px; border-radius: 16px 16px 16px 4px; background: var(--bubble); white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg[data-sender="user"] .text { background: var(--accent); color: #fff; border-radius: 16px 16px 4px 16px; }
 .meta { display: block; margin: 3px 6px 0; font-size: 12px; color: var(--muted); }
@@ -317,7 +318,9 @@ textarea:disabled { background: #f8fafc; }
   let unread = 0;
 
   const SENDER_LABEL = { user: 'You', manager: 'Operator' };
-  const label = (sender) => SENDER_LABEL[sender] || sender.charAt(0).toUpperCase() + sender.slice(1);
+  // An operator's message says who wrote it: their display name (the server never sends a visitor an email).
+  const author = (m) => (m && m.sender === 'manager' && typeof m.author_name === 'string' && m.author_name) || null;
+  const label = (sender, m) => author(m) || SENDER_LABEL[sender] || sender.charAt(0).toUpperCase() + sender.slice(1);
 
   function timeText(iso) {
     const d = iso ? new Date(iso) : new Date();
@@ -337,7 +340,7 @@ textarea:disabled { background: #f8fafc; }
     if (!merged) return;
     if (live && m.sender !== 'user' && !merged.mine) {
       hideTyping();
-      ui.announcer.textContent = `${label(m.sender)}: ${m.text}`;
+      ui.announcer.textContent = `${label(m.sender, m)}: ${m.text}`;
       if (!isOpen()) {
         unread++;
         ui.badge.textContent = unread > 9 ? '9+' : String(unread);
@@ -417,7 +420,7 @@ textarea:disabled { background: #f8fafc; }
   function loadView() {
     if (loadView.promise) return loadView.promise;
     loadView.promise = import(base + '/chat-view.js').then(
-      (view) => (messages = messages || new view.MessageList(ui.list, { label, timeText, empty: ui.empty })),
+      (view) => (messages = messages || new view.MessageList(ui.list, { label, timeText, empty: ui.empty, author })),
       (err) => {
         loadView.promise = null;
         throw err;

@@ -125,8 +125,56 @@ public abstract class StoreContractTests : IAsyncLifetime
         var wrote = (((DialogRecord Dialog, bool Created))results[0]!).Dialog;
         await Store.CommitBatchAsync([new PostMessageCommand(wrote.Id, "user", "hi")], [], CancellationToken.None);
 
-        Assert.Equal([wrote.Id], (await Store.ListDialogsAsync(assistant.Id, includeEmpty: false, 10)).Select(d => d.Id));
-        Assert.Equal(2, (await Store.ListDialogsAsync(assistant.Id, includeEmpty: true, 10)).Count);
+        Assert.Equal([wrote.Id], (await Store.ListDialogsAsync(new DialogFilter(assistant.Id), 10)).Select(d => d.Id));
+        Assert.Equal(2, (await Store.ListDialogsAsync(new DialogFilter(assistant.Id, IncludeEmpty: true), 10)).Count);
+    }
+
+    [Fact]
+    public async Task DialogStatusAndAssignee_FilterTheList_AndAVisitorsMessageReopens()
+    {
+        var results = new List<object?>();
+        await Store.CommitBatchAsync([new CreateAssistantCommand("Shop", null), new CreateOperatorCommand("ada@example.com", "hash", "Ada")], results, CancellationToken.None);
+        var (assistant, ada) = ((AssistantRecord)results[0]!, (OperatorRecord)results[1]!);
+        Assert.Equal("Ada", ada.DisplayName);
+        results.Clear();
+        await Store.CommitBatchAsync([new GetOrCreateGuestDialogCommand(assistant.Id, "one"), new GetOrCreateGuestDialogCommand(assistant.Id, "two")], results, CancellationToken.None);
+        var (one, two) = ((((DialogRecord Dialog, bool))results[0]!).Dialog, (((DialogRecord Dialog, bool))results[1]!).Dialog);
+        Assert.Equal(DialogStatus.Open, one.Status);
+        Assert.Null(one.AssigneeId);
+        await Store.CommitBatchAsync([new PostMessageCommand(one.Id, "user", "hi"), new PostMessageCommand(two.Id, "user", "hello")], [], CancellationToken.None);
+
+        results.Clear();
+        var events = await Store.CommitBatchAsync([new SetDialogStatusCommand(one.Id, DialogStatus.Resolved), new AssignDialogCommand(two.Id, ada.Id)], results,
+            CancellationToken.None);
+        Assert.Equal(DialogStatus.Resolved, ((DialogRecord)results[0]!).Status);
+        Assert.Equal(ada.Id, ((DialogRecord)results[1]!).AssigneeId);
+        // Each change on the operators' feed and on the dialog's own topic.
+        Assert.Equal([DialogTopics.OperatorFeed, DialogTopics.For(one.Id), DialogTopics.OperatorFeed, DialogTopics.For(two.Id)], events.Select(e => e.Topic));
+
+        async Task<IEnumerable<long>> ListAsync(DialogFilter filter) => (await Store.ListDialogsAsync(filter, 10)).Select(d => d.Id).Order();
+        Assert.Equal([two.Id], await ListAsync(new DialogFilter(assistant.Id, Status: DialogStatus.Open)));
+        Assert.Equal([one.Id], await ListAsync(new DialogFilter(assistant.Id, Status: DialogStatus.Resolved)));
+        Assert.Equal([one.Id, two.Id], await ListAsync(new DialogFilter(assistant.Id)));
+        Assert.Equal([two.Id], await ListAsync(new DialogFilter(assistant.Id, AssigneeId: ada.Id)));
+        Assert.Equal([one.Id], await ListAsync(new DialogFilter(assistant.Id, Unassigned: true)));
+
+        // Setting what is already set changes nothing and announces nothing.
+        Assert.Empty(await Store.CommitBatchAsync([new SetDialogStatusCommand(one.Id, DialogStatus.Resolved), new AssignDialogCommand(two.Id, ada.Id)], [],
+            CancellationToken.None));
+
+        // The operator's reply keeps the dialog resolved; the visitor writing again reopens it.
+        results.Clear();
+        await Store.CommitBatchAsync([new PostMessageCommand(one.Id, "manager", "done", null, ada.Id, "Ada")], results, CancellationToken.None);
+        Assert.Equal("Ada", ((MessageRecord)results[0]!).AuthorName);
+        Assert.Equal(DialogStatus.Resolved, (await Store.GetDialogAsync(one.Id))!.Status);
+        await Store.CommitBatchAsync([new PostMessageCommand(one.Id, "user", "one more thing")], [], CancellationToken.None);
+        Assert.Equal(DialogStatus.Open, (await Store.GetDialogAsync(one.Id))!.Status);
+        var stored = (await Store.ListMessagesAsync(one.Id, null, 10)).Single(m => m.Sender == "manager");
+        Assert.Equal((ada.Id, "Ada"), (stored.AuthorId!.Value, stored.AuthorName));
+
+        // Removing the operator gives their dialogs back to the team.
+        await Store.CommitBatchAsync([new RemoveOperatorCommand("ada@example.com")], [], CancellationToken.None);
+        Assert.Null((await Store.GetDialogAsync(two.Id))!.AssigneeId);
     }
 
     [Fact]

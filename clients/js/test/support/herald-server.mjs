@@ -122,6 +122,18 @@ export class HeraldServer {
     return r.body.access_token;
   }
 
+  /** Adds an operator with `herald users add` against this node's data directory (the CLI needs no running node). */
+  async addOperator(email, password, name) {
+    const args = [heraldDll(), 'users', 'add', '--email', email, '--password', password, ...(name ? ['--name', name] : []),
+      `--Herald:Storage:DataDirectory=${this.dataDir}`];
+    const child = spawn('dotnet', args, { env: { ...process.env, ASPNETCORE_ENVIRONMENT: 'Development' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const code = await new Promise((res) => child.once('exit', res));
+    if (code !== 0) throw new Error(`herald users add failed (${code}): ${output}`);
+  }
+
   /** Creates an assistant and a guest dialog; returns {assistantId, guestId, dialogId, query}. */
   async guestDialog(guestId = 'js-guest') {
     const token = await this.login();
