@@ -66,8 +66,9 @@ public static class HealthEndpoints
 
     private sealed record Stats(int ActiveConnections, long EventsSent, long EventsPublished, ConnectionDetails ConnectionDetails, Counters Counters);
 
+    // ByTopic has a default so that /openapi/v1.json does not list it as required: it is left out without a credential.
     private sealed record ConnectionDetails(IReadOnlyDictionary<string, long> ByTransport, int Topics,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, int>? ByTopic);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, int>? ByTopic = null);
 
     private sealed record Counters(long Resumes, long ReplayedEvents, long Resets, long ServerDisconnects, long DuplicatesDropped, long GapsFilled, long HandedOffStreams);
 }
