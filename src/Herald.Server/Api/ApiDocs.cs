@@ -19,6 +19,9 @@ public sealed record ApiQuery(string Name, string Description, bool Required = f
 /// Completes /openapi/v1.json for client generators: the handlers read bodies, query parameters and credentials by
 /// hand (to answer bad input with <c>{"error","detail"}</c>), which the framework's generator cannot see. Endpoints
 /// carry <see cref="ApiSecurity"/> and <see cref="ApiQuery"/> metadata; the error responses come from one table here.
+/// Success answers are the framework's own <c>.Produces&lt;T&gt;(status)</c> on each route (a named record, so the
+/// schema has a name), or <see cref="ProducesEventStream"/> and <see cref="ProducesWebSocket"/>; nothing here invents
+/// a success answer, so a route without one shows none and <c>OpenApiResponseTests</c> fails.
 /// </summary>
 public static class ApiDocs
 {
@@ -46,8 +49,18 @@ public static class ApiDocs
     public static TBuilder WithSecurity<TBuilder>(this TBuilder builder, params string[] schemes) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ApiSecurity(schemes));
 
+    /// <summary>A 200 <c>text/event-stream</c> answer: the SSE stream (docs/protocol.md describes its events).</summary>
+    public static RouteHandlerBuilder ProducesEventStream(this RouteHandlerBuilder builder) =>
+        builder.Produces<string>(StatusCodes.Status200OK, EventStream);
+
+    /// <summary>A 101 upgrade to a WebSocket; whatever goes wrong after it is a documented close code, not a status.</summary>
+    public static TBuilder ProducesWebSocket<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ProducesResponseTypeMetadata(StatusCodes.Status101SwitchingProtocols, typeof(void)));
+
+    public const string EventStream = "text/event-stream";
+
     public static IServiceCollection AddHeraldOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(options =>
+        services.ConfigureHttpJsonOptions(options => HeraldJson.Apply(options.SerializerOptions)).AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
             {
@@ -117,11 +130,6 @@ public static class ApiDocs
         }
 
         operation.Responses ??= [];
-        if (!operation.Responses.Keys.Any(k => k.StartsWith('2') || k == "101"))
-        {
-            operation.Responses["200"] = new OpenApiResponse { Description = "OK" };
-        }
-
         var path = context.Description.RelativePath ?? "";
         foreach (var (status, description, applies) in ErrorResponses)
         {

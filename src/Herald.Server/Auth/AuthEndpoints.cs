@@ -8,7 +8,7 @@ public static class AuthEndpoints
 {
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/auth/login", LoginAsync).WithJsonBody<LoginRequest>().WithTags("Auth").WithSummary("Exchange {email, password} for an operator JWT.");
+        app.MapPost("/api/auth/login", LoginAsync).WithJsonBody<LoginRequest>().Produces<LoginResponse>().WithTags("Auth").WithSummary("Exchange {email, password} for an operator JWT.");
         return app;
     }
 

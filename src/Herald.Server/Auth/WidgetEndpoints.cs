@@ -16,15 +16,15 @@ public static class WidgetEndpoints
     public static IEndpointRouteBuilder MapWidgetEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Widgets").RequireOperator();
-        api.MapPost("/widgets", CreateAsync).WithJsonBody<CreateWidgetRequest>().WithSummary("Issue a widget token {assistant_id, allowed_domains?} (operator).");
-        api.MapGet("/widgets", ListAsync).WithQuery(new ApiQuery("assistant_id", "Only this assistant's tokens.")).WithSummary("List widget tokens (hints only) (operator).");
-        api.MapPost("/widgets/{id}/revoke", RevokeAsync).WithSummary("Revoke a widget token (operator).");
-        api.MapPost("/widgets/{id}/rotate", RotateAsync).WithSummary("Revoke a token and issue a new one with the same domains (operator).");
-        api.MapPut("/assistants/{id}/domains", SetDomainsAsync).WithJsonBody<DomainsRequest>().WithSummary("Replace an assistant's allowed domains; older tokens become 'domains changed' (operator).");
-        api.MapPut("/assistants/{id}/identity", SetIdentityAsync).WithJsonBody<IdentityRequest>().WithSummary("Require verified identities (identifier_hash) and get the HMAC secret (operator).");
+        api.MapPost("/widgets", CreateAsync).WithJsonBody<CreateWidgetRequest>().Produces<IssuedToken>(StatusCodes.Status201Created).WithSummary("Issue a widget token {assistant_id, allowed_domains?} (operator).");
+        api.MapGet("/widgets", ListAsync).Produces<IReadOnlyList<TokenDto>>().WithQuery(new ApiQuery("assistant_id", "Only this assistant's tokens.")).WithSummary("List widget tokens (hints only) (operator).");
+        api.MapPost("/widgets/{id}/revoke", RevokeAsync).Produces<TokenDto>().WithSummary("Revoke a widget token (operator).");
+        api.MapPost("/widgets/{id}/rotate", RotateAsync).Produces<IssuedToken>(StatusCodes.Status201Created).WithSummary("Revoke a token and issue a new one with the same domains (operator).");
+        api.MapPut("/assistants/{id}/domains", SetDomainsAsync).WithJsonBody<DomainsRequest>().Produces<AssistantDto>().WithSummary("Replace an assistant's allowed domains; older tokens become 'domains changed' (operator).");
+        api.MapPut("/assistants/{id}/identity", SetIdentityAsync).WithJsonBody<IdentityRequest>().Produces<IdentitySettings>().WithSummary("Require verified identities (identifier_hash) and get the HMAC secret (operator).");
 
         // Public: a widget may ask about its own token.
-        app.MapPost("/api/validate-widget-token", ValidateAsync).WithJsonBody<ValidateRequest>().WithTags("Widgets").WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
+        app.MapPost("/api/validate-widget-token", ValidateAsync).WithJsonBody<ValidateRequest>().Produces<WidgetTokenValidation>().WithTags("Widgets").WithSummary("{token, domain} → {valid, assistant_id} or {valid:false, reason}.");
         return app;
     }
 
@@ -139,8 +139,8 @@ public static class WidgetEndpoints
 
         var check = await tokens.ValidateAsync(body.Token, domain, context.RequestAborted);
         return check.Valid
-            ? TypedResults.Json(new Validation(true, check.Assistant!.Id, null), HeraldJson.Options)
-            : TypedResults.Json(new Validation(false, null, check.Reason), HeraldJson.Options);
+            ? TypedResults.Json(new WidgetTokenValidation(true, check.Assistant!.Id, null), HeraldJson.Options)
+            : TypedResults.Json(new WidgetTokenValidation(false, null, check.Reason), HeraldJson.Options);
     }
 
     private static async Task<IResult> SetDomainsAsync(HttpContext context, string id, RequestReader reader, EventHub hub, AccessCache cache)
@@ -209,7 +209,7 @@ public static class WidgetEndpoints
 
     private sealed record IssuedToken(string Token, long Id, long AssistantId, IReadOnlyList<string> AllowedDomains);
 
-    private sealed record Validation(bool Valid, long? AssistantId, string? Reason);
+    private sealed record WidgetTokenValidation(bool Valid, long? AssistantId, string? Reason);
 
     private sealed record IdentitySettings(long AssistantId, bool RequireVerifiedIdentity, string? IdentitySecret);
 

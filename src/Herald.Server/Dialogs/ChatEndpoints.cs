@@ -17,41 +17,41 @@ public static class ChatEndpoints
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
         var operators = app.MapGroup("/api").WithTags("Chat").RequireOperator();
-        operators.MapPost("/assistants", CreateAssistantAsync).WithJsonBody<CreateAssistantRequest>().WithSummary("Create an assistant (operator).");
-        operators.MapGet("/assistants", ListAssistantsAsync).WithSummary("List assistants (operator).");
-        operators.MapGet("/dialogs", ListDialogsAsync)
+        operators.MapPost("/assistants", CreateAssistantAsync).WithJsonBody<CreateAssistantRequest>().Produces<AssistantDto>(StatusCodes.Status201Created).WithSummary("Create an assistant (operator).");
+        operators.MapGet("/assistants", ListAssistantsAsync).Produces<IReadOnlyList<AssistantDto>>().WithSummary("List assistants (operator).");
+        operators.MapGet("/dialogs", ListDialogsAsync).Produces<IReadOnlyList<DialogDto>>()
             .WithQuery(new ApiQuery("assistant_id", "Only this assistant's dialogs."), new ApiQuery("include_empty", "true adds dialogs nobody has written in."),
                 new ApiQuery("status", "open (the default), resolved or all."), new ApiQuery("assignee", "me, none (unassigned) or an operator id; absent: anyone's."))
             .WithSummary("Dialogs with messages, latest message first; ?status=open|resolved|all (default open), ?assignee=me|none|{operator id}, ?include_empty=true adds dialogs nobody has written in (operator).");
-        operators.MapGet("/events/admin", OperatorFeedAsync).WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
+        operators.MapGet("/events/admin", OperatorFeedAsync).ProducesEventStream().WithSummary("SSE stream of new_message and dialog_update for every dialog (operator).");
 
         // Dialog endpoints take an operator or the dialog's own guest (AuthorizeAsync below).
         var api = app.MapGroup("/api").WithTags("Chat").WithSecurity(ApiDocs.Operator, ApiDocs.Guest, ApiDocs.SiteToken);
 
-        api.MapPost("/widget/dialogs", OpenGuestDialogAsync).WithSummary("Create or return the guest's dialog (guest).");
-        api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of the guest's dialog.");
-        api.MapPost("/widget/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().WithSummary("Send a message as the guest (sender \"user\").");
-        api.MapPost("/widget/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator from the guest.");
-        api.MapGet("/widget/dialogs/{id}/availability", AvailabilityAsync)
+        api.MapPost("/widget/dialogs", OpenGuestDialogAsync).Produces<DialogDto>().Produces<DialogDto>(StatusCodes.Status201Created).WithSummary("Create or return the guest's dialog (guest).");
+        api.MapGet("/widget/dialogs/{id}/messages", ListMessagesAsync).Produces<IReadOnlyList<MessageDto>>().WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of the guest's dialog.");
+        api.MapPost("/widget/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().Produces<MessageDto>().Produces<MessageDto>(StatusCodes.Status201Created).WithSummary("Send a message as the guest (sender \"user\").");
+        api.MapPost("/widget/dialogs/{id}/typing", TypingAsync).Produces(StatusCodes.Status202Accepted).WithSummary("Ephemeral typing indicator from the guest.");
+        api.MapGet("/widget/dialogs/{id}/availability", AvailabilityAsync).Produces<Availability>()
             .WithSummary("Whether an operator is available now (signed in to the console on any node): {available} (guest).");
-        api.MapGet("/widget/dialogs/{id}/events", StreamAsync).WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
+        api.MapGet("/widget/dialogs/{id}/events", StreamAsync).ProducesEventStream().WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of the guest's dialog (same as /api/dialogs/{id}/events).");
 
-        api.MapGet("/dialogs/{id}", GetDialogAsync).WithSummary("One dialog (operator or its guest).");
-        api.MapGet("/dialogs/{id}/messages", ListMessagesAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of a dialog, oldest first; ?after_id= for newer ones.");
-        api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().WithSummary("Send a message (operator: sender \"manager\").");
-        api.MapPost("/dialogs/{id}/typing", TypingAsync).WithSummary("Ephemeral typing indicator.");
-        api.MapGet("/dialogs/{id}/events", StreamAsync).WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
-        api.MapGet("/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
-        api.MapGet("/widget/dialogs/{id}/poll", PollAsync).WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll the guest's dialog.");
-        api.MapPut("/dialogs/{id}/status", SetStatusAsync).WithJsonBody<DialogStatusRequest>()
+        api.MapGet("/dialogs/{id}", GetDialogAsync).Produces<DialogDto>().WithSummary("One dialog (operator or its guest).");
+        api.MapGet("/dialogs/{id}/messages", ListMessagesAsync).Produces<IReadOnlyList<MessageDto>>().WithQuery(ApiDocs.AfterId, ApiDocs.Limit).WithSummary("Messages of a dialog, oldest first; ?after_id= for newer ones.");
+        api.MapPost("/dialogs/{id}/messages", PostMessageAsync).WithJsonBody<PostMessageRequest>().Produces<MessageDto>().Produces<MessageDto>(StatusCodes.Status201Created).WithSummary("Send a message (operator: sender \"manager\").");
+        api.MapPost("/dialogs/{id}/typing", TypingAsync).Produces(StatusCodes.Status202Accepted).WithSummary("Ephemeral typing indicator.");
+        api.MapGet("/dialogs/{id}/events", StreamAsync).ProducesEventStream().WithQuery(ApiDocs.LastEventId).WithSummary("SSE stream of a dialog: retry, heartbeats, message events, Last-Event-ID resume.");
+        api.MapGet("/dialogs/{id}/poll", PollAsync).Produces<PollResponse>().WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll a dialog: ?after_id=N&timeout=S (max 30).");
+        api.MapGet("/widget/dialogs/{id}/poll", PollAsync).Produces<PollResponse>().WithQuery(ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll the guest's dialog.");
+        api.MapPut("/dialogs/{id}/status", SetStatusAsync).WithJsonBody<DialogStatusRequest>().Produces<DialogDto>()
             .WithSummary("Resolve or reopen a dialog: {status: open|resolved}; announced as dialog_update (operator).");
-        api.MapPut("/dialogs/{id}/assignee", AssignAsync).WithJsonBody<DialogAssigneeRequest>()
+        api.MapPut("/dialogs/{id}/assignee", AssignAsync).WithJsonBody<DialogAssigneeRequest>().Produces<DialogDto>()
             .WithSummary("Assign a dialog to an operator, {operator_id: N}, or unassign it, {operator_id: null}; announced as dialog_update (operator).");
-        api.MapPost("/dialogs/{id}/read", MarkReadAsync).WithSummary("Mark a dialog read (operator): unread_count = 0.");
-        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithJsonBody<DialogVisitorRequest>().WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
-        api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
+        api.MapPost("/dialogs/{id}/read", MarkReadAsync).Produces<DialogDto>().WithSummary("Mark a dialog read (operator): unread_count = 0.");
+        api.MapPost("/widget/dialogs/{id}/visitor", SetVisitorAsync).WithJsonBody<DialogVisitorRequest>().Produces<DialogVisitorDto>().WithSummary("Where the guest is: page_url and referrer (http/https), the browser from User-Agent (guest).");
+        api.MapGet("/dialogs/{id}/visitor", GetVisitorAsync).Produces<DialogVisitorDto>().WithSummary("Where the dialog's visitor is: page_url, referrer, user_agent as the widget last said (operator).");
 
-        var ws = app.MapGroup("/ws").WithTags("WebSocket").WithSecurity(ApiDocs.Operator, ApiDocs.Guest, ApiDocs.SiteToken).WithQuery(ApiDocs.LastEventId);
+        var ws = app.MapGroup("/ws").WithTags("WebSocket").WithSecurity(ApiDocs.Operator, ApiDocs.Guest, ApiDocs.SiteToken).WithQuery(ApiDocs.LastEventId).ProducesWebSocket();
         ws.MapGet("/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Operator, DialogTopics.For));
         ws.MapGet("/widget/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Widget, DialogTopics.For));
         ws.MapGet("/site/dialogs/{id}", (HttpContext c, string id, WebSocketTransport t) => t.DialogSocketAsync(c, id, WebSocketTransport.DialogSocketKind.Site, DialogTopics.For));
@@ -309,7 +309,7 @@ public static class ChatEndpoints
         }
 
         var feed = await presence.CachedTopicAsync(DialogTopics.OperatorFeed);
-        return TypedResults.Json(new { available = feed.Keys.Any(k => k.StartsWith("operator:", StringComparison.Ordinal)) }, HeraldJson.Options);
+        return TypedResults.Json(new Availability(feed.Keys.Any(k => k.StartsWith("operator:", StringComparison.Ordinal))), HeraldJson.Options);
     }
 
     private static async Task StreamAsync(HttpContext context, string id, AccessService access, SseTransport sse)

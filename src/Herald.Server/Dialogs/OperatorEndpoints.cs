@@ -15,9 +15,9 @@ public static class OperatorEndpoints
     public static IEndpointRouteBuilder MapOperatorEndpoints(this IEndpointRouteBuilder app)
     {
         var operators = app.MapGroup("/api/operators").WithTags("Chat").RequireOperator();
-        operators.MapGet("", ListAsync).WithSummary("The operators: id, email, display_name (operator).");
-        operators.MapGet("/me", GetMeAsync).WithSummary("The calling operator: id, email, display_name (operator).");
-        operators.MapPut("/me", SetMeAsync).WithJsonBody<OperatorProfileRequest>()
+        operators.MapGet("", ListAsync).Produces<IReadOnlyList<OperatorDto>>().WithSummary("The operators: id, email, display_name (operator).");
+        operators.MapGet("/me", GetMeAsync).Produces<OperatorDto>().WithSummary("The calling operator: id, email, display_name (operator).");
+        operators.MapPut("/me", SetMeAsync).WithJsonBody<OperatorProfileRequest>().Produces<OperatorDto>()
             .WithSummary("Set the calling operator's display_name, the name visitors see on their messages (operator).");
         return app;
     }

@@ -8,7 +8,7 @@ public static class StreamEndpoints
 {
     public static IEndpointRouteBuilder MapStreamEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth").WithSecurity(ApiDocs.Operator, ApiDocs.AppToken)
+        app.MapPost("/api/streams/{connectionId}/auth", RefreshStreamAsync).WithTags("Auth").WithSecurity(ApiDocs.Operator, ApiDocs.AppToken).Produces<StreamAuthResponse>()
             .WithSummary("Present a fresh token (Bearer: operator, or app token of the same sub granting the stream's topics) for an open stream after its auth-expiring event.");
         return app;
     }
@@ -28,6 +28,9 @@ public static class StreamEndpoints
             return ApiError.NotFound("No open stream of yours has this connection id.");
         }
 
-        return TypedResults.Json(new { connection_id = lease.ConnectionId, expires_at = HeraldJson.FormatTime(lease.ExpiresAt.ToUnixTimeMilliseconds()) }, HeraldJson.Options);
+        return TypedResults.Json(new StreamAuthResponse(lease.ConnectionId, HeraldJson.FormatTime(lease.ExpiresAt.ToUnixTimeMilliseconds())), HeraldJson.Options);
     }
+
+    /// <summary>The stream's new expiry after a fresh token.</summary>
+    private sealed record StreamAuthResponse(string ConnectionId, string ExpiresAt);
 }

@@ -24,8 +24,8 @@ public static class MercureEndpoints
     public static IEndpointRouteBuilder MapMercureEndpoints(this IEndpointRouteBuilder app)
     {
         var hub = app.MapGroup(Path).WithTags("Mercure");
-        hub.MapGet("", SubscribeAsync).WithSummary("Subscribe (Mercure): ?topic= (0.x), ?match=, ?match_urlpattern=; Last-Event-ID or ?last_event_id=.");
-        hub.MapPost("", PublishAsync).WithSummary("Publish (Mercure): a form with topic (repeatable), data, private, id, type, retry.");
+        hub.MapGet("", SubscribeAsync).ProducesEventStream().WithSummary("Subscribe (Mercure): ?topic= (0.x), ?match=, ?match_urlpattern=; Last-Event-ID or ?last_event_id=.");
+        hub.MapPost("", PublishAsync).Produces<string>(StatusCodes.Status200OK, "text/plain").WithSummary("Publish (Mercure): a form with topic (repeatable), data, private, id, type, retry.");
         hub.MapMethods("", ["OPTIONS"], Preflight).ExcludeFromDescription();
         return app;
     }

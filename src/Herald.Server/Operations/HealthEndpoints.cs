@@ -31,7 +31,8 @@ public static class HealthEndpoints
             // Degraded, not unhealthy: local delivery continues and other nodes' events are caught up from the store.
             var status = redis == "disconnected" ? "degraded" : "healthy";
             return TypedResults.Json(new Health(status, tracker.Count, redis, dispatcher.LastDeliveredId), HeraldJson.Options);
-        }).WithSummary("{status, connections, redis}: healthy, or degraded while the Redis backplane is disconnected.");
+        }).Produces<Health>().Produces<Health>(StatusCodes.Status503ServiceUnavailable)
+            .WithSummary("{status, connections, redis}: healthy, or degraded while the Redis backplane is disconnected; 503 shutting_down while the node drains.");
 
         api.MapGet("/stats", async Task<IResult> (HttpContext context, AccessService access, ConnectionTracker tracker, TopicRegistry registry, HeraldMetrics metrics) =>
         {
@@ -57,7 +58,7 @@ public static class HealthEndpoints
                 new Counters(metrics.Resumes.Total, metrics.ReplayedEvents.Total, metrics.Resets.Total, metrics.Disconnects.Total,
                     metrics.DuplicatesDropped.Total, metrics.GapsFilled.Total, metrics.StreamsHandedOff.Total)),
                 HeraldJson.Options);
-        }).WithSummary("{active_connections, events_sent, connection_details: {by_transport, topics[, by_topic with an operator token or X-Api-Key]}}.");
+        }).Produces<Stats>().WithSummary("{active_connections, events_sent, connection_details: {by_transport, topics[, by_topic with an operator token or X-Api-Key]}}.");
         return app;
     }
 
@@ -65,8 +66,9 @@ public static class HealthEndpoints
 
     private sealed record Stats(int ActiveConnections, long EventsSent, long EventsPublished, ConnectionDetails ConnectionDetails, Counters Counters);
 
+    // ByTopic has a default so that /openapi/v1.json does not list it as required: it is left out without a credential.
     private sealed record ConnectionDetails(IReadOnlyDictionary<string, long> ByTransport, int Topics,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, int>? ByTopic);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, int>? ByTopic = null);
 
     private sealed record Counters(long Resumes, long ReplayedEvents, long Resets, long ServerDisconnects, long DuplicatesDropped, long GapsFilled, long HandedOffStreams);
 }

@@ -23,16 +23,16 @@ public static class HubEndpoints
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true, allowAppUser: true);
-        api.MapPost("/publish", PublishAsync).WithJsonBody<PublishRequest>().WithSummary(
+        api.MapPost("/publish", PublishAsync).WithJsonBody<PublishRequest>().Produces<PublishResponse>(StatusCodes.Status201Created).Produces<PublishResponse>(StatusCodes.Status202Accepted).WithSummary(
             "Publish {topic, event, data[, durable]} (operator, X-Api-Key, or an app token whose publish grant names the topic: data arrives as {sub, data}).");
-        api.MapGet("/poll", PollAsync).WithQuery(ApiDocs.Topic, ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator, X-Api-Key, or an app token granting the topics).");
-        api.MapGet("/events", StreamAsync).WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator, X-Api-Key, or an app token granting the topics).");
-        app.MapGet("/ws/topics", TopicSocketAsync).WithSecurity(ApiDocs.Operator, ApiDocs.ApiKey, ApiDocs.AppToken).WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithTags("WebSocket").WithSummary(
+        api.MapGet("/poll", PollAsync).Produces<PollResponse>().WithQuery(ApiDocs.Topic, ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator, X-Api-Key, or an app token granting the topics).");
+        api.MapGet("/events", StreamAsync).ProducesEventStream().WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator, X-Api-Key, or an app token granting the topics).");
+        app.MapGet("/ws/topics", TopicSocketAsync).ProducesWebSocket().WithSecurity(ApiDocs.Operator, ApiDocs.ApiKey, ApiDocs.AppToken).WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithTags("WebSocket").WithSummary(
             "WebSocket of one or more topics: /ws/topics?topic=a&topic=b&token=; frames ping, auth, publish (operator, X-Api-Key, or an app token).");
 
         // The server API: operators and service keys only, never an app user's token.
         var server = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true);
-        server.MapPost("/broadcast", BroadcastAsync).WithJsonBody<BroadcastRequest>()
+        server.MapPost("/broadcast", BroadcastAsync).WithJsonBody<BroadcastRequest>().Produces<BroadcastResponse>(StatusCodes.Status201Created).Produces<BroadcastResponse>(StatusCodes.Status202Accepted)
             .WithSummary("Publish one event to many topics: {topics: [...], event, data[, durable]} (operator or X-Api-Key).");
         return app;
     }

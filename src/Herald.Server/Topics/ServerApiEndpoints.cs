@@ -22,12 +22,12 @@ public static class ServerApiEndpoints
     public static IEndpointRouteBuilder MapServerApiEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Server API").RequireOperator(allowService: true);
-        api.MapGet("/topics/{topic}/presence", PresenceAsync)
+        api.MapGet("/topics/{topic}/presence", PresenceAsync).Produces<PresenceResponse>()
             .WithSummary("Who is connected to a topic on every node: subjects (kind, id) with their connection counts (operator or X-Api-Key).");
-        api.MapGet("/topics", TopicsAsync).WithQuery(new ApiQuery("prefix", "Only topics starting with this."), ApiDocs.Limit)
+        api.MapGet("/topics", TopicsAsync).Produces<TopicsResponse>().WithQuery(new ApiQuery("prefix", "Only topics starting with this."), ApiDocs.Limit)
             .WithSummary("Topics with subscribers on every node and their connection counts: ?prefix=room:&limit=1000 (operator or X-Api-Key).");
-        api.MapGet("/nodes", NodesAsync).WithSummary("Every live node and its connection counts, by transport (operator or X-Api-Key).");
-        api.MapPost("/disconnect", DisconnectAsync).WithJsonBody<DisconnectRequest>()
+        api.MapGet("/nodes", NodesAsync).Produces<NodesResponse>().WithSummary("Every live node and its connection counts, by transport (operator or X-Api-Key).");
+        api.MapPost("/disconnect", DisconnectAsync).WithJsonBody<DisconnectRequest>().Produces<DisconnectResponse>(StatusCodes.Status202Accepted)
             .WithSummary("Disconnect a subject's connections on every node: {kind, id[, topic]} (operator or X-Api-Key).");
         return app;
     }

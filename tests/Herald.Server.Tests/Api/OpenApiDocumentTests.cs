@@ -120,6 +120,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             var reference = schema.TryGetProperty("$ref", out var r) ? r.GetString()!.Split('/')[^1] : null;
             var resolved = reference is null ? schema : _doc.GetProperty("components").GetProperty("schemas").GetProperty(reference);
             Assert.True(resolved.TryGetProperty("properties", out var properties) && properties.EnumerateObject().Any(), $"{method} {path}: the body schema names no fields");
+            // The handlers read snake_case (HeraldJson); the generator once described the framework's camelCase instead.
+            Assert.All(properties.EnumerateObject(), p => Assert.False(p.Name.Any(char.IsUpper), $"{method} {path}: field '{p.Name}' is not snake_case"));
             Assert.True(operation.GetProperty("responses").TryGetProperty("400", out var bad) && RefersToErrorBody(bad), $"{method} {path}: no 400");
         }
     }
