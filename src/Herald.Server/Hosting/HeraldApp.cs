@@ -171,6 +171,7 @@ public static class HeraldApp
         {
             services.AddSingleton<IEventBus, InProcessBus>();
             services.AddSingleton<IPresenceStore, InProcessPresenceStore>();
+            services.AddSingleton<IMercureSubscriptionStore, InProcessMercureSubscriptionStore>();
         }
         else
         {
@@ -180,6 +181,7 @@ public static class HeraldApp
             services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
             services.AddSingleton<RedisPresenceStore>();
             services.AddSingleton<IPresenceStore>(sp => sp.GetRequiredService<RedisPresenceStore>());
+            services.AddSingleton<IMercureSubscriptionStore, RedisMercureSubscriptionStore>();
         }
 
         services.AddSingleton<EventWriter>();
@@ -207,6 +209,7 @@ public static class HeraldApp
         services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed, Mercure.MercureUpdate.HeraldTopic]));
         services.AddSingleton<Mercure.MercureTokens>();
         services.AddSingleton<Mercure.MercureHistory>();
+        services.AddSingleton<Mercure.MercureSubscriptions>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
         services.AddSingleton<GrantWatcher>();
@@ -217,6 +220,7 @@ public static class HeraldApp
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<PresenceService>());
+        services.AddHostedService(sp => sp.GetRequiredService<Mercure.MercureSubscriptions>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
