@@ -20,7 +20,7 @@ public sealed class ApiError(int status, string code, string detail) : IResult
 
     public static ApiError NotFound(string detail) => new(StatusCodes.Status404NotFound, ErrorCodes.NotFound, detail);
 
-    /// <summary>An answer about every node while Redis is out of reach (<see cref="Backplane.BackplaneUnavailableException"/>).</summary>
+    /// <summary>An answer about every node while Redis is out of reach (the backplane's <c>BackplaneUnavailableException</c>).</summary>
     public static ApiError BackplaneUnavailable() =>
         new(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BackplaneUnavailable, "Redis cannot be reached, so the other nodes cannot be asked; retry later.")
         { RetryAfterSeconds = 1 };

@@ -1,5 +1,5 @@
 using Herald.Protocol.Diagnostics;
-using Herald.Server.Mercure;
+using Herald.Server.Diagnostics;
 using StackExchange.Redis;
 
 namespace Herald.Server.Backplane;
@@ -151,6 +151,6 @@ public sealed class RedisMercureSubscriptionStore(RedisPresenceStore presence, I
     private void Lost(Exception ex)
     {
         Interlocked.Exchange(ref _writtenAtReconnect, -1);
-        MercureLog.SubscriptionStoreFailed(logger, LogValue.Sanitize(ex.Message));
+        PresenceLog.MercureSubscriptionsWriteFailed(logger, LogValue.Sanitize(ex.Message));
     }
 }
