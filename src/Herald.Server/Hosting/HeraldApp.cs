@@ -220,13 +220,16 @@ public static class HeraldApp
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<GrantWatcher>());
         services.AddHostedService(sp => sp.GetRequiredService<PresenceService>());
-        services.AddHostedService(sp => sp.GetRequiredService<Mercure.MercureSubscriptions>());
         if (!string.IsNullOrWhiteSpace(redisUrl))
         {
             services.AddHostedService(sp => sp.GetRequiredService<RedisBus>());
             services.AddHostedService(sp => sp.GetRequiredService<RedisPresenceStore>());
             services.AddHostedService<StoreWatcher>();
         }
+
+        // After the Redis services and the writer, so it stops before them: the ends of the streams the drain closes
+        // are still written to Redis and stored (MercureSubscriptions.StopAsync).
+        services.AddHostedService(sp => sp.GetRequiredService<Mercure.MercureSubscriptions>());
 
         services.AddHostedService<RetentionService>();
         // The widget, console and demo (Ui/); after the writer, because the demo seeder writes through it.

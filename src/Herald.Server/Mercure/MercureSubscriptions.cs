@@ -27,6 +27,7 @@ public sealed class MercureSubscriptions : BackgroundService
     private readonly ILogger<MercureSubscriptions> _logger;
     private readonly TimeSpan _interval;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<Task> _pending = [];
 
     public MercureSubscriptions(IMercureSubscriptionStore store, EventHub hub, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<MercureSubscriptions> logger)
     {
@@ -60,11 +61,11 @@ public sealed class MercureSubscriptions : BackgroundService
             }
         }
 
-        return new Connection(subscriptions, AnnounceAsync(subscriptions));
+        return new Connection(subscriptions, Track(AnnounceAsync(subscriptions)));
     }
 
     /// <summary>The connection ended: its subscriptions leave the list, and their end is announced (after their start).</summary>
-    public void Close(Connection connection) => _ = CloseAsync(connection);
+    public void Close(Connection connection) => Track(CloseAsync(connection));
 
     /// <summary>Every active subscription of every live node, this node's first.</summary>
     /// <exception cref="BackplaneUnavailableException">The other nodes' cannot be read.</exception>
@@ -87,10 +88,61 @@ public sealed class MercureSubscriptions : BackgroundService
         return all;
     }
 
+    /// <summary>
+    /// At shutdown the drain closes every stream: their ends are announced from here while the writer still runs (this
+    /// service stops before it, and before the Redis services: see HeraldApp), until none is left or the host's stop
+    /// budget is spent. What is left then is claimed by another node once this one's liveness is gone.
+    /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Enabled)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(25));
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    Task[] pending;
+                    bool open;
+                    lock (_gate)
+                    {
+                        pending = [.. _pending];
+                        open = _local.Count > 0;
+                    }
+
+                    if (pending.Length == 0 && !open)
+                    {
+                        break;
+                    }
+
+                    await timer.WaitForNextTickAsync(cancellationToken);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
         await _stopping.CancelAsync();
         await base.StopAsync(cancellationToken);
+    }
+
+    private Task Track(Task task)
+    {
+        lock (_gate)
+        {
+            _pending.Add(task);
+        }
+
+        _ = task.ContinueWith((t, s) =>
+        {
+            var self = (MercureSubscriptions)s!;
+            lock (self._gate)
+            {
+                self._pending.Remove(t);
+            }
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     public override void Dispose()

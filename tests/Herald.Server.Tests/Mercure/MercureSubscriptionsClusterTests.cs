@@ -87,6 +87,24 @@ public sealed class MercureSubscriptionsClusterTests(RedisServerFixture redis) :
     }
 
     [Fact]
+    public async Task ANodeThatStopsGracefully_AnnouncesTheEndOfItsSubscriptionsOnce()
+    {
+        await using var watcher = await SubscribeAsync(_a.Client, "topic=" + Uri.EscapeDataString(Everything), Watcher());
+        Assert.Equal(Everything, (await NextSubscriptionAsync(watcher)).GetProperty("topic").GetString());
+        await using var onB = await SubscribeAsync(_b.Client, "match=urn:draining");
+        var started = await NextSubscriptionAsync(watcher);
+        Assert.Equal(("urn:draining", true), Summary(started));
+
+        // SIGTERM: the drain closes the stream, and B (or A, if it claims first) announces the end, once.
+        Assert.Equal(0, await _b.StopAsync(TimeSpan.FromSeconds(30)));
+        var ended = await NextSubscriptionAsync(watcher);
+        Assert.Equal((started.GetProperty("id").GetString(), false), (ended.GetProperty("id").GetString(), ended.GetProperty("active").GetBoolean()));
+        await using var later = await SubscribeAsync(_a.Client, "match=urn:after-drain");
+        Assert.Equal(("urn:after-drain", true), Summary(await NextSubscriptionAsync(watcher)));
+        Assert.Equal(Everything + ",urn:after-drain", await ListedAsync(_a));
+    }
+
+    [Fact]
     public async Task PresenceApi_AnswersBackplaneUnavailable_WhileRedisIsDown()
     {
         using var service = new HttpClient { BaseAddress = _a.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
