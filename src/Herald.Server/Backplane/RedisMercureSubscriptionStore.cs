@@ -44,7 +44,7 @@ public sealed class RedisMercureSubscriptionStore(RedisPresenceStore presence, I
 
     private long _writtenAtReconnect = -1;
 
-    private string NodesKey => presence.NodesKey.Replace("nodes", "mercure:nodes", StringComparison.Ordinal);
+    private string NodesKey => presence.KeyPrefix + "mercure:nodes";
 
     private string HashKey(string node) => presence.NodeKey(node) + ":mercure";
 

@@ -82,6 +82,9 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IDispos
 
     private RedisChannel ControlChannel => RedisChannel.Literal(_channels.ControlChannel);
 
+    /// <summary><c>Herald:Presence:KeyPrefix</c>: every key of presence and of what is kept beside it starts with it.</summary>
+    internal string KeyPrefix => _prefix;
+
     internal string NodesKey => _prefix + "nodes";
 
     /// <summary>A node's liveness key: it exists while the node is alive (<see cref="RedisMercureSubscriptionStore"/> keys off it too).</summary>
