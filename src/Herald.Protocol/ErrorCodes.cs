@@ -34,6 +34,8 @@ public static class ErrorCodes
     public const string TooManyConnections = "too_many_connections";
     /// <summary>503: the node is draining for shutdown; reconnect to another node.</summary>
     public const string ShuttingDown = "shutting_down";
+    /// <summary>503: the backplane (Redis) cannot be reached, so an answer about every node cannot be given; retry later.</summary>
+    public const string BackplaneUnavailable = "backplane_unavailable";
     /// <summary>500: an unexpected server error; the detail never carries internals.</summary>
     public const string InternalError = "internal_error";
 }

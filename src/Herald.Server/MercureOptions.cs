@@ -41,4 +41,12 @@ public sealed class MercureOptions : TokenKeyRingOptions
 
     /// <summary>Largest publish body, in bytes; above it the answer is 413.</summary>
     public int MaxUpdateBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// The active subscriptions feature (Mercure's <c>subscriptions</c>, off by default there too): the API at
+    /// <c>/.well-known/mercure/subscriptions{/topic}{/subscriber}</c> and a private update on
+    /// <c>/.well-known/mercure/subscriptions/{topic}/{subscriber}</c> for each subscription that starts or ends, on every node.
+    /// Each connect and disconnect then costs a stored event (and, clustered, a Redis write).
+    /// </summary>
+    public bool Subscriptions { get; set; }
 }

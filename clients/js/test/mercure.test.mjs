@@ -3,7 +3,8 @@
 // opens an EventSource, publishes with fetch, and checks what arrives — on one node, and with the subscriber and the
 // publisher on different nodes of a two-node cluster (shared store, Redis between them). Then a Symfony-style
 // publisher (form POST, HS256 token with the `mercure` claim) keeps publishing while the subscriber's node is killed:
-// the EventSource comes back through the proxy on the other node and has every update once, in order.
+// the EventSource comes back through the proxy on the other node and has every update once, in order. Mercure's
+// subscription events (Herald:Mercure:Subscriptions): a watcher on node A sees a page's EventSource on node B start and end.
 //
 // "Not received" is decided without a timeout: every subscription also selects a sentinel topic, published right
 // after the update under test; updates arrive in publish order, so the sentinel arriving first proves the absence.
@@ -134,6 +135,7 @@ const mercureSettings = (origins) => ({
   'Herald:Mercure:Enabled': 'true',
   'Herald:Mercure:JwtKey': SECRET,
   'Herald:Mercure:AllowAnonymous': 'true',
+  'Herald:Mercure:Subscriptions': 'true',
   'Herald:Streams:RetryMilliseconds': 200,
   'Herald:Streams:RetryJitterMilliseconds': 100,
   ...Object.fromEntries(origins.map((o, i) => [`Herald:Mercure:CorsOrigins:${i}`, o])),
@@ -204,6 +206,48 @@ describe('Mercure conformance in Chromium', () => {
 
   test('two nodes: the page subscribes on node B (CORS) and publishes on node A', async () => {
     await conformance(b.baseUrl, a.baseUrl);
+  });
+
+  test('subscription events: an EventSource watching the subscriptions topic on node A sees another page\'s EventSource on node B come and go', async () => {
+    const watcherPage = await browser.newPage();
+    const otherPage = await browser.newPage();
+    try {
+      const template = '/.well-known/mercure/subscriptions{/topic}{/subscriber}';
+      const topic = `urn:watched:${rnd()}`;
+      await watcherPage.goto(`${a.baseUrl}/.well-known/mercure/not-a-page`).catch(() => {});
+      await watcherPage.evaluate(({ template, token, topic }) => {
+        window.seen = [];
+        const url = new URL('/.well-known/mercure', location.origin);
+        url.searchParams.append('topic', template);
+        url.searchParams.append('authorization', token);
+        const es = new EventSource(url);
+        es.onmessage = (e) => {
+          const doc = JSON.parse(e.data);
+          if (doc.topic === topic) window.seen.push({ type: e.type, id: doc.id, active: doc.active, subscriber: doc.subscriber, kind: doc.type });
+        };
+        return new Promise((resolve) => { es.onopen = resolve; });
+      }, { template, token: symfonyToken({ mercure: { subscribe: [template] } }), topic });
+
+      await otherPage.goto(`${b.baseUrl}/.well-known/mercure/not-a-page`).catch(() => {});
+      await otherPage.evaluate((topic) => {
+        const url = new URL('/.well-known/mercure', location.origin);
+        url.searchParams.append('match', topic);
+        const es = new EventSource(url);
+        return new Promise((resolve) => { es.onopen = resolve; });
+      }, topic);
+      await watcherPage.waitForFunction(() => window.seen.length >= 1, null, { timeout: 10_000 });
+      await otherPage.close();
+      await watcherPage.waitForFunction(() => window.seen.length >= 2, null, { timeout: 15_000 });
+      const seen = await watcherPage.evaluate(() => window.seen);
+      assert.equal(seen.length, 2);
+      assert.deepEqual(seen.map((s) => [s.type, s.kind, s.active]), [['message', 'Subscription', true], ['message', 'Subscription', false]]);
+      assert.equal(seen[0].id, seen[1].id);
+      assert.match(seen[0].subscriber, /^urn:uuid:/);
+      assert.equal(seen[0].id, `/.well-known/mercure/subscriptions/${encodeURIComponent(topic)}/${encodeURIComponent(seen[0].subscriber)}`);
+    } finally {
+      await watcherPage.close();
+      if (!otherPage.isClosed()) await otherPage.close();
+    }
   });
 
   test('a Symfony-style publisher keeps publishing while the subscriber\'s node dies: nothing lost, nothing repeated', async () => {

@@ -20,6 +20,11 @@ public sealed class ApiError(int status, string code, string detail) : IResult
 
     public static ApiError NotFound(string detail) => new(StatusCodes.Status404NotFound, ErrorCodes.NotFound, detail);
 
+    /// <summary>An answer about every node while Redis is out of reach (the backplane's <c>BackplaneUnavailableException</c>).</summary>
+    public static ApiError BackplaneUnavailable() =>
+        new(StatusCodes.Status503ServiceUnavailable, ErrorCodes.BackplaneUnavailable, "Redis cannot be reached, so the other nodes cannot be asked; retry later.")
+        { RetryAfterSeconds = 1 };
+
     public static ApiError TooManyConnections(int retryAfterSeconds) =>
         new(StatusCodes.Status503ServiceUnavailable, ErrorCodes.TooManyConnections, "This node has reached its connection limit; retry later.") { RetryAfterSeconds = retryAfterSeconds };
 

@@ -77,13 +77,18 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IDispos
 
     public event Action<ControlMessage>? ControlReceived;
 
-    private TimeSpan KeyLifetime => _options.Ttl + (_options.Interval * RefreshSlices);
+    /// <summary>How long a node's keys other than its liveness key live without a refresh.</summary>
+    internal TimeSpan KeyLifetime => _options.Ttl + (_options.Interval * RefreshSlices);
 
     private RedisChannel ControlChannel => RedisChannel.Literal(_channels.ControlChannel);
 
-    private string NodesKey => _prefix + "nodes";
+    /// <summary><c>Herald:Presence:KeyPrefix</c>: every key of presence and of what is kept beside it starts with it.</summary>
+    internal string KeyPrefix => _prefix;
 
-    private string NodeKey(string node) => _prefix + "node:{" + node + "}";
+    internal string NodesKey => _prefix + "nodes";
+
+    /// <summary>A node's liveness key: it exists while the node is alive (<see cref="RedisMercureSubscriptionStore"/> keys off it too).</summary>
+    internal string NodeKey(string node) => _prefix + "node:{" + node + "}";
 
     private string TopicsKey(string node) => NodeKey(node) + ":topics";
 
@@ -206,8 +211,11 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IDispos
         await redis.GetSubscriber().PublishAsync(ControlChannel, payload).WaitAsync(cancellationToken);
     }
 
-    private IConnectionMultiplexer Connected() =>
-        _bus.Connection is { IsConnected: true } redis ? redis : throw new RedisException("The connection to Redis is not established.");
+    internal IConnectionMultiplexer Connected() =>
+        _bus.Connection is { IsConnected: true } redis ? redis : throw new BackplaneUnavailableException("The connection to Redis is not established.");
+
+    /// <summary>The id of the backplane's current connection, bumped on every reconnect (the store may have lost everything).</summary>
+    internal long ReconnectCount => _bus.ReconnectCount;
 
     private static Dictionary<string, long> Sum(IEnumerable<(string Node, Dictionary<string, long> Fields)> nodes)
     {
@@ -227,9 +235,19 @@ public sealed class RedisPresenceStore : IPresenceStore, IHostedService, IDispos
     private async Task<List<(string Node, Dictionary<string, long> Fields)>> ReadFromLiveNodesAsync(Func<string, string> key, CancellationToken ct)
     {
         var db = Connected().GetDatabase();
-        var members = (await db.SetMembersAsync(NodesKey).WaitAsync(ct)).Select(m => m.ToString()).Where(n => n != NodeId).ToList();
-        var reads = members.Select(n => (Node: n, Alive: db.KeyExistsAsync(NodeKey(n)), Data: db.HashGetAllAsync(key(n)))).ToList();
-        await Task.WhenAll(reads.SelectMany(r => new Task[] { r.Alive, r.Data })).WaitAsync(ct);
+        List<(string Node, Task<bool> Alive, Task<HashEntry[]> Data)> reads;
+        try
+        {
+            var members = (await db.SetMembersAsync(NodesKey).WaitAsync(ct)).Select(m => m.ToString()).Where(n => n != NodeId).ToList();
+            reads = [.. members.Select(n => (Node: n, Alive: db.KeyExistsAsync(NodeKey(n)), Data: db.HashGetAllAsync(key(n))))];
+            await Task.WhenAll(reads.SelectMany(r => new Task[] { r.Alive, r.Data })).WaitAsync(ct);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Redis went away under a read (a timeout, a dropped connection): the caller answers 503, not 500.
+            throw new BackplaneUnavailableException("Redis did not answer: " + ex.Message, ex);
+        }
+
         var result = new List<(string, Dictionary<string, long>)>(reads.Count);
         foreach (var (node, alive, data) in reads)
         {

@@ -26,6 +26,10 @@ internal static partial class PresenceLog
         Message = "Presence: removing this node's keys at shutdown failed ({Error}); they expire after Herald:Presence:Ttl")]
     public static partial void LeaveFailed(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 1106, EventName = "MercureSubscriptionsWriteFailed", Level = LogLevel.Warning,
+        Message = "Mercure subscriptions could not be written to Redis ({Error}); this node writes its whole list again at the next interval")]
+    public static partial void MercureSubscriptionsWriteFailed(ILogger logger, string error);
+
     [LoggerMessage(EventId = 1110, EventName = "SubjectDisconnected", Level = LogLevel.Information,
         Message = "Disconnected {Count} connections of {Subject} (topic {Topic}) at {Origin}'s request")]
     public static partial void SubjectDisconnected(ILogger logger, int count, string subject, string topic, string origin);

@@ -171,6 +171,7 @@ public static class HeraldApp
         {
             services.AddSingleton<IEventBus, InProcessBus>();
             services.AddSingleton<IPresenceStore, InProcessPresenceStore>();
+            services.AddSingleton<IMercureSubscriptionStore, InProcessMercureSubscriptionStore>();
         }
         else
         {
@@ -180,6 +181,7 @@ public static class HeraldApp
             services.AddSingleton<IEventBus>(sp => sp.GetRequiredService<RedisBus>());
             services.AddSingleton<RedisPresenceStore>();
             services.AddSingleton<IPresenceStore>(sp => sp.GetRequiredService<RedisPresenceStore>());
+            services.AddSingleton<IMercureSubscriptionStore, RedisMercureSubscriptionStore>();
         }
 
         services.AddSingleton<EventWriter>();
@@ -207,6 +209,7 @@ public static class HeraldApp
         services.AddSingleton(new ReservedTopics([DialogTopics.Prefix], [DialogTopics.OperatorFeed, Mercure.MercureUpdate.HeraldTopic]));
         services.AddSingleton<Mercure.MercureTokens>();
         services.AddSingleton<Mercure.MercureHistory>();
+        services.AddSingleton<Mercure.MercureSubscriptions>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<WidgetTokenService>();
         services.AddSingleton<GrantWatcher>();
@@ -223,6 +226,10 @@ public static class HeraldApp
             services.AddHostedService(sp => sp.GetRequiredService<RedisPresenceStore>());
             services.AddHostedService<StoreWatcher>();
         }
+
+        // After the Redis services and the writer, so it stops before them: the ends of the streams the drain closes
+        // are still written to Redis and stored (MercureSubscriptions.StopAsync).
+        services.AddHostedService(sp => sp.GetRequiredService<Mercure.MercureSubscriptions>());
 
         services.AddHostedService<RetentionService>();
         // The widget, console and demo (Ui/); after the writer, because the demo seeder writes through it.

@@ -61,6 +61,7 @@ public sealed class StreamHost(
             return null;
         }
 
+        view?.Opened(subscriber);
         var level = quiet ? LogLevel.Debug : LogLevel.Information;
         if (_logger.IsEnabled(level))
         {
@@ -77,6 +78,7 @@ public sealed class StreamHost(
         tracker.Remove(subscriber);
         grants.Remove(subscriber);
         presence.Remove(subscriber);
+        subscriber.View?.Closed(subscriber);
         var reason = subscriber.CloseReason ?? fallbackReason;
         if (reason != Disconnect.ClientClosed)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Herald.Protocol;
 using Herald.Protocol.Web;
 using Herald.Server.Api;
+using Herald.Server.Backplane;
 using Herald.Server.Pipeline;
 using Herald.Server.Transports;
 using Microsoft.AspNetCore.Http.Features;
@@ -27,14 +28,28 @@ public static class MercureEndpoints
         hub.MapGet("", SubscribeAsync).ProducesEventStream().WithSummary("Subscribe (Mercure): ?topic= (0.x), ?match=, ?match_urlpattern=; Last-Event-ID or ?last_event_id=.");
         hub.MapPost("", PublishAsync).Produces<string>(StatusCodes.Status200OK, "text/plain").WithSummary("Publish (Mercure): a form with topic (repeatable), data, private, id, type, retry.");
         hub.MapMethods("", ["OPTIONS"], Preflight).ExcludeFromDescription();
+        if (app.ServiceProvider.GetRequiredService<IOptions<HeraldOptions>>().Value.Mercure.Subscriptions)
+        {
+            // Off, these paths answer 404, as the reference hub's do without its `subscriptions` option.
+            hub.MapGet("/subscriptions", SubscriptionsAsync)
+                .WithSummary("Active subscriptions (Mercure), on every node: JSON-LD {@context, id, type: Subscriptions, lastEventID, subscriptions}.");
+            hub.MapGet("/subscriptions/{**selectorAndSubscriber}", SubscriptionsAsync)
+                .WithSummary("Active subscriptions of one selector (/subscriptions/{topic}) or one subscription (/subscriptions/{topic}/{subscriber}); URL-encoded IRIs.");
+            hub.MapMethods("/subscriptions", ["OPTIONS"], Preflight).ExcludeFromDescription();
+            hub.MapMethods("/subscriptions/{**selectorAndSubscriber}", ["OPTIONS"], Preflight).ExcludeFromDescription();
+        }
+
         return app;
     }
 
     /// <summary>The hub's absolute URL as this request reached it: the base of relative topics and URL patterns.</summary>
     public static string HubUrl(HttpRequest request) => $"{request.Scheme}://{request.Host}{request.PathBase}{Path}";
 
+    /// <summary>The hub's path as this request reached it: the start of subscription ids (and of their events' topics).</summary>
+    public static string HubPath(HttpRequest request) => request.PathBase.ToUriComponent() + Path;
+
     private static async Task SubscribeAsync(HttpContext context, SseTransport sse, MercureTokens tokens, MercureHistory history,
-        IOptions<HeraldOptions> options, ILogger<MercureHub> logger)
+        MercureSubscriptions subscriptions, IOptions<HeraldOptions> options, ILogger<MercureHub> logger)
     {
         var mercure = options.Value.Mercure;
         var request = context.Request;
@@ -75,8 +90,172 @@ public static class MercureEndpoints
         // The label is logged: a count, never the selectors (they are the application's data).
         await sse.StreamAsync(context, new StreamRequest([MercureUpdate.HeraldTopic], after,
             string.Create(CultureInfo.InvariantCulture, $"mercure ({selectors!.Count} selectors)"),
-            new MercurePrincipal(grants), new MercureView(selectors, grants, hubUrl)));
+            new MercurePrincipal(grants), new MercureView(selectors, grants, hubUrl, subscriptions, HubPath(request))));
     }
+
+    /// <summary>
+    /// The subscriptions API: <c>/subscriptions</c>, <c>/subscriptions/{topic}</c>, <c>/subscriptions/{topic}/{subscriber}</c>,
+    /// each segment one URL-encoded string. Authorized as the draft says: a subscriber token one of whose subscribe
+    /// selectors matches the requested path (its raw, encoded form, without the query), as it would match the topic of
+    /// the same subscriptions' events. A selector nobody uses is an empty list, an unknown subscription a 404.
+    /// </summary>
+    private static async Task<IResult> SubscriptionsAsync(HttpContext context, MercureTokens tokens, MercureSubscriptions subscriptions,
+        EventDispatcher dispatcher, IOptions<HeraldOptions> options, ILogger<MercureHub> logger)
+    {
+        var request = context.Request;
+        Decorate(context, options.Value.Mercure);
+        var hubUrl = HubUrl(request);
+        var (path, segments, invalid) = SubscriptionPath(context);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        if (tokens.Find(request) is not { } token)
+        {
+            return new ChallengeResult(StatusCodes.Status401Unauthorized, null, "The subscriptions API needs a subscriber token (Authorization: Bearer, the cookie, or ?authorization=).");
+        }
+
+        if (await tokens.VerifyAsync(token, MercureRole.Subscriber, hubUrl) is not { } grants)
+        {
+            MercureLog.TokenRefused(logger, MercureRole.Subscriber, request.Method, RateLimits.ClientKey(context));
+            return new ChallengeResult(StatusCodes.Status401Unauthorized, "invalid_token", "The token is not valid for this hub.");
+        }
+
+        if (!grants.CanSubscribe([path], hubUrl))
+        {
+            return new ChallengeResult(StatusCodes.Status403Forbidden, "insufficient_scope", $"The token's subscribe selectors do not match {path}.");
+        }
+
+        // Read before the list: an event after this position may already be in the list (applying it again is harmless),
+        // none before it is missing from it.
+        var last = dispatcher.LastDeliveredId;
+        var lastEventId = last == 0 ? MercureHistory.Earliest : MercureUpdate.IdOf(last, null);
+        List<MercureSubscription> all;
+        try
+        {
+            all = await subscriptions.ListAsync(context.RequestAborted);
+        }
+        catch (BackplaneUnavailableException)
+        {
+            return ApiError.BackplaneUnavailable();
+        }
+
+        if (segments.Count == 2)
+        {
+            return all.Find(s => s.Topic == segments[0] && s.Subscriber == segments[1]) is { } one
+                ? TypedResults.Text(one.ToJson(context: true, lastEventId), JsonLd)
+                : ApiError.NotFound("No active subscription of this subscriber to this topic selector.");
+        }
+
+        var listed = segments.Count == 1 ? all.Where(s => s.Topic == segments[0]) : all;
+        using var buffer = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("@context", MercureSubscription.Context);
+            json.WriteString("id", path);
+            json.WriteString("type", "Subscriptions");
+            json.WriteString("lastEventID", lastEventId);
+            json.WriteStartArray("subscriptions");
+            foreach (var subscription in listed.OrderBy(s => s.Id, StringComparer.Ordinal))
+            {
+                subscription.Write(json, context: false, lastEventId: null);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return TypedResults.Bytes(buffer.ToArray(), JsonLd);
+    }
+
+    /// <summary>
+    /// The requested path as the client wrote it (Kestrel's <c>Path</c> has decoded all but <c>%2F</c>, which makes
+    /// <c>%252F</c> and <c>%2F</c> one), and its segments after <c>/subscriptions</c>, each percent-decoded once
+    /// (<c>+</c> is a space, as the reference hub reads them). Bad percent-encoding, bytes that are not UTF-8 and
+    /// control characters are a 400; an empty segment or more than two a 404.
+    /// </summary>
+    internal static (string Path, IReadOnlyList<string> Segments, ApiError? Error) SubscriptionPath(HttpContext context)
+    {
+        var request = context.Request;
+        var prefix = Path + "/subscriptions";
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        raw = query < 0 ? raw : raw[..query];
+        var at = raw.IndexOf(prefix, StringComparison.Ordinal);
+        var rest = at >= 0 ? raw[(at + prefix.Length)..] : request.Path.ToUriComponent()[prefix.Length..];
+        var path = request.PathBase.ToUriComponent() + prefix + rest;
+        if (rest.Length == 0)
+        {
+            return (path, [], null);
+        }
+
+        var parts = rest[1..].Split('/');
+        if (rest[0] != '/' || parts.Length > 2 || parts.Any(p => p.Length == 0))
+        {
+            return (path, [], ApiError.NotFound("The subscriptions API is /subscriptions, /subscriptions/{topic} and /subscriptions/{topic}/{subscriber}, each segment URL-encoded."));
+        }
+
+        List<string> segments = [];
+        foreach (var part in parts)
+        {
+            if (PercentDecode(part) is not { } value || value.Length == 0 || HasForbiddenCharacter(value))
+            {
+                return (path, [], ApiError.BadRequest(ErrorCodes.InvalidField,
+                    "A segment of the subscriptions path is not a percent-encoded UTF-8 string without control characters."));
+            }
+
+            segments.Add(value);
+        }
+
+        return (path, segments, null);
+    }
+
+    // Strict: '%' takes exactly two hex digits, and the bytes must be UTF-8.
+    private static string? PercentDecode(string segment)
+    {
+        var bytes = new List<byte>(segment.Length);
+        for (var i = 0; i < segment.Length; i++)
+        {
+            var c = segment[i];
+            if (c == '%')
+            {
+                if (i + 2 >= segment.Length || !Uri.IsHexDigit(segment[i + 1]) || !Uri.IsHexDigit(segment[i + 2]))
+                {
+                    return null;
+                }
+
+                bytes.Add((byte)((Uri.FromHex(segment[i + 1]) << 4) | Uri.FromHex(segment[i + 2])));
+                i += 2;
+            }
+            else if (c == '+')
+            {
+                bytes.Add((byte)' ');
+            }
+            else if (c < 0x80)
+            {
+                bytes.Add((byte)c);
+            }
+            else
+            {
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(c.ToString()));
+            }
+        }
+
+        try
+        {
+            return StrictUtf8.GetString([.. bytes]);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    private const string JsonLd = "application/ld+json";
 
     private static async Task<IResult> PublishAsync(HttpContext context, EventHub hub, MercureTokens tokens, IOptions<HeraldOptions> options,
         ILogger<MercureHub> logger)

@@ -9,8 +9,28 @@ namespace Herald.Server.Mercure;
 /// ones only when its token grants one of their topics, each written as Mercure frames it. Everything else the
 /// stream carries (heartbeats, Herald's own <c>auth-expiring</c> and <c>disconnect</c>) passes as it is.
 /// </summary>
-internal sealed class MercureView(IReadOnlyList<TopicSelector> selectors, MercureGrants? grants, string hubUrl) : EventView
+internal sealed class MercureView(IReadOnlyList<TopicSelector> selectors, MercureGrants? grants, string hubUrl,
+    MercureSubscriptions? subscriptions = null, string hubPath = MercureEndpoints.Path) : EventView
 {
+    private MercureSubscriptions.Connection? _connection;
+
+    // Subscriptions exist from the moment the stream receives events until it is unregistered (Herald:Mercure:Subscriptions).
+    public override void Opened(Subscriber subscriber)
+    {
+        if (subscriptions is { Enabled: true })
+        {
+            _connection = subscriptions.Open(hubPath, selectors, grants?.Payload);
+        }
+    }
+
+    public override void Closed(Subscriber subscriber)
+    {
+        if (Interlocked.Exchange(ref _connection, null) is { } connection)
+        {
+            subscriptions!.Close(connection);
+        }
+    }
+
     public override bool Accepts(HubEvent item)
     {
         if (item.Type != MercureUpdate.EventType || item.Topic != MercureUpdate.HeraldTopic)

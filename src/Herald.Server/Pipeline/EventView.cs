@@ -19,4 +19,14 @@ public abstract class EventView
 
     /// <summary>The bytes written for <paramref name="item"/>; computed once per event, shared by every connection.</summary>
     public abstract byte[] SseFrame(HubEvent item);
+
+    /// <summary>The stream is registered (<c>Hub.StreamHost.TryOpen</c>): it receives events from now on. Must not block.</summary>
+    public virtual void Opened(Subscriber subscriber)
+    {
+    }
+
+    /// <summary>The stream is unregistered (<c>Hub.StreamHost.Close</c>), whatever ended it. Must not block.</summary>
+    public virtual void Closed(Subscriber subscriber)
+    {
+    }
 }

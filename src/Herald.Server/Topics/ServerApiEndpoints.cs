@@ -22,6 +22,18 @@ public static class ServerApiEndpoints
     public static IEndpointRouteBuilder MapServerApiEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Server API").RequireOperator(allowService: true);
+        // Presence and nodes are answers about every node: with Redis away there is none to give (503, not a 500).
+        api.AddEndpointFilter(static async (invocation, next) =>
+        {
+            try
+            {
+                return await next(invocation);
+            }
+            catch (Backplane.BackplaneUnavailableException)
+            {
+                return ApiError.BackplaneUnavailable();
+            }
+        });
         api.MapGet("/topics/{topic}/presence", PresenceAsync).Produces<PresenceResponse>()
             .WithSummary("Who is connected to a topic on every node: subjects (kind, id) with their connection counts (operator or X-Api-Key).");
         api.MapGet("/topics", TopicsAsync).Produces<TopicsResponse>().WithQuery(new ApiQuery("prefix", "Only topics starting with this."), ApiDocs.Limit)
