@@ -203,6 +203,10 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 
     private void OnInterestChanged(string topic) => _interestChanges.Writer.TryWrite(topic);
 
+    private void LookAgainAfter(string topic, TimeSpan delay, CancellationToken stopping) =>
+        _ = Task.Delay(delay, stopping).ContinueWith(_ => OnInterestChanged(topic), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
     /// <summary>
     /// Keeps the node's topic subscriptions in line with what its dispatcher wants, one change at a time: a wanted topic's
     /// channel is subscribed (once per channel: sharded mode counts the wanted topics of each shard), a topic no longer
@@ -262,14 +266,15 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                         if (_linger > TimeSpan.Zero)
                         {
                             lingering[topic] = now + (long)_linger.TotalMilliseconds;
-                            _ = Task.Delay(_linger, stopping).ContinueWith(_ => OnInterestChanged(topic), CancellationToken.None,
-                                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                            LookAgainAfter(topic, _linger, stopping);
                             continue;
                         }
                     }
                     else if (until > now)
                     {
-                        continue; // a later change restarted the linger; its own timer comes back
+                        // Still lingering (a timer that fired a tick early, or a spurious change): look again when it ends.
+                        LookAgainAfter(topic, TimeSpan.FromMilliseconds(until - now), stopping);
+                        continue;
                     }
 
                     lingering.Remove(topic);
@@ -282,8 +287,10 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                     }
 
                     channels.Remove(subscribed);
-                    // Completes the queue, which ends its receive loop.
-                    await entry.Queue.UnsubscribeAsync();
+                    // Drops the queue at once (completing it ends its receive loop) and sends the UNSUBSCRIBE without waiting:
+                    // a reply that never comes (Redis down) must not leave the queue registered, or a later SUBSCRIBE would
+                    // add a second one.
+                    entry.Queue.Unsubscribe(CommandFlags.FireAndForget);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -2,7 +2,6 @@ using System.Text;
 using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Pipeline;
-using Herald.Server.Storage;
 using Herald.Server.Topics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,27 +13,9 @@ namespace Herald.Server.Tests.Pipeline;
 /// their marker alone, wanted ones wait for their body or the store, and the prefix stays global, so a stream of
 /// several topics gets them in id order whatever order bodies and markers come in.
 /// </summary>
-public sealed class EventDispatcherMarkerTests : IAsyncLifetime
+public sealed partial class EventDispatcherTests
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("herald-markers-").FullName;
-    private SqliteStore _store = null!;
-    private ServiceProvider _services = null!;
-
-    public async Task InitializeAsync()
-    {
-        _store = new SqliteStore(Path.Combine(_directory, "herald.db"));
-        await _store.MigrateAsync();
-        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        await _services.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
-    }
-
-    private async Task<(EventDispatcher Dispatcher, TopicRegistry Registry, HeraldMetrics Metrics)> CreateAsync(TimeSpan reorderWindow)
+    private async Task<(EventDispatcher Dispatcher, TopicRegistry Registry, HeraldMetrics Metrics)> CreateWithRegistryAsync(TimeSpan reorderWindow)
     {
         var registry = new TopicRegistry();
         var metrics = new HeraldMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
@@ -50,7 +31,7 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
         return subscriber;
     }
 
-    private async Task<IReadOnlyList<HubEvent>> StoreAsync(params string[] topics)
+    private async Task<IReadOnlyList<HubEvent>> StoreOnAsync(params string[] topics)
     {
         var commands = topics.Select((t, i) => (WriteCommand)new PublishEventCommand(t, "message", Encoding.UTF8.GetBytes(i.ToString()))).ToList();
         return await _store.CommitBatchAsync(commands, [], CancellationToken.None);
@@ -58,31 +39,13 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
 
     private static void Cover(EventDispatcher dispatcher, IReadOnlyList<HubEvent> events) => dispatcher.Cover(events[0].Id, [.. events.Select(e => e.Topic)]);
 
-    private static List<long> Drain(Subscriber s)
-    {
-        var buffer = new HubEvent?[10_000];
-        var n = s.Drain(buffer);
-        return buffer.Take(n).Select(e => e!.Id).ToList();
-    }
-
-    private static async Task<List<long>> DrainAsync(Subscriber s, int count)
-    {
-        var ids = new List<long>();
-        while (ids.Count < count && await s.WaitToReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)))
-        {
-            ids.AddRange(Drain(s));
-        }
-
-        return ids;
-    }
-
     [Fact]
     public async Task Cover_IdsOfTopicsNobodyWants_PassWithoutBodies_AndTheNextWantedBodyIsDeliveredAtOnce()
     {
         // A window no test waits out: anything that had to wait for it would not arrive.
-        var (dispatcher, registry, metrics) = await CreateAsync(TimeSpan.FromMinutes(5));
+        var (dispatcher, registry, metrics) = await CreateWithRegistryAsync(TimeSpan.FromMinutes(5));
         var subscriber = Subscribe(registry, "t");
-        var events = await StoreAsync("x", "y", "x", "t");
+        var events = await StoreOnAsync("x", "y", "x", "t");
         Cover(dispatcher, events);
         Assert.Equal(events[2].Id, dispatcher.LastDeliveredId);
         dispatcher.Deliver(events[3]);
@@ -93,10 +56,10 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
     [Fact]
     public async Task MultiTopicStream_LaterBodyOfOneTopicBeforeTheMarkerOfAnEarlierId_WaitsAndComesOutInIdOrder()
     {
-        var (dispatcher, registry, _) = await CreateAsync(TimeSpan.FromMinutes(5));
+        var (dispatcher, registry, _) = await CreateWithRegistryAsync(TimeSpan.FromMinutes(5));
         var subscriber = Subscribe(registry, "a", "b");
-        var first = await StoreAsync("a", "x");    // node A's batch
-        var second = await StoreAsync("b");        // node C's, a moment later
+        var first = await StoreOnAsync("a", "x");    // node A's batch
+        var second = await StoreOnAsync("b");        // node C's, a moment later
         // C's body arrives first (A's publish is slow): per-topic ordering would deliver b now, before a.
         dispatcher.Deliver(second[0]);
         Assert.Empty(Drain(subscriber));
@@ -111,9 +74,9 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
     [Fact]
     public async Task Cover_WantedBodyThatNeverArrives_IsReadFromTheStoreAfterTheWindow()
     {
-        var (dispatcher, registry, _) = await CreateAsync(TimeSpan.FromMilliseconds(50));
+        var (dispatcher, registry, _) = await CreateWithRegistryAsync(TimeSpan.FromMilliseconds(50));
         var subscriber = Subscribe(registry, "t");
-        var events = await StoreAsync("t", "x", "t");
+        var events = await StoreOnAsync("t", "x", "t");
         Cover(dispatcher, events);
         Assert.Equal(events.Where(e => e.Topic == "t").Select(e => e.Id), await DrainAsync(subscriber, 2));
         Assert.Equal(events[^1].Id, dispatcher.LastDeliveredId);
@@ -122,10 +85,10 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
     [Fact]
     public async Task LostMarker_BeforeALaterOne_TheRangeIsReadFromTheStore()
     {
-        var (dispatcher, registry, _) = await CreateAsync(TimeSpan.FromMilliseconds(50));
+        var (dispatcher, registry, _) = await CreateWithRegistryAsync(TimeSpan.FromMilliseconds(50));
         var subscriber = Subscribe(registry, "t");
-        var lost = await StoreAsync("t", "x");
-        var later = await StoreAsync("x", "t");
+        var lost = await StoreOnAsync("t", "x");
+        var later = await StoreOnAsync("x", "t");
         Cover(dispatcher, later);
         dispatcher.Deliver(later[1]);
         Assert.Equal([lost[0].Id, later[1].Id], await DrainAsync(subscriber, 2));
@@ -134,11 +97,11 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
     [Fact]
     public async Task SubscriberRegisteredAfterTheMarker_GetsTheBodyFromTheStore_AndNothingTwice()
     {
-        var (dispatcher, registry, _) = await CreateAsync(TimeSpan.FromMilliseconds(50));
+        var (dispatcher, registry, _) = await CreateWithRegistryAsync(TimeSpan.FromMilliseconds(50));
         Subscribe(registry, "x");
-        var before = await StoreAsync("x");
+        var before = await StoreOnAsync("x");
         dispatcher.Deliver(before[0]);
-        var events = await StoreAsync("t", "t");
+        var events = await StoreOnAsync("t", "t");
         // Nobody here wanted t when its events were published, so the node's channel for t was not subscribed and the
         // first body never came; a subscriber registers before the marker arrives, the second body comes over the
         // channel subscribed meanwhile. The first is read from the store, in order, after the window.
@@ -155,9 +118,9 @@ public sealed class EventDispatcherMarkerTests : IAsyncLifetime
     [Fact]
     public async Task Cover_DuplicateAndOverlappingMarkers_DeliverEachBodyOnce()
     {
-        var (dispatcher, registry, _) = await CreateAsync(TimeSpan.FromMinutes(5));
+        var (dispatcher, registry, _) = await CreateWithRegistryAsync(TimeSpan.FromMinutes(5));
         var subscriber = Subscribe(registry, "t");
-        var events = await StoreAsync("t", "x", "t");
+        var events = await StoreOnAsync("t", "x", "t");
         dispatcher.Deliver(events[0]);
         Cover(dispatcher, events);
         Cover(dispatcher, events);
