@@ -18,6 +18,20 @@ public sealed class RedisOptions
     /// </summary>
     public string ChannelMode { get; set; } = "classic";
 
+    /// <summary>
+    /// <c>all</c> (every node subscribes to every topic's events and decodes all of them) or <c>interest</c> (a node
+    /// subscribes to the channels of the topics it has subscribers for, and learns of every other event from a small
+    /// commit marker: its per-message cost follows its own subscribers' traffic). Every node of a deployment should use
+    /// the same value; docs/scaling.md, "How a node knows it has every event", explains <c>interest</c>.
+    /// </summary>
+    public string Subscribe { get; set; } = "all";
+
+    /// <summary>
+    /// In <c>interest</c> mode, how long a node stays subscribed to a topic's channel after its last subscriber left, so
+    /// that a client reconnecting at once does not cost an UNSUBSCRIBE and a SUBSCRIBE.
+    /// </summary>
+    public TimeSpan InterestLinger { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How many shard channels <c>sharded</c> mode spreads topics over; every node must use the same number.</summary>
     public int ShardChannels { get; set; } = 16;
 

@@ -52,4 +52,9 @@ internal static partial class BackplaneLog
 
     [LoggerMessage(EventId = 411, EventName = "CatchUpFailed", Level = LogLevel.Error, Message = "Catching up from the store failed; retrying")]
     public static partial void CatchUpFailed(ILogger logger, Exception exception);
+
+    // 440-449: the interest loop of Herald:Redis:Subscribe=interest.
+    [LoggerMessage(EventId = 440, EventName = "InterestFault", Level = LogLevel.Error,
+        Message = "Subscribing or unsubscribing the channel of topic {Topic} failed; its events come from the store until its next change")]
+    public static partial void InterestFault(ILogger logger, string topic, Exception exception);
 }

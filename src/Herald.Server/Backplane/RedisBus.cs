@@ -27,6 +27,12 @@ namespace Herald.Server.Backplane;
 /// fails is logged and counted (<c>herald_loop_faults_total{loop="redis_receive"}</c>, <c>{loop="redis_publish"}</c>)
 /// and the loop goes on with the next. A dead receive loop would leave the node deaf to ephemeral events and a store
 /// poll behind for durable ones.</para>
+/// <para>With <c>Herald:Redis:Subscribe=interest</c> (<see cref="RedisChannels.Interest"/>) the node subscribes only to the
+/// marker channel and, through the interest loop, to the channel of each topic its dispatcher wants (a SUBSCRIBE in
+/// classic mode, an SSUBSCRIBE of the topic's shard, counted per shard, in sharded mode), and unsubscribes
+/// <c>Herald:Redis:InterestLinger</c> after the topic's last subscriber left. After each batch of events it publishes
+/// their commit marker. Correctness never waits on a SUBSCRIBE: the dispatcher reads from the store what a channel
+/// subscribed too late did not bring (docs/scaling.md, "How a node knows it has every event").</para>
 /// </remarks>
 public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
@@ -43,6 +49,10 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
     private ISubscriber? _subscriber;
+    private readonly Channel<string> _interestChanges = Channel.CreateUnbounded<string>(); // not SingleReader: that one cannot count, and the loop asks whether it has caught up
+    private readonly TimeSpan _linger;
+    // Completed once the topics wanted at start are subscribed: "connected" then means their events cross.
+    private readonly TaskCompletionSource _interestReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _subscribed;
     private long _reconnects;
     private Task _run = Task.CompletedTask;
@@ -68,7 +78,14 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         // Reconnect soon after a restart or a failover (the store covers the gap, but every second is catch-up work).
         _configuration.ReconnectRetryPolicy = new ExponentialRetry(100, (int)MaxRetryDelay.TotalMilliseconds);
         _endpoint = RedisConfiguration.Describe(_configuration);
+        _linger = redis.InterestLinger;
     }
+
+    /// <summary>Test hook: drops every commit marker instead of publishing it (a marker lost on the way).</summary>
+    internal bool DropMarkers { get; set; }
+
+    /// <summary>Test hook: while set, the publish loop waits before each round (a node whose publishes arrive late).</summary>
+    internal Task? PublishHold { get; set; }
 
     /// <summary>Identifies this node's messages on the backplane.</summary>
     public string NodeId { get; }
@@ -153,7 +170,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         _redis.ConnectionFailed += OnConnectionFailed;
         _redis.ConnectionRestored += OnConnectionRestored;
         var queues = new List<ChannelMessageQueue>(_channels.Subscriptions.Count);
-        foreach (var channel in _channels.Subscriptions)
+        foreach (var channel in _channels.Interest ? [_channels.MarkerChannel] : _channels.Subscriptions)
         {
             queues.Add(await SubscribeAsync(channel, stopping));
         }
@@ -163,10 +180,138 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
             return;
         }
 
+        List<Task> loops = [PublishLoopAsync(stopping), .. queues.Select(q => ReceiveLoopAsync(q, stopping))];
+        if (_channels.Interest)
+        {
+            // Subscribed before the topics are listed: a topic that gains its first subscriber in between is in both, and
+            // the interest loop takes a topic twice without harm.
+            _dispatcher.InterestChanged += OnInterestChanged;
+            foreach (var topic in _dispatcher.Interests)
+            {
+                OnInterestChanged(topic);
+            }
+
+            loops.Add(InterestLoopAsync(stopping));
+            await _interestReady.Task.WaitAsync(stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         _subscribed = true;
         BackplaneLog.RedisConnected(_logger, _endpoint, NodeId);
         Reconnected?.Invoke();
-        await Task.WhenAll([PublishLoopAsync(stopping), .. queues.Select(q => ReceiveLoopAsync(q, stopping))]);
+        await Task.WhenAll(loops);
+    }
+
+    private void OnInterestChanged(string topic) => _interestChanges.Writer.TryWrite(topic);
+
+    private void LookAgainAfter(string topic, TimeSpan delay, CancellationToken stopping) =>
+        _ = Task.Delay(delay, stopping).ContinueWith(_ => OnInterestChanged(topic), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+
+    /// <summary>
+    /// Keeps the node's topic subscriptions in line with what its dispatcher wants, one change at a time: a wanted topic's
+    /// channel is subscribed (once per channel: sharded mode counts the wanted topics of each shard), a topic no longer
+    /// wanted stays subscribed for the linger and is then let go. Each change is checked against the dispatcher when it is
+    /// taken, so changes that crossed each other end in the current state.
+    /// </summary>
+    private async Task InterestLoopAsync(CancellationToken stopping)
+    {
+        var topics = new Dictionary<string, RedisChannel>(StringComparer.Ordinal);
+        var channels = new Dictionary<RedisChannel, (int Topics, ChannelMessageQueue Queue)>();
+        var lingering = new Dictionary<string, long>(StringComparer.Ordinal);
+        var receivers = new List<Task>();
+        try
+        {
+            if (_interestChanges.Reader.Count == 0)
+            {
+                _interestReady.TrySetResult();
+            }
+
+            await foreach (var topic in _interestChanges.Reader.ReadAllAsync(stopping))
+            {
+                try
+                {
+                    if (_dispatcher.Wants(topic))
+                    {
+                        lingering.Remove(topic);
+                        if (topics.ContainsKey(topic))
+                        {
+                            continue;
+                        }
+
+                        var channel = _channels.PublishChannelFor(topic);
+                        if (channels.TryGetValue(channel, out var held))
+                        {
+                            channels[channel] = (held.Topics + 1, held.Queue);
+                        }
+                        else
+                        {
+                            var queue = await SubscribeAsync(channel, stopping);
+                            channels[channel] = (1, queue);
+                            receivers.Add(ReceiveLoopAsync(queue, stopping));
+                            receivers.RemoveAll(t => t.IsCompleted);
+                        }
+
+                        topics[topic] = channel;
+                        continue;
+                    }
+
+                    if (!topics.TryGetValue(topic, out var subscribed))
+                    {
+                        continue;
+                    }
+
+                    var now = Environment.TickCount64;
+                    if (!lingering.TryGetValue(topic, out var until))
+                    {
+                        if (_linger > TimeSpan.Zero)
+                        {
+                            lingering[topic] = now + (long)_linger.TotalMilliseconds;
+                            LookAgainAfter(topic, _linger, stopping);
+                            continue;
+                        }
+                    }
+                    else if (until > now)
+                    {
+                        // Still lingering (a timer that fired a tick early, or a spurious change): look again when it ends.
+                        LookAgainAfter(topic, TimeSpan.FromMilliseconds(until - now), stopping);
+                        continue;
+                    }
+
+                    lingering.Remove(topic);
+                    topics.Remove(topic);
+                    var entry = channels[subscribed];
+                    if (entry.Topics > 1)
+                    {
+                        channels[subscribed] = (entry.Topics - 1, entry.Queue);
+                        continue;
+                    }
+
+                    channels.Remove(subscribed);
+                    // Drops the queue at once (completing it ends its receive loop) and sends the UNSUBSCRIBE without waiting:
+                    // a reply that never comes (Redis down) must not leave the queue registered, or a later SUBSCRIBE would
+                    // add a second one.
+                    entry.Queue.Unsubscribe(CommandFlags.FireAndForget);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The topic is looked at again at its next change; its events meanwhile come from the store.
+                    BackplaneLog.InterestFault(_logger, LogValue.Sanitize(topic), ex);
+                    _metrics.LoopFault("redis_interest");
+                }
+                finally
+                {
+                    if (_interestChanges.Reader.Count == 0)
+                    {
+                        _interestReady.TrySetResult();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Task.WhenAll(receivers);
     }
 
     /// <summary>
@@ -216,20 +361,32 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private async Task PublishLoopAsync(CancellationToken stopping)
     {
         var pending = new List<Task>(256);
+        var committed = new List<HubEvent>(256);
         var reader = _outbox.Reader;
         var includeTopic = _channels.TopicInPayload;
         try
         {
             while (await reader.WaitToReadAsync(stopping))
             {
+                if (PublishHold is { } hold)
+                {
+                    await hold.WaitAsync(stopping);
+                }
+
                 try
                 {
                     // Pipelined: every queued event is written before the first reply is awaited, in id order.
                     while (pending.Count < 256 && reader.TryRead(out var item))
                     {
                         pending.Add(_subscriber!.PublishAsync(_channels.PublishChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId, includeTopic)));
+                        if (_channels.Interest && item.IsDurable)
+                        {
+                            committed.Add(item);
+                        }
                     }
 
+                    // After the events: a node that wants one of them and sees the marker first waits the reorder window for it.
+                    PublishMarkers(committed, pending);
                     await Task.WhenAll(pending);
                 }
                 catch (RedisException ex)
@@ -244,10 +401,32 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                 }
 
                 pending.Clear();
+                committed.Clear();
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    // One marker per run of consecutive ids (a commit batch is one run; a round of the loop may hold several batches).
+    private void PublishMarkers(List<HubEvent> committed, List<Task> pending)
+    {
+        var start = 0;
+        for (var i = 1; i <= committed.Count; i++)
+        {
+            if (i < committed.Count && committed[i].Id == committed[i - 1].Id + 1)
+            {
+                continue;
+            }
+
+            if (!DropMarkers)
+            {
+                var run = committed.GetRange(start, i - start);
+                pending.Add(_subscriber!.PublishAsync(_channels.MarkerChannel, RedisProtocol.EncodeMarker(run[0].Id, run)));
+            }
+
+            start = i;
         }
     }
 
@@ -280,7 +459,20 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 
     private void Receive(ChannelMessage message)
     {
+        if (_channels.Interest && message.Channel == _channels.MarkerChannel)
+        {
+            ReceiveMarker(message);
+            return;
+        }
+
+        _metrics.BackplaneEventsReceived.Add(1);
         var topic = _channels.TopicInPayload ? null : _channels.TopicFor(message.Channel.ToString());
+        if (_channels.Interest && !_dispatcher.Wants(topic ?? RedisProtocol.PeekTopic(((ReadOnlyMemory<byte>)message.Message).Span) ?? ""))
+        {
+            // A lingering channel, or another topic of a wanted one's shard: nobody here takes it (its marker covers the id).
+            return;
+        }
+
         if ((topic is null && !_channels.TopicInPayload)
             || !RedisProtocol.TryDecode(topic, (ReadOnlyMemory<byte>)message.Message, out var item, out var node))
         {
@@ -294,5 +486,17 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         }
 
         _dispatcher.Deliver(item);
+    }
+
+    private void ReceiveMarker(ChannelMessage message)
+    {
+        _metrics.BackplaneMarkersReceived.Add(1);
+        if (!RedisProtocol.TryDecodeMarker((ReadOnlyMemory<byte>)message.Message, out var firstId, out var topics))
+        {
+            BackplaneLog.ForeignMessage(_logger, LogValue.Sanitize(message.Channel.ToString()));
+            return;
+        }
+
+        _dispatcher.Cover(firstId, topics!);
     }
 }

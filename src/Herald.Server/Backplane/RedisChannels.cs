@@ -12,9 +12,10 @@ namespace Herald.Server.Backplane;
 /// topic named in the payload. The backplane knows channels and payloads, not what a topic means.
 /// </summary>
 /// <remarks>
-/// Every node subscribes to everything (<see cref="Subscriptions"/>), which keeps ids in order per node. A node that
-/// subscribes only to the topics it has subscribers for would subscribe to <see cref="ChannelFor"/> of each, as a
-/// literal channel in classic mode and a sharded one in sharded mode.
+/// With <c>Herald:Redis:Subscribe=all</c> every node subscribes to everything (<see cref="Subscriptions"/>). With
+/// <c>interest</c> a node subscribes to <see cref="MarkerChannel"/> and to <see cref="PublishChannelFor"/> of each topic it
+/// has subscribers for: the topic's literal channel in classic mode (so <c>PSUBSCRIBE 'ws:dialog:*'</c> still sees every
+/// chat message), the topic's shard channel in sharded mode.
 /// </remarks>
 public sealed class RedisChannels
 {
@@ -24,11 +25,15 @@ public sealed class RedisChannels
     private readonly ChannelMapping[] _mappings;
     private readonly RedisChannel[] _shards;
 
-    public RedisChannels(string topicPrefix, IReadOnlyList<ChannelMapping>? mappings = null, RedisChannelMode mode = RedisChannelMode.Classic, int shardChannels = 16)
+    public RedisChannels(string topicPrefix, IReadOnlyList<ChannelMapping>? mappings = null, RedisChannelMode mode = RedisChannelMode.Classic, int shardChannels = 16,
+        bool interest = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(shardChannels, 1);
         TopicPrefix = topicPrefix;
         Mode = mode;
+        Interest = interest;
+        // Outside every topic pattern (no marker is taken for an event), apart for each deployment sharing the Redis.
+        MarkerChannel = mode == RedisChannelMode.Classic ? RedisChannel.Literal("herald-markers:" + topicPrefix) : RedisChannel.Sharded("herald-markers:" + topicPrefix);
         _mappings = mappings?.ToArray() ?? [];
         Patterns = [.. _mappings.Select(m => m.ChannelPrefix + "*"), TopicPrefix + "*"];
         _shards = [.. Enumerable.Range(0, shardChannels).Select(n => RedisChannel.Sharded(ShardChannelPrefix + n.ToString(System.Globalization.CultureInfo.InvariantCulture)))];
@@ -52,6 +57,20 @@ public sealed class RedisChannels
     };
 
     public RedisChannelMode Mode { get; }
+
+    /// <summary>The value <c>Herald:Redis:Subscribe</c> names: true for <c>interest</c>, false for <c>all</c> (any case), null for anything else.</summary>
+    public static bool? ParseSubscribe(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "all" => false,
+        "interest" => true,
+        _ => null,
+    };
+
+    /// <summary>True when a node subscribes only to the topics it has subscribers for (<c>Herald:Redis:Subscribe=interest</c>).</summary>
+    public bool Interest { get; }
+
+    /// <summary>Where, in <see cref="Interest"/> mode, each commit batch's marker (ids and topics) goes; every node subscribes to it.</summary>
+    public RedisChannel MarkerChannel { get; }
 
     /// <summary>The topic patterns of classic mode (what <c>redis-cli PSUBSCRIBE</c> would watch).</summary>
     public IReadOnlyList<string> Patterns { get; }

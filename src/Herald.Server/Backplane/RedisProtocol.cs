@@ -210,6 +210,117 @@ public static class RedisProtocol
         }
     }
 
+    /// <summary>
+    /// The topic a payload names in its trailer (sharded mode, <c>...,"herald_topic":"t"}</c>) without decoding the rest, or
+    /// null. Lets a node drop the events of topics it does not want for the price of a backwards scan.
+    /// </summary>
+    public static string? PeekTopic(ReadOnlySpan<byte> payload)
+    {
+        ReadOnlySpan<byte> member = ",\"herald_topic\":\""u8;
+        if (payload.Length < member.Length + 3 || payload[^1] != (byte)'}' || payload[^2] != (byte)'"')
+        {
+            return null;
+        }
+
+        var start = payload.LastIndexOf(member);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        var name = payload[(start + member.Length)..^2];
+        return name.IndexOf((byte)'"') >= 0 ? null : Encoding.UTF8.GetString(name);
+    }
+
+    // "HM1": a commit marker, never the first bytes of an event payload (a JSON object).
+    private static ReadOnlySpan<byte> MarkerMagic => "HM1"u8;
+
+    /// <summary>
+    /// A commit marker (<c>Herald:Redis:Subscribe=interest</c>) for a run of consecutive durable ids: <c>HM1</c>, the
+    /// first id and the count as 7-bit varints, then each id's topic as a varint UTF-8 length and the bytes — length 0
+    /// meaning "the same topic as the id before". No data: a node that does not want a topic reads one name per id.
+    /// </summary>
+    public static byte[] EncodeMarker(long firstId, IReadOnlyList<HubEvent> run)
+    {
+        using var buffer = new MemoryStream(16 + run.Count * 8);
+        using var writer = new BinaryWriter(buffer);
+        writer.Write(MarkerMagic);
+        writer.Write7BitEncodedInt64(firstId);
+        writer.Write7BitEncodedInt(run.Count);
+        string? previous = null;
+        foreach (var item in run)
+        {
+            if (string.Equals(item.Topic, previous, StringComparison.Ordinal))
+            {
+                writer.Write7BitEncodedInt(0);
+                continue;
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(item.Topic);
+            writer.Write7BitEncodedInt(bytes.Length);
+            writer.Write(bytes);
+            previous = item.Topic;
+        }
+
+        writer.Flush();
+        return buffer.ToArray();
+    }
+
+    /// <summary>Decodes <see cref="EncodeMarker"/>; false for anything else.</summary>
+    public static bool TryDecodeMarker(ReadOnlyMemory<byte> payload, out long firstId, out List<string>? topics)
+    {
+        firstId = 0;
+        topics = null;
+        if (!payload.Span.StartsWith(MarkerMagic))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(payload[MarkerMagic.Length..].ToArray(), writable: false));
+            firstId = reader.Read7BitEncodedInt64();
+            var count = reader.Read7BitEncodedInt();
+            if (firstId < 1 || count < 1 || count > payload.Length)
+            {
+                return false;
+            }
+
+            var list = new List<string>(count);
+            string? previous = null;
+            for (var i = 0; i < count; i++)
+            {
+                var length = reader.Read7BitEncodedInt();
+                if (length == 0)
+                {
+                    if (previous is null)
+                    {
+                        return false;
+                    }
+
+                    list.Add(previous);
+                    continue;
+                }
+
+                var bytes = reader.ReadBytes(length);
+                previous = Encoding.UTF8.GetString(bytes);
+                if (bytes.Length != length || !ProtocolNames.IsValidTopic(previous))
+                {
+                    return false;
+                }
+
+                list.Add(previous);
+            }
+
+            topics = list;
+            return true;
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
     // W3C Trace Context, version 00: "00-" 32 hex trace id "-" 16 hex parent id "-" 2 hex flags.
     private static void WriteTraceParent(ArrayBufferWriter<byte> writer, ActivityContext context)
     {

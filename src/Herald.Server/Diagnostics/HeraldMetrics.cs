@@ -26,6 +26,9 @@ public sealed class HeraldMetrics : IDisposable
         EventsSent = new(_meter, "herald.deliveries.sent", "Event copies written to connections");
         DuplicatesDropped = new(_meter, "herald.events.duplicates_dropped", "Events dropped because this node had delivered them already");
         GapsFilled = new(_meter, "herald.events.gaps_filled", "Out-of-order gaps filled from the store");
+        EventsCovered = new(_meter, "herald.events.covered", "Event ids this node passed on a commit marker without their body: no subscriber of the topic here (Herald:Redis:Subscribe=interest)");
+        BackplaneEventsReceived = new(_meter, "herald.backplane.events_received", "Event messages (bodies) this node received from the Redis backplane");
+        BackplaneMarkersReceived = new(_meter, "herald.backplane.markers_received", "Commit markers this node received from the Redis backplane (Herald:Redis:Subscribe=interest)");
         Resumes = new(_meter, "herald.resumes", "Streams resumed from a Last-Event-ID");
         ReplayedEvents = new(_meter, "herald.resumes.replayed_events", "Events sent from the store on resume");
         Resets = new(_meter, "herald.resumes.resets", "Resumes answered with reset (position too old or unknown)");
@@ -62,6 +65,9 @@ public sealed class HeraldMetrics : IDisposable
     public CountedCounter EventsSent { get; }
     public CountedCounter DuplicatesDropped { get; }
     public CountedCounter GapsFilled { get; }
+    public CountedCounter EventsCovered { get; }
+    public CountedCounter BackplaneEventsReceived { get; }
+    public CountedCounter BackplaneMarkersReceived { get; }
     public CountedCounter Resumes { get; }
     public CountedCounter ReplayedEvents { get; }
     public CountedCounter Resets { get; }
@@ -79,7 +85,7 @@ public sealed class HeraldMetrics : IDisposable
 
     /// <summary>
     /// Counts a fault that <paramref name="loop"/> (<c>heartbeat</c>, <c>dispatcher</c>, <c>writer</c>, <c>retention</c>,
-    /// <c>store_watcher</c>, <c>redis_receive</c>, <c>redis_publish</c>, <c>lease</c>, <c>grant_watcher</c>) caught and survived.
+    /// <c>store_watcher</c>, <c>redis_receive</c>, <c>redis_publish</c>, <c>redis_interest</c>, <c>lease</c>, <c>grant_watcher</c>) caught and survived.
     /// </summary>
     /// <remarks>Never throws: a metrics listener that throws may be the very fault being reported, and a second
     /// exception from the catch block would end the loop after all. The in-process total is counted first.</remarks>

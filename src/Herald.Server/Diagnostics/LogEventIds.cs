@@ -15,7 +15,7 @@ namespace Herald.Server.Diagnostics;
 /// <item><term>200-209</term><description><c>Hub.HubLog</c>: heartbeat, stream leases</description></item>
 /// <item><term>210-299</term><description><c>Pipeline.PipelineLog</c>: dispatch</description></item>
 /// <item><term>300-399</term><description><c>Storage.StorageLog</c>: the writer, retention</description></item>
-/// <item><term>400-499</term><description><c>Backplane.BackplaneLog</c>: the Redis bus and its connections, the store watcher</description></item>
+/// <item><term>400-499</term><description><c>Backplane.BackplaneLog</c>: the Redis bus and its connections, the store watcher (440-449: the interest loop of <c>Herald:Redis:Subscribe=interest</c>)</description></item>
 /// <item><term>500-599</term><description><c>Transports.TransportLog</c> (<c>WebSocket</c>)</description></item>
 /// <item><term>600-699</term><description><c>Dialogs.ChatLog</c> (<c>WIDGET→ADMIN</c>)</description></item>
 /// <item><term>700-799</term><description><c>Operations.OperationsLog</c>: start-up, first operator, metrics</description></item>

@@ -295,7 +295,7 @@ public static class HeraldApp
     /// </summary>
     public static RedisChannels BackplaneChannels(RedisOptions redis) =>
         new(redis.ChannelPrefix, [new ChannelMapping(DialogTopics.Prefix, "ws:dialog:")],
-            RedisChannels.ParseMode(redis.ChannelMode) ?? RedisChannelMode.Classic, redis.ShardChannels);
+            RedisChannels.ParseMode(redis.ChannelMode) ?? RedisChannelMode.Classic, redis.ShardChannels, RedisChannels.ParseSubscribe(redis.Subscribe) ?? false);
 
     // HeraldOptionsValidator has refused any other provider, and postgres without a connection string, at start.
     private static SqlStore CreateStore(StorageOptions storage)

@@ -162,6 +162,12 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         }
 
         Range(failures, "Redis:ShardChannels", redis.ShardChannels, 1, 1024);
+        if (Backplane.RedisChannels.ParseSubscribe(redis.Subscribe) is null)
+        {
+            failures.Add($"Herald:Redis:Subscribe must be 'all' or 'interest' (got '{redis.Subscribe}')");
+        }
+
+        Range(failures, "Redis:InterestLinger", redis.InterestLinger, TimeSpan.Zero, TimeSpan.FromHours(1));
         if (!string.IsNullOrWhiteSpace(redis.TlsCaFile))
         {
             try

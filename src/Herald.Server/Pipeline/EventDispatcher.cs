@@ -19,6 +19,13 @@ namespace Herald.Server.Pipeline;
 /// the later id was handed out). Subscribers therefore never see ids out of order, and a client's
 /// Last-Event-ID is always a complete prefix of its topics.</para>
 /// <para>Ephemeral events (no id) go straight to subscribers.</para>
+/// <para>With <c>Herald:Redis:Subscribe=interest</c> a node receives the bodies of its own topics only, and learns of the
+/// other ids from commit markers (<see cref="Cover"/>: an id range and each id's topic). The prefix then advances over
+/// an id when its body is here, or when its topic has no subscriber on this node at that moment (decided under the
+/// lock, in id order, so a subscriber registered in between sees exactly the suffix after its registration, as
+/// with bodies). An id whose topic is wanted but whose body is missing, or an id no marker or body named yet, waits
+/// the reorder window and is then read from the store with the rest of the known range. docs/scaling.md, "How a node
+/// knows it has every event", lists the failure cases.</para>
 /// </remarks>
 public sealed class EventDispatcher : IEventSink, IDisposable
 {
@@ -32,9 +39,13 @@ public sealed class EventDispatcher : IEventSink, IDisposable
     private readonly TimeSpan _reorderWindow;
     private readonly Lock _gate = new();
     private readonly SortedDictionary<long, HubEvent> _held = [];
+    // Topics of ids beyond _lastId known from commit markers, whose bodies are not (yet) here.
+    private readonly Dictionary<long, string> _markers = [];
     private readonly SemaphoreSlim _fetchGate = new(1, 1);
     private readonly Timer _gapTimer;
     private long _lastId = -1;
+    // The highest id known to be committed (from a body or a marker); everything up to it may be read from the store.
+    private long _knownThrough = -1;
     private bool _gapTimerArmed;
 
     public EventDispatcher(TopicRegistry registry, SqlStore store, HeraldMetrics metrics, ILogger<EventDispatcher> logger, TimeSpan? reorderWindow = null)
@@ -85,15 +96,69 @@ public sealed class EventDispatcher : IEventSink, IDisposable
             }
 
             _held[item.Id] = item;
-            if (_held.Count >= MaxHeld)
+            _knownThrough = Math.Max(_knownThrough, item.Id);
+            WaitForGapLocked();
+        }
+    }
+
+    /// <summary>
+    /// Takes a commit marker: the ids <paramref name="firstId"/> … <c>firstId + topics.Count - 1</c> committed, with
+    /// these topics. Ids of topics nobody here subscribes to are covered without their bodies; the others wait for theirs.
+    /// </summary>
+    public void Cover(long firstId, IReadOnlyList<string> topics)
+    {
+        lock (_gate)
+        {
+            var last = firstId + topics.Count - 1;
+            if (last <= _lastId)
             {
-                _ = FillGapAsync();
+                return;
             }
-            else if (!_gapTimerArmed)
+
+            _knownThrough = Math.Max(_knownThrough, last);
+            for (var i = (int)Math.Max(0, _lastId + 1 - firstId); i < topics.Count; i++)
             {
-                _gapTimerArmed = true;
-                _gapTimer.Change(_reorderWindow, Timeout.InfiniteTimeSpan);
+                var id = firstId + i;
+                if (!_held.ContainsKey(id))
+                {
+                    _markers[id] = topics[i];
+                }
             }
+
+            DrainHeldLocked();
+        }
+    }
+
+    /// <summary>True when a subscriber on this node listens to <paramref name="topic"/> (the backplane subscribes to it).</summary>
+    public bool Wants(string topic) => _registry.HasSubscribers(topic);
+
+    /// <summary>Raised (on the registering thread; must not block) when a topic may have gained its first or lost its last subscriber.</summary>
+    public event Action<string>? InterestChanged
+    {
+        add => _registry.InterestChanged += value;
+        remove => _registry.InterestChanged -= value;
+    }
+
+    /// <summary>The topics subscribed to on this node now.</summary>
+    public IReadOnlyCollection<string> Interests => _registry.Topics;
+
+    // Something beyond the prefix is known to be committed but cannot be delivered yet: give it the reorder window, or
+    // read it from the store at once when too much is waiting.
+    private void WaitForGapLocked()
+    {
+        if (_knownThrough <= _lastId)
+        {
+            return;
+        }
+
+        if (_held.Count + _markers.Count >= MaxHeld)
+        {
+            _ = FillGapAsync();
+        }
+        else if (!_gapTimerArmed)
+        {
+            _gapTimerArmed = true;
+            _gapTimer.Change(_reorderWindow, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -135,13 +200,15 @@ public sealed class EventDispatcher : IEventSink, IDisposable
                 lock (_gate)
                 {
                     _gapTimerArmed = false;
-                    if (_held.Count == 0)
+                    if (_knownThrough <= _lastId)
                     {
                         return;
                     }
 
                     after = _lastId;
-                    through = _held.First().Key - 1;
+                    // Without markers only the gap before the first held event is missing; with them, ids past it may be
+                    // wanted bodies that never came, so the whole known range is read (held bodies are kept, not re-read).
+                    through = _markers.Count == 0 && _held.Count > 0 ? _held.First().Key - 1 : _knownThrough;
                 }
 
                 while (after < through)
@@ -165,7 +232,7 @@ public sealed class EventDispatcher : IEventSink, IDisposable
             _metrics.LoopFault("dispatcher");
             lock (_gate)
             {
-                if (!_gapTimerArmed && _held.Count > 0)
+                if (!_gapTimerArmed && _knownThrough > _lastId)
                 {
                     _gapTimerArmed = true;
                     _gapTimer.Change(_reorderWindow, Timeout.InfiniteTimeSpan);
@@ -201,35 +268,84 @@ public sealed class EventDispatcher : IEventSink, IDisposable
                 _lastId = through;
             }
 
+            _knownThrough = Math.Max(_knownThrough, _lastId);
+            PruneMarkersLocked();
             DrainHeldLocked();
         }
     }
 
+    // Advances the prefix over held bodies and over marked ids of topics nobody here wants, then waits for what is left.
     private void DrainHeldLocked()
     {
         while (_held.Count > 0)
         {
             var first = _held.First();
-            if (first.Key <= _lastId)
-            {
-                _held.Remove(first.Key);
-                continue;
-            }
-
-            if (first.Key != _lastId + 1)
+            if (first.Key > _lastId)
             {
                 break;
             }
 
             _held.Remove(first.Key);
-            DeliverInOrderLocked(first.Value);
         }
+
+        while (true)
+        {
+            var next = _lastId + 1;
+            if (_held.Count > 0 && _held.Remove(next, out var body))
+            {
+                DeliverInOrderLocked(body);
+                continue;
+            }
+
+            if (_markers.Count > 0 && _markers.TryGetValue(next, out var topic) && !_registry.HasSubscribers(topic))
+            {
+                _markers.Remove(next);
+                _lastId = next;
+                _metrics.EventsCovered.Add(1);
+                continue;
+            }
+
+            break;
+        }
+
+        WaitForGapLocked();
     }
 
     private void DeliverInOrderLocked(HubEvent item)
     {
         _lastId = item.Id;
+        if (_markers.Count > 0)
+        {
+            _markers.Remove(item.Id);
+        }
+
         FanOut(item);
+    }
+
+    // Markers at or below the prefix (it jumped over them: a store read, a trimmed range) are dropped.
+    private void PruneMarkersLocked()
+    {
+        if (_markers.Count == 0)
+        {
+            return;
+        }
+
+        List<long>? stale = null;
+        foreach (var id in _markers.Keys)
+        {
+            if (id <= _lastId)
+            {
+                (stale ??= []).Add(id);
+            }
+        }
+
+        if (stale is not null)
+        {
+            foreach (var id in stale)
+            {
+                _markers.Remove(id);
+            }
+        }
     }
 
     // Never throws: the caller may be in the middle of draining held events (which would stay held), of a batch

@@ -24,6 +24,13 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
     /// <summary>Topics with at least one subscriber on this node.</summary>
     public int TopicCount => _topics.Count;
 
+    /// <summary>
+    /// Raised on the registering thread after a topic gained its first subscriber or lost its last (the backplane
+    /// subscribes and unsubscribes its channel). A handler checks <see cref="HasSubscribers"/> itself: by the time it
+    /// runs the topic may have changed again, and a spurious call is harmless where a missed one is not.
+    /// </summary>
+    public event Action<string>? InterestChanged;
+
     public void Add(Subscriber subscriber)
     {
         foreach (var topic in subscriber.Topics)
@@ -31,8 +38,13 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
             while (true)
             {
                 var entry = _topics.GetOrAdd(topic, static _ => new TopicSubscribers());
-                if (entry.TryAdd(subscriber))
+                if (entry.TryAdd(subscriber, out var first))
                 {
+                    if (first)
+                    {
+                        InterestChanged?.Invoke(topic);
+                    }
+
                     break;
                 }
 
@@ -49,6 +61,7 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
             {
                 // Emptied: retire it. A concurrent Add sees it retired and retries with a fresh entry.
                 _topics.TryRemove(new KeyValuePair<string, TopicSubscribers>(topic, entry));
+                InterestChanged?.Invoke(topic);
             }
         }
     }
@@ -166,10 +179,11 @@ public sealed class TopicRegistry(HeraldMetrics? metrics = null, ILogger<TopicRe
 
         public Subscriber[] Snapshot { get; private set; } = [];
 
-        public bool TryAdd(Subscriber subscriber)
+        public bool TryAdd(Subscriber subscriber, out bool first)
         {
             lock (_gate)
             {
+                first = Snapshot.Length == 0;
                 if (_retired)
                 {
                     return false;

@@ -206,3 +206,25 @@ public sealed class AclRedisBusContractTests : RedisBusContractTests
         public const string UserPassword = "wonder-land";
     }
 }
+
+/// <summary>The whole Redis contract with <c>Herald:Redis:Subscribe=interest</c>: topic channels subscribed per wanted topic, commit markers.</summary>
+public sealed class InterestRedisBusContractTests : RedisBusContractTests
+{
+    protected override void Configure(RedisOptions options, RedisServerFixture redis)
+    {
+        base.Configure(options, redis);
+        options.Subscribe = "interest";
+    }
+}
+
+/// <summary>The whole Redis contract with <c>Herald:Redis:Subscribe=interest</c> over sharded channels.</summary>
+public sealed class ShardedInterestRedisBusContractTests : RedisBusContractTests
+{
+    protected override void Configure(RedisOptions options, RedisServerFixture redis)
+    {
+        base.Configure(options, redis);
+        options.ChannelMode = "sharded";
+        options.ShardChannels = 4;
+        options.Subscribe = "interest";
+    }
+}

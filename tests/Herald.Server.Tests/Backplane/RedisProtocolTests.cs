@@ -97,4 +97,26 @@ public sealed class RedisProtocolTests
         Assert.Equal("dialog:1", channels.TopicFor("t:dialog:1"));
         Assert.Null(channels.TopicFor("ws:dialog:1"));
     }
+
+    [Fact]
+    public void Marker_RoundTripsIdsAndTopics_RepeatsCostNoName()
+    {
+        HubEvent[] run = [.. new[] { "dialog:1", "dialog:1", "dialogs", "dialog:1" }.Select((t, i) => new HubEvent(40 + i, t, "message", "{}"u8.ToArray(), 0))];
+        var payload = RedisProtocol.EncodeMarker(40, run);
+        Assert.True(RedisProtocol.TryDecodeMarker(payload, out var first, out var topics));
+        Assert.Equal(40, first);
+        Assert.Equal(run.Select(e => e.Topic), topics);
+        // Not an event payload either way: each decoder refuses the other's.
+        Assert.False(RedisProtocol.TryDecode("t", payload, out _, out _));
+        Assert.False(RedisProtocol.TryDecodeMarker(RedisProtocol.Encode(run[0], "n1"), out _, out _));
+        Assert.False(RedisProtocol.TryDecodeMarker(payload.AsMemory(0, payload.Length - 3), out _, out _));
+    }
+
+    [Fact]
+    public void PeekTopic_ReadsTheShardPayloadsTrailer_WithoutDecoding()
+    {
+        var item = new HubEvent(7, "room:9", "message", "{\"herald_topic\":\"decoy\"}"u8.ToArray(), 0);
+        Assert.Equal("room:9", RedisProtocol.PeekTopic(RedisProtocol.Encode(item, "n1", includeTopic: true)));
+        Assert.Null(RedisProtocol.PeekTopic(RedisProtocol.Encode(item, "n1")));
+    }
 }

@@ -67,21 +67,41 @@ public sealed class RedisTopologyTests(ITestOutputHelper output)
     {
         await using var cluster = await RedisClusterFixture.StartAsync();
         var perMaster = new List<int>();
-        await RunChatAsync(cluster.ConfigurationString, "sharded", async () =>
-        {
-            // SSUBSCRIBE went to the master that owns each shard channel's slot: every master carries some of them, so
-            // each message is handled by one shard, not broadcast to all three.
-            foreach (var node in cluster.Nodes)
-            {
-                var channels = (await RedisCli.RunAsync(node.Port, "PUBSUB", "SHARDCHANNELS", RedisChannels.ShardChannelPrefix + "*"))
-                    .Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                perMaster.Add(channels.Length);
-            }
-        }, timings: null);
+        // SSUBSCRIBE went to the master that owns each shard channel's slot: every master carries some of them, so
+        // each message is handled by one shard, not broadcast to all three.
+        await RunChatAsync(cluster.ConfigurationString, "sharded", async () => perMaster.AddRange(await ShardChannelsPerMasterAsync(cluster)), timings: null);
 
         output.WriteLine($"shard channels per master: {string.Join(", ", perMaster)}");
         Assert.Equal(16, perMaster.Sum());
         Assert.All(perMaster, count => Assert.True(count > 0, $"a master carries no shard channel: {string.Join(", ", perMaster)}"));
+    }
+
+    [Fact]
+    public async Task Cluster_ShardedMode_SubscribeInterest_EveryMessageOnceInOrder_OnlyTheWantedTopicsShardSubscribed()
+    {
+        await using var cluster = await RedisClusterFixture.StartAsync();
+        var perMaster = new List<int>();
+        // Both nodes hold a stream of the one dialog only: its shard channel is the only one subscribed, on the master that
+        // owns its slot (the commit markers travel on herald-markers:…, outside the shard channels).
+        await RunChatAsync(cluster.ConfigurationString, "sharded", async () => perMaster.AddRange(await ShardChannelsPerMasterAsync(cluster)), timings: null,
+            subscribe: "interest");
+
+        output.WriteLine($"shard channels per master: {string.Join(", ", perMaster)}");
+        Assert.Equal(1, perMaster.Sum());
+    }
+
+    /// <summary>How many shard channels (<c>herald:shard:*</c>) have subscribers on each master.</summary>
+    private static async Task<List<int>> ShardChannelsPerMasterAsync(RedisClusterFixture cluster)
+    {
+        List<int> perMaster = [];
+        foreach (var node in cluster.Nodes)
+        {
+            var channels = (await RedisCli.RunAsync(node.Port, "PUBSUB", "SHARDCHANNELS", RedisChannels.ShardChannelPrefix + "*"))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            perMaster.Add(channels.Length);
+        }
+
+        return perMaster;
     }
 
     private static int HeraldSubscribers(string clientList, string subscriptions) =>
@@ -93,7 +113,8 @@ public sealed class RedisTopologyTests(ITestOutputHelper output)
     /// Redis while the nodes are up), as many while it runs, 40 after — then each node's stream must hold exactly the posted texts, in order. The largest post→receive
     /// delay per node goes to <paramref name="timings"/>.
     /// </summary>
-    private async Task<(Guest Guest, List<string> Texts)> RunChatAsync(string redis, string mode, Func<Task>? during, Dictionary<string, TimeSpan>? timings)
+    private async Task<(Guest Guest, List<string> Texts)> RunChatAsync(string redis, string mode, Func<Task>? during, Dictionary<string, TimeSpan>? timings,
+        string subscribe = "all")
     {
         var directory = Directory.CreateTempSubdirectory("herald-topology-").FullName;
         try
@@ -102,6 +123,7 @@ public sealed class RedisTopologyTests(ITestOutputHelper output)
             {
                 ["Herald:Redis:Url"] = redis,
                 ["Herald:Redis:ChannelMode"] = mode,
+                ["Herald:Redis:Subscribe"] = subscribe,
                 // One guest posts all of the load; the abuse limits would refuse it.
                 ["Herald:Limits:MessagesPerGuestPerSecond"] = "0",
                 ["Herald:Limits:MessagesPerIpPerSecond"] = "0",

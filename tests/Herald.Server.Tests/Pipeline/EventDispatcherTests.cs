@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Herald.Server.Tests.Pipeline;
 
-public sealed class EventDispatcherTests : IAsyncLifetime
+public sealed partial class EventDispatcherTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("herald-dispatch-").FullName;
     private SqliteStore _store = null!;
