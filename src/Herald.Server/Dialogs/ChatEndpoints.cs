@@ -219,7 +219,8 @@ public static class ChatEndpoints
         }
 
         ChatLog.MessagePublished(log, sender, dialog.Id, message.Id);
-        return TypedResults.Json(MessageDto.From(message), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+        // The message:new event's message object, already encoded on the writer: the same JSON as MessageDto's.
+        return new JsonBytesResult(command.MessageJson, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> TypingAsync(HttpContext context, string id, AccessService access, EventHub hub, RateLimits limits)

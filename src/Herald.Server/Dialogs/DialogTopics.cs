@@ -21,7 +21,7 @@ public static class DialogTopics
     {
         if (!dialog.IsProbe)
         {
-            context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
+            context.Emit(OperatorFeed, "dialog_update", ChatEventJson.DialogUpdate(dialog, created), dialog.Id);
         }
     }
 }
