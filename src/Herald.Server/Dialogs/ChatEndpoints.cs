@@ -384,7 +384,7 @@ public static class ChatEndpoints
             $"operator feed ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static async Task<((Principal Principal, DialogOwner Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
+    private static async ValueTask<((Principal Principal, DialogOwner Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
     {
         var (dialogId, idError) = RequestReader.ParseId(rawId, "id");
         if (idError is not null)
