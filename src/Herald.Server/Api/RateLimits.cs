@@ -85,12 +85,14 @@ public sealed class RateLimits : IDisposable
             TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(perSecond / 10)),
             ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(perSecond / 10)) / perSecond),
             QueueLimit = 0,
-            AutoReplenishment = true,
+            // The partitioned limiter replenishes every partition on its own timer (as RateLimitPartition.GetTokenBucketLimiter
+            // sets it up), not one timer per limiter.
+            AutoReplenishment = false,
         };
-        // The partitioner runs on every acquire (every chat POST, twice): one factory made here, not a closure per call
-        // (each limiter copies the options it is made with).
-        Func<string, TokenBucketRateLimiterOptions> factory = _ => options;
-        return PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, factory));
+        // The partitioner runs on every acquire (every chat POST, twice): one factory made here. GetTokenBucketLimiter
+        // made two delegates per call; each limiter copies the options it is made with.
+        Func<string, RateLimiter> create = _ => new TokenBucketRateLimiter(options);
+        return PartitionedRateLimiter.Create<string, string>(key => new RateLimitPartition<string>(key, create));
     }
 
     public void Dispose()
