@@ -72,15 +72,28 @@ public sealed class RateLimits : IDisposable
         return new ApiError(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited, $"Too many requests ({name}); retry after {retry} s.") { RetryAfterSeconds = retry };
     }
 
-    private static PartitionedRateLimiter<string>? Bucket(double perSecond, int burst) =>
-        perSecond <= 0 ? null : PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+    private static PartitionedRateLimiter<string>? Bucket(double perSecond, int burst)
+    {
+        if (perSecond <= 0)
+        {
+            return null;
+        }
+
+        var options = new TokenBucketRateLimiterOptions
         {
             TokenLimit = Math.Max(1, burst),
             TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(perSecond / 10)),
             ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(perSecond / 10)) / perSecond),
             QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
+            // The partitioned limiter replenishes every partition on its own timer (as RateLimitPartition.GetTokenBucketLimiter
+            // sets it up), not one timer per limiter.
+            AutoReplenishment = false,
+        };
+        // The partitioner runs on every acquire (every chat POST, twice): one factory made here. GetTokenBucketLimiter
+        // made two delegates per call; each limiter copies the options it is made with.
+        Func<string, RateLimiter> create = _ => new TokenBucketRateLimiter(options);
+        return PartitionedRateLimiter.Create<string, string>(key => new RateLimitPartition<string>(key, create));
+    }
 
     public void Dispose()
     {

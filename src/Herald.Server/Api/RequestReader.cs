@@ -15,7 +15,7 @@ public sealed class RequestReader(IOptions<HeraldOptions> options)
     private readonly long _maxBody = options.Value.Limits.MaxRequestBodyBytes;
 
     /// <summary>Reads the JSON body as <typeparamref name="T"/>.</summary>
-    public async Task<(T? Value, ApiError? Error)> ReadJsonAsync<T>(HttpContext context) where T : class
+    public async ValueTask<(T? Value, ApiError? Error)> ReadJsonAsync<T>(HttpContext context) where T : class
     {
         var request = context.Request;
         if (request.ContentType is { Length: > 0 } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))

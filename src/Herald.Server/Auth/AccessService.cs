@@ -40,7 +40,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     /// Resolves an operator (JWT) or, when <paramref name="allowService"/>, a service (API key), or, when
     /// <paramref name="allowAppUser"/>, an app user (a token signed with a <c>Herald:AppTokens</c> key).
     /// </summary>
-    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false, bool allowAppUser = false)
+    public async ValueTask<(Principal? Principal, ApiError? Error)> AuthenticateOperatorAsync(HttpContext context, bool allowService = false, bool allowAppUser = false)
     {
         if (allowService && context.Request.Headers.TryGetValue("X-Api-Key", out var key))
         {
@@ -64,7 +64,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     /// the app key ring (<see cref="AppTokenService.Claims"/>), an app user's. Used again when a stream presents a
     /// fresh token.
     /// </summary>
-    public async Task<(Principal? Principal, string? Failure)> ValidateTokenAsync(string token, bool allowAppUser)
+    public async ValueTask<(Principal? Principal, string? Failure)> ValidateTokenAsync(string token, bool allowAppUser)
     {
         if (allowAppUser && appTokens.Claims(token))
         {
@@ -81,7 +81,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
         : $"The operator token is not valid ({failure}); log in again.";
 
     /// <summary>Resolves the caller of a dialog endpoint: an operator, or a widget (site token or guest) when the query names one.</summary>
-    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateAsync(HttpContext context)
+    public async ValueTask<(Principal? Principal, ApiError? Error)> AuthenticateAsync(HttpContext context)
     {
         if (BearerToken(context) is null && IsWidgetRequest(context.Request))
         {
@@ -92,7 +92,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     }
 
     /// <summary>Resolves a widget visitor: by site token when one is sent, else by assistant_id + guest_id.</summary>
-    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateWidgetAsync(HttpContext context)
+    public async ValueTask<(Principal? Principal, ApiError? Error)> AuthenticateWidgetAsync(HttpContext context)
     {
         if (SiteToken(context.Request) is not null)
         {
@@ -209,7 +209,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     /// the visitor is then the guest named by <c>guest_id</c> under the token's assistant. Failures are 403 with
     /// seed 000's reason in the detail ("domain not allowed", "domains changed", "revoked", "invalid token").
     /// </remarks>
-    public async Task<(Principal? Principal, ApiError? Error)> AuthenticateSiteAsync(HttpContext context)
+    public async ValueTask<(Principal? Principal, ApiError? Error)> AuthenticateSiteAsync(HttpContext context)
     {
         var token = SiteToken(context.Request);
         if (token is null)
@@ -246,7 +246,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     }
 
     /// <summary>Resolves a guest from <c>assistant_id</c> + <c>guest_id</c>.</summary>
-    public async Task<(GuestPrincipal? Principal, ApiError? Error)> AuthenticateGuestAsync(HttpContext context)
+    public async ValueTask<(GuestPrincipal? Principal, ApiError? Error)> AuthenticateGuestAsync(HttpContext context)
     {
         var query = context.Request.Query;
         var (assistantId, idError) = RequestReader.ParseId(query["assistant_id"], "assistant_id");
@@ -342,7 +342,7 @@ public sealed class AccessService(TokenService tokens, AppTokenService appTokens
     /// only the dialog it created, and gets the same 403 for a foreign and for a missing dialog, so dialog ids
     /// cannot be enumerated.
     /// </summary>
-    public async Task<(DialogOwner? Dialog, ApiError? Error)> AuthorizeDialogAsync(Principal principal, long dialogId, CancellationToken ct)
+    public async ValueTask<(DialogOwner? Dialog, ApiError? Error)> AuthorizeDialogAsync(Principal principal, long dialogId, CancellationToken ct)
     {
         var dialog = await cache.GetDialogOwnerAsync(dialogId, ct);
         switch (principal)

@@ -27,7 +27,7 @@ public static class OperatorFilter
                 : AuthenticateThenContinueAsync(context, authentication, invocation, next);
         });
 
-    private static async ValueTask<object?> AuthenticateThenContinueAsync(HttpContext context, Task<(Principal? Principal, ApiError? Error)> authentication,
+    private static async ValueTask<object?> AuthenticateThenContinueAsync(HttpContext context, ValueTask<(Principal? Principal, ApiError? Error)> authentication,
         EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
         await Continue(context, await authentication, invocation, next);
 

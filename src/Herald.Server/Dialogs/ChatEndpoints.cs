@@ -275,7 +275,8 @@ public static class ChatEndpoints
         }
 
         ChatLog.MessagePublished(log, sender, dialog.Id, message.Id);
-        return TypedResults.Json(MessageDto.From(message), HeraldJson.Options, statusCode: StatusCodes.Status201Created);
+        // The message:new event's message object, already encoded on the writer: the same JSON as MessageDto's.
+        return new JsonBytesResult(command.MessageJson, StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> TypingAsync(HttpContext context, string id, AccessService access, EventHub hub, RateLimits limits)
@@ -504,7 +505,7 @@ public static class ChatEndpoints
             $"operator feed ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static async Task<((Principal Principal, DialogOwner Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
+    private static async ValueTask<((Principal Principal, DialogOwner Dialog)? Target, ApiError? Error)> AuthorizeAsync(HttpContext context, string rawId, AccessService access)
     {
         var (dialogId, idError) = RequestReader.ParseId(rawId, "id");
         if (idError is not null)

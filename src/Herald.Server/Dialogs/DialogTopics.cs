@@ -21,7 +21,7 @@ public static class DialogTopics
     {
         if (!dialog.IsProbe)
         {
-            context.Emit(OperatorFeed, "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), created).ToUtf8(), dialog.Id);
+            context.Emit(OperatorFeed, "dialog_update", ChatEventJson.DialogUpdate(dialog, created), dialog.Id);
         }
     }
 
@@ -33,6 +33,6 @@ public static class DialogTopics
     public static void EmitDialogChange(WriteContext context, DialogRecord dialog)
     {
         EmitDialogUpdate(context, dialog);
-        context.Emit(For(dialog.Id), "dialog_update", new DialogUpdateEvent(DialogDto.From(dialog), false).ToUtf8());
+        context.Emit(For(dialog.Id), "dialog_update", ChatEventJson.DialogUpdate(dialog, created: false));
     }
 }

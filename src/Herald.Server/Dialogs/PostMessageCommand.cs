@@ -52,6 +52,9 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
     /// <summary>True when the result is an earlier message with the same client_message_id.</summary>
     public bool WasDuplicate { get; private set; }
 
+    /// <summary>The stored message as the API shows it (<see cref="MessageDto"/>'s JSON), UTF-8; empty for a retried POST.</summary>
+    public ReadOnlyMemory<byte> MessageJson { get; private set; }
+
     private string Preview => text.Length > PreviewLength ? text[..PreviewLength] : text;
 
     // SQLite: prepared once on the writer's connection (WriteContext.Statement), re-bound per message.
@@ -62,33 +65,55 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
     private const string DialogColumns =
         "dialogs.id, dialogs.assistant_id, dialogs.guest_id, dialogs.created_at, dialogs.last_message_at, dialogs.last_message_text, dialogs.last_message_sender, dialogs.unread_count, dialogs.status, dialogs.assignee_id";
 
-    protected override async Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
+    protected override Task<MessageRecord> RunAsync(WriteContext context, CancellationToken cancellationToken)
     {
         var insert = context.Statement(InsertReturningIdSql, "@dialogId", "@sender", "@text", "@now", "@clientMessageId", "@authorId", "@authorName");
-        insert.Parameters[0].Value = dialogId;
-        insert.Parameters[1].Value = sender;
-        insert.Parameters[2].Value = text;
-        insert.Parameters[3].Value = context.NowMs;
-        insert.Parameters[4].Value = (object?)clientMessageId ?? DBNull.Value;
-        insert.Parameters[5].Value = (object?)authorId ?? DBNull.Value;
-        insert.Parameters[6].Value = (object?)authorName ?? DBNull.Value;
-        if (await insert.ExecuteScalarAsync(cancellationToken) is not long id)
+        insert.Bind(0, dialogId);
+        insert.Bind(1, sender);
+        insert.Bind(2, text);
+        insert.Bind(3, context.NowMs);
+        insert.Bind(4, clientMessageId);
+        insert.Bind(5, authorId);
+        insert.Bind(6, authorName);
+        if (insert.ExecuteInt64() is not { } id)
         {
-            return await FinishAsync(context, 0, null); // no row inserted: a retried POST
+            return FinishAsync(context, 0, null); // no row inserted: a retried POST
         }
 
+        var preview = Preview;
         var update = context.Statement(UpdateReturningDialogSql, "@now", "@preview", "@sender", "@dialogId");
-        update.Parameters[0].Value = context.NowMs;
-        update.Parameters[1].Value = Preview;
-        update.Parameters[2].Value = sender;
-        update.Parameters[3].Value = dialogId;
-        DialogRecord? dialog;
-        await using (var reader = await update.ExecuteReaderAsync(cancellationToken))
+        update.Bind(0, context.NowMs);
+        update.Bind(1, preview);
+        update.Bind(2, sender);
+        update.Bind(3, dialogId);
+        DialogRecord? dialog = null;
+        try
         {
-            dialog = await reader.ReadAsync(cancellationToken) ? ReadDialog(reader, 0) : null;
+            if (update.Step())
+            {
+                dialog = new DialogRecord
+                {
+                    Id = update.GetInt64(0),
+                    AssistantId = update.GetInt64(1),
+                    GuestId = update.GetString(2),
+                    CreatedAt = update.GetInt64(3),
+                    LastMessageAt = update.IsNull(4) ? null : update.GetInt64(4),
+                    // What this statement just wrote: the strings at hand, not copies read back.
+                    LastMessageText = preview,
+                    LastMessageSender = sender,
+                    UnreadCount = update.GetInt64(7),
+                    // A visitor's message reopens the dialog (UpdateDialogSql's CASE): no string to read back then.
+                    Status = sender == "user" ? DialogStatus.Open : update.GetString(8) ?? DialogStatus.Open,
+                    AssigneeId = update.IsNull(9) ? null : update.GetInt64(9),
+                };
+            }
+        }
+        finally
+        {
+            update.Reset();
         }
 
-        return await FinishAsync(context, id, dialog ?? throw new InvalidOperationException($"Dialog {dialogId} vanished while a message was stored in it."));
+        return FinishAsync(context, id, dialog ?? throw new InvalidOperationException($"Dialog {dialogId} vanished while a message was stored in it."));
     }
 
     void IBatchedWrite.AddTo(DbBatch batch, WriteContext context)
@@ -137,28 +162,32 @@ public sealed class PostMessageCommand(long dialogId, string sender, string text
         await FinishAsync(context, _messageId, _dialog);
 
     /// <summary>Emits the events of a stored message; for a retried POST (nothing stored) reads the earlier message instead.</summary>
-    private async Task<MessageRecord> FinishAsync(WriteContext context, long id, DialogRecord? dialog)
+    private Task<MessageRecord> FinishAsync(WriteContext context, long id, DialogRecord? dialog)
     {
         if (dialog is null)
         {
             WasDuplicate = true;
-            return await context.Connection.QuerySingleAsync<MessageRecord>(
+            MessageJson = default;
+            return context.Connection.QuerySingleAsync<MessageRecord>(
                 "SELECT * FROM messages WHERE dialog_id = @dialogId AND client_message_id = @clientMessageId", new { dialogId, clientMessageId }, context.Transaction);
         }
 
         WasDuplicate = false;
         var message = new MessageRecord { Id = id, DialogId = dialogId, Sender = sender, Text = text, CreatedAt = context.NowMs, ClientMessageId = clientMessageId,
             AuthorId = authorId, AuthorName = authorName };
-        var dto = MessageDto.From(message);
         // Exactly one event on the dialog's own stream; the operators' feed gets its two views of the same change.
-        context.Emit(DialogTopics.For(dialogId), "message", new MessageNewEvent(dto).ToUtf8());
+        var messageNew = ChatEventJson.MessageNew(message, out var messageStart);
+        // The POST's answer is the message object inside it (without the event's closing brace).
+        MessageJson = messageNew.AsMemory(messageStart, messageNew.Length - messageStart - 1);
+        context.Emit(DialogTopics.For(dialogId), "message", messageNew);
         // A probe's dialog (herald doctor) never reaches operators: no sound, no unread row for a test message.
         if (!dialog.IsProbe)
         {
-            context.Emit(DialogTopics.OperatorFeed, "new_message", new NewMessageEvent(dialogId, dto).ToUtf8(), dialogId);
+            context.Emit(DialogTopics.OperatorFeed, "new_message", ChatEventJson.NewMessage(message), dialogId);
             DialogTopics.EmitDialogUpdate(context, dialog);
         }
-        return message;
+
+        return Task.FromResult(message);
     }
 
     /// <summary><paramref name="sql"/> with each of <paramref name="names"/> replaced by <c>$1</c>, <c>$2</c>, ... in order.</summary>

@@ -28,7 +28,7 @@ public static class HeraldApp
         // Herald is found where it is installed: its appsettings.json (AddInstalledSettings) and the web root.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = args,
+            Args = [ReadSettingsOnce, .. args],
             ContentRootPath = Environment.CurrentDirectory,
             WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
         });
@@ -47,6 +47,12 @@ public static class HeraldApp
         MapHerald(app);
         return app;
     }
+
+    // Settings files are read once. Nothing in Herald reloads settings (everything reads IOptions, checked at start),
+    // and the reload watcher watches the whole content root, which is the working directory — where the data directory
+    // usually is: every write of the database and its WAL woke it (a FileInfo and a stat per change), 6.9 KB and about
+    // half the CPU of a chat message (issue 22, docs/benchmarks.md). First, so that the command line can still say otherwise.
+    internal const string ReadSettingsOnce = "--hostBuilder:reloadConfigOnChange=false";
 
     /// <summary>
     /// The appsettings.json (and appsettings.{Environment}.json) installed next to the program, read before those of the
@@ -80,7 +86,7 @@ public static class HeraldApp
     public static SqlStore OpenStore(string[] args)
     {
         // The same roots as Build: a relative data directory is the one `herald serve` in this directory uses.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = Environment.CurrentDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [ReadSettingsOnce, .. args], ContentRootPath = Environment.CurrentDirectory });
         AddInstalledSettings(builder);
         var section = builder.Configuration.GetSection("Herald:Storage");
         var storage = new StorageOptions();

@@ -28,11 +28,9 @@ public static class BatchCommit
     public static async Task<IReadOnlyList<HubEvent>> CommitBatchAsync(this SqlStore store, IReadOnlyList<WriteCommand> commands, List<object?> results, CancellationToken cancellationToken)
     {
         var (connection, tx) = await store.BeginWriteAsync(cancellationToken);
-        // A connection that keeps no statements (PostgreSQL, whose driver prepares by itself) gets a cache for this batch.
-        var owned = store.StatementsOf(connection) is null ? new StatementCache(connection) : null;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var pending = new List<PendingEvent>();
-        var context = new WriteContext(connection, tx, store.Dialect, now, pending, store.StatementsOf(connection) ?? owned!);
+        var context = new WriteContext(connection, tx, store.Dialect, now, pending, store.StatementsOf(connection));
         long firstId;
         try
         {
@@ -69,7 +67,6 @@ public static class BatchCommit
         }
         finally
         {
-            owned?.Clear();
             await store.EndWriteAsync(connection, tx);
         }
 

@@ -15,11 +15,7 @@ namespace Herald.Server.Pipeline;
 public sealed class EventHub(EventWriter writer, IEventBus bus, HeraldMetrics metrics)
 {
     /// <summary>Runs a write command; its events are delivered once it has committed.</summary>
-    public async Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken ct = default)
-    {
-        var result = await writer.ExecuteAsync(command, ct);
-        return result;
-    }
+    public Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken ct = default) => writer.ExecuteAsync(command, ct);
 
     /// <summary>Delivers an event that is not stored and has no id (it is never replayed).</summary>
     public void PublishEphemeral(string topic, string type, byte[] data)

@@ -40,7 +40,7 @@ public sealed class EventWriter : BackgroundService
     }
 
     /// <summary>Queues <paramref name="command"/> and completes once it has committed (or failed).</summary>
-    public async Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken cancellationToken = default)
+    public Task<T> ExecuteAsync<T>(WriteCommand<T> command, CancellationToken cancellationToken = default)
     {
         command.QueuedAt = Stopwatch.GetTimestamp();
         if (HeraldTracing.Enabled && Activity.Current is { } caller)
@@ -48,8 +48,15 @@ public sealed class EventWriter : BackgroundService
             command.TraceParent = caller.Context;
         }
 
-        await _queue.Writer.WriteAsync(command, cancellationToken);
-        return (T)(await command.Completion.Task)!;
+        // The queue has room but when 10,000 writes wait: then (only) an async frame waits for it.
+        var queued = _queue.Writer.WriteAsync(command, cancellationToken);
+        return queued.IsCompletedSuccessfully ? command.Completion : QueueThenWaitAsync(queued, command);
+    }
+
+    private static async Task<T> QueueThenWaitAsync<T>(ValueTask queued, WriteCommand<T> command)
+    {
+        await queued;
+        return await command.Completion;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -79,7 +86,7 @@ public sealed class EventWriter : BackgroundService
                 _metrics.LoopFault("writer");
                 foreach (var command in batch)
                 {
-                    command.Completion.TrySetException(ex);
+                    command.Fail(ex);
                 }
             }
         }
@@ -117,7 +124,7 @@ public sealed class EventWriter : BackgroundService
                 _metrics.LoopFault("writer");
             }
 
-            batch[0].Completion.TrySetException(ex);
+            batch[0].Fail(ex);
             return;
         }
 
@@ -153,7 +160,7 @@ public sealed class EventWriter : BackgroundService
 
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Completion.TrySetResult(results[i]);
+            batch[i].Complete(results[i]);
         }
 
         try

@@ -8,9 +8,13 @@ namespace Herald.Server.Pipeline;
 public abstract class WriteCommand
 {
     /// <summary>Runs the command's SQL inside the batch transaction and returns its result.</summary>
-    public abstract Task<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken);
+    public abstract ValueTask<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken);
 
-    internal TaskCompletionSource<object?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completes the caller's wait with the command's committed result (the writer, after the commit).</summary>
+    internal abstract void Complete(object? result);
+
+    /// <summary>Fails the caller's wait.</summary>
+    internal abstract void Fail(Exception exception);
 
     /// <summary>When the command was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for <c>herald.store.write.latency</c>.</summary>
     internal long QueuedAt { get; set; }
@@ -22,8 +26,24 @@ public abstract class WriteCommand
 /// <summary>A <see cref="WriteCommand"/> with a typed result.</summary>
 public abstract class WriteCommand<T> : WriteCommand
 {
-    public sealed override async Task<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken) =>
-        await RunAsync(context, cancellationToken);
+    // Typed, so that the caller awaits this task itself: no async frame, no cast of the result between them.
+    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the command has committed (or failed).</summary>
+    internal Task<T> Completion => _completion.Task;
+
+    internal sealed override void Complete(object? result) => _completion.TrySetResult((T)result!);
+
+    internal sealed override void Fail(Exception exception) => _completion.TrySetException(exception);
+
+    public sealed override ValueTask<object?> ExecuteAsync(WriteContext context, CancellationToken cancellationToken)
+    {
+        // Most commands finish synchronously on SQLite: their result without a second task.
+        var run = RunAsync(context, cancellationToken);
+        return run.IsCompletedSuccessfully ? new ValueTask<object?>(run.Result) : AwaitAsync(run);
+    }
+
+    private static async ValueTask<object?> AwaitAsync(Task<T> run) => await run;
 
     protected abstract Task<T> RunAsync(WriteContext context, CancellationToken cancellationToken);
 }

@@ -7,9 +7,9 @@ namespace Herald.Server.Pipeline;
 public sealed class WriteContext
 {
     private readonly List<PendingEvent> _events;
-    private readonly StatementCache _statements;
+    private readonly StatementCache? _statements;
 
-    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events, StatementCache statements)
+    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events, StatementCache? statements)
     {
         _statements = statements;
         Dialect = dialect;
@@ -33,11 +33,13 @@ public sealed class WriteContext
     internal System.Diagnostics.ActivityContext TraceParent { get; set; }
 
     /// <summary>
-    /// The command for <paramref name="sql"/> in this transaction, prepared once per write connection (SQLite's stays
-    /// open across batches) and re-bound on every use: set its parameters' values by position, in the order of
-    /// <paramref name="names"/>. The context owns it: do not dispose it.
+    /// SQLite's writer connection only: the statement for <paramref name="sql"/>, prepared once on the connection
+    /// (which stays open across batches) and re-bound on every use, inside this transaction: bind its parameters by
+    /// position, in the order of <paramref name="names"/>. The context owns it: do not dispose it. PostgreSQL's
+    /// commands go through <see cref="IBatchedWrite"/> (its driver prepares by itself).
     /// </summary>
-    public DbCommand Statement(string sql, params ReadOnlySpan<string> names) => _statements.Get(sql, Transaction, names);
+    public SqliteStatement Statement(string sql, params ReadOnlySpan<string> names) =>
+        (_statements ?? throw new InvalidOperationException("Prepared statements are kept only on SQLite's writer connection.")).Get(sql, names);
 
     /// <summary>Adds an event that is stored with this batch and delivered after it commits.</summary>
     /// <returns>The pending event; its <see cref="PendingEvent.Id"/> is set once the batch has committed.</returns>

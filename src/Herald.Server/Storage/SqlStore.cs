@@ -105,50 +105,12 @@ public abstract class SqlStore : IAsyncDisposable
 
     /// <summary>
     /// Takes the next <paramref name="pending"/>.Count ids of the global sequence, stores the batch's events under
-    /// them and commits <paramref name="tx"/>; returns the first id. Here three steps: the sequence UPDATE, one
-    /// prepared INSERT run once per event, which in process (SQLite) costs a bind and a step each, and the commit;
-    /// both statements come from the connection's <see cref="StatementCache"/>, prepared once per connection.
-    /// <see cref="PostgresStore"/> sends all of it at once, because over a network every round trip is waited for by
+    /// them and commits <paramref name="tx"/>; returns the first id. <see cref="SqliteStore"/> runs three steps: the
+    /// sequence UPDATE, one prepared INSERT run once per event, which in process costs a bind and a step each, and the
+    /// commit. <see cref="PostgresStore"/> sends all of it at once, because over a network every round trip is waited for by
     /// the node's single writer. Either way the sequence row is the last thing the transaction locks before its commit.
     /// </summary>
-    public virtual async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct)
-    {
-        var owned = StatementsOf(connection) is null ? new StatementCache(connection) : null;
-        var statements = StatementsOf(connection) ?? owned!;
-        try
-        {
-            var sequence = statements.Get(NextIdsSql, tx, "@n");
-            sequence.Parameters[0].Value = pending.Count;
-            var last = Convert.ToInt64(await sequence.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-            var firstId = last - pending.Count + 1;
-            var insert = statements.Get(InsertEventSql, tx, "@id", "@topic", "@type", "@data", "@createdAt", "@key");
-            var parameters = insert.Parameters;
-            for (var i = 0; i < pending.Count; i++)
-            {
-                parameters[0].Value = firstId + i;
-                parameters[1].Value = pending[i].Topic;
-                parameters[2].Value = pending[i].Type;
-                parameters[3].Value = pending[i].Data;
-                parameters[4].Value = now;
-                parameters[5].Value = pending[i].Key;
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-
-            await tx.CommitAsync(ct);
-            return firstId;
-        }
-        finally
-        {
-            owned?.Clear();
-        }
-    }
-
-    private const string NextIdsSql = "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value";
-
-    // The payload is bound as its UTF-8 bytes and stored as TEXT (CAST reads a blob as text in the database's
-    // encoding, UTF-8): no UTF-16 copy of every event's JSON on the write path.
-    private const string InsertEventSql =
-        "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@id, @topic, @type, CAST(@data AS TEXT), @createdAt, @key)";
+    public abstract Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct);
 
     // ---- Reads -------------------------------------------------------------------------------------
 

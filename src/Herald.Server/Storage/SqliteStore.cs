@@ -143,6 +143,35 @@ public sealed class SqliteStore : SqlStore
         }
     }
 
+    public override async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct)
+    {
+        var statements = StatementsOf(connection) ?? throw new InvalidOperationException("Events are stored on the writer's connection.");
+        var sequence = statements.Get(NextIdsSql, "@n");
+        sequence.Bind(0, pending.Count);
+        var last = sequence.ExecuteInt64() ?? throw new InvalidOperationException("The events sequence row is missing.");
+        var firstId = last - pending.Count + 1;
+        var insert = statements.Get(InsertEventSql, "@id", "@topic", "@type", "@data", "@createdAt", "@key");
+        for (var i = 0; i < pending.Count; i++)
+        {
+            insert.Bind(0, firstId + i);
+            insert.Bind(1, pending[i].Topic);
+            insert.Bind(2, pending[i].Type);
+            insert.BindUtf8(3, pending[i].Data);
+            insert.Bind(4, now);
+            insert.Bind(5, pending[i].Key);
+            insert.Execute();
+        }
+
+        await tx.CommitAsync(ct);
+        return firstId;
+    }
+
+    private const string NextIdsSql = "UPDATE herald_sequences SET value = value + @n WHERE name = 'events' RETURNING value";
+
+    // The payload is bound as its UTF-8 bytes, as TEXT: no UTF-16 copy of every event's JSON on the write path.
+    private const string InsertEventSql =
+        "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@id, @topic, @type, @data, @createdAt, @key)";
+
     protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // deferred: false = BEGIN IMMEDIATE: take the write lock now rather than fail to upgrade it later.
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));

@@ -1,49 +1,40 @@
-using System.Data.Common;
+using Microsoft.Data.Sqlite;
 
 namespace Herald.Server.Storage;
 
 /// <summary>
-/// Commands of one connection kept for the connection's life, so that each statement is prepared once and then only
-/// re-bound and stepped. Microsoft.Data.Sqlite keeps a command's prepared statements until its text or connection
-/// changes; Dapper makes a new command (a new prepare, a new parameter collection) for every call.
+/// The statements of the SQLite writer's connection, kept for the connection's life, so that each is prepared once
+/// and then only re-bound and stepped (<see cref="SqliteStatement"/>). Dapper makes a new command (a new prepare, a
+/// new parameter collection) for every call, and even a kept <see cref="SqliteCommand"/> allocates per execution.
 /// </summary>
 /// <remarks>Not thread-safe: a connection is used by one caller at a time, and so is its cache.</remarks>
-public sealed class StatementCache(DbConnection connection)
+public sealed class StatementCache(SqliteConnection connection)
 {
-    private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The command for <paramref name="sql"/>, with one parameter per name in <paramref name="names"/> (set their values
-    /// by position), enlisted in <paramref name="transaction"/>. The cache owns it: do not dispose it.
+    /// The statement for <paramref name="sql"/>, with one parameter per name in <paramref name="names"/> (bind them by
+    /// position). The cache owns it: do not dispose it.
     /// </summary>
-    public DbCommand Get(string sql, DbTransaction transaction, params ReadOnlySpan<string> names)
+    public SqliteStatement Get(string sql, params ReadOnlySpan<string> names)
     {
-        if (!_commands.TryGetValue(sql, out var command))
+        if (!_statements.TryGetValue(sql, out var statement))
         {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var name in names)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                command.Parameters.Add(parameter);
-            }
-
-            _commands[sql] = command;
+            statement = new SqliteStatement(connection, sql, names);
+            _statements[sql] = statement;
         }
 
-        command.Transaction = transaction;
-        return command;
+        return statement;
     }
 
-    /// <summary>Disposes every command (their prepared statements with them).</summary>
+    /// <summary>Finalizes every statement (before the connection goes back to the pool or closes).</summary>
     public void Clear()
     {
-        foreach (var command in _commands.Values)
+        foreach (var statement in _statements.Values)
         {
-            command.Dispose();
+            statement.Dispose();
         }
 
-        _commands.Clear();
+        _statements.Clear();
     }
 }

@@ -295,6 +295,38 @@ public sealed class SecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
     }
 
+    /// <summary>
+    /// A limited guest may post again once its bucket refills: the partitioned limiter's own timer replenishes its
+    /// token buckets (RateLimits builds the partitions itself, with the buckets' own timers off).
+    /// </summary>
+    [Fact]
+    public async Task Limits_PerGuestPosting_RefillsAfterALimit()
+    {
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
+        {
+            ["Herald:Limits:MessagesPerGuestPerSecond"] = "5",
+            ["Herald:Limits:MessageBurstPerGuest"] = "1",
+        });
+        var guest = await server.OpenGuestDialogAsync();
+        await server.PostGuestMessageAsync(guest, "1");
+        using (var limited = await server.Client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}", new { text = "2" }))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(100); // a poll, not a timing assertion: the bucket refills within a second
+            using var retry = await server.Client.PostAsJsonAsync($"/api/widget/dialogs/{guest.DialogId}/messages?{guest.Query}", new { text = "3" });
+            status = retry.StatusCode;
+        }
+        while (status == HttpStatusCode.TooManyRequests && DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.Created, status);
+    }
+
     private static HttpRequestMessage Preflight(string url, string origin)
     {
         var request = new HttpRequestMessage(HttpMethod.Options, url);
