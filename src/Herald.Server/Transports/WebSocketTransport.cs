@@ -269,21 +269,23 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     /// </summary>
     private sealed class LiveSocket(WebSocketTransport transport, Subscriber subscriber, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
     {
-        public async Task RunHandedOffAsync(ConnectionContext connection)
+        // Not async itself: RunAsync disposes the socket, one suspended frame fewer per idle socket.
+        public Task RunHandedOffAsync(ConnectionContext connection)
         {
             subscriber.Abort = connection.Abort;
             var (interval, timeout) = transport.KeepAlive();
-            using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
+            var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
             {
                 IsServer = true,
                 KeepAliveInterval = interval,
                 KeepAliveTimeout = timeout,
             });
-            await RunAsync(socket, connection.Abort, connection.ConnectionClosed);
+            return RunAsync(socket, connection.Abort, connection.ConnectionClosed, ownsSocket: true);
         }
 
-        public async Task RunAsync(WebSocket socket, Action abort, CancellationToken aborted)
+        public async Task RunAsync(WebSocket socket, Action abort, CancellationToken aborted, bool ownsSocket = false)
         {
+            using var owned = ownsSocket ? socket : null;
             using var lease = session.Lease;
             var reason = Disconnect.ClientClosed;
             var reader = transport.ReadAsync(socket, subscriber, session, onMessage);
@@ -326,10 +328,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task<Disconnect> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
     {
-        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
-        try
+        while (await subscriber.WaitToReadAsync())
         {
-            while (await subscriber.WaitToReadAsync())
+            // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
+            var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+            try
             {
                 var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
                 for (var i = 0; i < n; i++)
@@ -387,13 +390,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
                 }
             }
+            finally
+            {
+                ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+            }
+        }
 
-            return subscriber.CloseReason ?? Disconnect.ClientClosed;
-        }
-        finally
-        {
-            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
-        }
+        return subscriber.CloseReason ?? Disconnect.ClientClosed;
     }
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
