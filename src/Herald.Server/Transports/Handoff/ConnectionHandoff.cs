@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace Herald.Server.Transports.Handoff;
 
 /// <summary>
-/// Kestrel connection middleware that lets a response that never ends — an SSE stream — leave Kestrel's
-/// HTTP/1.1 machinery once its headers are out, and go on over the bare connection.
+/// Kestrel connection middleware that lets a response that never ends — an SSE stream, or a WebSocket — leave
+/// Kestrel's HTTP/1.1 machinery once its headers (or its 101) are out, and go on over the bare connection.
 /// </summary>
 /// <remarks>
 /// <para><b>Why.</b> An idle SSE stream is a request that never finishes, and for as long as it lasts Kestrel keeps
@@ -47,7 +47,8 @@ namespace Herald.Server.Transports.Handoff;
 /// continuation runs a WebSocket over the bare connection's pipes (<see cref="DuplexPipeStream"/>). Nothing of the
 /// upgraded stream has been read by then, so the client's first frames are still in the connection's input; after the
 /// handler of an upgraded request returns Kestrel writes nothing (there is no body to end), so nothing is dropped.
-/// Canary: <c>Kestrel_LetsAnUpgradedConnectionGo_WithItsInputUnread</c>.</para>
+/// Tested end to end (delivery, the reader's ping and publish frames, the drain's 1012) by
+/// <c>ConnectionHandoffTests.WebSocket_IsHandedOffAfterTheUpgrade_AndStillDeliversAnswersPingsAndClosesOnDrain</c>.</para>
 /// <para>Only plain-text HTTP/1.1 responses with chunked bodies, or upgraded to a WebSocket, are handed off: over TLS the pipes below Kestrel
 /// carry ciphertext, and HTTP/2 multiplexes streams over one connection. Those stay in Kestrel, as does everything
 /// when <see cref="StreamOptions.HandOffConnections"/> is off.</para>
