@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff", "storm" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff", "idle-node", "storm" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -117,9 +117,11 @@ internal sealed class BenchOptions
           s3 | chat        dialogs × 2 subscribers, messages through the real chat POST → latency, lost, duplicated
           s4 | scale-out   s3 on two nodes sharing PostgreSQL and Redis (started by the bench), posted on A, subscribers on A and B
           s5 | capacity    idle SSE connections up to the server's open-files limit, held over several heartbeats → dropped, RSS
+          s6 | cluster     three nodes sharing PostgreSQL and Redis (started by the bench), topics split over them, durable publishes
+                           spread over them at rising rates → cluster messages/s at p99 ≤ 100 ms, each node's (and PostgreSQL's, Redis's) CPU per message
           chatwrite        the chat POST alone, no subscribers → server CPU µs and bytes allocated per message (robust on a busy machine)
           all              s1, s2 and s3 in turn, each against a freshly started server (s4 and s5 run on their own)
-          compare          s1, s2, s3 against Herald, Nchan and SignalR alternately (each scenario on each target,
+          compare          s1, s2, s3 against Herald, Herald's Mercure hub, Nchan and SignalR alternately (each scenario on each target,
                            each against a freshly started server): a table with ratios, JSON and an SVG chart
           micro [BenchmarkDotNet args, e.g. --filter *]   micro-benchmarks of the hot path
           signalr-server --port N   the SignalR server that compare starts (not needed by hand)
@@ -138,6 +140,9 @@ internal sealed class BenchOptions
           --heap-diff            S3/S4: live objects the publishing node kept per message over the window (two heap
                                  snapshots, each a full collection: the run's latency figures are off)
           --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
+          --via mercure          s1, s2, s3 (and all) through Herald's Mercure hub: subscribers GET /.well-known/mercure?topic=,
+                                 publishers POST a form with an HS256 JWT (compare: the target herald-mercure)
+          --mercure-key KEY      with --url and --via mercure: the running server's Herald:Mercure:JwtKey
 
         Load generator:
           --per-worker N         connections per worker process (default 10000; the per-process open-files limit is 20000)
@@ -146,7 +151,7 @@ internal sealed class BenchOptions
           --connect-timeout S    seconds (default 30)
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
-        Compare:  --targets herald,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
+        Compare:  --targets herald,herald-mercure,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
                   --herald-transports ws,poll (extra Herald runs: S1 over ws, S3 over ws and poll; "none" for none)
                   --storm (adds S3's storm variant on every target)
                   sizes as below, but S1 defaults to 20000 connections; Nchan needs nginx + libnginx-mod-nchan
@@ -158,5 +163,7 @@ internal sealed class BenchOptions
         S4:  S3's options; --pg-commit sync|async (sync: every commit waits for its fsync); not with --url (it starts redis-server, a PostgreSQL cluster and two nodes itself)
         S5:  --heartbeat S (5; a --server-arg setting Herald:Streams:HeartbeatInterval wins)  --hold S (30)  --topics N (1000)
              --max-connections N (default: the open-files limit less the headroom)  --fd-headroom N (default: the server's open descriptors + 100)
+        S6:  --topics N (300)  --per-topic N (2)  --rates 100,200,... messages/s  --step S (10)  --warmup S (30)  --publishers N (16)  --payload BYTES (64)  --baseline S (5)
+             --idle-node (C holds no subscriber and gets no publish)  --all-steps  --pg-commit sync|async; not with --url
         """;
 }

@@ -24,13 +24,15 @@ internal static class LoadRunner
     };
 
     // Herald-only scenarios that start their own servers: S4 two nodes with PostgreSQL and Redis, S5 one with a
-    // short heartbeat.
+    // short heartbeat, S6 three nodes with PostgreSQL and Redis.
     private static readonly Dictionary<string, Func<BenchOptions, Task<ScenarioResult>>> SelfHosted = new(StringComparer.OrdinalIgnoreCase)
     {
         ["s4"] = ScaleOutScenario.RunAsync,
         ["scale-out"] = ScaleOutScenario.RunAsync,
         ["s5"] = CapacityScenario.RunAsync,
         ["capacity"] = CapacityScenario.RunAsync,
+        ["s6"] = ClusterScenario.RunAsync,
+        ["cluster"] = ClusterScenario.RunAsync,
     };
 
     public static async Task<int> RunAsync(string scenario, BenchOptions options)
@@ -39,6 +41,23 @@ internal static class LoadRunner
         if (names.Any(n => !Scenarios.ContainsKey(n) && !SelfHosted.ContainsKey(n)))
         {
             await Console.Error.WriteLineAsync($"Unknown scenario '{scenario}'.\n\n{BenchOptions.Usage}");
+            return 2;
+        }
+
+        // --via mercure: the same scenario through Herald's Mercure hub (/.well-known/mercure) instead of Herald's own
+        // endpoints; only for the scenarios that run against any target (S1-S3), not Herald's chat-only or self-hosted ones.
+        var via = options.String("via") ?? "herald";
+        var target = via switch
+        {
+            "herald" => "herald",
+            "mercure" => MercureTarget.TargetName,
+            _ => null,
+        };
+        if (target is null || (target != "herald" && names.Any(n => !Scenarios.TryGetValue(n, out var s) || s.Name is not ("s1" or "s2" or "s3"))))
+        {
+            await Console.Error.WriteLineAsync(target is null
+                ? $"Unknown --via '{via}' (herald or mercure)."
+                : "--via mercure runs s1, s2 and s3 (and all); chatwrite, s4 and s5 are Herald's own endpoints only.");
             return 2;
         }
 
@@ -51,7 +70,7 @@ internal static class LoadRunner
         {
             try
             {
-                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, "herald", options));
+                results.Add(SelfHosted.TryGetValue(name, out var selfHosted) ? await selfHosted(options) : await RunOneAsync(Scenarios[name].Run, target, options));
                 Console.WriteLine(results[^1].Render());
             }
             catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)

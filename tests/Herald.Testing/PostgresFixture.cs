@@ -25,6 +25,26 @@ public sealed class PostgresFixture : IAsyncDisposable
 
     public string DataDirectory => Path.Combine(_root, "data");
 
+    /// <summary>
+    /// The postmaster's process id, from the first line of <c>postmaster.pid</c> (null while stopped). Every backend
+    /// and background worker is its child: benchmarks add up the tree's CPU time from /proc.
+    /// </summary>
+    public int? ServerProcessId
+    {
+        get
+        {
+            try
+            {
+                var first = File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).FirstOrDefault();
+                return int.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid) ? pid : null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+    }
+
     /// <summary>Connection string for database <paramref name="database"/> (created by <see cref="CreateDatabaseAsync"/>).</summary>
     public string ConnectionString(string database = "postgres") =>
         $"Host=127.0.0.1;Port={Port};Username=herald;Database={database};Pooling=true;Maximum Pool Size=50;Timeout=15";

@@ -72,6 +72,9 @@ public class RedisServerFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>True between a successful start and the next stop.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running redis-server's process id (null while stopped): benchmarks read its CPU time from /proc.</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>True when the server only accepts TLS (<c>rediss://</c>).</summary>
     public bool UseTls => _settings.TlsCertificateFile is not null;
 

@@ -30,6 +30,12 @@ internal sealed class HeraldCluster : IAsyncDisposable
 
     public IReadOnlyList<HeraldTarget> Nodes => _nodes;
 
+    /// <summary>redis-server's process id, for its CPU time (S6).</summary>
+    public int? RedisPid => _redis?.ProcessId;
+
+    /// <summary>The postmaster's process id: its process tree is PostgreSQL's CPU time (S6).</summary>
+    public int? PostgresPid => _postgres?.ServerProcessId;
+
     /// <summary>What runs, for the report.</summary>
     public string Description { get; private set; } = "";
 

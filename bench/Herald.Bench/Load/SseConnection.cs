@@ -8,8 +8,9 @@ namespace Herald.Bench.Load;
 /// publisher put in its data.
 /// </summary>
 /// <remarks>
-/// Event ids may be Herald's (a number) or Nchan's (<c>&lt;seconds&gt;:&lt;n&gt;</c>); either is checked for order.
-/// Deliveries are recognised by the marker in the data, never by the id.
+/// Event ids may be Herald's (a number), its Mercure hub's (<c>#</c> and Herald's number) or Nchan's
+/// (<c>&lt;seconds&gt;:&lt;n&gt;</c>); each is checked for order. Deliveries are recognised by the marker in the data,
+/// never by the id.
 /// </remarks>
 internal sealed class SseConnection(int index, int topic, byte[] request) : LoadConnection(index, topic, request)
 {
@@ -250,10 +251,18 @@ internal sealed class SseConnection(int index, int topic, byte[] request) : Load
         }
     }
 
-    // Herald: "42". Nchan: "1700000000:3" (seconds, then a counter within the second), ordered as that pair;
+    // Herald: "42". Herald's Mercure hub: "#42" for an update published without an id (the bench sends none), Herald's
+    // event number behind a '#': one sequence for every Mercure topic, so a stream's ids rise whatever its topics
+    // (the publish order by sequence number in the payload would not do: publishes are concurrent, so seq 5 may
+    // commit before seq 4). Nchan: "1700000000:3" (seconds, then a counter within the second), ordered as that pair;
     // a multi-channel id ("1700000000:[3,4]") is not checked. 0 = no order check.
     private static long ParseId(ReadOnlySpan<byte> id)
     {
+        if (!id.IsEmpty && id[0] == '#')
+        {
+            return Utf8Parser.TryParse(id[1..], out long heraldId, out var length) && length == id.Length - 1 ? heraldId : 0;
+        }
+
         if (!Utf8Parser.TryParse(id, out long value, out var n))
         {
             return 0;

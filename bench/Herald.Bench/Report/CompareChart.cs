@@ -19,6 +19,7 @@ internal static class CompareChart
     private static readonly Dictionary<string, string> Colors = new(StringComparer.Ordinal)
     {
         ["herald"] = "#2563eb",
+        ["herald-mercure"] = "#0891b2",
         ["nchan"] = "#16a34a",
         ["signalr"] = "#9333ea",
     };
@@ -36,7 +37,7 @@ internal static class CompareChart
         {
             svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{x}" y="42" width="12" height="12" fill="{Color(target)}"/>""").Append('\n');
             Text(svg, x + 17, 52, target, 12, "start");
-            x += 90;
+            x += Math.Max(90, 30 + (target.Length * 7));
         }
 
         LatencyPanel(svg, results, targets, 20, 500);

@@ -11,7 +11,12 @@ internal sealed record ChatLayout(string Name, string Through, IReadOnlyList<Cha
 {
     /// <summary>S3: one server (Herald, Nchan or SignalR), the target of issue 2.</summary>
     public static ChatLayout SingleNode(ScenarioContext ctx) =>
-        new("S3 chat", ctx.Target is HeraldTarget ? "through the chat POST (SQLite)" : "through its publish endpoint",
+        new("S3 chat", ctx.Target switch
+            {
+                HeraldTarget => "through the chat POST (SQLite)",
+                MercureTarget => "through the Mercure publish POST (SQLite)",
+                _ => "through its publish endpoint",
+            },
             [new ChatNode("", ctx)], 10_000, "p99 ≤ 10 ms, 0 lost, 0 dup (issue 2)");
 
     /// <summary>The node publishers post to (and the dialogs are created on).</summary>

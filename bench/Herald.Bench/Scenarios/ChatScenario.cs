@@ -124,10 +124,16 @@ internal static class ChatScenario
         // collection, before and after; the snapshots themselves collect, so latency figures of such a run are off).
         var heapPid = ctx.Options.Flag("heap-diff") ? ctx.Server.Pid : null;
         var heapBefore = heapPid is { } pid ? await HeapSnapshot.TakeAsync(pid, TimeSpan.FromSeconds(60)) : null;
-        var herald = ctx.Target as HeraldTarget;
-        var writer0 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api);
+        // Herald's writer serves its chat POST and its Mercure hub alike; the request histogram is the publish route's.
+        var (herald, postRoute) = ctx.Target switch
+        {
+            HeraldTarget h => (h, WriterMetrics.ChatRoute),
+            MercureTarget m => (m.Herald, WriterMetrics.MercureRoute),
+            _ => ((HeraldTarget?)null, ""),
+        };
+        var writer0 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api, postRoute);
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
-        var writer1 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api);
+        var writer1 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api, postRoute);
         var heapAfter = heapBefore is null ? null : await HeapSnapshot.TakeAsync(heapPid!.Value, TimeSpan.FromSeconds(60));
         var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine1 = MachineSample.Read();
@@ -150,7 +156,7 @@ internal static class ChatScenario
         result.Latency("publish → receive", "latency", after.Latency);
         if (layout.Nodes.Count == 1 && cpu1[0] is { } end)
         {
-            result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the publish request{(ctx.Target is HeraldTarget ? " and SQLite" : "")}), RSS {end.RssKb / 1024.0:F0} MB");
+            result.Row("server", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the publish request{(herald is not null ? " and SQLite" : "")}), RSS {end.RssKb / 1024.0:F0} MB");
         }
         else if (layout.Nodes.Count > 1)
         {
