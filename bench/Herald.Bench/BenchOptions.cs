@@ -5,7 +5,7 @@ namespace Herald.Bench;
 /// <summary>Command-line options: <c>--name value</c> or <c>--name=value</c>; flags take no value.</summary>
 internal sealed class BenchOptions
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff", "idle-node" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "keep-data", "all-steps", "no-runtime-monitor", "no-settle-gc", "heap-diff", "idle-node", "storm" };
 
     private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
 
@@ -58,6 +58,20 @@ internal sealed class BenchOptions
         }
 
         return options;
+    }
+
+    /// <summary>A copy with <paramref name="name"/> set to <paramref name="value"/>: the options of one of compare's variants.</summary>
+    public BenchOptions With(string name, string value)
+    {
+        var copy = new BenchOptions();
+        copy.Positional.AddRange(Positional);
+        foreach (var (key, values) in _values)
+        {
+            copy._values[key] = [.. values];
+        }
+
+        copy._values[name] = [value];
+        return copy;
     }
 
     /// <summary>Sets <paramref name="name"/> unless the command line did.</summary>
@@ -120,6 +134,9 @@ internal sealed class BenchOptions
           --server-env K=V       set an environment variable for the server (repeatable), e.g. --server-env DOTNET_gcConcurrent=1
           --keep-data            keep the temp data directory (and server.log)
           --no-settle-gc         S2/S3: measure right after connecting, without first inducing one full GC in the server
+          --storm                S3: the reconnect-storm variant — warm-up (default 3 s) with nobody connected, then every
+                                 subscriber at once (no --max-pending limit), measured at once, no settling GC
+          --transport sse|ws|poll  Herald's subscribers in S1/S3: SSE (default), its WebSockets, or long polling (S3)
           --heap-diff            S3/S4: live objects the publishing node kept per message over the window (two heap
                                  snapshots, each a full collection: the run's latency figures are off)
           --no-runtime-monitor   do not attach to the server over EventPipe for GC pause and thread-pool figures
@@ -135,6 +152,8 @@ internal sealed class BenchOptions
           --out PATH             JSON report (default artifacts/bench/bench-<time>.json)
 
         Compare:  --targets herald,herald-mercure,nchan,signalr  --scenarios s1,s2,s3  --svg PATH (docs/benchmarks.svg)
+                  --herald-transports ws,poll (extra Herald runs: S1 over ws, S3 over ws and poll; "none" for none)
+                  --storm (adds S3's storm variant on every target)
                   sizes as below, but S1 defaults to 20000 connections; Nchan needs nginx + libnginx-mod-nchan
 
         S1:  --connections N (10000)  --topics N (1000)  --hold S (20)

@@ -21,6 +21,8 @@ internal static class CompareRunner
     private static readonly Figure[] Figures =
     [
         new("s1", "server RSS per idle connection, KB", j => Number(j, "rss_per_connection_bytes") / 1024, 2, true),
+        // Exact where RSS is not (the collector's committed free space moves it by ±1.5 KB): .NET targets only.
+        new("s1", "live objects per idle connection (heap snapshot), KB", j => Number(j, "live_bytes_per_connection") / 1024, 2, true),
         new("s1", "connections held (established − closed)", j => Number(j, "connections") - Number(j, "closed"), 0, false),
         new("s1", "connect time, s", j => Number(j, "connect_seconds"), 1, true),
         new("s1", "server CPU while idle, % of one core", j => Number(j, "server_cpu_idle_cores") * 100, 1, true),
@@ -63,19 +65,30 @@ internal static class CompareRunner
         Console.WriteLine($"compare: {string.Join(", ", scenarios)} × {string.Join(", ", targets)}");
         var results = new List<ScenarioResult>();
         var failed = false;
+        // The main runs are SSE and steady state whatever --transport/--storm say; those are the variants' own runs.
+        var steady = options.With("storm", "false").With("transport", "sse");
+        var variants = Variants(options, targets, scenarios);
         foreach (var scenario in scenarios)
         {
-            foreach (var target in targets)
+            var runs = targets.Select(t => (Target: t, Variant: "", Options: steady))
+                .Concat(variants.Where(v => v.Scenario == scenario).Select(v => (v.Target, v.Variant, v.Options)));
+            foreach (var (target, variant, runOptions) in runs)
             {
                 try
                 {
-                    results.Add(await LoadRunner.RunOneAsync(LoadRunner.Scenarios[scenario].Run, target, options));
+                    var result = await LoadRunner.RunOneAsync(LoadRunner.Scenarios[scenario].Run, target, runOptions);
+                    if (variant.Length > 0)
+                    {
+                        result.Target = $"{target}@{variant}";
+                    }
+
+                    results.Add(result);
                     Console.WriteLine(results[^1].Render());
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException)
                 {
                     failed = true;
-                    await Console.Error.WriteLineAsync($"\n{scenario} on {target} failed: {ex.Message}");
+                    await Console.Error.WriteLineAsync($"\n{scenario}{(variant.Length > 0 ? " " + variant : "")} on {target} failed: {ex.Message}");
                 }
             }
         }
@@ -96,6 +109,33 @@ internal static class CompareRunner
         return failed ? 1 : 0;
     }
 
+    /// <summary>
+    /// Extra runs after a scenario's main ones, reported as rows of their own (target <c>name@variant</c>): Herald's S1
+    /// over WebSocket, S3 over WebSocket and long polling (<c>--herald-transports</c>, default <c>ws,poll</c>), and with
+    /// <c>--storm</c> S3's reconnect-storm variant on every target.
+    /// </summary>
+    private static List<(string Scenario, string Target, string Variant, BenchOptions Options)> Variants(BenchOptions options, string[] targets, string[] scenarios)
+    {
+        var variants = new List<(string, string, string, BenchOptions)>();
+        if (targets.Contains("herald"))
+        {
+            foreach (var transport in options.List("herald-transports", ["ws", "poll"]).Where(t => t is "ws" or "poll"))
+            {
+                foreach (var scenario in scenarios.Where(s => s == "s3" || (s == "s1" && transport == "ws")))
+                {
+                    variants.Add((scenario, "herald", transport, options.With("storm", "false").With("transport", transport)));
+                }
+            }
+        }
+
+        if (options.Flag("storm") && scenarios.Contains("s3"))
+        {
+            variants.AddRange(targets.Select(t => ("s3", t, "storm", options.With("storm", "true").With("transport", "sse"))));
+        }
+
+        return variants;
+    }
+
     private static (string Text, JsonObject Json) Compare(List<ScenarioResult> results, string[] targets, string[] scenarios)
     {
         var others = targets.Where(t => t != "herald").ToArray();
@@ -110,10 +150,17 @@ internal static class CompareRunner
         header.Add("better");
         var table = new List<string[]> { header.ToArray() };
         var figures = new JsonArray();
-        foreach (var figure in Figures.Where(f => scenarios.Contains(f.Scenario)))
+        // The main rows, then each variant's (S1 ws, S3 ws, S3 poll, S3 storm) where it ran.
+        var variantNames = results.Select(r => r.Target.IndexOf('@') is var at and > 0 ? r.Target[(at + 1)..] : "").Distinct().ToList();
+        var rows = variantNames.OrderBy(v => v.Length > 0).SelectMany(variant => Figures
+            .Where(f => scenarios.Contains(f.Scenario) && (variant.Length == 0 || targets.Any(t => Find(results, f.Scenario, $"{t}@{variant}") is not null)))
+            .Select(f => (Figure: f, Variant: variant)))
+            .OrderBy(x => Array.IndexOf(scenarios, x.Figure.Scenario)).ToList();
+        foreach (var (figure, variant) in rows)
         {
-            var values = targets.ToDictionary(t => t, t => Find(results, figure.Scenario, t) is { } r ? figure.Read(r.Json) : null);
-            var row = new List<string> { figure.Scenario.ToUpperInvariant(), figure.Label };
+            var suffix = variant.Length > 0 ? "@" + variant : "";
+            var values = targets.ToDictionary(t => t, t => Find(results, figure.Scenario, t + suffix) is { } r ? figure.Read(r.Json) : null);
+            var row = new List<string> { figure.Scenario.ToUpperInvariant() + (variant.Length > 0 ? " " + variant : ""), figure.Label };
             row.AddRange(targets.Select(t => values[t] is { } v ? v.ToString("N" + figure.Decimals, CultureInfo.InvariantCulture) : "-"));
             var ratios = new JsonObject();
             if (withHerald)
@@ -131,6 +178,7 @@ internal static class CompareRunner
             figures.Add(new JsonObject
             {
                 ["scenario"] = figure.Scenario,
+                ["variant"] = variant.Length > 0 ? variant : null,
                 ["figure"] = figure.Label,
                 ["lower_is_better"] = figure.LowerIsBetter,
                 ["values"] = new JsonObject(values.Select(kv => new KeyValuePair<string, JsonNode?>(kv.Key, kv.Value is { } v ? Math.Round(v, 4) : null))),
@@ -200,6 +248,23 @@ internal static class CompareRunner
             checks.Add(new TargetCheck("S3 p99, lost, duplicated", $"p99 {p99 / 1000:F2} ms, {lost:N0} lost, {dup:N0} dup",
                 nchanP99 is { } np ? $"p99 ≤ {np / 1000 + 2:F2} ms (Nchan's + 2 ms), 0 lost, 0 dup" : "p99 ≤ Nchan's + 2 ms (Nchan not run), 0 lost, 0 dup",
                 nchanP99 is { } limit && p99 <= limit + 2000 && lost == 0 && dup == 0));
+        }
+
+        // Live objects (exact) where both runs have them, else RSS.
+        var bytesKey = results.Any(r => r.Json["live_bytes_per_connection"] is not null) ? "live_bytes_per_connection" : "rss_per_connection_bytes";
+        if (Find(results, "s1", "herald") is { } sse && Find(results, "s1", "herald@ws") is { } ws
+            && Number(sse.Json, bytesKey) is { } sseBytes && Number(ws.Json, bytesKey) is { } wsBytes)
+        {
+            checks.Add(new TargetCheck($"S1 {(bytesKey == "live_bytes_per_connection" ? "live objects" : "RSS")} per idle WebSocket vs per idle SSE stream (issue 22 item 3)",
+                $"{wsBytes / 1024:F2} KB vs {sseBytes / 1024:F2} KB", "WebSocket ≤ SSE", wsBytes <= sseBytes));
+        }
+
+        if (Find(results, "s3", "herald@storm") is { } storm && Find(results, "s3", "nchan@storm") is { } nchanStorm
+            && Number(storm.Json, "latency", "p99_us") is { } sp99 && Number(storm.Json, "latency", "p999_us") is { } sp999
+            && Number(nchanStorm.Json, "latency", "p99_us") is { } np99 && Number(nchanStorm.Json, "latency", "p999_us") is { } np999)
+        {
+            checks.Add(new TargetCheck("S3 storm variant p99, p99.9 (issue 22 item 5)", $"p99 {sp99 / 1000:F2} ms, p99.9 {sp999 / 1000:F2} ms",
+                $"p99 ≤ {np99 / 1000 + 2:F2} ms (Nchan's + 2 ms), p99.9 ≤ {2 * np999 / 1000:F2} ms (2× Nchan's)", sp99 <= np99 + 2000 && sp999 <= 2 * np999));
         }
 
         return checks;

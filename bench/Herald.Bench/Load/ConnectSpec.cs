@@ -9,6 +9,12 @@ internal sealed record ConnectSpec(int Port, int FirstSource, int PerSource, int
     public const string Sse = "sse";
     public const string SignalR = "signalr";
 
-    /// <summary><see cref="Sse"/> or <see cref="SignalR"/>.</summary>
+    /// <summary>Herald's own WebSockets (<c>/ws/...</c>): the request target is the socket's path.</summary>
+    public const string WebSocket = "websocket";
+
+    /// <summary>Herald's long polling: the request target is the poll path with its query (after_id is added).</summary>
+    public const string Poll = "poll";
+
+    /// <summary><see cref="Sse"/>, <see cref="SignalR"/>, <see cref="WebSocket"/> or <see cref="Poll"/>.</summary>
     public string Protocol { get; init; } = Sse;
 }

@@ -10,40 +10,23 @@ namespace Herald.Bench.Load;
 /// then invocation messages <c>{"type":1,"target":"message","arguments":["bench:…"]}</c>.
 /// </summary>
 /// <remarks>
-/// The WebSocket framing is parsed incrementally byte by byte for frame headers and by span for payloads, so
-/// neither a frame header nor a record cut by a read boundary needs more than the carry buffer; text of
-/// consecutive data frames (fragments included) is one stream of records separated by 0x1E, as SignalR writes
-/// them. The connection counts as established when the server completes the <c>Join</c> invocation, so that
-/// no message is published to a group before the subscriber is in it. Client frames are masked (RFC 6455
-/// §5.3) with a fixed key: the server only has to unmask them.
+/// The WebSocket framing is <see cref="WebSocketLoadConnection"/>'s; text of consecutive data frames (fragments
+/// included) is one stream of records separated by 0x1E, as SignalR writes them. The connection counts as
+/// established when the server completes the <c>Join</c> invocation, so that no message is published to a group
+/// before the subscriber is in it.
 /// </remarks>
 internal sealed class SignalRConnection(int index, int topic, byte[] negotiateRequest, string group, int port)
-    : LoadConnection(index, topic, negotiateRequest)
+    : WebSocketLoadConnection(index, topic, negotiateRequest)
 {
     /// <summary>The hub's path on the bench's SignalR server.</summary>
     public const string HubPath = "/hub";
 
     private const byte RecordSeparator = 0x1E;
-    private const byte OpContinuation = 0x0;
-    private const byte OpText = 0x1;
-    private const byte OpBinary = 0x2;
-    private const byte OpClose = 0x8;
-    private const byte OpPing = 0x9;
-    private const byte MaxControlPayload = 125;
 
-    private static readonly byte[] MaskKey = [0x5A, 0x3C, 0x96, 0xE1];
     private static readonly byte[] HandshakeFrame = MaskedFrame(OpText, "{\"protocol\":\"json\",\"version\":1}\u001e"u8);
     private static readonly byte[] PingFrame = MaskedFrame(OpText, "{\"type\":6}\u001e"u8);
 
     private Phase _phase = Phase.Negotiating;
-
-    // The frame being parsed.
-    private FrameState _frame = FrameState.Start;
-    private byte _opcode;
-    private int _lengthBytes;
-    private long _payloadRemaining;
-    private byte[]? _control;
-    private int _controlLength;
 
     private enum Phase
     {
@@ -52,14 +35,6 @@ internal sealed class SignalRConnection(int index, int topic, byte[] negotiateRe
         Handshaking,
         Joining,
         Streaming,
-    }
-
-    private enum FrameState
-    {
-        Start,
-        Length,
-        ExtendedLength,
-        Payload,
     }
 
     /// <summary>The negotiate request, the same for every connection to a server.</summary>
@@ -165,8 +140,7 @@ internal sealed class SignalRConnection(int index, int topic, byte[] negotiateRe
         }
 
         var upgrade = Encoding.ASCII.GetBytes(
-            $"GET {HubPath}?id={Encoding.ASCII.GetString(token[..quote])} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            $"GET {HubPath}?id={Encoding.ASCII.GetString(token[..quote])} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{UpgradeHeaders}\r\n");
         CarryLength = 0;
         if (!SendAll(upgrade))
         {
@@ -178,110 +152,8 @@ internal sealed class SignalRConnection(int index, int topic, byte[] negotiateRe
         return true;
     }
 
-    // Server frames: FIN/opcode byte, then length (7 bits, or 126 + 16 bits, or 127 + 64 bits), unmasked.
-    private bool Frames(ReadOnlySpan<byte> data, long now, IDeliverySink sink, out string? failure)
-    {
-        failure = null;
-        while (!data.IsEmpty)
-        {
-            switch (_frame)
-            {
-                case FrameState.Start:
-                    _opcode = (byte)(data[0] & 0x0F);
-                    data = data[1..];
-                    _frame = FrameState.Length;
-                    break;
-                case FrameState.Length:
-                    {
-                        var b = data[0];
-                        data = data[1..];
-                        if ((b & 0x80) != 0)
-                        {
-                            failure = "ws-masked-server-frame";
-                            return false;
-                        }
-
-                        var length = b & 0x7F;
-                        _payloadRemaining = length < 126 ? length : 0;
-                        _lengthBytes = length switch { 126 => 2, 127 => 8, _ => 0 };
-                        _controlLength = 0;
-                        _frame = _lengthBytes > 0 ? FrameState.ExtendedLength : FrameState.Payload;
-                        if (_frame == FrameState.Payload && _payloadRemaining == 0 && !EndOfFrame(sink, out failure))
-                        {
-                            return false;
-                        }
-
-                        break;
-                    }
-
-                case FrameState.ExtendedLength:
-                    _payloadRemaining = (_payloadRemaining << 8) | data[0];
-                    data = data[1..];
-                    if (--_lengthBytes == 0)
-                    {
-                        _frame = FrameState.Payload;
-                        if (_payloadRemaining == 0 && !EndOfFrame(sink, out failure))
-                        {
-                            return false;
-                        }
-                    }
-
-                    break;
-                case FrameState.Payload:
-                    {
-                        var n = (int)Math.Min(_payloadRemaining, data.Length);
-                        var payload = data[..n];
-                        data = data[n..];
-                        _payloadRemaining -= n;
-                        if (_opcode is OpText or OpBinary or OpContinuation)
-                        {
-                            if (!Records(payload, now, sink, out failure))
-                            {
-                                return false;
-                            }
-                        }
-                        else if (_controlLength + n <= MaxControlPayload)
-                        {
-                            _control ??= new byte[MaxControlPayload];
-                            payload.CopyTo(_control.AsSpan(_controlLength));
-                            _controlLength += n;
-                        }
-
-                        if (_payloadRemaining == 0 && !EndOfFrame(sink, out failure))
-                        {
-                            return false;
-                        }
-
-                        break;
-                    }
-            }
-        }
-
-        return true;
-    }
-
-    private bool EndOfFrame(IDeliverySink sink, out string? failure)
-    {
-        failure = null;
-        _frame = FrameState.Start;
-        switch (_opcode)
-        {
-            case OpClose:
-                failure = "ws-close";
-                return false;
-            case OpPing:
-                {
-                    Span<byte> pong = stackalloc byte[2 + 4 + MaxControlPayload];
-                    var length = MaskedFrame(0xA, _control.AsSpan(0, _controlLength), pong);
-                    SendAll(pong[..length]);
-                    sink.OnComment();
-                    return true;
-                }
-
-            default:
-                return true; // data frames were consumed as they came; a pong needs nothing
-        }
-    }
+    protected override bool OnPayload(ReadOnlySpan<byte> payload, bool endOfFrame, long now, IDeliverySink sink, out string? failure) =>
+        Records(payload, now, sink, out failure);
 
     private bool Records(ReadOnlySpan<byte> data, long now, IDeliverySink sink, out string? failure)
     {
@@ -391,38 +263,5 @@ internal sealed class SignalRConnection(int index, int topic, byte[] negotiateRe
             default:
                 return true;
         }
-    }
-
-    private static byte[] MaskedFrame(byte opcode, ReadOnlySpan<byte> payload)
-    {
-        var frame = new byte[payload.Length + 8];
-        return frame[..MaskedFrame(opcode, payload, frame)];
-    }
-
-    // FIN + opcode, mask bit + length, the masking key, the payload XORed with it (RFC 6455 §5.2, §5.3).
-    private static int MaskedFrame(byte opcode, ReadOnlySpan<byte> payload, Span<byte> destination)
-    {
-        destination[0] = (byte)(0x80 | opcode);
-        var offset = 2;
-        if (payload.Length < 126)
-        {
-            destination[1] = (byte)(0x80 | payload.Length);
-        }
-        else
-        {
-            destination[1] = 0x80 | 126;
-            destination[2] = (byte)(payload.Length >> 8);
-            destination[3] = (byte)payload.Length;
-            offset = 4;
-        }
-
-        MaskKey.CopyTo(destination[offset..]);
-        offset += 4;
-        for (var i = 0; i < payload.Length; i++)
-        {
-            destination[offset + i] = (byte)(payload[i] ^ MaskKey[i & 3]);
-        }
-
-        return offset + payload.Length;
     }
 }

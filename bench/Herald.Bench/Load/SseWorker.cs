@@ -7,8 +7,8 @@ using System.Text.Json;
 namespace Herald.Bench.Load;
 
 /// <summary>
-/// A worker process (<c>Herald.Bench --worker</c>): holds subscriber connections (SSE, or SignalR over
-/// WebSocket) on one epoll thread and reports to the coordinator over stdin/stdout JSON lines.
+/// A worker process (<c>Herald.Bench --worker</c>): holds subscriber connections (SSE, SignalR over WebSocket,
+/// Herald's WebSockets or long polls) on one epoll thread and reports to the coordinator over stdin/stdout JSON lines.
 /// </summary>
 /// <remarks>
 /// One thread, one epoll set, level-triggered, one shared 256 KB receive buffer: the generator shares two
@@ -122,10 +122,14 @@ internal sealed unsafe class SseWorker : IDeliverySink
                 var negotiate = signalR ? SignalRConnection.NegotiateRequest(_spec.Port) : [];
                 for (var i = 0; i < _spec.Targets.Length; i++)
                 {
-                    LoadConnection connection = signalR
-                        ? new SignalRConnection(_connections.Count, _spec.Topics[i], negotiate, _spec.Targets[i], _spec.Port)
-                        : new SseConnection(_connections.Count, _spec.Topics[i], Encoding.ASCII.GetBytes(
-                            $"GET {_spec.Targets[i]} HTTP/1.1\r\nHost: 127.0.0.1:{_spec.Port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"));
+                    LoadConnection connection = _spec.Protocol switch
+                    {
+                        ConnectSpec.SignalR => new SignalRConnection(_connections.Count, _spec.Topics[i], negotiate, _spec.Targets[i], _spec.Port),
+                        ConnectSpec.WebSocket => new HeraldWsConnection(_connections.Count, _spec.Topics[i], _spec.Targets[i], _spec.Port),
+                        ConnectSpec.Poll => new PollConnection(_connections.Count, _spec.Topics[i], _spec.Targets[i], _spec.Port),
+                        _ => new SseConnection(_connections.Count, _spec.Topics[i], Encoding.ASCII.GetBytes(
+                            $"GET {_spec.Targets[i]} HTTP/1.1\r\nHost: 127.0.0.1:{_spec.Port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n")),
+                    };
                     _connections.Add(connection);
                     _toStart.Enqueue(connection);
                 }

@@ -17,6 +17,14 @@ internal static class ChatScenario
 {
     public static Task<ScenarioResult> RunAsync(ScenarioContext ctx) => RunAsync(ChatLayout.SingleNode(ctx));
 
+    // "over WebSocket " / "long-polling " in the title when Herald's subscribers do not use SSE.
+    private static string Transport(ScenarioContext ctx) => ctx.Target.Protocol switch
+    {
+        ConnectSpec.WebSocket => "WebSocket ",
+        ConnectSpec.Poll => "long-polling ",
+        _ => "",
+    };
+
     public static async Task<ScenarioResult> RunAsync(ChatLayout layout)
     {
         var ctx = layout.Publisher;
@@ -24,10 +32,17 @@ internal static class ChatScenario
         var perDialog = Math.Clamp(ctx.Options.Int("per-dialog", 2), 1, 2);
         var rate = ctx.Options.Double("rate", 1000);
         var duration = ctx.Options.Seconds("duration", 20);
-        // Steady state, not start-up: tiered JIT needs well over a few seconds of traffic (see BroadcastScenario).
-        var warmup = ctx.Options.Seconds("warmup", 10);
+        // --storm (issue 22 item 5): a rolling restart's first seconds — a short warm-up of POSTs before anyone is
+        // connected, then every subscriber connects at once and the window starts as the last one is in, with no
+        // settling GC. Otherwise steady state, not start-up: tiered JIT needs well over a few seconds of traffic
+        // (see BroadcastScenario).
+        var storm = ctx.Options.Flag("storm");
+        var warmup = ctx.Options.Seconds("warmup", storm ? 3 : 10);
         var publishers = ctx.Options.Int("publishers", 16);
-        var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {layout.Through}");
+        var result = new ScenarioResult(layout.Name, $"{dialogs:N0} dialogs × {perDialog} {Transport(ctx)}subscribers, {rate:N0} messages/s for {duration.TotalSeconds:F0} s {layout.Through}"
+            + (storm ? $"; storm variant: {warmup.TotalSeconds:F0} s warm-up, then every subscriber at once, measured at once, no settling GC" : ""));
+        result.Set("transport", HeraldTarget.Transport(ctx.Options));
+        result.Set("storm", storm);
         await using var progress = new ProgressLine(layout.ShortName, () => "setting up dialogs");
 
         using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("dialog", dialogs, ChannelKind.Dialog, publishers));
@@ -43,19 +58,6 @@ internal static class ChatScenario
             {
                 subscriptions[layout.NodeOf(i, k)].Add(channels.Subscribe(i, k));
             }
-        }
-
-        var (pool, connectSeconds) = await NodePools.ConnectAsync(layout.Nodes, subscriptions, progress);
-        await using var _ = pool;
-        var connected = pool.Progress();
-        result.Row("connections", $"{connected.Established:N0} established, {connected.Failed:N0} failed, in {connectSeconds:F1} s"
-            + (layout.Nodes.Count > 1 ? " (" + string.Join(", ", layout.Nodes.Select((n, i) => $"{subscriptions[i].Count:N0} on {n.Name}")) + ")" : ""));
-        result.Set("connections", connected.Established);
-        result.Set("connect_seconds", Math.Round(connectSeconds, 2));
-
-        foreach (var node in layout.Nodes)
-        {
-            await node.Context.SettleAsync(result, node.Label, node.Key);
         }
 
         var published = new long[dialogs];
@@ -75,8 +77,33 @@ internal static class ChatScenario
             return ok;
         }
 
-        await Task.Delay(1000);
-        if (warmup > TimeSpan.Zero)
+        if (storm && warmup > TimeSpan.Zero)
+        {
+            progress.SetStatus(() => "warm-up (no subscribers yet)");
+            await Pacer.RunAsync(rate, warmup, publishers * 8, Send, CancellationToken.None);
+            // Nobody was connected to receive these: they are not expected of the subscribers that come now.
+            Array.Clear(published);
+        }
+
+        var (pool, connectSeconds) = await NodePools.ConnectAsync(layout.Nodes, subscriptions, progress);
+        await using var _ = pool;
+        var connected = pool.Progress();
+        result.Row("connections", $"{connected.Established:N0} established, {connected.Failed:N0} failed, in {connectSeconds:F1} s"
+            + (layout.Nodes.Count > 1 ? " (" + string.Join(", ", layout.Nodes.Select((n, i) => $"{subscriptions[i].Count:N0} on {n.Name}")) + ")" : ""));
+        result.Set("connections", connected.Established);
+        result.Set("connect_seconds", Math.Round(connectSeconds, 2));
+
+        foreach (var node in layout.Nodes)
+        {
+            await node.Context.SettleAsync(result, node.Label, node.Key);
+        }
+
+        if (!storm)
+        {
+            await Task.Delay(1000);
+        }
+
+        if (!storm && warmup > TimeSpan.Zero)
         {
             progress.SetStatus(() => pool.Status("warm-up"));
             await Pacer.RunAsync(rate, warmup, publishers * 8, Send, CancellationToken.None);

@@ -6,7 +6,7 @@ using Herald.Bench.Targets;
 namespace Herald.Bench.Scenarios;
 
 /// <summary>
-/// S1: N idle SSE connections over a number of topics; server memory per connection = (RSS with N connected −
+/// S1: N idle SSE connections (Herald's WebSockets with <c>--transport ws</c>) over a number of topics; server memory per connection = (RSS with N connected −
 /// RSS before) / N, each RSS the median of several samples (the server's GC cannot be forced from outside).
 /// The hold spans at least one heartbeat interval so heartbeat writes are part of the picture.
 /// </summary>
@@ -17,7 +17,7 @@ internal static class IdleScenario
         var connections = ctx.Options.Int("connections", 10_000);
         var topics = Math.Max(1, ctx.Options.Int("topics", 1_000));
         var hold = ctx.Options.Seconds("hold", 20);
-        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle {(ctx.Target.Protocol == ConnectSpec.SignalR ? "SignalR (WebSocket)" : "SSE")} connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
+        var result = new ScenarioResult("S1 idle", $"{connections:N0} idle {ctx.Target.Protocol switch { ConnectSpec.SignalR => "SignalR (WebSocket)", ConnectSpec.WebSocket => "WebSocket", ConnectSpec.Poll => "long-poll", _ => "SSE" }} connections over {topics:N0} topics, held {hold.TotalSeconds:F0} s");
         await using var progress = new ProgressLine("S1", () => "starting");
 
         using var channels = await ctx.Target.OpenChannelsAsync(new ChannelSpec("idle", topics, ChannelKind.Topic, 1));

@@ -75,7 +75,7 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
     public async Task SettleAsync(ScenarioResult result, string label = "server", string key = "server")
     {
         RuntimeRow(result, $"{label} runtime while connecting", $"{key}_runtime_connecting");
-        if (Options.Flag("no-settle-gc") || Runtime is null || Server.Pid is not { } pid)
+        if (Options.Flag("no-settle-gc") || Options.Flag("storm") || Runtime is null || Server.Pid is not { } pid)
         {
             return;
         }
@@ -93,7 +93,7 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
         var pool = WorkerPool.Start(subscriptions.Count, PerWorker);
         var timeout = Options.Seconds("connect-timeout", 30);
         var started = Stopwatch.GetTimestamp();
-        pool.Connect(subscriptions, Server.Port, Options.Int("per-source", 5000), Options.Int("max-pending", 256), timeout, Target.Protocol);
+        pool.Connect(subscriptions, Server.Port, Options.Int("per-source", 5000), Options.Int("max-pending", Options.Flag("storm") ? int.MaxValue : 256), timeout, Target.Protocol);
         progress.SetStatus(() => Status(pool, "connecting"));
         var deadline = started + (long)((timeout.TotalSeconds + 30) * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < deadline)

@@ -5,22 +5,35 @@ using Herald.Bench.Load;
 namespace Herald.Bench.Targets;
 
 /// <summary>
-/// Herald: the Release build of <c>src/Herald.Cli</c> (the <c>herald</c> command) (or a running server given by <c>--url</c>), SSE
-/// subscribers; topics through <c>GET /api/events</c> and <c>POST /api/publish</c>, dialogs through the chat API.
+/// Herald: the Release build of <c>src/Herald.Cli</c> (the <c>herald</c> command) (or a running server given by <c>--url</c>);
+/// topics through <c>POST /api/publish</c>, dialogs through the chat API. Subscribers over SSE (<c>GET /api/events</c>,
+/// <c>/api/dialogs/{id}/events</c>), or with <c>--transport ws</c> over its WebSockets (<c>/ws/topics</c>, seed 001's
+/// <c>/ws/widget/dialogs/{id}</c> and <c>/ws/dialogs/{id}</c>), or with <c>--transport poll</c> by long polling
+/// (<c>/api/poll</c>, <c>/api/widget/dialogs/{id}/poll</c>, <c>/api/dialogs/{id}/poll</c>).
 /// </summary>
 internal sealed class HeraldTarget : IBenchTarget
 {
-    private HeraldTarget(ServerProcess server)
+    private readonly string _transport;
+
+    private HeraldTarget(ServerProcess server, string transport)
     {
         Server = server;
         Api = new HeraldApi(server.BaseAddress, 4);
+        _transport = transport;
+        Protocol = transport switch
+        {
+            "sse" => ConnectSpec.Sse,
+            "ws" => ConnectSpec.WebSocket,
+            "poll" => ConnectSpec.Poll,
+            _ => throw new ArgumentException($"Unknown --transport '{transport}' (sse, ws or poll)."),
+        };
     }
 
     public string Name => "herald";
 
-    public string Description => "Herald (SSE; SQLite; workstation non-concurrent GC; 15 s heartbeat)";
+    public string Description => $"Herald ({_transport switch { "ws" => "WebSocket", "poll" => "long polling", _ => "SSE" }}; SQLite; workstation non-concurrent GC; 15 s heartbeat)";
 
-    public string Protocol => ConnectSpec.Sse;
+    public string Protocol { get; }
 
     public ServerProcess Server { get; }
 
@@ -38,12 +51,15 @@ internal sealed class HeraldTarget : IBenchTarget
     {
         if (options.String("url") is { } url)
         {
-            return new HeraldTarget(ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null));
+            return new HeraldTarget(ServerProcess.Attach(new Uri(url), options.String("server-pid") is { } pid ? int.Parse(pid, CultureInfo.InvariantCulture) : null), Transport(options));
         }
 
         var dll = options.String("server-dll") ?? Path.Combine(LoadRunner.RepoRoot(), "src", "Herald.Cli", "bin", "Release", "net10.0", "herald.dll");
-        return new HeraldTarget(await ServerProcess.StartAsync(dll, [.. settings ?? [], .. options.All("server-arg")], options.All("server-env"), options.Flag("keep-data"), CancellationToken.None));
+        return new HeraldTarget(await ServerProcess.StartAsync(dll, [.. settings ?? [], .. options.All("server-arg")], options.All("server-env"), options.Flag("keep-data"), CancellationToken.None), Transport(options));
     }
+
+    /// <summary><c>--transport</c>: <c>sse</c> (the default), <c>ws</c> or <c>poll</c>.</summary>
+    public static string Transport(BenchOptions options) => options.String("transport") ?? "sse";
 
     public async Task WarmUpAsync()
     {
@@ -63,7 +79,7 @@ internal sealed class HeraldTarget : IBenchTarget
         if (spec.Kind == ChannelKind.Topic)
         {
             await publisher.LoginAsync();
-            return new Topics(spec, token, publisher);
+            return new Topics(spec, token, publisher, _transport);
         }
 
         var assistant = await Api.CreateAssistantAsync("bench");
@@ -82,7 +98,7 @@ internal sealed class HeraldTarget : IBenchTarget
             }));
         }
 
-        return new Dialogs(token, assistant, dialogIds, publisher, $"{spec.Count:N0} dialogs created in {Stopwatch.GetElapsedTime(setup).TotalSeconds:F1} s");
+        return new Dialogs(token, assistant, dialogIds, publisher, $"{spec.Count:N0} dialogs created in {Stopwatch.GetElapsedTime(setup).TotalSeconds:F1} s", _transport);
     }
 
     public async ValueTask DisposeAsync()
@@ -91,11 +107,13 @@ internal sealed class HeraldTarget : IBenchTarget
         await Server.DisposeAsync();
     }
 
-    private sealed class Topics(ChannelSpec spec, string token, HeraldApi publisher) : IBenchChannels
+    private sealed class Topics(ChannelSpec spec, string token, HeraldApi publisher, string transport) : IBenchChannels
     {
+        private readonly string _path = transport switch { "ws" => "/ws/topics", "poll" => "/api/poll", _ => "/api/events" };
+
         public string SetupSummary => "";
 
-        public Subscription Subscribe(int channel, int subscriber) => new($"/api/events?topic={spec.Prefix}-{channel}&token={token}", channel);
+        public Subscription Subscribe(int channel, int subscriber) => new($"{_path}?topic={spec.Prefix}-{channel}&token={token}", channel);
 
         public Task<bool> PublishAsync(int channel, string text) => publisher.PublishAsync($"{spec.Prefix}-{channel}", text, spec.Padding);
 
@@ -104,15 +122,23 @@ internal sealed class HeraldTarget : IBenchTarget
 
     // Each dialog is watched by its guest (widget: assistant_id + guest_id) and, as the second subscriber, an
     // operator (JWT); the guest posts, so every message is stored in SQLite before it is delivered.
-    private sealed class Dialogs(string token, long assistant, long[] dialogIds, HeraldApi publisher, string setup) : IBenchChannels
+    private sealed class Dialogs(string token, long assistant, long[] dialogIds, HeraldApi publisher, string setup, string transport) : IBenchChannels
     {
         public string SetupSummary => setup;
 
         public static string Guest(int i) => "bench-guest-" + i;
 
-        public Subscription Subscribe(int channel, int subscriber) => subscriber == 0
-            ? new($"/api/dialogs/{dialogIds[channel]}/events?assistant_id={assistant}&guest_id={Guest(channel)}", channel)
-            : new($"/api/dialogs/{dialogIds[channel]}/events?token={token}", channel);
+        public Subscription Subscribe(int channel, int subscriber)
+        {
+            var id = dialogIds[channel];
+            var query = subscriber == 0 ? $"assistant_id={assistant}&guest_id={Guest(channel)}" : $"token={token}";
+            return new(transport switch
+            {
+                "ws" => subscriber == 0 ? $"/ws/widget/dialogs/{id}?{query}" : $"/ws/dialogs/{id}?{query}",
+                "poll" => subscriber == 0 ? $"/api/widget/dialogs/{id}/poll?{query}" : $"/api/dialogs/{id}/poll?{query}",
+                _ => $"/api/dialogs/{id}/events?{query}",
+            }, channel);
+        }
 
         public Task<bool> PublishAsync(int channel, string text) => publisher.PostGuestMessageAsync(dialogIds[channel], assistant, Guest(channel), text);
 

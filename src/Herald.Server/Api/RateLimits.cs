@@ -39,8 +39,11 @@ public sealed class RateLimits : IDisposable
     }
 
     /// <summary>Checks the posting limits; <paramref name="guestKey"/> is null for operators.</summary>
-    public ApiError? TryPost(HttpContext context, string? guestKey) =>
-        Acquire(_perIp, ClientKey(context), "messages_per_ip") ?? (guestKey is null ? null : Acquire(_perGuest, guestKey, "messages_per_guest"));
+    public ApiError? TryPost(HttpContext context, string? guestKey) => TryPost(ClientKey(context), guestKey);
+
+    /// <inheritdoc cref="TryPost(HttpContext, string?)"/>
+    public ApiError? TryPost(string clientKey, string? guestKey) =>
+        Acquire(_perIp, clientKey, "messages_per_ip") ?? (guestKey is null ? null : Acquire(_perGuest, guestKey, "messages_per_guest"));
 
     /// <summary>
     /// Checks the limits on opening a new dialog: per address, so one client cannot flood the operators' list, and per

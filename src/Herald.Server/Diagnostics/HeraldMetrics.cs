@@ -33,7 +33,7 @@ public sealed class HeraldMetrics : IDisposable
         ReplayedEvents = new(_meter, "herald.resumes.replayed_events", "Events sent from the store on resume");
         Resets = new(_meter, "herald.resumes.resets", "Resumes answered with reset (position too old or unknown)");
         Disconnects = new(_meter, "herald.disconnects", "Connections closed by the server, by reason");
-        StreamsHandedOff = new(_meter, "herald.streams.handed_off", "SSE streams that left Kestrel's request state once their headers were out (Transports/Handoff/ConnectionHandoff)");
+        StreamsHandedOff = new(_meter, "herald.streams.handed_off", "SSE streams and WebSockets that left Kestrel's request state once their headers (or 101) were out (Transports/Handoff/ConnectionHandoff)");
         AuthFailures = new(_meter, "herald.auth.failures", "Rejected credentials, by reason");
         RateLimited = new(_meter, "herald.rate_limited", "Requests refused by a rate or connection limit");
         LoopFaults = new(_meter, "herald.loop.faults", "Faults a long-lived loop caught in one iteration and survived, by loop");

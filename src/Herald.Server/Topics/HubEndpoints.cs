@@ -45,7 +45,7 @@ public static class HubEndpoints
             return error;
         }
 
-        var (published, refused) = await publisher.PublishAsync(context, context.Caller(), body!, context.RequestAborted);
+        var (published, refused) = await publisher.PublishAsync(RateLimits.ClientKey(context), context.Caller(), body!, context.RequestAborted);
         return refused ?? (IResult)TypedResults.Json(published, HeraldJson.Options,
             statusCode: published!.Id is null ? StatusCodes.Status202Accepted : StatusCodes.Status201Created);
     }
@@ -112,13 +112,17 @@ public static class HubEndpoints
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher) =>
-        sockets.TopicSocketAsync(context, ParseTopics,
+    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher)
+    {
+        // The socket outlives its request (and leaves Kestrel's request state at the hand-off): keep the address, not the context.
+        var clientKey = RateLimits.ClientKey(context);
+        return sockets.TopicSocketAsync(context, ParseTopics,
             async (caller, frame, ct) =>
             {
-                var (published, error) = await publisher.PublishAsync(context, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), ct);
+                var (published, error) = await publisher.PublishAsync(clientKey, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), ct);
                 return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
             });
+    }
 
     private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {

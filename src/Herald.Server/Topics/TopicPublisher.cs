@@ -18,8 +18,12 @@ namespace Herald.Server.Topics;
 /// </remarks>
 public sealed class TopicPublisher(EventHub hub, AccessService access, RateLimits limits)
 {
-    /// <summary>Validates and publishes; the answer's status is 201 (stored), 202 (ephemeral) or the error.</summary>
-    public async Task<(PublishResponse? Response, ApiError? Error)> PublishAsync(HttpContext context, Principal caller, PublishRequest body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates and publishes; the answer's status is 201 (stored), 202 (ephemeral) or the error.
+    /// <paramref name="clientKey"/> is the caller's address (<see cref="RateLimits.ClientKey"/>), taken by the caller:
+    /// a topic socket publishes long after its request has ended (and after a hand-off its HttpContext is Kestrel's again).
+    /// </summary>
+    public async Task<(PublishResponse? Response, ApiError? Error)> PublishAsync(string clientKey, Principal caller, PublishRequest body, CancellationToken cancellationToken)
     {
         if (Validate(caller, [body.Topic], body.Event, body.Data) is { } invalid)
         {
@@ -27,7 +31,7 @@ public sealed class TopicPublisher(EventHub hub, AccessService access, RateLimit
         }
 
         var eventName = body.Event ?? "message";
-        if (caller is AppUserPrincipal user && limits.TryPost(context, $"user/{user.Subject}") is { } limited)
+        if (caller is AppUserPrincipal user && limits.TryPost(clientKey, $"user/{user.Subject}") is { } limited)
         {
             return (null, limited);
         }

@@ -10,6 +10,8 @@ using Herald.Server.Diagnostics;
 using Herald.Server.Events;
 using Herald.Server.Hub;
 using Herald.Server.Pipeline;
+using Herald.Server.Transports.Handoff;
+using Microsoft.AspNetCore.Connections;
 
 namespace Herald.Server.Transports;
 
@@ -41,6 +43,8 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     private const string GuestIdMissing = "guest_id is missing: widget sockets need &guest_id=<visitor id> (1-128 of A-Z a-z 0-9 - _ .)";
 
     private readonly ILogger _logger = loggers.CreateLogger(TransportLog.WebSocketCategory);
+
+    private StreamHost Host => host;
 
     /// <summary>Which credential a dialog socket takes, by its URL (seed 001's three pools).</summary>
     public enum DialogSocketKind
@@ -243,52 +247,92 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return;
         }
 
-        using var lease = host.Lease(subscriber, session.Principal);
-        session.Lease = lease;
-        var reason = Disconnect.ClientClosed;
-        var reader = ReadAsync(socket, subscriber, session, onMessage);
-        try
+        session.Lease = host.Lease(subscriber, session.Principal);
+        var live = new LiveSocket(this, subscriber, session, resumeAfter, onMessage);
+        // Kestrel lets go of the upgraded request (HttpContext, features, request line with ?token=) and the socket goes
+        // on over the bare connection: an idle WebSocket then costs what an idle SSE stream does. The caller disposes
+        // Kestrel's WebSocket object as it returns (nothing of the connection has been read through it). False when the
+        // connection cannot be handed off (TLS, HTTP/2, Herald:Streams:HandOffConnections off): the socket stays here.
+        if (ConnectionHandoff.TryHandOff(context, live.RunHandedOffAsync))
         {
-            if (session.Greeting is { } greeting)
-            {
-                await SendAsync(socket, subscriber, greeting, context.RequestAborted);
-            }
-
-            if (resumeAfter is { } after)
-            {
-                await ReplayAsync(socket, subscriber, session, after, null, context.RequestAborted);
-            }
-
-            reason = await PumpAsync(socket, subscriber, session, context.RequestAborted);
-            await CloseAsync(socket, reason, subscriber.CloseDetail);
+            metrics.StreamsHandedOff.Add(1);
+            return;
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+
+        await live.RunAsync(socket, context.Abort, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// A socket's live phase, inside Kestrel's request or on the bare connection after a <see cref="ConnectionHandoff"/>:
+    /// replay, then the writer loop and the reader loop until either side ends it, then the close handshake and the
+    /// subscriber's unregistration.
+    /// </summary>
+    private sealed class LiveSocket(WebSocketTransport transport, Subscriber subscriber, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+    {
+        // Not async itself: RunAsync disposes the socket, one suspended frame fewer per idle socket.
+        public Task RunHandedOffAsync(ConnectionContext connection)
         {
+            subscriber.Abort = connection.Abort;
+            var (interval, timeout) = transport.KeepAlive();
+            var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
+            {
+                IsServer = true,
+                KeepAliveInterval = interval,
+                KeepAliveTimeout = timeout,
+            });
+            return RunAsync(socket, connection.Abort, connection.ConnectionClosed, ownsSocket: true);
         }
-        finally
+
+        public async Task RunAsync(WebSocket socket, Action abort, CancellationToken aborted, bool ownsSocket = false)
         {
-            subscriber.Close(Disconnect.ClientClosed);
-            host.Close(subscriber, session.Label, reason);
+            using var owned = ownsSocket ? socket : null;
+            using var lease = session.Lease;
+            var reason = Disconnect.ClientClosed;
+            var reader = transport.ReadAsync(socket, subscriber, session, onMessage);
             try
             {
-                // After our close frame the peer has a moment to answer with its own; one that never does must not
-                // hold the request open (during a drain it would hold the whole shutdown).
-                await reader.WaitAsync(CloseHandshakeTimeout);
+                if (session.Greeting is { } greeting)
+                {
+                    await SendAsync(socket, subscriber, greeting, aborted);
+                }
+
+                if (resumeAfter is { } after)
+                {
+                    await transport.ReplayAsync(socket, subscriber, session, after, null, aborted);
+                }
+
+                reason = await transport.PumpAsync(socket, subscriber, session, aborted);
+                await CloseAsync(socket, reason, subscriber.CloseDetail);
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
             {
-                context.Abort();
-                await reader;
+            }
+            finally
+            {
+                subscriber.Close(Disconnect.ClientClosed);
+                transport.Host.Close(subscriber, session.Label, reason);
+                try
+                {
+                    // After our close frame the peer has a moment to answer with its own; one that never does must not
+                    // hold the connection open (during a drain it would hold the whole shutdown).
+                    await reader.WaitAsync(CloseHandshakeTimeout);
+                }
+                catch (TimeoutException)
+                {
+                    abort();
+                    await reader;
+                }
             }
         }
     }
 
     private async Task<Disconnect> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
     {
-        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
-        try
+        while (await subscriber.WaitToReadAsync())
         {
-            while (await subscriber.WaitToReadAsync())
+            // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
+            var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+            try
             {
                 var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
                 for (var i = 0; i < n; i++)
@@ -346,13 +390,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
                 }
             }
+            finally
+            {
+                ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+            }
+        }
 
-            return subscriber.CloseReason ?? Disconnect.ClientClosed;
-        }
-        finally
-        {
-            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
-        }
+        return subscriber.CloseReason ?? Disconnect.ClientClosed;
     }
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
@@ -414,25 +458,31 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task ReadAsync(WebSocket socket, Subscriber subscriber, Session session, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(MaxIncomingMessage);
+        byte[]? buffer = null;
         try
         {
             while (socket.State == WebSocketState.Open)
             {
+                // Wait for the next frame without a buffer, and rent one only for the message: an idle socket then holds
+                // none (4 KB each for its whole life otherwise — the shared pool keeps only a few arrays per size).
+                var result = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
                 var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                if (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close)
                 {
-                    if (length == MaxIncomingMessage)
+                    buffer = ArrayPool<byte>.Shared.Rent(MaxIncomingMessage);
+                    do
                     {
-                        subscriber.Close(Disconnect.MessageTooBig);
-                        return;
-                    }
+                        if (length == MaxIncomingMessage)
+                        {
+                            subscriber.Close(Disconnect.MessageTooBig);
+                            return;
+                        }
 
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxIncomingMessage - length), CancellationToken.None);
-                    length += result.Count;
+                        result = await socket.ReceiveAsync(buffer.AsMemory(length, MaxIncomingMessage - length), CancellationToken.None);
+                        length += result.Count;
+                    }
+                    while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
@@ -442,6 +492,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 var reply = result.MessageType == WebSocketMessageType.Text
                     ? onMessage(session, buffer.AsSpan(0, length))
                     : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
+
                 if (reply is not null)
                 {
                     subscriber.TryEnqueue(reply);
@@ -453,7 +509,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             subscriber.Close(Disconnect.ClientClosed);
         }
     }
@@ -468,14 +528,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private async Task<WebSocket> AcceptAsync(HttpContext context)
     {
-        var interval = host.Options.HeartbeatInterval;
-        return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            // Protocol pings on idle sockets; a peer that does not answer within the timeout is closed as dead.
-            KeepAliveInterval = interval,
-            KeepAliveTimeout = interval * 2,
-        });
+        var (interval, timeout) = KeepAlive();
+        return await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = interval, KeepAliveTimeout = timeout });
     }
+
+    // Protocol pings on idle sockets; a peer that does not answer within the timeout is closed as dead.
+    private (TimeSpan Interval, TimeSpan Timeout) KeepAlive() => (host.Options.HeartbeatInterval, host.Options.HeartbeatInterval * 2);
 
     private Task CloseAsync(WebSocket socket, ApiError error)
     {

@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace Herald.Server.Transports.Handoff;
 
 /// <summary>
-/// Kestrel connection middleware that lets a response that never ends — an SSE stream — leave Kestrel's
-/// HTTP/1.1 machinery once its headers are out, and go on over the bare connection.
+/// Kestrel connection middleware that lets a response that never ends — an SSE stream, or a WebSocket — leave
+/// Kestrel's HTTP/1.1 machinery once its headers (or its 101) are out, and go on over the bare connection.
 /// </summary>
 /// <remarks>
 /// <para><b>Why.</b> An idle SSE stream is a request that never finishes, and for as long as it lasts Kestrel keeps
@@ -43,7 +43,13 @@ namespace Herald.Server.Transports.Handoff;
 /// and it does not check that the bytes went out; so dropping them leaves the body open for the continuation to go on
 /// with. Canary: <c>Kestrel_WritesOnlyTheLastChunkAfterTheHandlerReturns_SoDroppingItLeavesTheBodyOpen</c>.</item>
 /// </list></para>
-/// <para>Only plain-text HTTP/1.1 responses with chunked bodies are handed off: over TLS the pipes below Kestrel
+/// <para><b>WebSockets.</b> An upgraded request is handed off the same way once Kestrel has flushed its 101: the
+/// continuation runs a WebSocket over the bare connection's pipes (<see cref="DuplexPipeStream"/>). Nothing of the
+/// upgraded stream has been read by then, so the client's first frames are still in the connection's input; after the
+/// handler of an upgraded request returns Kestrel writes nothing (there is no body to end), so nothing is dropped.
+/// Tested end to end (delivery, the reader's ping and publish frames, the drain's 1012) by
+/// <c>ConnectionHandoffTests.WebSocket_IsHandedOffAfterTheUpgrade_AndStillDeliversAnswersPingsAndClosesOnDrain</c>.</para>
+/// <para>Only plain-text HTTP/1.1 responses with chunked bodies, or upgraded to a WebSocket, are handed off: over TLS the pipes below Kestrel
 /// carry ciphertext, and HTTP/2 multiplexes streams over one connection. Those stay in Kestrel, as does everything
 /// when <see cref="StreamOptions.HandOffConnections"/> is off.</para>
 /// </remarks>
@@ -72,9 +78,10 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
     public static void Install(ListenOptions listen) => listen.Use(next => connection => RunAsync(connection, next));
 
     /// <summary>
-    /// Called by a stream after its headers and first bytes have been flushed through Kestrel: if this connection can
-    /// be handed off, <paramref name="continuation"/> will run on the bare connection once Kestrel has let it go, and
-    /// the handler must return without touching the response again. False: carry on inside Kestrel.
+    /// Called by a stream after its headers and first bytes have been flushed through Kestrel (or by a WebSocket after
+    /// its 101 upgrade): if this connection can be handed off, <paramref name="continuation"/> will run on the bare
+    /// connection once Kestrel has let it go, and the handler must return without touching the response (or the
+    /// upgraded stream) again. False: carry on inside Kestrel.
     /// </summary>
     public static bool TryHandOff(HttpContext context, Func<ConnectionContext, Task> continuation)
     {
@@ -85,7 +92,8 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
             || !HttpMethods.IsGet(context.Request.Method)
             || !string.Equals(context.Request.Protocol, "HTTP/1.1", StringComparison.Ordinal)
             || !context.Response.HasStarted
-            || !string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase))
+            || !(context.Response.StatusCode == StatusCodes.Status101SwitchingProtocols
+                || string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase)))
         {
             return false;
         }

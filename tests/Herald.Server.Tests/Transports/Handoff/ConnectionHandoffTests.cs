@@ -116,6 +116,50 @@ public sealed class ConnectionHandoffTests
         Assert.Equal(0, await HandedOffAsync(server));
     }
 
+    [Fact]
+    public async Task WebSocket_IsHandedOffAfterTheUpgrade_AndStillDeliversAnswersPingsAndClosesOnDrain()
+    {
+        await using var server = await HeraldTestNode.StartInProcessAsync();
+        var token = await server.LoginAsync();
+        using var operatorClient = await server.OperatorClientAsync();
+        await using var socket = await WsTestClient.ConnectAsync(server.BaseAddress, $"/ws/topics?topic=wshandoff&token={token}");
+        await Poll.UntilAsync(async () => await HandedOffAsync(server) == 1);
+
+        using var published = await operatorClient.PostAsJsonAsync("/api/publish", new { topic = "wshandoff", @event = "tick", data = new { n = 1 } });
+        var id = (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var frame = await socket.ReceiveJsonAsync();
+        Assert.Equal(id, frame.GetProperty("event_id").GetInt64());
+        Assert.Equal("tick", frame.GetProperty("event").GetString());
+
+        // The reader runs over the bare connection too: seed 001's ping and a publish frame are answered.
+        await socket.SendAsync("__ping__");
+        Assert.Equal("__pong__", await socket.ReceiveAsync());
+        await socket.SendAsync("{\"type\":\"publish\",\"topic\":\"wshandoff\",\"event\":\"say\",\"data\":{\"text\":\"hi\"},\"ref\":\"r1\"}");
+        var answers = new[] { await socket.ReceiveJsonAsync(), await socket.ReceiveJsonAsync() };
+        Assert.Contains(answers, a => a.TryGetProperty("type", out var t) && t.GetString() == "published" && a.GetProperty("ref").GetString() == "r1");
+        Assert.Contains(answers, a => a.TryGetProperty("event", out var e) && e.GetString() == "say");
+
+        var drain = server.Services.GetServices<IHostedService>().OfType<GracefulDrain>().Single();
+        _ = drain.Begin();
+        Assert.Equal(1012, (await socket.WaitForCloseAsync(TimeSpan.FromSeconds(5))).Code);
+        await Poll.UntilAsync(async () => await ActiveAsync(server) == 0);
+    }
+
+    [Fact]
+    public async Task WebSocket_WithHandOffSwitchedOff_StaysInKestrelAndStillWorks()
+    {
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:HandOffConnections"] = "false" });
+        var token = await server.LoginAsync();
+        using var operatorClient = await server.OperatorClientAsync();
+        await using var socket = await WsTestClient.ConnectAsync(server.BaseAddress, $"/ws/topics?topic=wskept&token={token}");
+        await Poll.UntilAsync(async () => await ActiveAsync(server) == 1);
+
+        using var published = await operatorClient.PostAsJsonAsync("/api/publish", new { topic = "wskept", @event = "tick", data = new { n = 1 } });
+        published.EnsureSuccessStatusCode();
+        Assert.Equal("tick", (await socket.ReceiveJsonAsync()).GetProperty("event").GetString());
+        Assert.Equal(0, await HandedOffAsync(server));
+    }
+
     private static async Task<long> HandedOffAsync(HeraldTestNode server) =>
         (await server.Client.GetFromJsonAsync<JsonElement>("/api/sse/stats")).GetProperty("counters").GetProperty("handed_off_streams").GetInt64();
 
