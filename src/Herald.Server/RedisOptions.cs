@@ -24,7 +24,7 @@ public sealed class RedisOptions
     /// commit marker: its per-message cost follows its own subscribers' traffic). Every node of a deployment should use
     /// the same value; docs/scaling.md, "How a node knows it has every event", explains <c>interest</c>.
     /// </summary>
-    public string Subscribe { get; set; } = "all";
+    public string Subscribe { get; set; } = "interest";
 
     /// <summary>
     /// In <c>interest</c> mode, how long a node stays subscribed to a topic's channel after its last subscriber left, so
