@@ -64,6 +64,12 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
         response.Headers.CacheControl = "no-cache, no-transform";
         // nginx honours this per response: without it, a default proxy_buffering config holds events back.
         response.Headers["X-Accel-Buffering"] = "no";
+        if (ConnectionHandoff.MayHandOff(context))
+        {
+            // The connection ends with this stream once it is handed off: no client may keep it for another request.
+            response.Headers.Connection = "close";
+        }
+
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         var aborted = context.RequestAborted.Register(static s => ((Subscriber)s!).Close(Disconnect.ClientClosed), subscriber);

@@ -78,6 +78,24 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
     public static void Install(ListenOptions listen) => listen.Use(next => connection => RunAsync(connection, next));
 
     /// <summary>
+    /// True when a response to this request can be handed off once it has started (plain-text HTTP/1.1 GET through the
+    /// middleware). A stream that may be handed off says <c>Connection: close</c> in its headers: after a hand-off the
+    /// connection ends with the stream, so a client that kept it for its next request (HttpClient does, after a body that
+    /// ended with its last chunk) would send that request into a connection being closed and get no answer.
+    /// </summary>
+    public static bool MayHandOff(HttpContext context) => HandoffOf(context) is { _handedOff: false };
+
+    // Found through the heartbeat feature it stands in for, rather than as a feature of its own: one entry fewer in every
+    // connection's feature collection.
+    private static ConnectionHandoff? HandoffOf(HttpContext context) =>
+        context.Features.Get<IConnectionHeartbeatFeature>() is ConnectionHandoff handoff
+        && !context.Request.IsHttps
+        && HttpMethods.IsGet(context.Request.Method)
+        && string.Equals(context.Request.Protocol, "HTTP/1.1", StringComparison.Ordinal)
+            ? handoff
+            : null;
+
+    /// <summary>
     /// Called by a stream after its headers and first bytes have been flushed through Kestrel (or by a WebSocket after
     /// its 101 upgrade): if this connection can be handed off, <paramref name="continuation"/> will run on the bare
     /// connection once Kestrel has let it go, and the handler must return without touching the response (or the
@@ -85,12 +103,7 @@ public sealed class ConnectionHandoff : IConnectionHeartbeatFeature
     /// </summary>
     public static bool TryHandOff(HttpContext context, Func<ConnectionContext, Task> continuation)
     {
-        // Found through the heartbeat feature it stands in for, rather than as a feature of its own: one entry fewer
-        // in every connection's feature collection.
-        if (context.Features.Get<IConnectionHeartbeatFeature>() is not ConnectionHandoff handoff
-            || context.Request.IsHttps
-            || !HttpMethods.IsGet(context.Request.Method)
-            || !string.Equals(context.Request.Protocol, "HTTP/1.1", StringComparison.Ordinal)
+        if (HandoffOf(context) is not { } handoff
             || !context.Response.HasStarted
             || !(context.Response.StatusCode == StatusCodes.Status101SwitchingProtocols
                 || string.Equals(context.Response.Headers.TransferEncoding, "chunked", StringComparison.OrdinalIgnoreCase)))

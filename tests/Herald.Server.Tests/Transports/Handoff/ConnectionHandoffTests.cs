@@ -86,6 +86,33 @@ public sealed class ConnectionHandoffTests
         Assert.Contains("event: tick", await stream.NextChunkAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stream_ThatMayBeHandedOff_SaysConnectionClose_SoNoClientReusesTheConnection(bool handOff)
+    {
+        // A handed-off stream's connection closes when the stream ends (a revoke, a server disconnect, the drain): an
+        // HttpClient that took the body's last chunk as the end of a keep-alive response sent its next POST into that
+        // closing connection and got "the response ended prematurely" (RevocationTests, under load).
+        await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string> { ["Herald:Streams:HandOffConnections"] = handOff ? "true" : "false" });
+        var token = await server.LoginAsync();
+        await using var stream = await RawStream.ConnectAsync(server);
+        await stream.SendGetAsync($"/api/events?topic=close&token={token}");
+        var (status, headers) = await stream.ReadHeadAsync();
+
+        Assert.Equal(200, status);
+        if (handOff)
+        {
+            Assert.Equal("close", headers.GetValueOrDefault("connection"));
+            await Poll.UntilAsync(async () => await HandedOffAsync(server) == 1);
+        }
+        else
+        {
+            // A stream that stays in Kestrel ends its response and leaves the connection for the next request.
+            Assert.False(headers.ContainsKey("connection"), "Connection: " + headers.GetValueOrDefault("connection"));
+        }
+    }
+
     [Fact]
     public async Task ClientThatGoesAway_AfterTheHandOff_IsUnregistered()
     {
