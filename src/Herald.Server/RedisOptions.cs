@@ -32,6 +32,15 @@ public sealed class RedisOptions
     /// </summary>
     public TimeSpan InterestLinger { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// In <c>interest</c> mode, how long a node gathers its committed batches into one commit marker (0: one marker per
+    /// round of the publish loop). Every other node receives every marker, and its cost is per Redis message, not per id
+    /// (docs/benchmarks.md, S6): a marker per 2 ms instead of one per batch is what keeps a node with no subscribers
+    /// nearly idle. The price: an event reaches another node's subscribers up to this much later, since a node delivers
+    /// an id only once every id below it is accounted for.
+    /// </summary>
+    public TimeSpan MarkerInterval { get; set; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>How many shard channels <c>sharded</c> mode spreads topics over; every node must use the same number.</summary>
     public int ShardChannels { get; set; } = 16;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Herald.Protocol.Diagnostics;
 using Herald.Server.Diagnostics;
@@ -38,6 +39,9 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
+    // A marker goes out once this many ids are gathered even before MarkerInterval has passed (bounds its size).
+    private const int MaxUnmarked = 4096;
+
     private readonly IEventSink _dispatcher;
     private readonly RedisChannels _channels;
     private readonly ConfigurationOptions _configuration;
@@ -47,6 +51,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private readonly Channel<HubEvent> _outbox = Channel.CreateBounded<HubEvent>(
         new BoundedChannelOptions(100_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TimeSpan _markerInterval;
     private ConnectionMultiplexer? _redis;
     private ISubscriber? _subscriber;
     private readonly Channel<string> _interestChanges = Channel.CreateUnbounded<string>(); // not SingleReader: that one cannot count, and the loop asks whether it has caught up
@@ -79,6 +84,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         _configuration.ReconnectRetryPolicy = new ExponentialRetry(100, (int)MaxRetryDelay.TotalMilliseconds);
         _endpoint = RedisConfiguration.Describe(_configuration);
         _linger = redis.InterestLinger;
+        _markerInterval = redis.MarkerInterval;
     }
 
     /// <summary>Test hook: drops every commit marker instead of publishing it (a marker lost on the way).</summary>
@@ -361,13 +367,33 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private async Task PublishLoopAsync(CancellationToken stopping)
     {
         var pending = new List<Task>(256);
-        var committed = new List<HubEvent>(256);
+        // Committed events whose marker has not gone out yet (interest mode): gathered for up to MarkerInterval.
+        var unmarked = new List<HubEvent>(256);
+        long markerDue = 0;
         var reader = _outbox.Reader;
         var includeTopic = _channels.TopicInPayload;
         try
         {
-            while (await reader.WaitToReadAsync(stopping))
+            while (true)
             {
+                if (unmarked.Count == 0)
+                {
+                    if (!await reader.WaitToReadAsync(stopping))
+                    {
+                        break;
+                    }
+                }
+                else if (!reader.TryPeek(out _) && Stopwatch.GetElapsedTime(markerDue) < TimeSpan.Zero)
+                {
+                    // Markers are waiting: more events, or their deadline, whichever comes first.
+                    var more = reader.WaitToReadAsync(stopping).AsTask();
+                    var due = -Stopwatch.GetElapsedTime(markerDue);
+                    if (await Task.WhenAny(more, Task.Delay(due, stopping)) == more && !await more)
+                    {
+                        break;
+                    }
+                }
+
                 if (PublishHold is { } hold)
                 {
                     await hold.WaitAsync(stopping);
@@ -381,12 +407,22 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                         pending.Add(_subscriber!.PublishAsync(_channels.PublishChannelFor(item.Topic), RedisProtocol.Encode(item, NodeId, includeTopic)));
                         if (_channels.Interest && item.IsDurable)
                         {
-                            committed.Add(item);
+                            if (unmarked.Count == 0)
+                            {
+                                markerDue = Stopwatch.GetTimestamp() + (long)(_markerInterval.TotalSeconds * Stopwatch.Frequency);
+                            }
+
+                            unmarked.Add(item);
                         }
                     }
 
                     // After the events: a node that wants one of them and sees the marker first waits the reorder window for it.
-                    PublishMarkers(committed, pending);
+                    if (unmarked.Count > 0 && (unmarked.Count >= MaxUnmarked || Stopwatch.GetElapsedTime(markerDue) >= TimeSpan.Zero))
+                    {
+                        PublishMarkers(unmarked, pending);
+                        unmarked.Clear();
+                    }
+
                     await Task.WhenAll(pending);
                 }
                 catch (RedisException ex)
@@ -401,33 +437,33 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                 }
 
                 pending.Clear();
-                committed.Clear();
             }
         }
         catch (OperationCanceledException)
         {
         }
+
+        // Stopping: what is gathered still goes out (the other nodes would otherwise wait the reorder window for it and
+        // read it from the store), bounded so that a Redis that is gone does not hold the node's stop.
+        if (unmarked.Count > 0 && _subscriber is not null)
+        {
+            pending.Clear();
+            PublishMarkers(unmarked, pending);
+            await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
-    // One marker per run of consecutive ids (a commit batch is one run; a round of the loop may hold several batches).
+    // One Redis message for everything gathered: a marker per run of consecutive ids (a commit batch is one run; the
+    // batches of other nodes in between split the runs), back to back in one payload.
     private void PublishMarkers(List<HubEvent> committed, List<Task> pending)
     {
-        var start = 0;
-        for (var i = 1; i <= committed.Count; i++)
+        if (DropMarkers)
         {
-            if (i < committed.Count && committed[i].Id == committed[i - 1].Id + 1)
-            {
-                continue;
-            }
-
-            if (!DropMarkers)
-            {
-                var run = committed.GetRange(start, i - start);
-                pending.Add(_subscriber!.PublishAsync(_channels.MarkerChannel, RedisProtocol.EncodeMarker(run[0].Id, run)));
-            }
-
-            start = i;
+            return;
         }
+
+        pending.Add(_subscriber!.PublishAsync(_channels.MarkerChannel, RedisProtocol.EncodeMarkers(committed)));
+        _metrics.BackplaneMarkersPublished.Add(1);
     }
 
     private async Task ReceiveLoopAsync(ChannelMessageQueue queue, CancellationToken stopping)
@@ -491,12 +527,15 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private void ReceiveMarker(ChannelMessage message)
     {
         _metrics.BackplaneMarkersReceived.Add(1);
-        if (!RedisProtocol.TryDecodeMarker((ReadOnlyMemory<byte>)message.Message, out var firstId, out var topics))
+        if (!RedisProtocol.TryDecodeMarkers((ReadOnlyMemory<byte>)message.Message, out var runs))
         {
             BackplaneLog.ForeignMessage(_logger, LogValue.Sanitize(message.Channel.ToString()));
             return;
         }
 
-        _dispatcher.Cover(firstId, topics!);
+        foreach (var (firstId, topics) in runs!)
+        {
+            _dispatcher.Cover(firstId, topics);
+        }
     }
 }

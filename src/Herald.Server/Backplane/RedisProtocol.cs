@@ -266,11 +266,58 @@ public static class RedisProtocol
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// Several commit markers in one payload (<c>Herald:Redis:MarkerInterval</c> gathers a node's batches): one
+    /// <see cref="EncodeMarker"/> per run of consecutive ids in <paramref name="committed"/> (ascending), back to back.
+    /// </summary>
+    public static byte[] EncodeMarkers(List<HubEvent> committed)
+    {
+        using var buffer = new MemoryStream(16 + committed.Count * 8);
+        var start = 0;
+        for (var i = 1; i <= committed.Count; i++)
+        {
+            if (i < committed.Count && committed[i].Id == committed[i - 1].Id + 1)
+            {
+                continue;
+            }
+
+            buffer.Write(EncodeMarker(committed[start].Id, committed.GetRange(start, i - start)));
+            start = i;
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Decodes <see cref="EncodeMarkers"/> (one marker or several back to back); false if any part is not a marker.</summary>
+    public static bool TryDecodeMarkers(ReadOnlyMemory<byte> payload, out List<(long FirstId, List<string> Topics)>? runs)
+    {
+        runs = null;
+        var list = new List<(long, List<string>)>(1);
+        while (!payload.IsEmpty)
+        {
+            if (!TryDecodeMarker(payload, out var firstId, out var topics, out var length))
+            {
+                return false;
+            }
+
+            list.Add((firstId, topics!));
+            payload = payload[length..];
+        }
+
+        runs = list;
+        return list.Count > 0;
+    }
+
     /// <summary>Decodes <see cref="EncodeMarker"/>; false for anything else.</summary>
-    public static bool TryDecodeMarker(ReadOnlyMemory<byte> payload, out long firstId, out List<string>? topics)
+    public static bool TryDecodeMarker(ReadOnlyMemory<byte> payload, out long firstId, out List<string>? topics) =>
+        TryDecodeMarker(payload, out firstId, out topics, out _);
+
+    // Decodes the marker at the start of payload; length is how many bytes it took.
+    private static bool TryDecodeMarker(ReadOnlyMemory<byte> payload, out long firstId, out List<string>? topics, out int length)
     {
         firstId = 0;
         topics = null;
+        length = 0;
         if (!payload.Span.StartsWith(MarkerMagic))
         {
             return false;
@@ -290,8 +337,8 @@ public static class RedisProtocol
             string? previous = null;
             for (var i = 0; i < count; i++)
             {
-                var length = reader.Read7BitEncodedInt();
-                if (length == 0)
+                var size = reader.Read7BitEncodedInt();
+                if (size == 0)
                 {
                     if (previous is null)
                     {
@@ -302,9 +349,9 @@ public static class RedisProtocol
                     continue;
                 }
 
-                var bytes = reader.ReadBytes(length);
+                var bytes = reader.ReadBytes(size);
                 previous = Encoding.UTF8.GetString(bytes);
-                if (bytes.Length != length || !ProtocolNames.IsValidTopic(previous))
+                if (bytes.Length != size || !ProtocolNames.IsValidTopic(previous))
                 {
                     return false;
                 }
@@ -313,6 +360,7 @@ public static class RedisProtocol
             }
 
             topics = list;
+            length = MarkerMagic.Length + (int)reader.BaseStream.Position;
             return true;
         }
         catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException)

@@ -29,6 +29,7 @@ public sealed class HeraldMetrics : IDisposable
         EventsCovered = new(_meter, "herald.events.covered", "Event ids this node passed on a commit marker without their body: no subscriber of the topic here (Herald:Redis:Subscribe=interest)");
         BackplaneEventsReceived = new(_meter, "herald.backplane.events_received", "Event messages (bodies) this node received from the Redis backplane");
         BackplaneMarkersReceived = new(_meter, "herald.backplane.markers_received", "Commit markers this node received from the Redis backplane (Herald:Redis:Subscribe=interest)");
+        BackplaneMarkersPublished = new(_meter, "herald.backplane.markers_published", "Commit-marker messages this node published, each covering every batch it committed within Herald:Redis:MarkerInterval (Herald:Redis:Subscribe=interest)");
         Resumes = new(_meter, "herald.resumes", "Streams resumed from a Last-Event-ID");
         ReplayedEvents = new(_meter, "herald.resumes.replayed_events", "Events sent from the store on resume");
         Resets = new(_meter, "herald.resumes.resets", "Resumes answered with reset (position too old or unknown)");
@@ -68,6 +69,8 @@ public sealed class HeraldMetrics : IDisposable
     public CountedCounter EventsCovered { get; }
     public CountedCounter BackplaneEventsReceived { get; }
     public CountedCounter BackplaneMarkersReceived { get; }
+
+    public CountedCounter BackplaneMarkersPublished { get; }
     public CountedCounter Resumes { get; }
     public CountedCounter ReplayedEvents { get; }
     public CountedCounter Resets { get; }

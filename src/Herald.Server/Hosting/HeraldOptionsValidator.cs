@@ -168,6 +168,8 @@ internal sealed class HeraldOptionsValidator(IHostEnvironment environment) : IVa
         }
 
         Range(failures, "Redis:InterestLinger", redis.InterestLinger, TimeSpan.Zero, TimeSpan.FromHours(1));
+        // Well below the dispatcher's 25 ms reorder window: a marker later than that makes every other node read the ids from the store.
+        Range(failures, "Redis:MarkerInterval", redis.MarkerInterval, TimeSpan.Zero, TimeSpan.FromMilliseconds(10));
         if (!string.IsNullOrWhiteSpace(redis.TlsCaFile))
         {
             try

@@ -52,6 +52,9 @@ public class InterestBackplaneTests : IAsyncLifetime
     {
     }
 
+    // Set by a test before it starts its nodes.
+    private TimeSpan? _markerInterval;
+
     private RedisChannels Channels()
     {
         var options = new RedisOptions { Url = _redis.Url, Subscribe = "interest", InterestLinger = TimeSpan.FromMilliseconds(200) };
@@ -71,6 +74,7 @@ public class InterestBackplaneTests : IAsyncLifetime
         options.Redis.Subscribe = "interest";
         options.Redis.InterestLinger = TimeSpan.FromMilliseconds(200);
         Configure(options.Redis);
+        options.Redis.MarkerInterval = _markerInterval ?? options.Redis.MarkerInterval;
         var bus = new RedisBus(dispatcher, Channels(), metrics, Microsoft.Extensions.Options.Options.Create(options), NullLogger<RedisBus>.Instance);
         var node = new Node(registry, dispatcher, bus, metrics, services);
         _nodes.Add(node);
@@ -158,6 +162,39 @@ public class InterestBackplaneTests : IAsyncLifetime
         Assert.Equal(expected, await Node.ReceiveAsync(onB, expected.Count));
         // A client moving from B to D with any Last-Event-ID k resumes D's stream after k: the same order there.
         Assert.Equal(expected, await Node.ReceiveAsync(onD, expected.Count));
+    }
+
+    [Fact]
+    public async Task Markers_GatheredOverTheInterval_OneMessageCoversANodesBatchesAroundAnotherNodesIds()
+    {
+        // Far longer than any test needs for four commits, so the count below does not depend on the machine's speed;
+        // deployments keep it under the reorder window (the validator allows at most 10 ms), here B reads the ids the
+        // late marker has not yet covered from the store instead, which is what a late marker costs.
+        _markerInterval = TimeSpan.FromSeconds(2);
+        var a = await StartNodeAsync();
+        var c = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var onB = b.Subscribe("t");
+
+        // A's ids are two runs with C's batch between them: one marker message must still carry both.
+        var a1 = await CommitAsync("x", "x");
+        a.Bus.Publish(a1);
+        var c1 = await CommitAsync("t");
+        c.Bus.Publish(c1);
+        var a2 = await CommitAsync("x", "t");
+        a.Bus.Publish(a2);
+        var a3 = await CommitAsync("x");
+        a.Bus.Publish(a3);
+
+        Assert.Equal([c1[0].Id, a2[1].Id], await Node.ReceiveAsync(onB, 2));
+        await Poll.UntilAsync(() => b.Dispatcher.LastDeliveredId == a3[0].Id);
+        Assert.Empty(Node.Drain(onB));
+        // A's three batches went out as one marker message (two runs), C's as one: stopping flushes what is gathered.
+        await a.Bus.StopAsync(CancellationToken.None);
+        await c.Bus.StopAsync(CancellationToken.None);
+        Assert.Equal(1, a.Metrics.BackplaneMarkersPublished.Total);
+        Assert.Equal(1, c.Metrics.BackplaneMarkersPublished.Total);
+        await Poll.UntilAsync(() => b.Metrics.BackplaneMarkersReceived.Total == 2);
     }
 
     [Fact]

@@ -113,6 +113,26 @@ public sealed class RedisProtocolTests
     }
 
     [Fact]
+    public void Markers_SeveralRunsInOnePayload_DecodeRunByRun_AndATruncatedOneIsRefused()
+    {
+        // Ids 40, 41 then 45..47 (another node committed 42..44 between): two runs, one Redis message.
+        List<HubEvent> committed = [.. new[] { (40L, "a"), (41L, "a"), (45L, "b"), (46L, "a"), (47L, "a") }.Select(e => new HubEvent(e.Item1, e.Item2, "message", "{}"u8.ToArray(), 0))];
+        var payload = RedisProtocol.EncodeMarkers(committed);
+
+        Assert.True(RedisProtocol.TryDecodeMarkers(payload, out var runs));
+        Assert.Equal([(40L, new List<string> { "a", "a" }), (45L, ["b", "a", "a"])], runs!.Select(r => (r.FirstId, r.Topics)).ToList(), new RunComparer());
+        Assert.False(RedisProtocol.TryDecodeMarkers(payload.AsMemory(0, payload.Length - 1), out _));
+        Assert.False(RedisProtocol.TryDecodeMarkers(ReadOnlyMemory<byte>.Empty, out _));
+    }
+
+    private sealed class RunComparer : IEqualityComparer<(long, List<string>)>
+    {
+        public bool Equals((long, List<string>) x, (long, List<string>) y) => x.Item1 == y.Item1 && x.Item2.SequenceEqual(y.Item2);
+
+        public int GetHashCode((long, List<string>) obj) => obj.Item1.GetHashCode();
+    }
+
+    [Fact]
     public void PeekTopic_ReadsTheShardPayloadsTrailer_WithoutDecoding()
     {
         var item = new HubEvent(7, "room:9", "message", "{\"herald_topic\":\"decoy\"}"u8.ToArray(), 0);
