@@ -44,7 +44,14 @@ status=0
 # --blame-hang: a test that hangs fails the run within minutes, naming the test and leaving a dump, instead of
 # running into CI's time limit with nothing to show.
 echo "== .NET tests"
-dotnet test Herald.slnx -c Release --no-build -nologo -m:1 --blame-hang --blame-hang-timeout 5m --logger "console;verbosity=minimal" || status=$?
+# The output is kept so the end of the run can repeat which tests failed: CI shows only the last lines.
+dotnet_log=$(mktemp -t herald-dotnet-test.XXXXXX)
+trap 'rm -f "$dotnet_log"' EXIT
+set +e
+dotnet test Herald.slnx -c Release --no-build -nologo -m:1 --blame-hang --blame-hang-timeout 5m --logger "console;verbosity=minimal" 2>&1 | tee "$dotnet_log"
+dotnet_status=${PIPESTATUS[0]}
+set -e
+[ "$dotnet_status" -ne 0 ] && status=$dotnet_status
 
 if [ -f clients/js/package.json ]; then
   echo "== JavaScript tests"
@@ -52,6 +59,11 @@ if [ -f clients/js/package.json ]; then
 fi
 
 if [ $status -ne 0 ]; then
+  if [ "$dotnet_status" -ne 0 ]; then
+    echo "== .NET failures (repeated from above)"
+    grep -E -A12 '^\s*Failed [A-Za-z_]|^\s*\[FAIL\]|error [A-Z]+[0-9]+:|Test host process crashed|The active test run was aborted' "$dotnet_log" | cut -c1-400 | head -150 || true
+    grep -E '^(Failed|Passed)!' "$dotnet_log" || true
+  fi
   echo "TESTS FAILED"
 else
   echo "ALL TESTS PASSED"

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Herald.Protocol.Diagnostics;
 using Herald.Server.Diagnostics;
@@ -57,14 +56,16 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
     private readonly Channel<string> _interestChanges = Channel.CreateUnbounded<string>(); // not SingleReader: that one cannot count, and the loop asks whether it has caught up
     private readonly TimeSpan _linger;
     // Completed once the topics wanted at start are subscribed: "connected" then means their events cross.
+    private readonly TimeProvider _time;
     private readonly TaskCompletionSource _interestReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _subscribed;
     private long _reconnects;
     private Task _run = Task.CompletedTask;
 
-    public RedisBus(IEventSink dispatcher, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger)
+    public RedisBus(IEventSink dispatcher, RedisChannels channels, HeraldMetrics metrics, IOptions<HeraldOptions> options, ILogger<RedisBus> logger, TimeProvider time)
     {
         _dispatcher = dispatcher;
+        _time = time;
         _channels = channels;
         _metrics = metrics;
         _logger = logger;
@@ -376,31 +377,38 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
         {
             while (true)
             {
-                if (unmarked.Count == 0)
-                {
-                    if (!await reader.WaitToReadAsync(stopping))
-                    {
-                        break;
-                    }
-                }
-                else if (!reader.TryPeek(out _) && Stopwatch.GetElapsedTime(markerDue) < TimeSpan.Zero)
-                {
-                    // Markers are waiting: more events, or their deadline, whichever comes first.
-                    var more = reader.WaitToReadAsync(stopping).AsTask();
-                    var due = -Stopwatch.GetElapsedTime(markerDue);
-                    if (await Task.WhenAny(more, Task.Delay(due, stopping)) == more && !await more)
-                    {
-                        break;
-                    }
-                }
-
-                if (PublishHold is { } hold)
-                {
-                    await hold.WaitAsync(stopping);
-                }
-
+                // Everything in a round is inside the try: whatever goes wrong is logged and counted, and the loop goes
+                // on — a publish loop that ended would leave the node delivering but never publishing again.
                 try
                 {
+                    if (unmarked.Count == 0)
+                    {
+                        if (!await reader.WaitToReadAsync(stopping))
+                        {
+                            break;
+                        }
+                    }
+                    else if (!reader.TryPeek(out _))
+                    {
+                        // Markers are waiting: more events, or their deadline, whichever comes first. The clock is read
+                        // once: a check and a second reading can straddle the deadline (a thread preempted between
+                        // them computed a negative delay, which Task.Delay refuses).
+                        var wait = -_time.GetElapsedTime(markerDue);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            var more = reader.WaitToReadAsync(stopping).AsTask();
+                            if (await Task.WhenAny(more, Task.Delay(wait, _time, stopping)) == more && !await more)
+                            {
+                                break;
+                            }
+                        }
+                    }
+
+                    if (PublishHold is { } hold)
+                    {
+                        await hold.WaitAsync(stopping);
+                    }
+
                     // Pipelined: every queued event is written before the first reply is awaited, in id order.
                     while (pending.Count < 256 && reader.TryRead(out var item))
                     {
@@ -409,7 +417,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                         {
                             if (unmarked.Count == 0)
                             {
-                                markerDue = Stopwatch.GetTimestamp() + (long)(_markerInterval.TotalSeconds * Stopwatch.Frequency);
+                                markerDue = _time.GetTimestamp() + (long)(_markerInterval.TotalSeconds * _time.TimestampFrequency);
                             }
 
                             unmarked.Add(item);
@@ -417,7 +425,7 @@ public sealed class RedisBus : IEventBus, IHostedService, IAsyncDisposable
                     }
 
                     // After the events: a node that wants one of them and sees the marker first waits the reorder window for it.
-                    if (unmarked.Count > 0 && (unmarked.Count >= MaxUnmarked || Stopwatch.GetElapsedTime(markerDue) >= TimeSpan.Zero))
+                    if (unmarked.Count > 0 && (unmarked.Count >= MaxUnmarked || _time.GetElapsedTime(markerDue) >= TimeSpan.Zero))
                     {
                         PublishMarkers(unmarked, pending);
                         unmarked.Clear();

@@ -42,7 +42,7 @@ public class RedisBusContractTests : BusContractTests
     protected override async Task<IEventBus> StartBusAsync(EventDispatcher dispatcher, HeraldMetrics metrics)
     {
         var options = Microsoft.Extensions.Options.Options.Create(Options(o => Configure(o.Redis, _redis)));
-        var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance);
+        var bus = new RedisBus(dispatcher, HeraldApp.BackplaneChannels(options.Value.Redis), metrics, options, NullLogger<RedisBus>.Instance, TimeProvider.System);
         await bus.StartAsync(CancellationToken.None);
         await Poll.UntilAsync(() => bus.State == "connected");
         return bus;
