@@ -89,6 +89,8 @@ public sealed class EventWriter : BackgroundService
                     command.Fail(ex);
                 }
             }
+
+            await _store.BetweenWriteBatchesAsync();
         }
     }
 

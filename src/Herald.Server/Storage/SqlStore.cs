@@ -100,6 +100,13 @@ public abstract class SqlStore : IAsyncDisposable
     /// <summary>Gives back a connection of <see cref="RentWriteConnectionAsync"/>.</summary>
     protected virtual ValueTask ReleaseWriteConnectionAsync(DbConnection connection) => connection.DisposeAsync();
 
+    /// <summary>
+    /// Called by the node's single writer after each batch has been committed and its events published, before it
+    /// takes the next: upkeep that needs the write connection and must not delay a commit (<see cref="SqliteStore"/>
+    /// finishes its WAL checkpoint here). Must not throw: the writer goes on with the next batch. Nothing by default.
+    /// </summary>
+    public virtual ValueTask BetweenWriteBatchesAsync() => ValueTask.CompletedTask;
+
     /// <summary>The prepared statements kept with <paramref name="connection"/> for its life; null when it keeps none.</summary>
     public virtual StatementCache? StatementsOf(DbConnection connection) => null;
 

@@ -447,7 +447,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         }
     }
 
-    private sealed class RecordingBus : IEventBus
+    protected sealed class RecordingBus : IEventBus
     {
         public ConcurrentQueue<HubEvent> Events { get; } = new();
 
