@@ -49,8 +49,8 @@ public sealed class SqliteStore : SqlStore
     private readonly Timer _checkpoints;
     private int _checkpointing;
 
-    // Set by a checkpoint that could not copy the whole WAL because the writer went on committing meanwhile; the
-    // writer finishes it between two batches (BetweenWriteBatchesAsync).
+    // Set by every timer checkpoint that copied frames (it cannot tell whether the writer appended more meanwhile);
+    // the writer finishes it between two batches (BetweenWriteBatchesAsync).
     private int _catchUpRequested;
 
     // A WAL that grew past this (a reader held an old snapshot for long, the writer could not catch up) is cut back to
@@ -148,9 +148,9 @@ public sealed class SqliteStore : SqlStore
         {
             using var connection = new PooledConnection(this);
             connection.Open();
-            // Frames and Copied both count the WAL as it was when this checkpoint began, so they do not tell what the
-            // writer appended while it ran: any frame copied asks the writer to finish (a no-op on an idle WAL).
-            if (CheckpointPassive(connection).Copied > 0)
+            // What it reports counts the WAL as it was when it began, so it does not tell what the writer appended
+            // while it ran: any frame copied asks the writer to finish (a no-op on an idle WAL).
+            if (CheckpointPassive(connection) > 0)
             {
                 Volatile.Write(ref _catchUpRequested, 1);
             }
@@ -171,53 +171,45 @@ public sealed class SqliteStore : SqlStore
     /// a batch has been committed and published: the frames committed since the timer's checkpoint, so that the next
     /// commit starts the WAL over.
     /// </summary>
-    public override ValueTask BetweenWriteBatchesAsync()
+    public override async ValueTask BetweenWriteBatchesAsync()
     {
         if (Volatile.Read(ref _catchUpRequested) == 0 || Interlocked.Exchange(ref _catchUpRequested, 0) == 0)
         {
-            return ValueTask.CompletedTask;
-        }
-
-        // Only the idle writer connection: taken out so that no batch can use it meanwhile (there is none to use it:
-        // this runs on the writer's loop), put back after.
-        if (Interlocked.Exchange(ref _idleWriter, null) is not { } writer)
-        {
-            return ValueTask.CompletedTask;
+            return; // the batch's usual case: completes synchronously, allocates nothing
         }
 
         try
         {
-            CheckpointPassive((SqliteConnection)writer);
+            // The idle writer connection (this runs on the writer's loop, so no batch holds it), given back after.
+            var writer = await RentWriteConnectionAsync(CancellationToken.None);
+            try
+            {
+                CheckpointPassive((SqliteConnection)writer);
+            }
+            finally
+            {
+                await ReleaseWriteConnectionAsync(writer);
+            }
         }
         catch (Exception)
         {
             // The file in the way (full disk, I/O error): the timer asks again; the next batch meets the same
             // problem on its own and answers its requests with it.
         }
-        finally
-        {
-            if (_disposed || Interlocked.CompareExchange(ref _idleWriter, writer, null) is not null)
-            {
-                ((WriterConnection)writer).Statements.Clear();
-                writer.Dispose();
-            }
-        }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>
-    /// Runs <c>PRAGMA wal_checkpoint(PASSIVE)</c> on <paramref name="connection"/>: the WAL's frames and how many of them
-    /// the database file now has, both as of the checkpoint's start (-1 when it could not run).
+    /// Runs <c>PRAGMA wal_checkpoint(PASSIVE)</c> on <paramref name="connection"/>: how many of the WAL's frames the
+    /// database file now has, as of the checkpoint's start (-1 when it could not run).
     /// </summary>
     /// <remarks>The PRAGMA, not sqlite3_wal_checkpoint_v2: on a connection that has read nothing yet the C function
-    /// finds no WAL open and does nothing (-1, -1), while the PRAGMA reads the schema first.</remarks>
-    private static (long Frames, long Copied) CheckpointPassive(SqliteConnection connection)
+    /// finds no WAL open and does nothing (-1), while the PRAGMA reads the schema first.</remarks>
+    private static long CheckpointPassive(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         using var reader = command.ExecuteReader();
-        return reader.Read() ? (reader.GetInt64(1), reader.GetInt64(2)) : (-1, -1);
+        return reader.Read() ? reader.GetInt64(2) : -1; // columns: busy, frames in the WAL, frames copied
     }
 
     public override async Task<long> StoreEventsAndCommitAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<INewEvent> pending, long now, CancellationToken ct)

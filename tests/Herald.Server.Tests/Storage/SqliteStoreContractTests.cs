@@ -1,8 +1,9 @@
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Pipeline;
 using Herald.Server.Storage;
-using System.Diagnostics.Metrics;
-using Herald.Server.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -132,6 +133,6 @@ public sealed class SqliteStoreContractTests(Xunit.Abstractions.ITestOutputHelpe
         using var wal = new FileStream(databasePath + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         Span<byte> header = stackalloc byte[16];
         wal.ReadExactly(header);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
+        return BinaryPrimitives.ReadUInt32BigEndian(header[12..]);
     }
 }
