@@ -76,7 +76,7 @@ public static class BatchCommit
         {
             pending[i].Id = firstId + i;
             // The emitting command's context for now; EventWriter replaces it with its publish span's.
-            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key) { TraceContext = pending[i].TraceParent };
+            committed[i] = new HubEvent(firstId + i, pending[i].Topic, pending[i].Type, pending[i].Data, now, pending[i].Key) { TraceContext = pending[i].TraceParent?.Value ?? default };
         }
 
         return committed;

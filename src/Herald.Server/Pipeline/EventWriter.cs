@@ -45,7 +45,7 @@ public sealed class EventWriter : BackgroundService
         command.QueuedAt = Stopwatch.GetTimestamp();
         if (HeraldTracing.Enabled && Activity.Current is { } caller)
         {
-            command.TraceParent = caller.Context;
+            command.TraceParent = new(caller.Context);
         }
 
         // The queue has room but when 10,000 writes wait: then (only) an async frame waits for it.

@@ -14,5 +14,5 @@ public sealed class PendingEvent(string topic, string type, byte[] data, long ke
     public long Id { get; internal set; }
 
     /// <summary>The emitting command's <see cref="WriteCommand.TraceParent"/>.</summary>
-    internal System.Diagnostics.ActivityContext TraceParent { get; init; }
+    internal System.Runtime.CompilerServices.StrongBox<System.Diagnostics.ActivityContext>? TraceParent { get; init; }
 }

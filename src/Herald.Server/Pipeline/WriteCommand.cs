@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Herald.Server.Pipeline;
 
 /// <summary>
@@ -19,8 +21,11 @@ public abstract class WriteCommand
     /// <summary>When the command was queued (<see cref="System.Diagnostics.Stopwatch"/> ticks), for <c>herald.store.write.latency</c>.</summary>
     internal long QueuedAt { get; set; }
 
-    /// <summary>The caller's span (the POST) when tracing is on, so that the commit's span is its child; default otherwise.</summary>
-    internal System.Diagnostics.ActivityContext TraceParent { get; set; }
+    /// <summary>
+    /// The caller's span (the POST) when tracing is on, so that the commit's span is its child; null otherwise (boxed:
+    /// 8 bytes per command rather than 40 while tracing is off). Passed on, box and all, to the events it emits.
+    /// </summary>
+    internal StrongBox<System.Diagnostics.ActivityContext>? TraceParent { get; set; }
 }
 
 /// <summary>A <see cref="WriteCommand"/> with a typed result.</summary>

@@ -14,7 +14,7 @@ public sealed class WriteContext
         _statements = statements;
         Dialect = dialect;
         Connection = connection;
-        Transaction = transaction;
+        Transaction = transaction is SqliteWriteTransaction ? null : transaction;
         NowMs = nowMs;
         _events = events;
     }
@@ -24,13 +24,17 @@ public sealed class WriteContext
     /// <summary>The engine's SQL differences, for a command that can do better on one of them.</summary>
     public SqlDialect Dialect { get; }
 
-    public DbTransaction Transaction { get; }
+    /// <summary>
+    /// The batch's transaction, for the command's statements to run in; null on SQLite's writer connection, whose
+    /// transaction is the connection's own (<see cref="SqliteWriteTransaction"/>): statements run inside it unnamed.
+    /// </summary>
+    public DbTransaction? Transaction { get; }
 
     /// <summary>One timestamp for the whole batch, Unix milliseconds.</summary>
     public long NowMs { get; }
 
     /// <summary>The trace context of the command running now; the events it emits carry it to the writer's spans.</summary>
-    internal System.Diagnostics.ActivityContext TraceParent { get; set; }
+    internal System.Runtime.CompilerServices.StrongBox<System.Diagnostics.ActivityContext>? TraceParent { get; set; }
 
     /// <summary>
     /// SQLite's writer connection only: the statement for <paramref name="sql"/>, prepared once on the connection

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Herald.Server.Storage;
 
@@ -34,7 +35,7 @@ public sealed class SqliteStore : SqlStore
             Pooling = true,
             ForeignKeys = true,
             // Busy waits (another process, a checkpoint) retry for up to this many seconds.
-            DefaultTimeout = 30,
+            DefaultTimeout = BusyTimeoutSeconds,
         }.ToString();
 
         using var connection = new PooledConnection(this);
@@ -45,6 +46,8 @@ public sealed class SqliteStore : SqlStore
         command.ExecuteNonQuery();
         _checkpoints = new Timer(static s => ((SqliteStore)s!).Checkpoint(), this, checkpointEvery, checkpointEvery);
     }
+
+    private const int BusyTimeoutSeconds = 30;
 
     private readonly Timer _checkpoints;
     private int _checkpointing;
@@ -95,6 +98,9 @@ public sealed class SqliteStore : SqlStore
         var connection = new WriterConnection(this);
         await connection.OpenAsync(cancellationToken);
         Configure(connection);
+        // Its BEGIN IMMEDIATE is a kept statement (SqliteWriteTransaction), outside Microsoft.Data.Sqlite's retries on a
+        // busy database: SQLite's own busy handler waits instead, as long as the store's other connections do.
+        raw.sqlite3_busy_timeout(connection.Handle, BusyTimeoutSeconds * 1000);
         return connection;
     }
 
@@ -242,8 +248,10 @@ public sealed class SqliteStore : SqlStore
         "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@id, @topic, @type, @data, @createdAt, @key)";
 
     protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
-        // deferred: false = BEGIN IMMEDIATE: take the write lock now rather than fail to upgrade it later.
-        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
+        ValueTask.FromResult<DbTransaction>(connection is WriterConnection writer
+            ? SqliteWriteTransaction.Begin(writer, writer.Statements)
+            // Any other connection (migrations, trims): deferred: false = BEGIN IMMEDIATE, as above.
+            : ((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
 
     public override async ValueTask DisposeAsync()
     {

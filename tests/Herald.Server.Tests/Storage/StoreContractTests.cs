@@ -73,6 +73,12 @@ public abstract class StoreContractTests : IAsyncLifetime
             [], CancellationToken.None));
         Assert.Equal(before, await Store.GetLastEventIdAsync());
         Assert.Empty(await Store.ReadEventsAsync(["a"], before, 10));
+
+        // The failed batch's transaction ended with it: the next batch (on the same kept writer connection, on SQLite)
+        // begins, commits, and takes the next id of the sequence.
+        var next = await PublishAsync(Store, "a", 1);
+        Assert.Equal(before + 1, Assert.Single(next).Id);
+        Assert.Equal(next[0].Id, Assert.Single(await Store.ReadEventsAsync(["a"], before, 10)).Id);
     }
 
     [Fact]
