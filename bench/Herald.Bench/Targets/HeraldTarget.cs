@@ -31,7 +31,7 @@ internal sealed class HeraldTarget : IBenchTarget
 
     public string Name => "herald";
 
-    public string Description => $"Herald ({_transport switch { "ws" => "WebSocket", "poll" => "long polling", _ => "SSE" }}; SQLite; workstation non-concurrent GC; 15 s heartbeat)";
+    public string Description => $"Herald ({_transport switch { "ws" => "WebSocket", "poll" => "long polling", _ => "SSE" }}; SQLite; workstation concurrent GC, thread pool not spinning; 15 s heartbeat)";
 
     public string Protocol { get; }
 

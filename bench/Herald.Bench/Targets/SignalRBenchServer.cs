@@ -17,7 +17,7 @@ namespace Herald.Bench.Targets;
 /// lifetime manager has written it to every member.
 /// </summary>
 /// <remarks>
-/// It runs in the bench's own process image, so it has the bench's GC settings — workstation, non-concurrent,
+/// It runs in the bench's own process image, so it has the bench's GC settings — workstation, concurrent,
 /// as Herald's server (see Herald.Bench.csproj). SignalR's defaults otherwise: 15 s keep-alive ping (as Herald's
 /// heartbeat), 30 s client timeout. Logging at Warning, so no per-request log lines.
 /// </remarks>

@@ -301,7 +301,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     await transport.ReplayAsync(socket, subscriber, session, after, null, aborted);
                 }
 
-                reason = await transport.PumpAsync(socket, subscriber, session, aborted);
+                // The writer loop, here rather than in a method of its own: an idle socket waits in this one frame.
+                while (await subscriber.WaitToReadAsync())
+                {
+                    await transport.WriteBatchAsync(socket, subscriber, session, aborted);
+                }
+
+                reason = subscriber.CloseReason ?? Disconnect.ClientClosed;
                 await CloseAsync(socket, reason, subscriber.CloseDetail);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
@@ -326,77 +332,73 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
     }
 
-    private async Task<Disconnect> PumpAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
+    /// <summary>Writes what the subscriber's queue holds, up to <see cref="WriteBatch"/> items: one wake-up of the writer loop.</summary>
+    private async Task WriteBatchAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
     {
-        while (await subscriber.WaitToReadAsync())
+        // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
+        var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+        try
         {
-            // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
-            var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
-            try
+            var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
+            for (var i = 0; i < n; i++)
             {
-                var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
-                for (var i = 0; i < n; i++)
+                var item = batch[i]!;
+                batch[i] = null;
+                if (item.IsHeartbeat)
                 {
-                    var item = batch[i]!;
-                    batch[i] = null;
-                    if (item.IsHeartbeat)
-                    {
-                        // Liveness on WebSockets is the protocol ping (KeepAliveInterval/Timeout), not a text frame.
-                        subscriber.LastWriteTicks = Environment.TickCount64;
-                        continue;
-                    }
-
-                    if (item.IsDirect)
-                    {
-                        if (item.Control is OperatorMessage { Type: "auth" } auth)
-                        {
-                            await RefreshAsync(socket, subscriber, session, auth, aborted);
-                        }
-                        else if (item.Control is PublishFrame publish)
-                        {
-                            await PublishAsync(socket, subscriber, session, publish, aborted);
-                        }
-                        else if (item.Control is OperatorMessage subscribe)
-                        {
-                            await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
-                        }
-                        else
-                        {
-                            await SendAsync(socket, subscriber, item.WsFrame, aborted);
-                        }
-
-                        continue;
-                    }
-
-                    if (item.Topic.Length == 0)
-                    {
-                        // Addressed to this connection (auth-expiring).
-                        await SendAsync(socket, subscriber, item.WsFrame, aborted);
-                        continue;
-                    }
-
-                    if (!session.Accepts(item))
-                    {
-                        continue;
-                    }
-
-                    if (item.IsDurable)
-                    {
-                        session.LastSent = item.Id;
-                    }
-
-                    await SendAsync(socket, subscriber, item.WsFrame, aborted);
-                    metrics.EventsSent.Add(1);
-                    metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
+                    // Liveness on WebSockets is the protocol ping (KeepAliveInterval/Timeout), not a text frame.
+                    subscriber.LastWriteTicks = Environment.TickCount64;
+                    continue;
                 }
-            }
-            finally
-            {
-                ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+
+                if (item.IsDirect)
+                {
+                    if (item.Control is OperatorMessage { Type: "auth" } auth)
+                    {
+                        await RefreshAsync(socket, subscriber, session, auth, aborted);
+                    }
+                    else if (item.Control is PublishFrame publish)
+                    {
+                        await PublishAsync(socket, subscriber, session, publish, aborted);
+                    }
+                    else if (item.Control is OperatorMessage subscribe)
+                    {
+                        await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
+                    }
+                    else
+                    {
+                        await SendAsync(socket, subscriber, item.WsFrame, aborted);
+                    }
+
+                    continue;
+                }
+
+                if (item.Topic.Length == 0)
+                {
+                    // Addressed to this connection (auth-expiring).
+                    await SendAsync(socket, subscriber, item.WsFrame, aborted);
+                    continue;
+                }
+
+                if (!session.Accepts(item))
+                {
+                    continue;
+                }
+
+                if (item.IsDurable)
+                {
+                    session.LastSent = item.Id;
+                }
+
+                await SendAsync(socket, subscriber, item.WsFrame, aborted);
+                metrics.EventsSent.Add(1);
+                metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
             }
         }
-
-        return subscriber.CloseReason ?? Disconnect.ClientClosed;
+        finally
+        {
+            ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
+        }
     }
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
