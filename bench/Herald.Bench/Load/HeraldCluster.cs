@@ -71,7 +71,7 @@ internal sealed class HeraldCluster : IAsyncDisposable
                 cluster._nodes.Add(await HeraldTarget.StartAsync(options, shared));
             }
 
-            cluster.Description = $"Herald ×{nodeCount} ({string.Join(", ", cluster._nodes.Select(n => n.Server.BaseAddress.Authority))}; SSE; workstation concurrent GC, thread pool not spinning; 15 s heartbeat), "
+            cluster.Description = $"Herald ×{nodeCount} ({string.Join(", ", cluster._nodes.Select(n => n.Server.BaseAddress.Authority))}; SSE; {HeraldTarget.RuntimeSettings}; 15 s heartbeat), "
                 + $"PostgreSQL on 127.0.0.1:{cluster._postgres.Port} (fsync on, {(asyncCommit ? "asynchronous commit" : "every commit waits for its fsync")}), redis-server on 127.0.0.1:{cluster._redis.Port}";
             return cluster;
         }

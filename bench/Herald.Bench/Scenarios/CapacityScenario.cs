@@ -53,7 +53,7 @@ internal static class CapacityScenario
         try
         {
             var result = await RunAsync(new ScenarioContext(options, target, monitor), limit, headroom, cap, topics, heartbeat, hold);
-            result.TargetDescription = $"Herald (SSE; SQLite; workstation concurrent GC, thread pool not spinning; {heartbeat.TotalSeconds:0.##} s heartbeat)";
+            result.TargetDescription = $"Herald (SSE; SQLite; {HeraldTarget.RuntimeSettings}; {heartbeat.TotalSeconds:0.##} s heartbeat)";
             if (target.Server.LogFile is { } log && options.Flag("keep-data"))
             {
                 result.Notes.Add($"server log: {log}");

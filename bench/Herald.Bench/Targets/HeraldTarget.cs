@@ -29,9 +29,12 @@ internal sealed class HeraldTarget : IBenchTarget
         };
     }
 
+    /// <summary>The runtime settings of herald's build (src/Herald.Cli/Herald.Cli.csproj), which every .NET target's description names.</summary>
+    internal const string RuntimeSettings = "workstation concurrent GC, thread pool not spinning";
+
     public string Name => "herald";
 
-    public string Description => $"Herald ({_transport switch { "ws" => "WebSocket", "poll" => "long polling", _ => "SSE" }}; SQLite; workstation concurrent GC, thread pool not spinning; 15 s heartbeat)";
+    public string Description => $"Herald ({_transport switch { "ws" => "WebSocket", "poll" => "long polling", _ => "SSE" }}; SQLite; {RuntimeSettings}; 15 s heartbeat)";
 
     public string Protocol { get; }
 

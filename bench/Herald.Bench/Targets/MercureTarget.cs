@@ -36,7 +36,7 @@ internal sealed class MercureTarget : IBenchTarget
 
     public string Name => TargetName;
 
-    public string Description => "Herald's Mercure hub (/.well-known/mercure: SSE, form POST with an HS256 JWT; SQLite; workstation concurrent GC, thread pool not spinning; 15 s heartbeat)";
+    public string Description => $"Herald's Mercure hub (/.well-known/mercure: SSE, form POST with an HS256 JWT; SQLite; {HeraldTarget.RuntimeSettings}; 15 s heartbeat)";
 
     public string Protocol => ConnectSpec.Sse;
 

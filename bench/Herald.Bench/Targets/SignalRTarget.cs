@@ -16,7 +16,7 @@ internal sealed class SignalRTarget : IBenchTarget
 
     public string Name => "signalr";
 
-    public string Description => "ASP.NET Core SignalR (WebSockets, JSON hub protocol; groups; workstation concurrent GC, thread pool not spinning; 15 s keep-alive)";
+    public string Description => $"ASP.NET Core SignalR (WebSockets, JSON hub protocol; groups; {HeraldTarget.RuntimeSettings}; 15 s keep-alive)";
 
     public string Protocol => ConnectSpec.SignalR;
 

@@ -23,7 +23,8 @@ public abstract class WriteCommand
 
     /// <summary>
     /// The caller's span (the POST) when tracing is on, so that the commit's span is its child; null otherwise (boxed:
-    /// 8 bytes per command rather than 40 while tracing is off). Passed on, box and all, to the events it emits.
+    /// 8 bytes per command rather than 40 while tracing is off). The events it emits share the box while pending
+    /// (<see cref="PendingEvent.TraceParent"/>).
     /// </summary>
     internal StrongBox<System.Diagnostics.ActivityContext>? TraceParent { get; set; }
 }

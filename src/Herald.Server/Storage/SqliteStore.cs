@@ -248,9 +248,11 @@ public sealed class SqliteStore : SqlStore
         "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@id, @topic, @type, @data, @createdAt, @key)";
 
     protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // IMMEDIATE either way: take the write lock now rather than fail to upgrade a read lock later. The writer's
+        // connection with its kept statements; any other (migrations, trims) through Microsoft.Data.Sqlite
+        // (deferred: false).
         ValueTask.FromResult<DbTransaction>(connection is WriterConnection writer
             ? SqliteWriteTransaction.Begin(writer, writer.Statements)
-            // Any other connection (migrations, trims): deferred: false = BEGIN IMMEDIATE, as above.
             : ((SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
 
     public override async ValueTask DisposeAsync()
