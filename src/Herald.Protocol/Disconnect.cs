@@ -49,6 +49,12 @@ public sealed class Disconnect
     /// <summary>The client closed the connection (also the server's close when it only answers the client's).</summary>
     public static readonly Disconnect ClientClosed = new(1000, "client_closed", true, "normal closure; the client closed it");
 
+    /// <summary>A client frame broke RFC 6455 (unmasked, reserved bits, unknown opcode, a bad control or close frame); the close reason names which.</summary>
+    public static readonly Disconnect ProtocolError = new(1002, "protocol_error", true, "a client frame broke RFC 6455 (the reason names how); fix the client");
+
+    /// <summary>A client's text message or close reason was not valid UTF-8.</summary>
+    public static readonly Disconnect InvalidPayload = new(1007, "invalid_payload", true, "a client text message was not valid UTF-8; fix the client");
+
     /// <summary>A client message was larger than the server accepts (4 KB on dialog sockets).</summary>
     public static readonly Disconnect MessageTooBig = new(1009, "message_too_big", true, "a client message was over 4 KB; fix the client, reconnecting is allowed");
 
@@ -101,7 +107,7 @@ public sealed class Disconnect
     /// <summary>Every disconnect, in code order.</summary>
     public static IReadOnlyList<Disconnect> All { get; } =
     [
-        ClientClosed, MessageTooBig, ShuttingDown, BadRequest, Unauthorized, Forbidden, NotFound, AuthExpired, AuthRevoked, ServerDisconnect,
+        ClientClosed, ProtocolError, InvalidPayload, MessageTooBig, ShuttingDown, BadRequest, Unauthorized, Forbidden, NotFound, AuthExpired, AuthRevoked, ServerDisconnect,
         SlowConsumer, PingTimeout, WriteTimeout, TooManyConnections,
     ];
 

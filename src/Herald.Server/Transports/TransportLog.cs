@@ -11,4 +11,10 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 500, EventName = "WebSocketRefused", Level = LogLevel.Information, Message = "WebSocket refused: {Code} {Error}")]
     public static partial void WebSocketRefused(ILogger logger, int code, string error);
+
+    [LoggerMessage(EventId = 501, EventName = "WebSocketClientViolation", Level = LogLevel.Information, Message = "WebSocket closed for the client's frame: {Code} {Reason} ({Detail})")]
+    public static partial void WebSocketClientViolation(ILogger logger, int code, string reason, string? detail);
+
+    [LoggerMessage(EventId = 502, EventName = "WebSocketReaderFault", Level = LogLevel.Error, Message = "WebSocket reader failed on {Label}; the socket is closed")]
+    public static partial void WebSocketReaderFault(ILogger logger, string label, Exception exception);
 }

@@ -26,7 +26,8 @@ namespace Herald.Server.Transports;
 /// read (a refused upgrade is only "connection failed" to a browser): 4000 bad request, 4001 unauthorized,
 /// 4003 forbidden, 4004 not found, 4529 connection limit, 1012 draining (see <see cref="Disconnect"/>); an open socket
 /// whose grant is withdrawn closes with 4011 and the reason (<see cref="GrantWatcher"/>).
-/// Only the writer loop sends; the reader loop queues its replies (<c>__pong__</c>, acknowledgements) to it.
+/// Only the writer loop sends; the reader queues its replies (<c>__pong__</c>, acknowledgements, a ping's pong) to it.
+/// A client frame that breaks RFC 6455 closes a handed-off socket with 1002 (1007 for text that is not UTF-8).
 /// </remarks>
 public sealed class WebSocketTransport(StreamHost host, ReplayService replay, AccessService access, HeraldMetrics metrics, ILoggerFactory loggers)
 {
@@ -263,23 +264,19 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     }
 
     /// <summary>
-    /// A socket's live phase, inside Kestrel's request or on the bare connection after a <see cref="ConnectionHandoff"/>:
-    /// replay, then the writer loop and the reader loop until either side ends it, then the close handshake and the
-    /// subscriber's unregistration.
+    /// A socket's live phase, inside Kestrel or on the bare connection after a <see cref="ConnectionHandoff"/>:
+    /// replay, then the writer loop and the reader until either side ends it, then the close handshake and the
+    /// subscriber's unregistration. On a handed-off connection the socket is a <see cref="HandedOffWebSocket"/>, whose
+    /// reader pushes messages here (<see cref="IWebSocketReceiver"/>) instead of a loop awaiting them.
     /// </summary>
     private sealed class LiveSocket(WebSocketTransport transport, Subscriber subscriber, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+        : IWebSocketReceiver
     {
         // Not async itself: RunAsync disposes the socket, one suspended frame fewer per idle socket.
         public Task RunHandedOffAsync(ConnectionContext connection)
         {
             subscriber.Abort = connection.Abort;
-            var (interval, timeout) = transport.KeepAlive();
-            var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), new WebSocketCreationOptions
-            {
-                IsServer = true,
-                KeepAliveInterval = interval,
-                KeepAliveTimeout = timeout,
-            });
+            var socket = new HandedOffWebSocket(connection.Transport, MaxIncomingMessage);
             return RunAsync(socket, connection.Abort, connection.ConnectionClosed, ownsSocket: true);
         }
 
@@ -288,7 +285,16 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             using var owned = ownsSocket ? socket : null;
             using var lease = session.Lease;
             var reason = Disconnect.ClientClosed;
-            var reader = transport.ReadAsync(socket, subscriber, session, onMessage);
+            Task? reader = null;
+            if (socket is HandedOffWebSocket handedOff)
+            {
+                handedOff.StartReceiving(this);
+            }
+            else
+            {
+                reader = transport.ReadAsync(socket, subscriber, session, onMessage);
+            }
+
             try
             {
                 if (session.Greeting is { } greeting)
@@ -317,6 +323,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             {
                 subscriber.Close(Disconnect.ClientClosed);
                 transport.Host.Close(subscriber, session.Label, reason);
+                reader ??= ((HandedOffWebSocket)socket).WhenReceiveEnded();
                 try
                 {
                     // After our close frame the peer has a moment to answer with its own; one that never does must not
@@ -325,10 +332,45 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 }
                 catch (TimeoutException)
                 {
+                    socket.Abort();
                     abort();
                     await reader;
                 }
             }
+        }
+
+        void IWebSocketReceiver.OnMessage(WebSocketMessageType type, ReadOnlySpan<byte> payload) =>
+            Dispatch(subscriber, session, onMessage, type, payload);
+
+        void IWebSocketReceiver.OnPongDue() => subscriber.TryEnqueue(PongDue);
+
+        void IWebSocketReceiver.OnReceiveEnded(Disconnect reason, string? detail, Exception? fault)
+        {
+            if (fault is not null)
+            {
+                TransportLog.WebSocketReaderFault(transport._logger, session.Label, fault);
+            }
+            else if (reason != Disconnect.ClientClosed)
+            {
+                TransportLog.WebSocketClientViolation(transport._logger, reason.Code, reason.Reason, detail);
+            }
+
+            subscriber.Close(reason, detail: detail);
+        }
+    }
+
+    // What the reader queues when a ping needs its pong, so that only the writer sends.
+    private static readonly HubEvent PongDue = HubEvent.Direct([], new object());
+
+    // A client message, from either reader: the endpoint's answer, if any, queued to the writer.
+    private static void Dispatch(Subscriber subscriber, Session session, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage, WebSocketMessageType type, ReadOnlySpan<byte> payload)
+    {
+        var reply = type == WebSocketMessageType.Text
+            ? onMessage(session, payload)
+            : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
+        if (reply is not null)
+        {
+            subscriber.TryEnqueue(reply);
         }
     }
 
@@ -346,8 +388,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 batch[i] = null;
                 if (item.IsHeartbeat)
                 {
-                    // Liveness on WebSockets is the protocol ping (KeepAliveInterval/Timeout), not a text frame.
-                    subscriber.LastWriteTicks = Environment.TickCount64;
+                    await KeepAliveAsync(socket, subscriber, aborted);
+                    continue;
+                }
+
+                if (ReferenceEquals(item, PongDue))
+                {
+                    await ((HandedOffWebSocket)socket).SendPongAsync(aborted);
                     continue;
                 }
 
@@ -399,6 +446,31 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             ArrayPool<HubEvent?>.Shared.Return(batch, clearArray: true);
         }
+    }
+
+    // Liveness is the protocol's ping, not a text frame. A handed-off socket pings from here, on the node's heartbeat
+    // (which comes when the socket has been quiet), and closes one whose peer has sent nothing — not even a pong — for
+    // two heartbeat intervals after a ping; a socket inside Kestrel pings from the BCL's own timer (KeepAliveInterval
+    // and KeepAliveTimeout, set at the upgrade).
+    private async ValueTask KeepAliveAsync(WebSocket socket, Subscriber subscriber, CancellationToken aborted)
+    {
+        if (socket is not HandedOffWebSocket handedOff)
+        {
+            subscriber.LastWriteTicks = Environment.TickCount64;
+            return;
+        }
+
+        var (_, timeout) = KeepAlive();
+        if (handedOff.IsPeerSilentSincePing(Environment.TickCount64, (long)timeout.TotalMilliseconds))
+        {
+            subscriber.Close(Disconnect.PingTimeout);
+            return;
+        }
+
+        subscriber.WriteStartedTicks = Environment.TickCount64;
+        await handedOff.SendPingAsync(aborted);
+        subscriber.WriteStartedTicks = 0;
+        subscriber.LastWriteTicks = Environment.TickCount64;
     }
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
@@ -491,18 +563,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     break;
                 }
 
-                var reply = result.MessageType == WebSocketMessageType.Text
-                    ? onMessage(session, buffer.AsSpan(0, length))
-                    : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
+                Dispatch(subscriber, session, onMessage, result.MessageType, buffer.AsSpan(0, length));
                 if (buffer is not null)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = null;
-                }
-
-                if (reply is not null)
-                {
-                    subscriber.TryEnqueue(reply);
                 }
             }
         }

@@ -44,7 +44,7 @@ namespace Herald.Server.Transports.Handoff;
 /// with. Canary: <c>Kestrel_WritesOnlyTheLastChunkAfterTheHandlerReturns_SoDroppingItLeavesTheBodyOpen</c>.</item>
 /// </list></para>
 /// <para><b>WebSockets.</b> An upgraded request is handed off the same way once Kestrel has flushed its 101: the
-/// continuation runs a WebSocket over the bare connection's pipes (<see cref="DuplexPipeStream"/>). Nothing of the
+/// continuation runs a WebSocket over the bare connection's pipes (<see cref="HandedOffWebSocket"/>). Nothing of the
 /// upgraded stream has been read by then, so the client's first frames are still in the connection's input; after the
 /// handler of an upgraded request returns Kestrel writes nothing (there is no body to end), so nothing is dropped.
 /// Tested end to end (delivery, the reader's ping and publish frames, the drain's 1012) by
