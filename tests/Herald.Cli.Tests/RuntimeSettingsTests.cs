@@ -23,4 +23,13 @@ public sealed class RuntimeSettingsTests
         // No spinning before an idle worker waits: a fifth of the chat path's CPU, for no latency gained.
         Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
     }
+
+    [Fact]
+    public void TheSystemdUnit_GivesTheRuntimeA4MBGen0Budget()
+    {
+        // The runtime reads GCgen0size only from the environment (no runtimeconfig.json name), so the shipped unit
+        // carries it; the bench starts Herald with the unit's DOTNET_ lines (ServerProcess.DeployedRuntimeEnvironment).
+        var unit = File.ReadAllLines(Path.Combine(Herald.Testing.RepositoryPaths.Root, "deploy", "herald.service"));
+        Assert.Contains("Environment=DOTNET_GCgen0size=0x400000", unit.Select(line => line.Trim()));
+    }
 }

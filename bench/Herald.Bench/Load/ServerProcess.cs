@@ -79,7 +79,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.Environment["HERALD_ADMIN_EMAIL"] = HeraldApi.DevEmail;
         info.Environment["HERALD_ADMIN_PASSWORD"] = HeraldApi.DevPassword;
         info.Environment["HERALD_BENCH_LOG"] = log;
-        foreach (var pair in environment)
+        foreach (var pair in (IEnumerable<string>)[.. DeployedRuntimeEnvironment(), .. environment])
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
@@ -93,13 +93,28 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// The runtime's environment variables (<c>DOTNET_*</c>) of <c>deploy/herald.service</c>, the unit Herald ships:
+    /// settings the runtime reads only from the environment (the gen0 budget), so a benchmark of Herald runs as it is
+    /// deployed. <c>--server-env</c> values come after them and win.
+    /// </summary>
+    public static IReadOnlyList<string> DeployedRuntimeEnvironment()
+    {
+        var unit = Path.Combine(LoadRunner.RepoRoot(), "deploy", "herald.service");
+        return [.. File.ReadLines(unit)
+            .Select(line => line.Trim())
+            .Where(line => line.StartsWith("Environment=DOTNET_", StringComparison.Ordinal))
+            .Select(line => line["Environment=".Length..])];
+    }
+
+    /// <summary>
     /// Starts another server (Nchan's nginx, the SignalR peer) the same way: <paramref name="command"/> gets the
     /// free port and the temp directory and returns what to run, which runs with its output in
     /// <c>server.log</c> there and is ready when <paramref name="healthPath"/> answers 2xx.
     /// <paramref name="measureChild"/>: figures are read from its one child process (nginx's worker, which
     /// holds the connections; its master only supervises), not from the process started.
     /// </summary>
-    public static async Task<ServerProcess> StartCommandAsync(string name, Func<int, string, (string File, IReadOnlyList<string> Args)> command, string healthPath, bool measureChild, bool keepData, CancellationToken ct)
+    public static async Task<ServerProcess> StartCommandAsync(string name, Func<int, string, (string File, IReadOnlyList<string> Args)> command, string healthPath, bool measureChild, bool keepData, CancellationToken ct,
+        IReadOnlyList<string>? environment = null)
     {
         var port = FreePort();
         var data = Path.Combine(Path.GetTempPath(), $"{name}-bench-" + Guid.NewGuid().ToString("N")[..8]);
@@ -117,6 +132,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         info.Environment["HERALD_BENCH_LOG"] = log;
+        foreach (var pair in environment ?? [])
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            info.Environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+
         return await LaunchAsync(info, port, data, log, keepData, healthPath, measureChild, ct);
     }
 

@@ -29,8 +29,12 @@ internal sealed class HeraldTarget : IBenchTarget
         };
     }
 
-    /// <summary>The runtime settings of herald's build (src/Herald.Cli/Herald.Cli.csproj), which every .NET target's description names.</summary>
-    internal const string RuntimeSettings = "workstation concurrent GC, thread pool not spinning";
+    /// <summary>
+    /// The runtime settings of herald's build (src/Herald.Cli/Herald.Cli.csproj) and of its systemd unit
+    /// (deploy/herald.service, <see cref="ServerProcess.DeployedRuntimeEnvironment"/>), which every .NET target's
+    /// description names.
+    /// </summary>
+    internal const string RuntimeSettings = "workstation concurrent GC, 4 MB gen0 budget, thread pool not spinning";
 
     public string Name => "herald";
 

@@ -29,7 +29,7 @@ internal sealed class SignalRTarget : IBenchTarget
         var self = SelfLaunch.StartInfo("signalr-server");
         var server = await ServerProcess.StartCommandAsync("signalr",
             (port, _) => (self.FileName, [.. self.ArgumentList, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]),
-            "/health", measureChild: false, options.Flag("keep-data"), CancellationToken.None);
+            "/health", measureChild: false, options.Flag("keep-data"), CancellationToken.None, ServerProcess.DeployedRuntimeEnvironment());
         return new SignalRTarget(server);
     }
 

@@ -112,17 +112,8 @@ public static class HubEndpoints
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher)
-    {
-        // The socket outlives its request (and leaves Kestrel's request state at the hand-off): keep the address, not the context.
-        var clientKey = RateLimits.ClientKey(context);
-        return sockets.TopicSocketAsync(context, ParseTopics,
-            async (caller, frame, ct) =>
-            {
-                var (published, error) = await publisher.PublishAsync(clientKey, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), ct);
-                return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
-            });
-    }
+    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher) =>
+        sockets.TopicSocketAsync(context, ParseTopics, publisher.SocketPublish);
 
     private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {

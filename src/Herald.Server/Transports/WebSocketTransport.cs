@@ -107,7 +107,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
         var label = $"dialog {dialog!.Id} ({kind.ToString().ToLowerInvariant()})";
         await RunSessionAsync(context, socket, new Session([dialogTopic(dialog.Id)], label, principal!) { Subscribed = true }, resume,
-            (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(session, text) : null);
+            static (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(session, text) : null);
     }
 
     /// <summary>Seed 002: <c>/ws?token=</c>; <c>subscribe</c> picks dialogs (all when omitted), <c>ping</c> → <c>pong</c>.</summary>
@@ -133,8 +133,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
     }
 
-    /// <summary>What a topic socket's publish frame does: the event id (null when ephemeral), or the refusal's code and detail.</summary>
-    public delegate Task<(long? EventId, string? ErrorCode, string? Detail)> TopicPublish(Principal caller, PublishFrame frame, CancellationToken cancellationToken);
+    /// <summary>
+    /// What a topic socket's publish frame does: the event id (null when ephemeral), or the refusal's code and detail.
+    /// <paramref name="clientKey"/> is the socket's client address for the rate limiter (the request is gone by then).
+    /// One delegate serves every socket: a closure per socket would be kept for the socket's life.
+    /// </summary>
+    public delegate Task<(long? EventId, string? ErrorCode, string? Detail)> TopicPublish(string clientKey, Principal caller, PublishFrame frame, CancellationToken cancellationToken);
 
     /// <summary>
     /// The generic topic socket, <c>/ws/topics?topic=a&amp;topic=b[&amp;token=][&amp;last_event_id=N]</c>: the topics of
@@ -166,7 +170,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         await RunSessionAsync(context, socket, session, resume, ParseTopicMessage);
     }
 
-    private HubEvent? ParseTopicMessage(Session session, ReadOnlySpan<byte> text)
+    private static HubEvent? ParseTopicMessage(Session session, ReadOnlySpan<byte> text)
     {
         // herald.js keeps every socket alive with seed 001's __ping__, whatever the endpoint.
         if (text.SequenceEqual("__ping__"u8))
@@ -192,7 +196,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     private async Task PublishAsync(WebSocket socket, Subscriber subscriber, Session session, PublishFrame frame, CancellationToken aborted)
     {
         var caller = session.Lease?.Principal ?? session.Principal;
-        var (eventId, code, detail) = await session.Publish!(caller, frame, aborted);
+        var (eventId, code, detail) = await session.Publish!(subscriber.ClientKey, caller, frame, aborted);
         var reply = code is null
             ? JsonSerializer.SerializeToUtf8Bytes(new { type = "published", @ref = frame.Ref, event_id = eventId, topic = frame.Topic }, HeraldJson.Options)
             : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", @ref = frame.Ref, error = code, detail }, HeraldJson.Options);
@@ -200,7 +204,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     }
 
     // {"type":"auth","token":"<fresh jwt>"} keeps a token-authorised socket open past the old token's expiry.
-    private HubEvent? ParseAuthMessage(Session session, ReadOnlySpan<byte> text)
+    private static HubEvent? ParseAuthMessage(Session session, ReadOnlySpan<byte> text)
     {
         OperatorMessage? message;
         try
@@ -215,7 +219,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         return message?.Type == "auth" ? HubEvent.Direct([], message) : ErrorFrame(ErrorCodes.InvalidField, "Unknown message type.");
     }
 
-    private HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
+    private static HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
     {
         if (ReadMessage<OperatorMessage>(text, "{\"type\":\"subscribe\"|\"ping\", ...}", out var message) is { } early)
         {
@@ -275,9 +279,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         // Not async itself: RunAsync disposes the socket, one suspended frame fewer per idle socket.
         public Task RunHandedOffAsync(ConnectionContext connection)
         {
-            subscriber.Abort = connection.Abort;
+            // One delegate for both: each method-group conversion would allocate another.
+            Action abort = connection.Abort;
+            subscriber.Abort = abort;
             var socket = new HandedOffWebSocket(connection.Transport, MaxIncomingMessage);
-            return RunAsync(socket, connection.Abort, connection.ConnectionClosed, ownsSocket: true);
+            return RunAsync(socket, abort, connection.ConnectionClosed, ownsSocket: true);
         }
 
         public async Task RunAsync(WebSocket socket, Action abort, CancellationToken aborted, bool ownsSocket = false)

@@ -221,18 +221,19 @@ public sealed class SecurityTests : IAsyncLifetime
     {
         await using var server = await HeraldTestNode.StartInProcessAsync(new Dictionary<string, string>
         {
-            // Warning 3 s after login; the refreshed token then has 3 s to spare past the first one's expiry,
-            // enough on a loaded 2-core machine.
-            ["Herald:Auth:TokenLifetime"] = "00:00:06",
-            ["Herald:Streams:AuthWarningLead"] = "00:00:03",
+            // Warning 5 s after login, 5 s before expiry: the refresh (a login, then the POST) must land in between,
+            // which took over 3 s once on a 2-core machine running the whole suite (the stream had expired: 404).
+            // The refreshed token then has 5 s to spare past the first one's expiry.
+            ["Herald:Auth:TokenLifetime"] = "00:00:10",
+            ["Herald:Streams:AuthWarningLead"] = "00:00:05",
         });
         var guest = await server.OpenGuestDialogAsync();
 
         // Refreshed: survives its first token's expiry.
         await using (var kept = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?token={await server.LoginAsync()}"))
         {
-            var firstExpiry = DateTime.UtcNow.AddSeconds(6);
-            var warning = await kept.NextAsync(TimeSpan.FromSeconds(8));
+            var firstExpiry = DateTime.UtcNow.AddSeconds(10);
+            var warning = await kept.NextAsync(TimeSpan.FromSeconds(12));
             Assert.Equal("auth-expiring", warning.EventType);
             var refresh = JsonDocument.Parse(warning.Data).RootElement.GetProperty("refresh").GetString()!;
             using var request = new HttpRequestMessage(HttpMethod.Post, refresh);
@@ -258,7 +259,7 @@ public sealed class SecurityTests : IAsyncLifetime
 
         // Not refreshed: closed at expiry, never downgraded.
         await using var dropped = await SseTestClient.ConnectAsync(server.Client, $"/api/dialogs/{guest.DialogId}/events?token={await server.LoginAsync()}");
-        Assert.Equal("auth-expiring", (await dropped.NextAsync(TimeSpan.FromSeconds(8))).EventType);
+        Assert.Equal("auth-expiring", (await dropped.NextAsync(TimeSpan.FromSeconds(12))).EventType);
         await dropped.WaitForEndAsync(TimeSpan.FromSeconds(15));
     }
 
