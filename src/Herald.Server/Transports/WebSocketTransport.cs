@@ -385,6 +385,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     {
         // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
         var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
+        // A handed-off socket queues the batch's events and flushes them once at the end, as SSE does: as few sends
+        // as the socket takes. (The BCL's WebSocket sends each frame as it is written.)
+        var coalesced = socket as HandedOffWebSocket;
+        var written = 0;
+        long oldest = 0;
         try
         {
             var n = subscriber.Drain(batch.AsSpan(0, WriteBatch));
@@ -443,9 +448,26 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     session.LastSent = item.Id;
                 }
 
+                if (coalesced is not null)
+                {
+                    coalesced.WriteText(item.WsFrame);
+                    oldest = written++ == 0 ? item.ReceivedTimestamp : oldest;
+                    continue;
+                }
+
                 await SendAsync(socket, subscriber, item.WsFrame, aborted);
                 metrics.EventsSent.Add(1);
                 metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(item.ReceivedTimestamp).TotalMilliseconds);
+            }
+
+            if (written > 0)
+            {
+                subscriber.WriteStartedTicks = Environment.TickCount64;
+                await coalesced!.FlushAsync(aborted);
+                subscriber.WriteStartedTicks = 0;
+                subscriber.LastWriteTicks = Environment.TickCount64;
+                metrics.EventsSent.Add(written);
+                metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
             }
         }
         finally

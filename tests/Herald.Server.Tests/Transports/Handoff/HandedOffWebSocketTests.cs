@@ -33,6 +33,31 @@ public sealed class HandedOffWebSocketTests
     }
 
     [Fact]
+    public async Task ABurstOfEvents_ArrivesWhole_InOrder_OneFramePerEvent()
+    {
+        // The writer queues a batch's frames and flushes once: each must still be its own well-formed frame.
+        await using var server = await HeraldTestNode.StartInProcessAsync();
+        await using var socket = await OpenAsync(server, "burst");
+        using var operatorClient = await server.OperatorClientAsync();
+        var publishes = Enumerable.Range(0, 40).Select(async n =>
+        {
+            using var published = await operatorClient.PostAsJsonAsync("/api/publish", new { topic = "burst", @event = "tick", data = new { n } });
+            return (await published.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        });
+        var ids = (await Task.WhenAll(publishes)).Order().ToList();
+
+        var received = new List<long>();
+        while (received.Count < ids.Count)
+        {
+            var frame = await socket.NextFrameAsync();
+            Assert.True(frame is { Fin: true, Opcode: Text }, $"frame {received.Count}: opcode {frame?.Opcode}, fin {frame?.Fin}");
+            received.Add(JsonDocument.Parse(frame!.Payload).RootElement.GetProperty("event_id").GetInt64());
+        }
+
+        Assert.Equal(ids, received);
+    }
+
+    [Fact]
     public async Task ClientClose_IsAnswered_ThenTheConnectionEnds_AndTheSubscriberIsGone()
     {
         await using var server = await HeraldTestNode.StartInProcessAsync();
