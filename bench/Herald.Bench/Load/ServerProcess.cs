@@ -79,7 +79,17 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.Environment["HERALD_ADMIN_EMAIL"] = HeraldApi.DevEmail;
         info.Environment["HERALD_ADMIN_PASSWORD"] = HeraldApi.DevPassword;
         info.Environment["HERALD_BENCH_LOG"] = log;
-        foreach (var pair in (IEnumerable<string>)[.. DeployedRuntimeEnvironment(), .. environment])
+        SetEnvironment(info, DeployedRuntimeEnvironment());
+        SetEnvironment(info, environment);
+
+        info.WorkingDirectory = data;
+        return await LaunchAsync(info, port, data, log, keepData, "/api/sse/health", measureChild: false, ct);
+    }
+
+    // NAME=value pairs, later ones winning; a pair without '=' is ignored.
+    private static void SetEnvironment(ProcessStartInfo info, IEnumerable<string> pairs)
+    {
+        foreach (var pair in pairs)
         {
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0)
@@ -87,9 +97,6 @@ internal sealed class ServerProcess : IAsyncDisposable
                 info.Environment[pair[..eq]] = pair[(eq + 1)..];
             }
         }
-
-        info.WorkingDirectory = data;
-        return await LaunchAsync(info, port, data, log, keepData, "/api/sse/health", measureChild: false, ct);
     }
 
     /// <summary>
@@ -132,12 +139,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         info.Environment["HERALD_BENCH_LOG"] = log;
-        foreach (var pair in environment ?? [])
-        {
-            var eq = pair.IndexOf('=', StringComparison.Ordinal);
-            info.Environment[pair[..eq]] = pair[(eq + 1)..];
-        }
-
+        SetEnvironment(info, environment ?? []);
         return await LaunchAsync(info, port, data, log, keepData, healthPath, measureChild, ct);
     }
 

@@ -30,7 +30,7 @@ public static class BatchCommit
         var (connection, tx) = await store.BeginWriteAsync(cancellationToken);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var pending = new List<PendingEvent>();
-        var context = new WriteContext(connection, tx, store.Dialect, now, pending, store.StatementsOf(connection));
+        var context = new WriteContext(connection, store.CommandTransaction(tx), store.Dialect, now, pending, store.StatementsOf(connection));
         long firstId;
         try
         {

@@ -9,12 +9,12 @@ public sealed class WriteContext
     private readonly List<PendingEvent> _events;
     private readonly StatementCache? _statements;
 
-    internal WriteContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events, StatementCache? statements)
+    internal WriteContext(DbConnection connection, DbTransaction? transaction, SqlDialect dialect, long nowMs, List<PendingEvent> events, StatementCache? statements)
     {
         _statements = statements;
         Dialect = dialect;
         Connection = connection;
-        Transaction = transaction is SqliteWriteTransaction ? null : transaction;
+        Transaction = transaction;
         NowMs = nowMs;
         _events = events;
     }
@@ -25,8 +25,8 @@ public sealed class WriteContext
     public SqlDialect Dialect { get; }
 
     /// <summary>
-    /// The batch's transaction, for the command's statements to run in; null on SQLite's writer connection, whose
-    /// transaction is the connection's own (<see cref="SqliteWriteTransaction"/>): statements run inside it unnamed.
+    /// The batch's transaction, for the command's statements to run in; null where the store's transaction is the
+    /// connection's own and statements run inside it unnamed (<see cref="SqlStore.CommandTransaction"/>).
     /// </summary>
     public DbTransaction? Transaction { get; }
 

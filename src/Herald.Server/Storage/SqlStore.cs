@@ -111,6 +111,13 @@ public abstract class SqlStore : IAsyncDisposable
     public virtual StatementCache? StatementsOf(DbConnection connection) => null;
 
     /// <summary>
+    /// What a write command's statements name as their transaction (<c>WriteContext.Transaction</c>):
+    /// <paramref name="transaction"/> itself, or null where the engine's transaction is the connection's own and its
+    /// driver refuses a command naming one it did not begin (SQLite's writer, <see cref="SqliteWriteTransaction"/>).
+    /// </summary>
+    public virtual DbTransaction? CommandTransaction(DbTransaction transaction) => transaction;
+
+    /// <summary>
     /// Takes the next <paramref name="pending"/>.Count ids of the global sequence, stores the batch's events under
     /// them and commits <paramref name="tx"/>; returns the first id. <see cref="SqliteStore"/> runs three steps: the
     /// sequence UPDATE, one prepared INSERT run once per event, which in process costs a bind and a step each, and the

@@ -247,6 +247,10 @@ public sealed class SqliteStore : SqlStore
     private const string InsertEventSql =
         "INSERT INTO events (id, topic, type, data, created_at, event_key) VALUES (@id, @topic, @type, @data, @createdAt, @key)";
 
+    // Statements on the writer's connection run inside its kept transaction unnamed: Microsoft.Data.Sqlite refuses a
+    // command that names a transaction it did not begin.
+    public override DbTransaction? CommandTransaction(DbTransaction transaction) => transaction is SqliteWriteTransaction ? null : transaction;
+
     protected override ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // IMMEDIATE either way: take the write lock now rather than fail to upgrade a read lock later. The writer's
         // connection with its kept statements; any other (migrations, trims) through Microsoft.Data.Sqlite

@@ -22,12 +22,15 @@ public static class HubEndpoints
 
     public static IEndpointRouteBuilder MapHubEndpoints(this IEndpointRouteBuilder app)
     {
+        // One publish delegate for every topic socket: a closure made per socket would be kept for the socket's life.
+        var publisher = app.ServiceProvider.GetRequiredService<TopicPublisher>();
+        WebSocketTransport.TopicPublish socketPublish = (clientKey, caller, frame, ct) => PublishFrameAsync(publisher, clientKey, caller, frame, ct);
         var api = app.MapGroup("/api").WithTags("Hub").RequireOperator(allowService: true, allowAppUser: true);
         api.MapPost("/publish", PublishAsync).WithJsonBody<PublishRequest>().Produces<PublishResponse>(StatusCodes.Status201Created).Produces<PublishResponse>(StatusCodes.Status202Accepted).WithSummary(
             "Publish {topic, event, data[, durable]} (operator, X-Api-Key, or an app token whose publish grant names the topic: data arrives as {sub, data}).");
         api.MapGet("/poll", PollAsync).Produces<PollResponse>().WithQuery(ApiDocs.Topic, ApiDocs.AfterId, ApiDocs.Timeout).WithSummary("Long-poll topics: /api/poll?topic=a&after_id=N&timeout=S (operator, X-Api-Key, or an app token granting the topics).");
         api.MapGet("/events", StreamAsync).ProducesEventStream().WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithSummary("SSE stream of one or more topics: /api/events?topic=a&topic=b (operator, X-Api-Key, or an app token granting the topics).");
-        app.MapGet("/ws/topics", TopicSocketAsync).ProducesWebSocket().WithSecurity(ApiDocs.Operator, ApiDocs.ApiKey, ApiDocs.AppToken).WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithTags("WebSocket").WithSummary(
+        app.MapGet("/ws/topics", (HttpContext context, WebSocketTransport sockets) => sockets.TopicSocketAsync(context, ParseTopics, socketPublish)).ProducesWebSocket().WithSecurity(ApiDocs.Operator, ApiDocs.ApiKey, ApiDocs.AppToken).WithQuery(ApiDocs.Topic, ApiDocs.LastEventId).WithTags("WebSocket").WithSummary(
             "WebSocket of one or more topics: /ws/topics?topic=a&topic=b&token=; frames ping, auth, publish (operator, X-Api-Key, or an app token).");
 
         // The server API: operators and service keys only, never an app user's token.
@@ -112,8 +115,11 @@ public static class HubEndpoints
             $"topics {string.Join(",", topics!)} ({context.Caller().Kind})", context.Caller()));
     }
 
-    private static Task TopicSocketAsync(HttpContext context, WebSocketTransport sockets, TopicPublisher publisher) =>
-        sockets.TopicSocketAsync(context, ParseTopics, publisher.SocketPublish);
+    private static async Task<(long? EventId, string? ErrorCode, string? Detail)> PublishFrameAsync(TopicPublisher publisher, string clientKey, Principal caller, PublishFrame frame, CancellationToken cancellationToken)
+    {
+        var (published, error) = await publisher.PublishAsync(clientKey, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), cancellationToken);
+        return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
+    }
 
     private static async Task PollAsync(HttpContext context, LongPollTransport poll, AccessService access)
     {

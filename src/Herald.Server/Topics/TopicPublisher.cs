@@ -3,7 +3,6 @@ using Herald.Protocol;
 using Herald.Server.Api;
 using Herald.Server.Auth;
 using Herald.Server.Pipeline;
-using Herald.Server.Transports;
 
 namespace Herald.Server.Topics;
 
@@ -19,17 +18,6 @@ namespace Herald.Server.Topics;
 /// </remarks>
 public sealed class TopicPublisher(EventHub hub, AccessService access, RateLimits limits)
 {
-    private WebSocketTransport.TopicPublish? _socketPublish;
-
-    /// <summary>A topic socket's <c>publish</c> frame through <see cref="PublishAsync"/>: one delegate for every socket.</summary>
-    public WebSocketTransport.TopicPublish SocketPublish => _socketPublish ??= PublishFrameAsync;
-
-    private async Task<(long? EventId, string? ErrorCode, string? Detail)> PublishFrameAsync(string clientKey, Principal caller, PublishFrame frame, CancellationToken cancellationToken)
-    {
-        var (published, error) = await PublishAsync(clientKey, caller, new PublishRequest(frame.Topic, frame.Event, frame.Data, frame.Durable), cancellationToken);
-        return error is not null ? (null, error.Code, error.Detail) : (published!.Id, null, null);
-    }
-
     /// <summary>
     /// Validates and publishes; the answer's status is 201 (stored), 202 (ephemeral) or the error.
     /// <paramref name="clientKey"/> is the caller's address (<see cref="RateLimits.ClientKey"/>), taken by the caller:

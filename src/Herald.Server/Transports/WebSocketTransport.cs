@@ -405,7 +405,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
                 if (ReferenceEquals(item, PongDue))
                 {
-                    await ((HandedOffWebSocket)socket).SendPongAsync(aborted);
+                    await TimedAsync(subscriber, ((HandedOffWebSocket)socket).SendPongAsync(aborted));
                     continue;
                 }
 
@@ -462,10 +462,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
             if (written > 0)
             {
-                subscriber.WriteStartedTicks = Environment.TickCount64;
-                await coalesced!.FlushAsync(aborted);
-                subscriber.WriteStartedTicks = 0;
-                subscriber.LastWriteTicks = Environment.TickCount64;
+                await TimedAsync(subscriber, coalesced!.FlushAsync(aborted));
                 metrics.EventsSent.Add(written);
                 metrics.DeliveryLatency.Record(Stopwatch.GetElapsedTime(oldest).TotalMilliseconds);
             }
@@ -495,10 +492,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return;
         }
 
-        subscriber.WriteStartedTicks = Environment.TickCount64;
-        await handedOff.SendPingAsync(aborted);
-        subscriber.WriteStartedTicks = 0;
-        subscriber.LastWriteTicks = Environment.TickCount64;
+        await TimedAsync(subscriber, handedOff.SendPingAsync(aborted));
     }
 
     private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
@@ -613,10 +607,15 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
     }
 
-    private static async ValueTask SendAsync(WebSocket socket, Subscriber subscriber, ReadOnlyMemory<byte> text, CancellationToken aborted)
+    private static ValueTask SendAsync(WebSocket socket, Subscriber subscriber, ReadOnlyMemory<byte> text, CancellationToken aborted) =>
+        TimedAsync(subscriber, socket.SendAsync(text, WebSocketMessageType.Text, endOfMessage: true, aborted));
+
+    // Every write to the socket: the heartbeat loop aborts the connection if one is still pending after the write
+    // timeout (WriteStartedTicks), and sends no heartbeat while writes go out (LastWriteTicks).
+    private static async ValueTask TimedAsync(Subscriber subscriber, ValueTask write)
     {
         subscriber.WriteStartedTicks = Environment.TickCount64;
-        await socket.SendAsync(text, WebSocketMessageType.Text, endOfMessage: true, aborted);
+        await write;
         subscriber.WriteStartedTicks = 0;
         subscriber.LastWriteTicks = Environment.TickCount64;
     }
