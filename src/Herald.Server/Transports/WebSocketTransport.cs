@@ -106,8 +106,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var label = $"dialog {dialog!.Id} ({kind.ToString().ToLowerInvariant()})";
-        await RunSessionAsync(context, socket, new Session([dialogTopic(dialog.Id)], label, principal!) { Subscribed = true }, resume,
-            static (session, text) => text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(session, text) : null);
+        await RunSessionAsync(context, socket, [dialogTopic(dialog.Id)], new LiveSocket(this, label, principal!, ParseDialogMessage, resume) { Subscribed = true });
     }
 
     /// <summary>Seed 002: <c>/ws?token=</c>; <c>subscribe</c> picks dialogs (all when omitted), <c>ping</c> → <c>pong</c>.</summary>
@@ -128,9 +127,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
 
         var operatorId = (principal as OperatorPrincipal)?.OperatorId ?? 0;
-        var session = new Session([feedTopic], $"operator {operatorId}", principal!);
-        session.Greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = operatorId }, HeraldJson.Options);
-        await RunSessionAsync(context, socket, session, null, ParseOperatorMessage);
+        await RunSessionAsync(context, socket, [feedTopic], new LiveSocket(this, $"operator {operatorId}", principal!, ParseOperatorMessage, null) { GreetsOperator = true });
     }
 
     /// <summary>
@@ -166,11 +163,15 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return;
         }
 
-        var session = new Session(topics!, $"topics {string.Join(",", topics!)} ({principal!.Kind})", principal) { Subscribed = true, Publish = publish };
-        await RunSessionAsync(context, socket, session, resume, ParseTopicMessage);
+        var label = $"topics {string.Join(",", topics!)} ({principal!.Kind})";
+        await RunSessionAsync(context, socket, topics!, new LiveSocket(this, label, principal, ParseTopicMessage, resume) { Subscribed = true, Publish = publish });
     }
 
-    private static HubEvent? ParseTopicMessage(Session session, ReadOnlySpan<byte> text)
+    // Seed 001's dialog sockets: __ping__, and the auth frame that extends a token-authorised socket.
+    private static HubEvent? ParseDialogMessage(ReadOnlySpan<byte> text) =>
+        text.SequenceEqual("__ping__"u8) ? HubEvent.Direct(Pong) : text.StartsWith("{"u8) ? ParseAuthMessage(text) : null;
+
+    private static HubEvent? ParseTopicMessage(ReadOnlySpan<byte> text)
     {
         // herald.js keeps every socket alive with seed 001's __ping__, whatever the endpoint.
         if (text.SequenceEqual("__ping__"u8))
@@ -193,10 +194,10 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     }
 
     // The writer loop runs the publish, so its answer is ordered with the socket's other frames.
-    private async Task PublishAsync(WebSocket socket, Subscriber subscriber, Session session, PublishFrame frame, CancellationToken aborted)
+    private static async Task PublishAsync(WebSocket socket, LiveSocket live, PublishFrame frame, CancellationToken aborted)
     {
-        var caller = session.Lease?.Principal ?? session.Principal;
-        var (eventId, code, detail) = await session.Publish!(subscriber.ClientKey, caller, frame, aborted);
+        var subscriber = live.Subscriber;
+        var (eventId, code, detail) = await live.Publish!(subscriber.ClientKey, live.Caller, frame, aborted);
         var reply = code is null
             ? JsonSerializer.SerializeToUtf8Bytes(new { type = "published", @ref = frame.Ref, event_id = eventId, topic = frame.Topic }, HeraldJson.Options)
             : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", @ref = frame.Ref, error = code, detail }, HeraldJson.Options);
@@ -204,7 +205,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
     }
 
     // {"type":"auth","token":"<fresh jwt>"} keeps a token-authorised socket open past the old token's expiry.
-    private static HubEvent? ParseAuthMessage(Session session, ReadOnlySpan<byte> text)
+    private static HubEvent? ParseAuthMessage(ReadOnlySpan<byte> text)
     {
         OperatorMessage? message;
         try
@@ -219,7 +220,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         return message?.Type == "auth" ? HubEvent.Direct([], message) : ErrorFrame(ErrorCodes.InvalidField, "Unknown message type.");
     }
 
-    private static HubEvent? ParseOperatorMessage(Session session, ReadOnlySpan<byte> text)
+    private static HubEvent? ParseOperatorMessage(ReadOnlySpan<byte> text)
     {
         if (ReadMessage<OperatorMessage>(text, "{\"type\":\"subscribe\"|\"ping\", ...}", out var message) is { } early)
         {
@@ -243,17 +244,16 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         }
     }
 
-    private async Task RunSessionAsync(HttpContext context, WebSocket socket, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+    private async Task RunSessionAsync(HttpContext context, WebSocket socket, IReadOnlyList<string> topics, LiveSocket live)
     {
-        var subscriber = host.TryOpen(context, TransportName, session.Topics, session.Label, session.Principal);
+        var subscriber = host.TryOpen(context, TransportName, topics, live.Label, live.Principal);
         if (subscriber is null)
         {
             await CloseAsync(socket, host.IsDraining ? Disconnect.ShuttingDown : Disconnect.TooManyConnections, null);
             return;
         }
 
-        session.Lease = host.Lease(subscriber, session.Principal);
-        var live = new LiveSocket(this, subscriber, session, resumeAfter, onMessage);
+        live.Open(subscriber, host.Lease(subscriber, live.Principal));
         // Kestrel lets go of the upgraded request (HttpContext, features, request line with ?token=) and the socket goes
         // on over the bare connection: an idle WebSocket then costs what an idle SSE stream does. The caller disposes
         // Kestrel's WebSocket object as it returns (nothing of the connection has been read through it). False when the
@@ -264,33 +264,91 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return;
         }
 
-        await live.RunAsync(socket, context.Abort, context.RequestAborted);
+        await live.RunAsync(socket, context.RequestAborted);
     }
 
+    /// <summary>What a socket does with a client's text message: the reply to queue to the writer, if any.</summary>
+    private delegate HubEvent? MessageParser(ReadOnlySpan<byte> text);
+
     /// <summary>
-    /// A socket's live phase, inside Kestrel or on the bare connection after a <see cref="ConnectionHandoff"/>:
-    /// replay, then the writer loop and the reader until either side ends it, then the close handshake and the
-    /// subscriber's unregistration. On a handed-off connection the socket is a <see cref="HandedOffWebSocket"/>, whose
-    /// reader pushes messages here (<see cref="IWebSocketReceiver"/>) instead of a loop awaiting them.
+    /// One socket past its authorisation: what the writer keeps (position, subscription, lease) and its live phase,
+    /// inside Kestrel or on the bare connection after a <see cref="ConnectionHandoff"/>: replay, then the writer loop
+    /// and the reader until either side ends it, then the close handshake and the subscriber's unregistration. On a
+    /// handed-off connection the socket is a <see cref="HandedOffWebSocket"/>, whose reader pushes messages here
+    /// (<see cref="IWebSocketReceiver"/>) instead of a loop awaiting them.
     /// </summary>
-    private sealed class LiveSocket(WebSocketTransport transport, Subscriber subscriber, Session session, long? resumeAfter, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
-        : IWebSocketReceiver
+    /// <remarks>Every idle socket holds one of these and the live phase's suspended frame: what either keeps is kept
+    /// per connection (S1's heap snapshot), so what is needed only at the start (the topics, the greeting's text, the
+    /// position to resume from) is not a field here or a local that outlives the start.</remarks>
+    private sealed class LiveSocket : IWebSocketReceiver
     {
+        private readonly WebSocketTransport _transport;
+        private readonly MessageParser _onMessage;
+        private Subscriber? _subscriber;
+
+        // Replay from LastSent before the first live event.
+        private bool _resume;
+
+        public LiveSocket(WebSocketTransport transport, string label, Principal principal, MessageParser onMessage, long? resumeAfter)
+        {
+            _transport = transport;
+            _onMessage = onMessage;
+            Label = label;
+            Principal = principal;
+            if (resumeAfter is { } after)
+            {
+                LastSent = after;
+                _resume = true;
+            }
+        }
+
+        public string Label { get; }
+
+        /// <summary>Who opened the socket; a refreshed credential is the lease's (<see cref="Caller"/>).</summary>
+        public Principal Principal { get; }
+
+        public Principal Caller => Lease?.Principal ?? Principal;
+
+        public Subscriber Subscriber => _subscriber!;
+
+        public StreamLease? Lease { get; private set; }
+
+        /// <summary>Seed 002's operator socket: <c>{"type":"connected","operator_id":N}</c> before anything else.</summary>
+        public bool GreetsOperator { get; init; }
+
+        /// <summary>Set on topic sockets, which accept publish frames.</summary>
+        public TopicPublish? Publish { get; init; }
+
+        /// <summary>Events flow only after the socket has subscribed (seed 002) — dialog sockets are subscribed from the start.</summary>
+        public bool Subscribed { get; set; }
+
+        /// <summary>Dialog ids the operator socket asked for; null = all dialogs.</summary>
+        public HashSet<long>? DialogFilter { get; set; }
+
+        /// <summary>The id of the last durable event written; live events at or below it are not sent again.</summary>
+        public long LastSent { get; set; }
+
+        public bool Accepts(HubEvent item) =>
+            Subscribed
+            && (!item.IsDurable || item.Id > LastSent)
+            && (DialogFilter is null || DialogFilter.Contains(item.Key));
+
+        public void Open(Subscriber subscriber, StreamLease? lease)
+        {
+            _subscriber = subscriber;
+            Lease = lease;
+        }
+
         // Not async itself: RunAsync disposes the socket, one suspended frame fewer per idle socket.
         public Task RunHandedOffAsync(ConnectionContext connection)
         {
-            // One delegate for both: each method-group conversion would allocate another.
-            Action abort = connection.Abort;
-            subscriber.Abort = abort;
-            var socket = new HandedOffWebSocket(connection.Transport, MaxIncomingMessage);
-            return RunAsync(socket, abort, connection.ConnectionClosed, ownsSocket: true);
+            Subscriber.Abort = connection.Abort;
+            return RunAsync(new HandedOffWebSocket(connection.Transport, MaxIncomingMessage), connection.ConnectionClosed);
         }
 
-        public async Task RunAsync(WebSocket socket, Action abort, CancellationToken aborted, bool ownsSocket = false)
+        public async Task RunAsync(WebSocket socket, CancellationToken aborted)
         {
-            using var owned = ownsSocket ? socket : null;
-            using var lease = session.Lease;
-            var reason = Disconnect.ClientClosed;
+            var subscriber = Subscriber;
             Task? reader = null;
             if (socket is HandedOffWebSocket handedOff)
             {
@@ -298,91 +356,113 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             }
             else
             {
-                reader = transport.ReadAsync(socket, subscriber, session, onMessage);
+                reader = _transport.ReadAsync(socket, this);
             }
 
             try
             {
-                if (session.Greeting is { } greeting)
-                {
-                    await SendAsync(socket, subscriber, greeting, aborted);
-                }
-
-                if (resumeAfter is { } after)
-                {
-                    await transport.ReplayAsync(socket, subscriber, session, after, null, aborted);
-                }
+                await StartAsync(socket, aborted);
 
                 // The writer loop, here rather than in a method of its own: an idle socket waits in this one frame.
                 while (await subscriber.WaitToReadAsync())
                 {
-                    await transport.WriteBatchAsync(socket, subscriber, session, aborted);
+                    await _transport.WriteBatchAsync(socket, this, aborted);
                 }
 
-                reason = subscriber.CloseReason ?? Disconnect.ClientClosed;
-                await CloseAsync(socket, reason, subscriber.CloseDetail);
+                await CloseAsync(socket, subscriber.CloseReason ?? Disconnect.ClientClosed, subscriber.CloseDetail);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
             {
             }
             finally
             {
-                subscriber.Close(Disconnect.ClientClosed);
-                transport.Host.Close(subscriber, session.Label, reason);
-                reader ??= ((HandedOffWebSocket)socket).WhenReceiveEnded();
-                try
+                await EndAsync(socket, reader);
+            }
+        }
+
+        // The greeting and the replay: what the socket sends before its first live event.
+        private async Task StartAsync(WebSocket socket, CancellationToken aborted)
+        {
+            if (GreetsOperator)
+            {
+                var greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = (Principal as OperatorPrincipal)?.OperatorId ?? 0 }, HeraldJson.Options);
+                await SendAsync(socket, Subscriber, greeting, aborted);
+            }
+
+            if (_resume)
+            {
+                _resume = false;
+                await _transport.ReplayAsync(socket, this, LastSent, null, aborted);
+            }
+        }
+
+        private async Task EndAsync(WebSocket socket, Task? reader)
+        {
+            var subscriber = Subscriber;
+            subscriber.Close(Disconnect.ClientClosed);
+            _transport.Host.Close(subscriber, Label, subscriber.CloseReason ?? Disconnect.ClientClosed);
+            reader ??= ((HandedOffWebSocket)socket).WhenReceiveEnded();
+            try
+            {
+                // After our close frame the peer has a moment to answer with its own; one that never does must not
+                // hold the connection open (during a drain it would hold the whole shutdown).
+                await reader.WaitAsync(CloseHandshakeTimeout);
+            }
+            catch (TimeoutException)
+            {
+                socket.Abort();
+                subscriber.Abort?.Invoke();
+                await reader;
+            }
+            finally
+            {
+                Lease?.Dispose();
+                if (socket is HandedOffWebSocket)
                 {
-                    // After our close frame the peer has a moment to answer with its own; one that never does must not
-                    // hold the connection open (during a drain it would hold the whole shutdown).
-                    await reader.WaitAsync(CloseHandshakeTimeout);
-                }
-                catch (TimeoutException)
-                {
-                    socket.Abort();
-                    abort();
-                    await reader;
+                    // Ours since the hand-off; inside Kestrel the endpoint's caller disposes it.
+                    socket.Dispose();
                 }
             }
         }
 
-        void IWebSocketReceiver.OnMessage(WebSocketMessageType type, ReadOnlySpan<byte> payload) =>
-            Dispatch(subscriber, session, onMessage, type, payload);
+        void IWebSocketReceiver.OnMessage(WebSocketMessageType type, ReadOnlySpan<byte> payload) => Dispatch(type, payload);
 
-        void IWebSocketReceiver.OnPongDue() => subscriber.TryEnqueue(PongDue);
+        void IWebSocketReceiver.OnPongDue() => Subscriber.TryEnqueue(PongDue);
 
         void IWebSocketReceiver.OnReceiveEnded(Disconnect reason, string? detail, Exception? fault)
         {
             if (fault is not null)
             {
-                TransportLog.WebSocketReaderFault(transport._logger, session.Label, fault);
+                TransportLog.WebSocketReaderFault(_transport._logger, Label, fault);
             }
             else if (reason != Disconnect.ClientClosed)
             {
-                TransportLog.WebSocketClientViolation(transport._logger, reason.Code, reason.Reason, detail);
+                TransportLog.WebSocketClientViolation(_transport._logger, reason.Code, reason.Reason, detail);
             }
 
-            subscriber.Close(reason, detail: detail);
+            Subscriber.Close(reason, detail: detail);
+        }
+
+        // A client message, from either reader: the endpoint's answer, if any, queued to the writer.
+        public void Dispatch(WebSocketMessageType type, ReadOnlySpan<byte> payload)
+        {
+            var reply = type == WebSocketMessageType.Text
+                ? _onMessage(payload)
+                : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
+            if (reply is not null)
+            {
+                Subscriber.TryEnqueue(reply);
+            }
         }
     }
 
     // What the reader queues when a ping needs its pong, so that only the writer sends.
     private static readonly HubEvent PongDue = HubEvent.Direct([], new object());
 
-    // A client message, from either reader: the endpoint's answer, if any, queued to the writer.
-    private static void Dispatch(Subscriber subscriber, Session session, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage, WebSocketMessageType type, ReadOnlySpan<byte> payload)
-    {
-        var reply = type == WebSocketMessageType.Text
-            ? onMessage(session, payload)
-            : ErrorFrame(ErrorCodes.InvalidField, "Binary messages are not accepted.");
-        if (reply is not null)
-        {
-            subscriber.TryEnqueue(reply);
-        }
-    }
-
     /// <summary>Writes what the subscriber's queue holds, up to <see cref="WriteBatch"/> items: one wake-up of the writer loop.</summary>
-    private async Task WriteBatchAsync(WebSocket socket, Subscriber subscriber, Session session, CancellationToken aborted)
+    private async Task WriteBatchAsync(WebSocket socket, LiveSocket live, CancellationToken aborted)
     {
+        var subscriber = live.Subscriber;
         // Rented per wake-up, not for the socket's life (as SseTransport does): an idle socket holds no batch.
         var batch = ArrayPool<HubEvent?>.Shared.Rent(WriteBatch);
         // A handed-off socket queues the batch's events and flushes them once at the end, as SSE does: as few sends
@@ -413,15 +493,15 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 {
                     if (item.Control is OperatorMessage { Type: "auth" } auth)
                     {
-                        await RefreshAsync(socket, subscriber, session, auth, aborted);
+                        await RefreshAsync(socket, live, auth, aborted);
                     }
                     else if (item.Control is PublishFrame publish)
                     {
-                        await PublishAsync(socket, subscriber, session, publish, aborted);
+                        await PublishAsync(socket, live, publish, aborted);
                     }
                     else if (item.Control is OperatorMessage subscribe)
                     {
-                        await SubscribeAsync(socket, subscriber, session, subscribe, aborted);
+                        await SubscribeAsync(socket, live, subscribe, aborted);
                     }
                     else
                     {
@@ -438,14 +518,14 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     continue;
                 }
 
-                if (!session.Accepts(item))
+                if (!live.Accepts(item))
                 {
                     continue;
                 }
 
                 if (item.IsDurable)
                 {
-                    session.LastSent = item.Id;
+                    live.LastSent = item.Id;
                 }
 
                 if (coalesced is not null)
@@ -495,25 +575,25 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         await TimedAsync(subscriber, handedOff.SendPingAsync(aborted));
     }
 
-    private async Task RefreshAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
+    private async Task RefreshAsync(WebSocket socket, LiveSocket live, OperatorMessage request, CancellationToken aborted)
     {
         var (fresh, failure) = string.IsNullOrEmpty(request.Token)
             ? (null, "missing token")
-            : await access.ValidateTokenAsync(request.Token, allowAppUser: session.Principal is AppUserPrincipal);
-        var ok = fresh is not null && session.Lease?.Refresh(fresh) == true;
+            : await access.ValidateTokenAsync(request.Token, allowAppUser: live.Principal is AppUserPrincipal);
+        var ok = fresh is not null && live.Lease?.Refresh(fresh) == true;
         var reply = ok
-            ? JsonSerializer.SerializeToUtf8Bytes(new { type = "auth_ok", expires_at = session.Lease!.ExpiresAt.UtcDateTime }, HeraldJson.Options)
+            ? JsonSerializer.SerializeToUtf8Bytes(new { type = "auth_ok", expires_at = live.Lease!.ExpiresAt.UtcDateTime }, HeraldJson.Options)
             : JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = ErrorCodes.Unauthorized, detail = $"Token not accepted ({failure ?? "another operator's or user's token, or one that no longer grants these topics"})." }, HeraldJson.Options);
-        await SendAsync(socket, subscriber, reply, aborted);
+        await SendAsync(socket, live.Subscriber, reply, aborted);
     }
 
-    private async Task SubscribeAsync(WebSocket socket, Subscriber subscriber, Session session, OperatorMessage request, CancellationToken aborted)
+    private async Task SubscribeAsync(WebSocket socket, LiveSocket live, OperatorMessage request, CancellationToken aborted)
     {
-        session.DialogFilter = request.DialogIds is { } ids ? ids.ToHashSet() : null;
-        session.Subscribed = true;
+        live.DialogFilter = request.DialogIds is { } ids ? ids.ToHashSet() : null;
+        live.Subscribed = true;
         if (request.LastEventId is { } after)
         {
-            await ReplayAsync(socket, subscriber, session, after, session.DialogFilter, aborted);
+            await ReplayAsync(socket, live, after, live.DialogFilter, aborted);
         }
 
         var ack = JsonSerializer.SerializeToUtf8Bytes(new
@@ -521,24 +601,25 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             type = "subscribed",
             dialog_ids = request.DialogIds,
             all = request.DialogIds is null,
-            last_event_id = session.LastSent,
+            last_event_id = live.LastSent,
         }, HeraldJson.Options);
-        await SendAsync(socket, subscriber, ack, aborted);
+        await SendAsync(socket, live.Subscriber, ack, aborted);
     }
 
-    private async Task ReplayAsync(WebSocket socket, Subscriber subscriber, Session session, long after, HashSet<long>? filter, CancellationToken aborted)
+    private async Task ReplayAsync(WebSocket socket, LiveSocket live, long after, HashSet<long>? filter, CancellationToken aborted)
     {
-        var result = await replay.ReadAsync(session.Topics, after, aborted);
+        var subscriber = live.Subscriber;
+        var result = await replay.ReadAsync(subscriber.Topics, after, aborted);
         if (result.Reset is { } reset)
         {
             await SendAsync(socket, subscriber, reset.WsFrame, aborted);
-            session.LastSent = reset.Id;
+            live.LastSent = reset.Id;
         }
         else
         {
             // The client has everything up to its position: an event at or below it that reaches this node only now
             // (from the backplane, after the client had it from another node) is not sent again. Never moves back.
-            session.LastSent = Math.Max(session.LastSent, after);
+            live.LastSent = Math.Max(live.LastSent, after);
         }
 
         foreach (var item in result.Events)
@@ -548,12 +629,13 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 await SendAsync(socket, subscriber, item.WsFrame, aborted);
             }
 
-            session.LastSent = Math.Max(session.LastSent, item.Id);
+            live.LastSent = Math.Max(live.LastSent, item.Id);
         }
     }
 
-    private async Task ReadAsync(WebSocket socket, Subscriber subscriber, Session session, Func<Session, ReadOnlySpan<byte>, HubEvent?> onMessage)
+    private async Task ReadAsync(WebSocket socket, LiveSocket live)
     {
+        var subscriber = live.Subscriber;
         byte[]? buffer = null;
         try
         {
@@ -585,7 +667,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                     break;
                 }
 
-                Dispatch(subscriber, session, onMessage, result.MessageType, buffer.AsSpan(0, length));
+                live.Dispatch(result.MessageType, buffer.AsSpan(0, length));
                 if (buffer is not null)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
@@ -697,32 +779,6 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
     private static HubEvent ErrorFrame(string code, string detail) =>
         HubEvent.Direct(JsonSerializer.SerializeToUtf8Bytes(new { type = "error", error = code, detail }, HeraldJson.Options));
-
-    /// <summary>Per-socket state the writer keeps.</summary>
-    private sealed class Session(IReadOnlyList<string> topics, string label, Principal principal)
-    {
-        public IReadOnlyList<string> Topics { get; } = topics;
-        public string Label { get; } = label;
-        public Principal Principal { get; } = principal;
-        public StreamLease? Lease { get; set; }
-        public byte[]? Greeting { get; set; }
-
-        /// <summary>Set on topic sockets, which accept publish frames.</summary>
-        public TopicPublish? Publish { get; set; }
-
-        /// <summary>Events flow only after the socket has subscribed (seed 002) — dialog sockets are subscribed from the start.</summary>
-        public bool Subscribed { get; set; }
-
-        /// <summary>Dialog ids the operator socket asked for; null = all dialogs.</summary>
-        public HashSet<long>? DialogFilter { get; set; }
-
-        public long LastSent { get; set; }
-
-        public bool Accepts(HubEvent item) =>
-            Subscribed
-            && (!item.IsDurable || item.Id > LastSent)
-            && (DialogFilter is null || DialogFilter.Contains(item.Key));
-    }
 
     private sealed record OperatorMessage(string? Type, long[]? DialogIds, long? LastEventId, string? Token);
 }

@@ -63,24 +63,16 @@ internal sealed class HandedOffWebSocket : WebSocket
     private Action? _onReadable;
     private ValueTaskAwaiter<ReadResult> _pendingRead;
 
-    // A fragmented message being reassembled: rented at its first fragment, returned when it ends.
-    private byte[]? _fragments;
-    private int _fragmentsLength;
-    private byte _fragmentsOpcode;
-    private bool _sendingFragments;
-
-    private byte[]? _pongPayload;
+    private Seldom? _seldom;
     private long _lastReceivedTicks = Environment.TickCount64;
 
     // When the oldest ping not yet followed by anything from the peer went out; 0 when none is outstanding.
     private long _unansweredPingTicks;
     private int _state = (int)WebSocketState.Open;
-    private WebSocketCloseStatus? _closeStatus;
-    private string? _closeDescription;
 
-    // 0 while reading; 1 once the reader has ended. The task is made only when somebody waits for that end.
+    // 0 while reading; 1 once the reader has ended. The task (Seldom.ReceiveEndedSignal) is made only when somebody
+    // waits for that end.
     private int _receiveEnded;
-    private TaskCompletionSource? _receiveEndedSignal;
 
     public HandedOffWebSocket(IDuplexPipe transport, int maxMessage)
     {
@@ -89,9 +81,9 @@ internal sealed class HandedOffWebSocket : WebSocket
         _maxMessage = maxMessage;
     }
 
-    public override WebSocketCloseStatus? CloseStatus => _closeStatus;
+    public override WebSocketCloseStatus? CloseStatus => Volatile.Read(ref _seldom)?.CloseStatus;
 
-    public override string? CloseStatusDescription => _closeDescription;
+    public override string? CloseStatusDescription => Volatile.Read(ref _seldom)?.CloseDescription;
 
     public override WebSocketState State => (WebSocketState)Volatile.Read(ref _state);
 
@@ -133,7 +125,7 @@ internal sealed class HandedOffWebSocket : WebSocket
         }
 
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var current = Interlocked.CompareExchange(ref _receiveEndedSignal, signal, null) ?? signal;
+        var current = Interlocked.CompareExchange(ref Occasional.ReceiveEndedSignal, signal, null) ?? signal;
         // The reader may have ended between the check and the exchange, before it could see the signal.
         if (Volatile.Read(ref _receiveEnded) == 1)
         {
@@ -280,14 +272,17 @@ internal sealed class HandedOffWebSocket : WebSocket
             length = wide > long.MaxValue ? -1 : (long)wide;
         }
 
+        // The reader's alone: the message being reassembled from fragments, if any.
+        var seldom = _seldom;
+        var fragments = seldom?.Fragments;
         var violation = (header[0] & 0x70) != 0 ? "reserved bits set, and no extension was negotiated"
             : !masked ? "a client frame was not masked (RFC 6455 5.1)"
             : length < 0 ? "the most significant bit of a 64-bit length was set"
             : opcode is > OpBinary and < OpClose or > OpPong ? $"unknown opcode {opcode}"
             : opcode >= OpClose && !fin ? "a fragmented control frame"
             : opcode >= OpClose && length > MaxControlPayload ? "a control frame over 125 bytes"
-            : opcode == OpContinuation && _fragments is null ? "a continuation frame with no message to continue"
-            : opcode is OpText or OpBinary && _fragments is not null ? "a new message before the fragmented one ended"
+            : opcode == OpContinuation && fragments is null ? "a continuation frame with no message to continue"
+            : opcode is OpText or OpBinary && fragments is not null ? "a new message before the fragmented one ended"
             : null;
         if (violation is not null)
         {
@@ -295,7 +290,7 @@ internal sealed class HandedOffWebSocket : WebSocket
             return false;
         }
 
-        if (opcode < OpClose && _fragmentsLength + length > _maxMessage)
+        if (opcode < OpClose && (fragments is null ? 0 : seldom!.FragmentsLength) + length > _maxMessage)
         {
             (end, detail) = (Disconnect.MessageTooBig, null);
             return false;
@@ -314,7 +309,7 @@ internal sealed class HandedOffWebSocket : WebSocket
             case OpPing:
                 var pong = new byte[payload.Length];
                 Unmask(payload, mask, pong);
-                Volatile.Write(ref _pongPayload, pong);
+                Volatile.Write(ref Occasional.PongPayload, pong);
                 _receiver!.OnPongDue();
                 return true;
             case OpPong:
@@ -324,7 +319,7 @@ internal sealed class HandedOffWebSocket : WebSocket
                 return false;
         }
 
-        if (fin && _fragments is null)
+        if (fin && fragments is null)
         {
             // A whole message in one frame, the common case: unmasked into a buffer borrowed for the call.
             var whole = ArrayPool<byte>.Shared.Rent((int)length);
@@ -340,14 +335,16 @@ internal sealed class HandedOffWebSocket : WebSocket
             }
         }
 
-        if (_fragments is null)
+        seldom = Occasional;
+        if (fragments is null)
         {
-            _fragments = ArrayPool<byte>.Shared.Rent(_maxMessage);
-            _fragmentsOpcode = opcode;
+            // A fragmented message: rented at its first fragment, returned when it ends.
+            seldom.Fragments = fragments = ArrayPool<byte>.Shared.Rent(_maxMessage);
+            seldom.FragmentsOpcode = opcode;
         }
 
-        Unmask(payload, mask, _fragments.AsSpan(_fragmentsLength, (int)length));
-        _fragmentsLength += (int)length;
+        Unmask(payload, mask, fragments.AsSpan(seldom.FragmentsLength, (int)length));
+        seldom.FragmentsLength += (int)length;
         if (!fin)
         {
             return true;
@@ -355,7 +352,7 @@ internal sealed class HandedOffWebSocket : WebSocket
 
         try
         {
-            return Deliver(_fragmentsOpcode, _fragments.AsSpan(0, _fragmentsLength), out end, out detail);
+            return Deliver(seldom.FragmentsOpcode, fragments.AsSpan(0, seldom.FragmentsLength), out end, out detail);
         }
         finally
         {
@@ -400,12 +397,12 @@ internal sealed class HandedOffWebSocket : WebSocket
                 return (Disconnect.InvalidPayload, "a close reason that was not valid UTF-8");
             }
 
-            _closeStatus = (WebSocketCloseStatus)code;
-            _closeDescription = Encoding.UTF8.GetString(body[2..]);
+            Occasional.CloseDescription = Encoding.UTF8.GetString(body[2..]);
+            Occasional.CloseStatus = (WebSocketCloseStatus)code;
         }
         else
         {
-            _closeStatus = WebSocketCloseStatus.Empty;
+            Occasional.CloseStatus = WebSocketCloseStatus.Empty;
         }
 
         // Open → CloseReceived; CloseSent (our close answered) → Closed.
@@ -447,15 +444,18 @@ internal sealed class HandedOffWebSocket : WebSocket
 
         ReturnFragments();
         _receiver?.OnReceiveEnded(reason, detail, fault);
-        Volatile.Read(ref _receiveEndedSignal)?.TrySetResult();
+        if (Volatile.Read(ref _seldom) is { } seldom)
+        {
+            Volatile.Read(ref seldom.ReceiveEndedSignal)?.TrySetResult();
+        }
     }
 
     private void ReturnFragments()
     {
-        if (_fragments is { } fragments)
+        if (_seldom is { Fragments: { } fragments } seldom)
         {
-            _fragments = null;
-            _fragmentsLength = 0;
+            seldom.Fragments = null;
+            seldom.FragmentsLength = 0;
             ArrayPool<byte>.Shared.Return(fragments);
         }
     }
@@ -468,8 +468,13 @@ internal sealed class HandedOffWebSocket : WebSocket
         }
 
         ThrowIfCannotSend();
-        var opcode = _sendingFragments ? OpContinuation : messageType == WebSocketMessageType.Text ? OpText : OpBinary;
-        _sendingFragments = !endOfMessage;
+        var sendingFragments = _seldom?.SendingFragments == true;
+        var opcode = sendingFragments ? OpContinuation : messageType == WebSocketMessageType.Text ? OpText : OpBinary;
+        if (sendingFragments != !endOfMessage)
+        {
+            Occasional.SendingFragments = !endOfMessage;
+        }
+
         return WriteFrameAsync(opcode, endOfMessage, buffer.Span, cancellationToken);
     }
 
@@ -492,7 +497,8 @@ internal sealed class HandedOffWebSocket : WebSocket
     /// <summary>The pong owed for the latest ping (RFC 6455 5.5.3: only the latest needs an answer); nothing when none is owed.</summary>
     public ValueTask SendPongAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _pongPayload, null) is not { } payload || State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        if (Volatile.Read(ref _seldom) is not { } seldom
+            || Interlocked.Exchange(ref seldom.PongPayload, null) is not { } payload || State is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
             return ValueTask.CompletedTask;
         }
@@ -559,6 +565,32 @@ internal sealed class HandedOffWebSocket : WebSocket
         _output.Complete();
     }
 
+    /// <summary>The <see cref="Seldom"/> state, made the first time either side needs it.</summary>
+    private Seldom Occasional => Volatile.Read(ref _seldom) ?? Interlocked.CompareExchange(ref _seldom, new Seldom(), null) ?? _seldom!;
+
+    /// <summary>
+    /// What a socket needs only now and then — a fragmented message in either direction, a ping's payload to echo, the
+    /// peer's close, somebody waiting for the reader's end — kept apart and made on first use: every idle socket holds
+    /// its fields for its whole life otherwise (~40 bytes each, S1's heap snapshot).
+    /// </summary>
+    private sealed class Seldom
+    {
+        // The reader's: the fragmented message being reassembled.
+        public byte[]? Fragments;
+        public int FragmentsLength;
+        public byte FragmentsOpcode;
+
+        // The sender's: a message is being sent in fragments (SendAsync with endOfMessage false).
+        public bool SendingFragments;
+
+        // Set by the reader, taken by the sender.
+        public byte[]? PongPayload;
+
+        public WebSocketCloseStatus? CloseStatus;
+        public string? CloseDescription;
+        public TaskCompletionSource? ReceiveEndedSignal;
+    }
+
     private void ThrowIfCannotSend()
     {
         if (State is not (WebSocketState.Open or WebSocketState.CloseReceived))
@@ -574,7 +606,7 @@ internal sealed class HandedOffWebSocket : WebSocket
     public void WriteText(ReadOnlySpan<byte> text)
     {
         ThrowIfCannotSend();
-        if (_sendingFragments)
+        if (_seldom?.SendingFragments == true)
         {
             throw new InvalidOperationException("A fragmented message is being sent.");
         }
