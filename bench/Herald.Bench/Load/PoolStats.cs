@@ -18,6 +18,9 @@ internal sealed class PoolStats
     public long CpuMs { get; set; }
     public LatencyHistogram Latency { get; } = new();
     public LatencyHistogram ConnectLatency { get; } = new();
+
+    /// <summary>(sent, received) Stopwatch timestamps of the deliveries kept (<see cref="WorkerCommand.KeepDeliveries"/>), flattened.</summary>
+    public List<long> Deliveries { get; } = [];
     public Dictionary<string, long> Failures { get; } = new(StringComparer.Ordinal);
 
     public void Add(WorkerMessage message)
@@ -38,6 +41,7 @@ internal sealed class PoolStats
         Expected += message.Expected;
         Latency.AddSparse(message.Latency, message.LatencyMax);
         ConnectLatency.AddSparse(message.ConnectLatency, message.ConnectLatencyMax);
+        Deliveries.AddRange(message.Deliveries ?? []);
         foreach (var (reason, count) in message.Failures ?? [])
         {
             Failures[reason] = Failures.GetValueOrDefault(reason) + count;

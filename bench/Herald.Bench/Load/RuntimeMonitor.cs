@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Tracing;
@@ -18,12 +19,17 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
     private readonly Lock _gate = new();
     private RuntimeFigures _current = new();
     private double _suspendStartMs = -1;
+    private long _suspendStartTicks;
+    private readonly List<GcPause> _pauses = [];
     private double _suspendedMs;
     private double _gcStartMs;
     private double _gcStopMs;
     private int _gcDepth;
     private GCReason _gcReason;
     private Dictionary<string, long> _allocations = new(StringComparer.Ordinal);
+
+    // A run's worth (hours of gen0 collections at S3's rate).
+    private const int MaxPauses = 100_000;
 
     // HERALD_BENCH_GC_LOG=1 prints every collection of the server to stderr.
     private static readonly bool LogEach = Environment.GetEnvironmentVariable("HERALD_BENCH_GC_LOG") == "1";
@@ -58,6 +64,9 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>True when the events' raw timestamps turned out not to be Stopwatch ticks (<see cref="PausesBetween"/>).</summary>
+    public bool ClockMismatch { get; private set; }
 
     /// <summary>Managed heap size after the most recent collection, bytes.</summary>
     public long LastHeapBytes { get; private set; }
@@ -107,6 +116,25 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
         return HeapStatsCount > before ? LastHeapBytes : null;
     }
 
+    /// <summary>
+    /// The server's GC pauses that overlap [<paramref name="fromTicks"/>, <paramref name="toTicks"/>] (Stopwatch
+    /// timestamps: EventPipe stamps events with the same monotonic clock, <c>CLOCK_MONOTONIC</c> on Linux, so a pause
+    /// lines up with the generator's send and receive times). Events arrive a moment late: ask a second after the window.
+    /// </summary>
+    public List<GcPause>? PausesBetween(long fromTicks, long toTicks)
+    {
+        lock (_gate)
+        {
+            if (ClockMismatch)
+            {
+                Console.Error.WriteLine("runtime monitor: the server's event clock is not Stopwatch's; GC pauses cannot be lined up with deliveries");
+                return null;
+            }
+
+            return _pauses.Where(p => p.EndTicks >= fromTicks && p.StartTicks <= toTicks).ToList();
+        }
+    }
+
     /// <summary>Figures since the last call (or the start), and starts a new interval.</summary>
     public RuntimeFigures TakeInterval()
     {
@@ -121,6 +149,7 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
     private void Process()
     {
         using var source = new EventPipeEventSource(_session.EventStream);
+
         source.Clr.GCStart += e =>
         {
             lock (_gate)
@@ -172,6 +201,7 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
             lock (_gate)
             {
                 _suspendStartMs = e.TimeStampRelativeMSec;
+                _suspendStartTicks = RawTimestamp(e);
             }
         };
         source.Clr.GCSuspendEEStop += e =>
@@ -198,6 +228,20 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
                 }
 
                 _suspendStartMs = -1;
+                var end = RawTimestamp(e);
+                // The raw stamps are Stopwatch ticks only if the runtime's clock is Stopwatch's: checked on every pause
+                // long enough to tell, against the session's own conversion.
+                var rawMs = (end - _suspendStartTicks) * 1000.0 / Stopwatch.Frequency;
+                if (pause > 1 && Math.Abs(rawMs - pause) > pause * 0.05)
+                {
+                    ClockMismatch = true;
+                }
+
+                if (_pauses.Count < MaxPauses)
+                {
+                    _pauses.Add(new GcPause(_suspendStartTicks, end, _gcDepth));
+                }
+
                 _current.TotalPauseMs += pause;
                 if (pause > 10)
                 {
@@ -251,6 +295,13 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
         }
     }
 
+    // EventPipe stamps events with the runtime's high-resolution clock: CLOCK_MONOTONIC in nanoseconds on Linux, the
+    // clock Stopwatch reads in every process. TraceEvent discourages the raw value (its unit is the trace's); the
+    // pauses check it against the session's own conversion (ClockMismatch).
+#pragma warning disable CS0618
+    private static long RawTimestamp(TraceEvent e) => e.TimeStampQPC;
+#pragma warning restore CS0618
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -265,3 +316,6 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
         _session.Dispose();
     }
 }
+
+/// <summary>One GC pause of the server: from the request to suspend to the restart, in Stopwatch timestamps.</summary>
+internal readonly record struct GcPause(long StartTicks, long EndTicks, int Generation);

@@ -18,6 +18,9 @@ namespace Herald.Bench.Load;
 internal sealed unsafe class SseWorker : IDeliverySink
 {
     private const int MaxEvents = 1024;
+
+    /// <summary>At most this many deliveries kept per worker (<see cref="WorkerCommand.KeepDeliveries"/>): 3.2 MB.</summary>
+    public const int MaxKeptDeliveries = 200_000;
     private const int ReceiveBufferSize = 256 * 1024;
 
     private readonly ConcurrentQueue<WorkerCommand> _commands = new();
@@ -26,6 +29,10 @@ internal sealed unsafe class SseWorker : IDeliverySink
     private readonly Dictionary<string, long> _failures = new(StringComparer.Ordinal);
     private readonly LatencyHistogram _latency = new();
     private readonly LatencyHistogram _connectLatency = new();
+
+    // WorkerCommand.KeepDeliveries: (sent, received) of each delivery since the last reset, flattened.
+    private readonly List<long> _kept = [];
+    private bool _keep;
     private readonly Lock _outputGate = new();
     private static readonly StreamWriter Output = new(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = true };
     private readonly double _microsPerTick = 1_000_000.0 / Stopwatch.Frequency;
@@ -140,6 +147,8 @@ internal sealed unsafe class SseWorker : IDeliverySink
                 if (command.Reset)
                 {
                     _latency.Reset();
+                    _kept.Clear();
+                    _keep = command.KeepDeliveries;
                 }
 
                 break;
@@ -182,6 +191,7 @@ internal sealed unsafe class SseWorker : IDeliverySink
             Expected = expected,
             Latency = command.Histogram ? _latency.ToSparse() : null,
             LatencyMax = _latency.Max,
+            Deliveries = command.Histogram && _keep ? _kept.ToArray() : null,
             ConnectLatency = command.Histogram ? _connectLatency.ToSparse() : null,
             ConnectLatencyMax = _connectLatency.Max,
             Failures = new Dictionary<string, long>(_failures, StringComparer.Ordinal),
@@ -420,6 +430,11 @@ internal sealed unsafe class SseWorker : IDeliverySink
 
         _received++;
         _latency.Record((long)((receivedTicks - sentTicks) * _microsPerTick));
+        if (_keep && _kept.Count < 2 * MaxKeptDeliveries)
+        {
+            _kept.Add(sentTicks);
+            _kept.Add(receivedTicks);
+        }
     }
 
     public void OnComment() => _heartbeats++;

@@ -13,4 +13,11 @@ internal sealed record WorkerCommand(string Cmd)
 
     /// <summary>For <c>stats</c>: clear the latency histogram after reporting it (per-step figures).</summary>
     public bool Reset { get; init; }
+
+    /// <summary>
+    /// For <c>stats</c> with <see cref="Reset"/>: from now on also keep each delivery's send and receive timestamps
+    /// (up to <c>SseWorker.MaxKeptDeliveries</c>), returned with the next <see cref="Histogram"/> — what a tail
+    /// attribution lines up with the server's pauses. Off again at the next reset without it.
+    /// </summary>
+    public bool KeepDeliveries { get; init; }
 }

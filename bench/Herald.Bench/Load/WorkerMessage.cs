@@ -9,6 +9,9 @@ internal sealed record WorkerMessage(string Type)
 
     public long[]? Latency { get; init; }
 
+    /// <summary>With <see cref="WorkerCommand.KeepDeliveries"/>: (sent, received) Stopwatch timestamps of each delivery, flattened.</summary>
+    public long[]? Deliveries { get; init; }
+
     public long LatencyMax { get; init; }
 
     public long[]? ConnectLatency { get; init; }

@@ -65,10 +65,10 @@ internal sealed class WorkerPool : IAsyncDisposable
     }
 
     /// <summary>Asks every worker for its statistics; <paramref name="published"/> lets them count what they should have received.</summary>
-    public async Task<PoolStats> StatsAsync(long[]? published, bool histogram, bool reset)
+    public async Task<PoolStats> StatsAsync(long[]? published, bool histogram, bool reset, bool keepDeliveries = false)
     {
         var replies = await Task.WhenAll(_workers.Select(w =>
-            w.RequestAsync(new WorkerCommand("stats") { Published = published, Histogram = histogram, Reset = reset }, "stats")));
+            w.RequestAsync(new WorkerCommand("stats") { Published = published, Histogram = histogram, Reset = reset, KeepDeliveries = keepDeliveries }, "stats")));
         var stats = new PoolStats();
         foreach (var reply in replies)
         {

@@ -61,6 +61,8 @@ internal static class ChatScenario
         }
 
         var published = new long[dialogs];
+        // The measured window's POSTs: when each one sent (its message's timestamp) returned, for the tail attribution.
+        Dictionary<long, long>? postEnds = null;
         var nextSeq = new long[dialogs];
         long sequence = 0;
         async Task<bool> Send(long _)
@@ -68,10 +70,20 @@ internal static class ChatScenario
             var n = Interlocked.Increment(ref sequence) - 1;
             var dialog = (int)(n % dialogs);
             var seq = Interlocked.Increment(ref nextSeq[dialog]) - 1;
-            var ok = await channels.PublishAsync(dialog, $"bench:{dialog}:{seq}:{Stopwatch.GetTimestamp()}");
+            var sent = Stopwatch.GetTimestamp();
+            var ok = await channels.PublishAsync(dialog, $"bench:{dialog}:{seq}:{sent}");
             if (ok)
             {
                 Interlocked.Increment(ref published[dialog]);
+            }
+
+            if (postEnds is { } ends)
+            {
+                var end = Stopwatch.GetTimestamp();
+                lock (ends)
+                {
+                    ends[sent] = end;
+                }
             }
 
             return ok;
@@ -109,7 +121,7 @@ internal static class ChatScenario
             await Pacer.RunAsync(rate, warmup, publishers * 8, Send, CancellationToken.None);
         }
 
-        var (before, beforeByNode) = await pool.DrainAsync(published, histogram: false, reset: true, TimeSpan.FromSeconds(10));
+        var (before, beforeByNode) = await pool.DrainAsync(published, histogram: false, reset: true, TimeSpan.FromSeconds(10), keepDeliveries: true);
         progress.SetStatus(() => pool.Status($"{rate:N0} msg/s"));
         var cpu0 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
         var machine0 = MachineSample.Read();
@@ -132,7 +144,10 @@ internal static class ChatScenario
             _ => ((HeraldTarget?)null, ""),
         };
         var writer0 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api, postRoute);
+        postEnds = new Dictionary<long, long>((int)Math.Min(rate * duration.TotalSeconds * 1.1, 10_000_000));
+        var windowStart = Stopwatch.GetTimestamp();
         var pace = await Pacer.RunAsync(rate, duration, publishers * 8, Send, CancellationToken.None);
+        var windowEnd = Stopwatch.GetTimestamp();
         var writer1 = herald is null ? null : await WriterMetrics.ScrapeAsync(herald.Api, postRoute);
         var heapAfter = heapBefore is null ? null : await HeapSnapshot.TakeAsync(heapPid!.Value, TimeSpan.FromSeconds(60));
         var cpu1 = layout.Nodes.Select(n => n.Context.Server.Sample()).ToArray();
@@ -162,6 +177,20 @@ internal static class ChatScenario
         {
             NodeRows(result, layout, beforeByNode, afterByNode, nodeCpuMs, cpu1, seconds);
             result.Row("servers", $"CPU {serverCpuMs / 10.0 / seconds:F0}% of one core together, {(received == 0 ? 0 : serverCpuMs * 1000.0 / received):F1} µs per delivery (incl. the POST{(layout.Services is { } services ? $"; {services} not included" : "")})");
+        }
+
+        if (layout.Nodes.Count == 1)
+        {
+            // The runtime's events reach the monitor a moment late.
+            await Task.Delay(ctx.Runtime is null ? 0 : 1000);
+            Dictionary<long, long> ends;
+            lock (postEnds)
+            {
+                ends = new Dictionary<long, long>(postEnds);
+            }
+
+            TailAttribution.Report(result, "tail attribution", "tail_attribution", after.Latency, after.Deliveries,
+                ctx.Runtime?.PausesBetween(windowStart, windowEnd + (15 * Stopwatch.Frequency)), ends, windowStart, windowEnd);
         }
 
         WriterMetrics.Report(result, $"writer on {layout.Nodes[0].Label}", $"{layout.Nodes[0].Key}_writer", writer0, writer1);

@@ -48,9 +48,9 @@ internal sealed class NodePools : IAsyncDisposable
     }
 
     /// <summary><see cref="ScenarioContext.DrainAsync"/> on every node's pool at once: the totals and each node's figures.</summary>
-    public async Task<(PoolStats All, PoolStats[] ByNode)> DrainAsync(long[] published, bool histogram, bool reset, TimeSpan timeout)
+    public async Task<(PoolStats All, PoolStats[] ByNode)> DrainAsync(long[] published, bool histogram, bool reset, TimeSpan timeout, bool keepDeliveries = false)
     {
-        var byNode = await Task.WhenAll(_pools.Select(p => ScenarioContext.DrainAsync(p, published, histogram, reset, timeout)));
+        var byNode = await Task.WhenAll(_pools.Select(p => ScenarioContext.DrainAsync(p, published, histogram, reset, timeout, keepDeliveries)));
         return (Sum(byNode), byNode);
     }
 
@@ -87,6 +87,7 @@ internal sealed class NodePools : IAsyncDisposable
             sum.CpuMs += s.CpuMs;
             sum.Latency.AddSparse(s.Latency.ToSparse(), s.Latency.Max);
             sum.ConnectLatency.AddSparse(s.ConnectLatency.ToSparse(), s.ConnectLatency.Max);
+            sum.Deliveries.AddRange(s.Deliveries);
             foreach (var (reason, count) in s.Failures)
             {
                 sum.Failures[reason] = sum.Failures.GetValueOrDefault(reason) + count;

@@ -164,9 +164,9 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
 
     /// <summary>
     /// Waits until the workers have received everything published (or <paramref name="timeout"/> passes),
-    /// then returns their statistics.
+    /// then returns their statistics. <paramref name="keepDeliveries"/>: see <see cref="WorkerCommand.KeepDeliveries"/>.
     /// </summary>
-    public static async Task<PoolStats> DrainAsync(WorkerPool pool, long[] published, bool histogram, bool reset, TimeSpan timeout)
+    public static async Task<PoolStats> DrainAsync(WorkerPool pool, long[] published, bool histogram, bool reset, TimeSpan timeout, bool keepDeliveries = false)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         while (true)
@@ -180,7 +180,7 @@ internal sealed class ScenarioContext(BenchOptions options, IBenchTarget target,
             await Task.Delay(100);
         }
 
-        return await pool.StatsAsync(published, histogram, reset);
+        return await pool.StatsAsync(published, histogram, reset, keepDeliveries);
     }
 
     public static long CoordinatorCpuMs() => (long)Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;

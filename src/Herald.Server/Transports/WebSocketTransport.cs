@@ -348,7 +348,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
 
         public async Task RunAsync(WebSocket socket, CancellationToken aborted)
         {
-            var subscriber = Subscriber;
+            // No locals but these that live across an await: each would be a field of the frame every idle socket keeps.
             Task? reader = null;
             if (socket is HandedOffWebSocket handedOff)
             {
@@ -364,12 +364,12 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
                 await StartAsync(socket, aborted);
 
                 // The writer loop, here rather than in a method of its own: an idle socket waits in this one frame.
-                while (await subscriber.WaitToReadAsync())
+                while (await Subscriber.WaitToReadAsync())
                 {
                     await _transport.WriteBatchAsync(socket, this, aborted);
                 }
 
-                await CloseAsync(socket, subscriber.CloseReason ?? Disconnect.ClientClosed, subscriber.CloseDetail);
+                await CloseAsync(socket, Subscriber.CloseReason ?? Disconnect.ClientClosed, Subscriber.CloseDetail);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
             {
