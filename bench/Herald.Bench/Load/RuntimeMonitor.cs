@@ -188,6 +188,14 @@ internal sealed class RuntimeMonitor : IAsyncDisposable
                 HeapStatsCount++;
             }
         };
+        source.Clr.GCMarkWithType += e =>
+        {
+            // What each kind of root kept alive: cards (older generations pointing in) against stacks and handles.
+            if (LogEach && e.Promoted > 0)
+            {
+                Console.Error.WriteLine($"[gc]   marked from {(MarkRootType)e.Type}: {e.Promoted / 1024} KB");
+            }
+        };
         source.Clr.GCAllocationTick += e =>
         {
             lock (_gate)

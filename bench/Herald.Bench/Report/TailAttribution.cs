@@ -143,7 +143,7 @@ internal static class TailAttribution
         }
 
         public override string ToString() =>
-            $"{Share(AcrossPause):P0} across a GC pause, {Share(WriteSide):P0} write side (POST ≥ half the delivery), {Share(DeliverySide):P0} delivery side; median POST {MedianPostMs():F2} ms";
+            $"{Share(AcrossPause):P0} across a GC pause, {Share(WriteSide):P0} with their POST as slow (≥ half), {Share(DeliverySide):P0} after their POST returned; median POST {MedianPostMs():F2} ms";
 
         public JsonObject ToJson() => new()
         {
