@@ -63,14 +63,14 @@ internal sealed class HandedOffWebSocket : WebSocket
     private Action? _onReadable;
     private ValueTaskAwaiter<ReadResult> _pendingRead;
 
-    private Seldom? _seldom;
+    private SeldomState? _seldom;
     private long _lastReceivedTicks = Environment.TickCount64;
 
     // When the oldest ping not yet followed by anything from the peer went out; 0 when none is outstanding.
     private long _unansweredPingTicks;
     private int _state = (int)WebSocketState.Open;
 
-    // 0 while reading; 1 once the reader has ended. The task (Seldom.ReceiveEndedSignal) is made only when somebody
+    // 0 while reading; 1 once the reader has ended. The task (SeldomState.ReceiveEndedSignal) is made only when somebody
     // waits for that end.
     private int _receiveEnded;
 
@@ -125,7 +125,7 @@ internal sealed class HandedOffWebSocket : WebSocket
         }
 
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var current = Interlocked.CompareExchange(ref Occasional.ReceiveEndedSignal, signal, null) ?? signal;
+        var current = Interlocked.CompareExchange(ref Seldom.ReceiveEndedSignal, signal, null) ?? signal;
         // The reader may have ended between the check and the exchange, before it could see the signal.
         if (Volatile.Read(ref _receiveEnded) == 1)
         {
@@ -309,7 +309,7 @@ internal sealed class HandedOffWebSocket : WebSocket
             case OpPing:
                 var pong = new byte[payload.Length];
                 Unmask(payload, mask, pong);
-                Volatile.Write(ref Occasional.PongPayload, pong);
+                Volatile.Write(ref Seldom.PongPayload, pong);
                 _receiver!.OnPongDue();
                 return true;
             case OpPong:
@@ -335,7 +335,7 @@ internal sealed class HandedOffWebSocket : WebSocket
             }
         }
 
-        seldom = Occasional;
+        seldom = Seldom;
         if (fragments is null)
         {
             // A fragmented message: rented at its first fragment, returned when it ends.
@@ -397,12 +397,12 @@ internal sealed class HandedOffWebSocket : WebSocket
                 return (Disconnect.InvalidPayload, "a close reason that was not valid UTF-8");
             }
 
-            Occasional.CloseDescription = Encoding.UTF8.GetString(body[2..]);
-            Occasional.CloseStatus = (WebSocketCloseStatus)code;
+            Seldom.CloseDescription = Encoding.UTF8.GetString(body[2..]);
+            Seldom.CloseStatus = (WebSocketCloseStatus)code;
         }
         else
         {
-            Occasional.CloseStatus = WebSocketCloseStatus.Empty;
+            Seldom.CloseStatus = WebSocketCloseStatus.Empty;
         }
 
         // Open → CloseReceived; CloseSent (our close answered) → Closed.
@@ -472,7 +472,7 @@ internal sealed class HandedOffWebSocket : WebSocket
         var opcode = sendingFragments ? OpContinuation : messageType == WebSocketMessageType.Text ? OpText : OpBinary;
         if (sendingFragments != !endOfMessage)
         {
-            Occasional.SendingFragments = !endOfMessage;
+            Seldom.SendingFragments = !endOfMessage;
         }
 
         return WriteFrameAsync(opcode, endOfMessage, buffer.Span, cancellationToken);
@@ -565,15 +565,15 @@ internal sealed class HandedOffWebSocket : WebSocket
         _output.Complete();
     }
 
-    /// <summary>The <see cref="Seldom"/> state, made the first time either side needs it.</summary>
-    private Seldom Occasional => Volatile.Read(ref _seldom) ?? Interlocked.CompareExchange(ref _seldom, new Seldom(), null) ?? _seldom!;
+    /// <summary>The <see cref="SeldomState"/>, made the first time either side needs it.</summary>
+    private SeldomState Seldom => Volatile.Read(ref _seldom) ?? Interlocked.CompareExchange(ref _seldom, new SeldomState(), null) ?? _seldom!;
 
     /// <summary>
     /// What a socket needs only now and then — a fragmented message in either direction, a ping's payload to echo, the
     /// peer's close, somebody waiting for the reader's end — kept apart and made on first use: every idle socket holds
     /// its fields for its whole life otherwise (~40 bytes each, S1's heap snapshot).
     /// </summary>
-    private sealed class Seldom
+    private sealed class SeldomState
     {
         // The reader's: the fragmented message being reassembled.
         public byte[]? Fragments;
