@@ -11,10 +11,11 @@ namespace Herald.Bench.Report;
 /// </summary>
 /// <remarks>
 /// A delivery over p99 is put in the first of three places that fits: it was in flight across a GC pause of the
-/// server; else its POST took at least half as long as the delivery (the request or the commit held both back: the
-/// write side); else its POST had long returned (the delivery side: fan-out, the socket, the generator's read). The
-/// same shares for the deliveries between p50 and p90 say what is ordinary: a tail cause is one that is much more
-/// common in the tail than there.
+/// server; else its POST took at least half as long as the delivery ("with their POST as slow", <c>write_side</c> in
+/// the JSON: something held both back before the event left — the request, the commit, the machine); else its POST
+/// had long returned ("after their POST returned", <c>delivery_side</c>: fan-out, the socket, the subscriber's read).
+/// The same shares for the deliveries between p50 and p90 say what is ordinary (there every POST is as slow as its
+/// delivery: the event and the response both leave at the commit): a tail cause is one much more common in the tail.
 /// </remarks>
 internal static class TailAttribution
 {
@@ -47,10 +48,11 @@ internal static class TailAttribution
             }
 
             var post = postEnds.TryGetValue(sent, out var end) ? (long)((end - sent) * microsPerTick) : -1;
-            band.Add(micros, post, AcrossPause(pauses, sent, received));
+            var acrossPause = AcrossPause(pauses, sent, received);
+            band.Add(micros, post, acrossPause);
             if (micros >= p999)
             {
-                far.Add(micros, post, AcrossPause(pauses, sent, received));
+                far.Add(micros, post, acrossPause);
             }
         }
 

@@ -211,7 +211,8 @@ public sealed class SseTransport(StreamHost host, ReplayService replay, HeraldMe
             }
             finally
             {
-                Close(subscriber.CloseReason ?? Disconnect.ClientClosed);
+                // The host counts and logs the subscriber's close reason when it has one; this is the fallback.
+                Close(Disconnect.ClientClosed);
             }
         }
 

@@ -126,9 +126,11 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
             return;
         }
 
-        var operatorId = (principal as OperatorPrincipal)?.OperatorId ?? 0;
-        await RunSessionAsync(context, socket, [feedTopic], new LiveSocket(this, $"operator {operatorId}", principal!, ParseOperatorMessage, null) { GreetsOperator = true });
+        await RunSessionAsync(context, socket, [feedTopic], new LiveSocket(this, $"operator {OperatorId(principal!)}", principal!, ParseOperatorMessage, null) { GreetsOperator = true });
     }
+
+    // Seed 002's operator socket names its operator in its label and its greeting; a service key has none (0).
+    private static long OperatorId(Principal principal) => (principal as OperatorPrincipal)?.OperatorId ?? 0;
 
     /// <summary>
     /// What a topic socket's publish frame does: the event id (null when ephemeral), or the refusal's code and detail.
@@ -385,7 +387,7 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             if (GreetsOperator)
             {
-                var greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = (Principal as OperatorPrincipal)?.OperatorId ?? 0 }, HeraldJson.Options);
+                var greeting = JsonSerializer.SerializeToUtf8Bytes(new { type = "connected", operator_id = OperatorId(Principal) }, HeraldJson.Options);
                 await SendAsync(socket, Subscriber, greeting, aborted);
             }
 
@@ -400,7 +402,8 @@ public sealed class WebSocketTransport(StreamHost host, ReplayService replay, Ac
         {
             var subscriber = Subscriber;
             subscriber.Close(Disconnect.ClientClosed);
-            _transport.Host.Close(subscriber, Label, subscriber.CloseReason ?? Disconnect.ClientClosed);
+            // The host counts and logs the subscriber's own close reason; the fallback is never needed after Close.
+            _transport.Host.Close(subscriber, Label, Disconnect.ClientClosed);
             reader ??= ((HandedOffWebSocket)socket).WhenReceiveEnded();
             try
             {

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
-using Herald.Server.Backplane;
 using Herald.Server.Diagnostics;
 using Herald.Server.Dialogs;
 using Herald.Server.Pipeline;
@@ -23,60 +22,6 @@ public sealed class SqliteStoreContractTests(Xunit.Abstractions.ITestOutputHelpe
     {
         await base.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    /// <summary>
-    /// Many concurrent callers of one <see cref="EventWriter"/>: each write stored once, the events published once each
-    /// with gapless ids in publish order, and the writer still stops.
-    /// </summary>
-    [Fact]
-    public async Task ConcurrentWrites_ThroughTheWriter_CommitEachOnce_InOrder()
-    {
-        var dialog = await GuestDialogAsync(Store);
-        var bus = new RecordingBus();
-        var writer = NewWriter(Store, bus);
-        var start = await Store.GetLastEventIdAsync();
-        await writer.StartAsync(CancellationToken.None);
-        const int Callers = 8, Each = 60;
-        try
-        {
-            var callers = Enumerable.Range(0, Callers).Select(c => Task.Run(async () =>
-            {
-                var ids = new List<long>();
-                for (var i = 0; i < Each; i++)
-                {
-                    ids.Add((await writer.ExecuteAsync(new PostMessageCommand(dialog.Id, "user", $"{c}.{i}"))).Id);
-                }
-
-                return ids;
-            })).ToArray();
-            var messageIds = (await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60))).SelectMany(ids => ids).ToList();
-
-            Assert.Equal(Callers * Each, messageIds.Distinct().Count());
-            var published = bus.Events.Select(e => e.Id).ToList();
-            Assert.Equal(Enumerable.Range(1, Callers * Each * 3).Select(n => start + n), published);
-            Assert.Equal(start + (Callers * Each * 3), await Store.GetLastEventIdAsync());
-        }
-        finally
-        {
-            await writer.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
-        }
-    }
-
-    private static async Task<DialogRecord> GuestDialogAsync(SqlStore store)
-    {
-        var results = new List<object?>();
-        await store.CommitBatchAsync([new CreateAssistantCommand("Shop", null)], results, CancellationToken.None);
-        var assistant = (AssistantRecord)results[0]!;
-        await store.CommitBatchAsync([new GetOrCreateGuestDialogCommand(assistant.Id, "g1")], results, CancellationToken.None);
-        return (((DialogRecord Dialog, bool Created))results[0]!).Dialog;
-    }
-
-    private static EventWriter NewWriter(SqlStore store, IEventBus bus)
-    {
-        var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        return new EventWriter(store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
-            Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
     }
 
     /// <summary>

@@ -386,21 +386,63 @@ public abstract class StoreContractTests : IAsyncLifetime
     /// Queues <paramref name="commands"/> on a real <see cref="EventWriter"/> over <see cref="Store"/> before starting
     /// it (so its first batch holds them all), runs <paramref name="check"/> on their pending results, stops it.
     /// </summary>
-    private async Task ThroughWriterAsync(IEventBus bus, IReadOnlyList<PostMessageCommand> commands, Func<List<Task<MessageRecord>>, Task> check)
+    private Task ThroughWriterAsync(IEventBus bus, IReadOnlyList<PostMessageCommand> commands, Func<List<Task<MessageRecord>>, Task> check)
+    {
+        List<Task<MessageRecord>> pending = [];
+        return WithWriterAsync(bus, writer => pending = commands.Select(c => writer.ExecuteAsync(c)).ToList(), _ => check(pending));
+    }
+
+    /// <summary>
+    /// A real <see cref="EventWriter"/> over <see cref="Store"/>: <paramref name="beforeStart"/> may queue on it, then it
+    /// starts, <paramref name="whileRunning"/> runs, and it stops (within 30 s, or the test fails).
+    /// </summary>
+    private async Task WithWriterAsync(IEventBus bus, Action<EventWriter> beforeStart, Func<EventWriter, Task> whileRunning)
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var writer = new EventWriter(Store, bus, new HeraldMetrics(services.GetRequiredService<IMeterFactory>()),
             Options.Create(new HeraldOptions()), NullLogger<EventWriter>.Instance);
-        var pending = commands.Select(c => writer.ExecuteAsync(c)).ToList();
+        beforeStart(writer);
         await writer.StartAsync(CancellationToken.None);
         try
         {
-            await check(pending);
+            await whileRunning(writer);
         }
         finally
         {
-            await writer.StopAsync(CancellationToken.None);
+            await writer.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         }
+    }
+
+    /// <summary>
+    /// Many concurrent callers of one <see cref="EventWriter"/>: each write stored once, the events published once each
+    /// with gapless ids in publish order, and the writer still stops.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentWrites_ThroughTheWriter_CommitEachOnce_InOrder()
+    {
+        var (dialog, _) = await TwoDialogsAsync();
+        var bus = new RecordingBus();
+        var start = await Store.GetLastEventIdAsync();
+        const int Callers = 8, Each = 60;
+        await WithWriterAsync(bus, beforeStart: _ => { }, async writer =>
+        {
+            var callers = Enumerable.Range(0, Callers).Select(c => Task.Run(async () =>
+            {
+                var ids = new List<long>();
+                for (var i = 0; i < Each; i++)
+                {
+                    ids.Add((await writer.ExecuteAsync(new PostMessageCommand(dialog.Id, "user", $"{c}.{i}"))).Id);
+                }
+
+                return ids;
+            })).ToArray();
+            var messageIds = (await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(60))).SelectMany(ids => ids).ToList();
+
+            Assert.Equal(Callers * Each, messageIds.Distinct().Count());
+            var published = bus.Events.Select(e => e.Id).ToList();
+            Assert.Equal(Enumerable.Range(1, Callers * Each * 3).Select(n => start + n), published);
+            Assert.Equal(start + (Callers * Each * 3), await Store.GetLastEventIdAsync());
+        });
     }
 
     /// <summary>
